@@ -1,0 +1,91 @@
+"""Ground truth for the language: depth and token kind at every character, the exact
+next-character distribution after any prefix, and the entropy floor of the stream."""
+from __future__ import annotations
+
+import numpy as np
+
+from .spec import CLOSE, DIGIT, OPEN, SEPARATOR, GrammarSpec
+from .validate import validate
+
+
+def annotate(text: str, spec: GrammarSpec = GrammarSpec(), start_depth: int = 0) -> dict[str, np.ndarray]:
+    """Per-character annotations.
+
+    depth[t]: nesting depth *after* reading character t, so a digit's depth equals the digit
+    and ``(`` already counts as one level deeper. Counted from the brackets alone, so it is
+    defined for ungrammatical text too (it may then leave 0..max_depth).
+    kind[t]: OPEN, CLOSE, DIGIT, SEPARATOR, or -1 for any other character.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) if text else np.zeros(0, np.uint32)
+    is_open, is_close = codes == ord("("), codes == ord(")")
+    depth = start_depth + np.cumsum(is_open.astype(np.int64) - is_close)
+    kind = np.full(len(codes), -1, dtype=np.int64)
+    kind[is_open], kind[is_close] = OPEN, CLOSE
+    kind[(codes >= ord("0")) & (codes <= ord("9"))] = DIGIT
+    if spec.separator:
+        kind[codes == ord(spec.separator)] = SEPARATOR
+    return {"depth": depth, "kind": kind}
+
+
+def _depth_distributions(spec: GrammarSpec) -> np.ndarray:
+    """[max_depth + 1, V]: the next-token distribution at each depth, over spec.alphabet."""
+    index = {ch: i for i, ch in enumerate(spec.alphabet)}
+    dist = np.zeros((spec.max_depth + 1, len(index)))
+    for d, options in enumerate(spec.token_table()):
+        for tok, _, p in options:
+            dist[d, index[tok]] = p
+    return dist
+
+
+def next_char_probs(text: str, spec: GrammarSpec = GrammarSpec(), start_depth: int = 0) -> np.ndarray:
+    """[T, V] over ``spec.alphabet``: row t is the exact distribution of character t+1 given
+    text[:t+1]. Rows from the first ungrammatical character on are NaN (no truth exists)."""
+    ann = annotate(text, spec, start_depth)
+    dist = _depth_distributions(spec)
+    out = dist[np.clip(ann["depth"], 0, spec.max_depth)]
+    if spec.separator:
+        after_token = ann["kind"] != SEPARATOR
+        out[after_token] = 0.0
+        out[after_token, spec.alphabet.index(spec.separator)] = 1.0
+    verdict = validate(text, spec, start_depth)
+    if not verdict.ok:
+        out[verdict.position:] = np.nan
+    return out
+
+
+def next_char_distribution(prefix: str, spec: GrammarSpec = GrammarSpec()) -> dict[str, float]:
+    """The exact distribution of the character after ``prefix`` (which must be in the language)."""
+    verdict = validate(prefix, spec)
+    if not verdict.ok:
+        raise ValueError(f"prefix is not in the language: {verdict.reason}")
+    row = next_char_probs(prefix, spec)[-1] if prefix else _depth_distributions(spec)[0]
+    return {ch: float(p) for ch, p in zip(spec.alphabet, row) if p > 0}
+
+
+def stationary_depths(spec: GrammarSpec = GrammarSpec()) -> np.ndarray:
+    """Long-run share of tokens emitted at each depth."""
+    P = spec.transition_matrix()
+    n = len(P)
+    # Solve pi (P - I) = 0 with sum(pi) = 1.
+    A = np.vstack([(P - np.eye(n)).T, np.ones(n)])
+    b = np.zeros(n + 1)
+    b[-1] = 1.0
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def entropy_floor(spec: GrammarSpec = GrammarSpec()) -> float:
+    """Analytic entropy rate in nats per character (separators are certain, so free).
+    Defaults: (4/13) ln 2 + (9/13) ln 3 per token = 0.4869 per character."""
+    per_depth = [-sum(p * np.log(p) for _, _, p in options) for options in spec.token_table()]
+    return float(stationary_depths(spec) @ per_depth) / spec.chars_per_token
+
+
+def empirical_floor(text: str, spec: GrammarSpec = GrammarSpec()) -> float:
+    """Mean oracle surprisal (nats/char) of characters 1..T-1 of ``text``: the loss a perfect
+    model would score on exactly this text, the fair floor for a model evaluated on it."""
+    probs = next_char_probs(text, spec)
+    idx = np.array([spec.alphabet.index(ch) for ch in text[1:]])
+    p = probs[np.arange(len(idx)), idx]
+    if np.isnan(p).any():
+        raise ValueError("text is not in the language; it has no oracle floor")
+    return float(-np.log(p).mean())

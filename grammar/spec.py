@@ -1,0 +1,75 @@
+"""The nested-parenthesis language, as a set of parameters.
+
+At depth d the stream chooses among the allowed tokens -- ``(`` if d < max_depth,
+``)`` if d > 0, and the digit ``d`` -- with probability proportional to their weights
+(uniform by default), and every token is followed by the separator. The published
+generator (seed 001) also emits ``0`` at depth 0; the blog's prose lists only 1-4, so
+the depth-0 digit is a switch.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+OPEN, CLOSE, DIGIT, SEPARATOR = 0, 1, 2, 3
+KIND_NAMES = ("open", "close", "digit", "separator")
+
+
+@dataclass(frozen=True)
+class GrammarSpec:
+    max_depth: int = 4
+    zero_digit: bool = True      # emit "0" at depth 0, as the published generator does
+    separator: str = " "         # "" for a stream with no separators
+    open_weight: float = 1.0
+    close_weight: float = 1.0
+    digit_weight: float = 1.0
+
+    def __post_init__(self):
+        if not 1 <= self.max_depth <= 9:
+            raise ValueError(f"max_depth must be between 1 and 9 (digits name the depth), got {self.max_depth}")
+        if len(self.separator) > 1 or self.separator in "()0123456789" and self.separator:
+            raise ValueError(f"separator must be one character other than a parenthesis or digit, got {self.separator!r}")
+        if min(self.open_weight, self.close_weight, self.digit_weight) <= 0:
+            raise ValueError("token weights must be positive")
+
+    @property
+    def alphabet(self) -> list[str]:
+        """Every character the stream can contain, in code-point order."""
+        chars = ["(", ")", *(str(d) for d in range(0 if self.zero_digit else 1, self.max_depth + 1))]
+        return sorted(chars + ([self.separator] if self.separator else []))
+
+    @property
+    def chars_per_token(self) -> int:
+        return 2 if self.separator else 1
+
+    def token_table(self) -> list[list[tuple[str, int, float]]]:
+        """For each depth, the allowed (token, depth change, probability) triples."""
+        table = []
+        for d in range(self.max_depth + 1):
+            options = []
+            if d < self.max_depth:
+                options.append(("(", +1, self.open_weight))
+            if d > 0:
+                options.append((")", -1, self.close_weight))
+            if d > 0 or self.zero_digit:
+                options.append((str(d), 0, self.digit_weight))
+            total = sum(w for _, _, w in options)
+            table.append([(tok, step, w / total) for tok, step, w in options])
+        return table
+
+    def transition_matrix(self) -> np.ndarray:
+        """P[d, d'] for the depth Markov chain, one step per token."""
+        n = self.max_depth + 1
+        P = np.zeros((n, n))
+        for d, options in enumerate(self.token_table()):
+            for _, step, p in options:
+                P[d, d + step] += p
+        return P
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GrammarSpec":
+        return cls(**data)
