@@ -1,0 +1,72 @@
+"""The character language model and its config: embedding (or one-hot) -> recurrent cell
+(GRU | LSTM | tanh RNN, 1..n layers) -> linear decoder. Nothing else lives here."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import RnnscopeError
+from .vocab import Vocab
+
+CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o"), "rnn": ()}  # torch's row order in weight_ih
+
+
+@dataclass
+class ModelConfig:
+    vocab: list[str] = field(default_factory=list)
+    cell: str = "gru"
+    hidden_size: int = 15
+    num_layers: int = 1
+    embedding_dim: int | None = 15   # None: one-hot input (the seed's "simple" variant)
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise RnnscopeError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        for name in ("hidden_size", "num_layers"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise RnnscopeError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.embedding_dim is not None and (not isinstance(self.embedding_dim, int) or self.embedding_dim < 1):
+            raise RnnscopeError(f"embedding_dim must be a positive integer or null, got {self.embedding_dim!r}")
+        Vocab(self.vocab)  # validates
+
+    @property
+    def input_size(self) -> int:
+        return self.embedding_dim or len(self.vocab)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CharRNN(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.vocab = Vocab(config.vocab)
+        V = len(config.vocab)
+        self.embed = nn.Embedding(V, config.embedding_dim) if config.embedding_dim else None
+        self.rnn = CELLS[config.cell](config.input_size, config.hidden_size, config.num_layers, batch_first=True)
+        self.decoder = nn.Linear(config.hidden_size, V)
+
+    def inputs(self, ids: torch.Tensor) -> torch.Tensor:
+        """[B, T] indices -> [B, T, input_size] vectors the first layer reads."""
+        if self.embed is not None:
+            return self.embed(ids)
+        return F.one_hot(ids, len(self.config.vocab)).to(self.decoder.weight.dtype)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """Logits [B, T, V] for the character after each position, and the carried state."""
+        out, state = self.rnn(self.inputs(ids), state)
+        return self.decoder(out), state
+
+    def zero_state(self, batch: int, device=None):
+        """The initial state every sequence starts from (what the model saw at stream starts)."""
+        h = torch.zeros(self.config.num_layers, batch, self.config.hidden_size, device=device)
+        return (h, h.clone()) if self.config.cell == "lstm" else h
+
+    @property
+    def device(self) -> torch.device:
+        return self.decoder.weight.device

@@ -1,0 +1,83 @@
+"""The cell equations in plain NumPy (float64), one step at a time, as seeds 002-004 write
+them out. This is the independent reference the tests hold the tracer and torch against, so
+it deliberately shares no code with them.
+
+Weights use torch's layout (state_dict names, gate blocks stacked in rows):
+  RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
+  GRU:  r = s(W_ir x + b_ir + W_hr h + b_hr)           reset
+        z = s(W_iz x + b_iz + W_hz h + b_hz)           update
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))  candidate
+        h' = (1 - z) * n + z * h
+  LSTM: i, f, g, o = s(.), s(.), tanh(.), s(.) of W_ih x + b_ih + W_hh h + b_hh
+        c' = f * c + i * g ;  h' = o * tanh(c')
+(Keras, seed 002, puts r before the matmul in GRU and swaps z with 1 - z; torch's form is used here.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    h_new = np.tanh(W_ih @ x + b_ih + W_hh @ h + b_hh)
+    return h_new, {}
+
+
+def gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    H = h.shape[0]
+    W_ir, W_iz, W_in = W_ih[:H], W_ih[H:2 * H], W_ih[2 * H:]
+    W_hr, W_hz, W_hn = W_hh[:H], W_hh[H:2 * H], W_hh[2 * H:]
+    b_ir, b_iz, b_in = b_ih[:H], b_ih[H:2 * H], b_ih[2 * H:]
+    b_hr, b_hz, b_hn = b_hh[:H], b_hh[H:2 * H], b_hh[2 * H:]
+    r = sigmoid(W_ir @ x + b_ir + W_hr @ h + b_hr)
+    z = sigmoid(W_iz @ x + b_iz + W_hz @ h + b_hz)
+    n = np.tanh(W_in @ x + b_in + r * (W_hn @ h + b_hn))
+    h_new = (1.0 - z) * n + z * h
+    return h_new, {"r": r, "z": z, "n": n}
+
+
+def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    H = h.shape[0]
+    a = W_ih @ x + b_ih + W_hh @ h + b_hh
+    i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new, {"i": i, "f": f, "g": g, "o": o}
+
+
+def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layers: int):
+    """Run a stack of cells over ``inputs`` [T, D] from the zero state.
+
+    ``weights`` maps torch's names (``weight_ih_l0`` ...) to arrays. Returns one dict per
+    layer: ``h`` [T, H], each gate [T, H], and ``c`` [T, H] for LSTM.
+    """
+    layers = []
+    x_seq = np.asarray(inputs, dtype=np.float64)
+    for layer in range(num_layers):
+        W_ih, W_hh, b_ih, b_hh = (np.asarray(weights[f"{n}_l{layer}"], dtype=np.float64)
+                                  for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        H = W_hh.shape[1]
+        h, c = np.zeros(H), np.zeros(H)
+        record: dict[str, list] = {"h": []}
+        for x in x_seq:
+            if cell == "lstm":
+                h, c, gates = lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh)
+                gates = {**gates, "c": c}
+            elif cell == "gru":
+                h, gates = gru_step(x, h, W_ih, W_hh, b_ih, b_hh)
+            else:
+                h, gates = rnn_step(x, h, W_ih, W_hh, b_ih, b_hh)
+            record["h"].append(h)
+            for name, value in gates.items():
+                record.setdefault(name, []).append(value)
+        layers.append({name: np.stack(values) for name, values in record.items()})
+        x_seq = layers[-1]["h"]
+    return layers
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

@@ -1,0 +1,32 @@
+"""A Keras-style summary of a model: each layer, its output shape, its parameter count."""
+from __future__ import annotations
+
+from .model import CharRNN
+
+
+def summary(model: CharRNN) -> str:
+    cfg = model.config
+    rows = []
+    if model.embed is not None:
+        rows.append(("embed (Embedding)", f"(T, {cfg.embedding_dim})", _count(model.embed)))
+    else:
+        rows.append(("one-hot input", f"(T, {len(cfg.vocab)})", 0))
+    per_layer = {}
+    for name, p in model.rnn.named_parameters():
+        layer = int(name.rsplit("_l", 1)[1])
+        per_layer[layer] = per_layer.get(layer, 0) + p.numel()
+    for layer in range(cfg.num_layers):
+        rows.append((f"rnn layer {layer} ({cfg.cell.upper()}, {cfg.hidden_size} units)",
+                     f"(T, {cfg.hidden_size})", per_layer[layer]))
+    rows.append(("decoder (Linear)", f"(T, {len(cfg.vocab)})", _count(model.decoder)))
+    total = sum(r[2] for r in rows)
+    width = max(len(r[0]) for r in rows) + 2
+    lines = [f"{'Layer (type)':<{width}}{'Output shape':<16}{'Param #':>9}", "=" * (width + 25)]
+    lines += [f"{name:<{width}}{shape:<16}{count:>9,}" for name, shape, count in rows]
+    lines += ["=" * (width + 25), f"Total params: {total:,} (all trainable)",
+              f"Vocabulary ({len(cfg.vocab)}): {''.join(cfg.vocab)!r}"]
+    return "\n".join(lines)
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters())

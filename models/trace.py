@@ -1,0 +1,108 @@
+"""The Trace: everything recorded while a model reads one sequence, as plain NumPy arrays.
+
+It is the seam between the model and everything downstream (app, export, analysis), so
+this module must not import torch.
+
+Saved as ``.npz`` (no pickles) with these keys:
+  chars         [T] unicode, one character each
+  vocab         [V] unicode, the model's vocabulary in index order
+  cell          scalar unicode: "gru" | "lstm" | "rnn"
+  probs         [T, V] float32, the model's next-character distribution after reading char t
+  h_l{k}        [T, H] float32, hidden state of layer k after char t
+  {gate}_l{k}   [T, H] float32, GRU: r, z, n; LSTM: i, f, g, o and the cell state c
+  ann_{name}    [T], per-character annotations (grammar text: depth, kind)
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RnnscopeError
+
+VIEW_LABELS = {
+    "h": "hidden state h", "r": "reset gate r", "z": "update gate z", "n": "candidate n",
+    "i": "input gate i", "f": "forget gate f", "g": "cell input g", "o": "output gate o", "c": "cell state c",
+}
+
+
+@dataclass
+class Trace:
+    text: str
+    vocab: list[str]
+    cell: str
+    hidden: list[np.ndarray]                                  # per layer [T, H]
+    gates: list[dict[str, np.ndarray]]                        # per layer {name: [T, H]}
+    probs: np.ndarray                                         # [T, V]
+    annotations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def views(self) -> list[str]:
+        """What can be shown per layer: "h" then the gates (and c for LSTM)."""
+        return ["h", *self.gates[0].keys()]
+
+    def values(self, view: str = "h", layer: int = 0) -> np.ndarray:
+        """[T, H] activations for one view of one layer."""
+        if not 0 <= layer < self.num_layers:
+            raise RnnscopeError(f"layer {layer} does not exist; this model has {self.num_layers}")
+        if view == "h":
+            return self.hidden[layer]
+        if view not in self.gates[layer]:
+            raise RnnscopeError(f"view {view!r} does not exist for a {self.cell.upper()}; choose from {self.views}")
+        return self.gates[layer][view]
+
+    def next_char_prob(self) -> np.ndarray:
+        """[T-1]: the probability the model gave to the character that actually came next."""
+        index = {c: i for i, c in enumerate(self.vocab)}
+        nxt = np.array([index[c] for c in self.text[1:]], dtype=np.int64)
+        return self.probs[np.arange(len(nxt)), nxt]
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a crash leaves either the old file or the new one."""
+        path = Path(path)
+        arrays = {"chars": np.array(list(self.text)), "vocab": np.array(self.vocab),
+                  "cell": np.array(self.cell), "probs": self.probs}
+        for k, h in enumerate(self.hidden):
+            arrays[f"h_l{k}"] = h
+            arrays.update({f"{name}_l{k}": v for name, v in self.gates[k].items()})
+        arrays.update({f"ann_{name}": v for name, v in self.annotations.items()})
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Trace":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except FileNotFoundError:
+            raise RnnscopeError(f"{path}: no such trace file") from None
+        except Exception as e:
+            raise RnnscopeError(f"{path}: not a readable trace .npz ({e})") from None
+        missing = [k for k in ("chars", "vocab", "cell", "probs", "h_l0") if k not in data]
+        if missing:
+            raise RnnscopeError(f"{path}: not an rnnscope trace, missing keys {missing}")
+        n_layers = sum(1 for k in data if k.startswith("h_l"))
+        gates = [{k.rsplit("_l", 1)[0]: v for k, v in data.items()
+                  if k.endswith(f"_l{layer}") and not k.startswith("h_") and not k.startswith("ann_")}
+                 for layer in range(n_layers)]
+        return cls(text="".join(data["chars"].tolist()), vocab=data["vocab"].tolist(), cell=str(data["cell"]),
+                   hidden=[data[f"h_l{k}"] for k in range(n_layers)], gates=gates, probs=data["probs"],
+                   annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")})

@@ -1,0 +1,97 @@
+"""Trace a model over one sequence: hidden states of every layer, every gate, next-char
+probabilities, and grammar annotations when the text is grammar text.
+
+torch.nn.GRU/LSTM do not expose gates. Rather than stepping a Python loop over time, each
+layer is run by torch's own fused kernel to get h for every step; the gates then depend
+only on (x_t, h_{t-1}), both known, so they are computed for all steps in one batched
+matmul from the same weights. LSTM's cell state is the one true recurrence left, and a
+cheap elementwise one. Tests prove all of it equal to the NumPy reference.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+import grammar
+
+from .errors import RnnscopeError
+from .model import CELLS, CharRNN
+from .trace import Trace
+
+MAX_TRACE_CHARS = 1_000_000  # a trace of this many chars with gates is ~250 MB for a 15-unit GRU
+CHUNK = 10_000  # cuDNN refuses single sequences of ~100k steps; carry the state across chunks
+
+
+@torch.no_grad()
+def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) -> Trace:
+    """Read ``text`` from the zero state. ``spec``: annotate as grammar text (None: detect
+    the default grammar when every character belongs to its alphabet)."""
+    if len(text) > MAX_TRACE_CHARS:
+        raise RnnscopeError(f"the sequence has {len(text):,} characters; a trace takes at most {MAX_TRACE_CHARS:,}")
+    model.eval()
+    cfg = model.config
+    ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
+    x = model.inputs(ids[None])[0]                                     # [T, D]
+    hidden, gates = [], []
+    for layer in range(cfg.num_layers):
+        weights = {n: getattr(model.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        h = _run_layer(cfg.cell, weights, x)
+        gates.append(_gates(cfg.cell, weights, x, h))
+        hidden.append(h)
+        x = h
+    probs = torch.softmax(model.decoder(x), dim=-1)
+    return Trace(text=text, vocab=list(cfg.vocab), cell=cfg.cell,
+                 hidden=[h.float().cpu().numpy() for h in hidden],
+                 gates=[{k: v.float().cpu().numpy() for k, v in g.items()} for g in gates],
+                 probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec))
+
+
+def _run_layer(cell: str, weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """h [T, H] for one layer, with torch's fused kernel, chunked with a carried state."""
+    H = weights["weight_hh"].shape[1]
+    module = CELLS[cell](x.shape[1], H, 1, batch_first=True).to(x.device)
+    for name, w in weights.items():
+        getattr(module, f"{name}_l0").copy_(w)
+    state = None
+    outs = []
+    for start in range(0, x.shape[0], CHUNK):
+        out, state = module(x[None, start:start + CHUNK], state)
+        outs.append(out[0])
+    return torch.cat(outs)
+
+
+def _gates(cell: str, w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
+    if cell == "rnn":
+        return {}
+    h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])
+    gi = x @ w["weight_ih"].T + w["bias_ih"]
+    gh = h_prev @ w["weight_hh"].T + w["bias_hh"]
+    if cell == "gru":
+        (ir, iz, in_), (hr, hz, hn) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+        r = torch.sigmoid(ir + hr)
+        return {"z": torch.sigmoid(iz + hz), "r": r, "n": torch.tanh(in_ + r * hn)}
+    i, f, g, o = (gi + gh).chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    return {"i": i, "f": f, "g": g, "o": o, "c": _cell_state(f, i * g)}
+
+
+def _cell_state(f: torch.Tensor, ig: torch.Tensor) -> torch.Tensor:
+    """c_t = f_t * c_{t-1} + (i*g)_t, in float64 NumPy (a Python loop of torch ops is ~5x slower)."""
+    f_np, ig_np = f.double().cpu().numpy(), ig.double().cpu().numpy()
+    c = np.empty_like(f_np)
+    prev = np.zeros(f_np.shape[1])
+    for t in range(len(f_np)):
+        prev = f_np[t] * prev + ig_np[t]
+        c[t] = prev
+    return torch.from_numpy(c).to(f)
+
+
+def _annotations(text: str, spec: grammar.GrammarSpec | None) -> dict[str, np.ndarray]:
+    if spec is None:
+        spec = grammar.GrammarSpec()
+        if not set(text) <= set(spec.alphabet):
+            return {}
+    return grammar.annotate(text, spec)
+
+

@@ -1,0 +1,1 @@
+"""The rnnscope command line (``rnnscope --help``)."""

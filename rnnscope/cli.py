@@ -1,0 +1,209 @@
+"""One command, ``rnnscope``, for everything outside the app:
+generate / train / eval / trace / sample / summary / export.
+
+Each subcommand parses its arguments, calls into grammar/ or models/, and prints. Errors a
+user can cause (bad path, corrupt checkpoint, unknown characters ...) exit with status 2
+and one line on stderr; nothing is half-written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models.errors import RnnscopeError
+
+DEFAULT_MODEL = str(Path(__file__).resolve().parent.parent / "models" / "checkpoints" / "gru15-parens")
+
+
+def _grammar_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grammar")
+    g.add_argument("--max-depth", type=int, default=4, help="maximum nesting depth (default 4)")
+    g.add_argument("--no-zero-digit", action="store_true", help="do not emit 0 at depth 0 (the blog's prose)")
+    g.add_argument("--separator", default=" ", help="character after every token, '' for none (default ' ')")
+
+
+def _spec(args):
+    import grammar
+    return grammar.GrammarSpec(max_depth=args.max_depth, zero_digit=not args.no_zero_digit, separator=args.separator)
+
+
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint directory (default: the shipped GRU-15)")
+
+
+def _text_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+    src = p.add_mutually_exclusive_group(required=required)
+    src.add_argument("--text", help="the sequence itself")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file")
+
+
+def _read_text(args) -> str:
+    if args.text is not None:
+        return args.text
+    try:
+        return args.file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RnnscopeError(f"{args.file}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise RnnscopeError(f"{args.file}: not UTF-8 text ({e})") from None
+
+
+def cmd_generate(args) -> None:
+    import grammar
+    text = grammar.generate(args.chars, seed=args.seed, spec=_spec(args))
+    if args.out:
+        _write_text(args.out, text)
+        print(f"wrote {len(text):,} characters to {args.out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    import os
+    import tempfile
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def cmd_train(args) -> None:
+    import grammar  # noqa: F401
+    from models.data import GrammarData, TextData
+    from models.model import ModelConfig
+    from models.train import TrainConfig, train
+    data = (TextData(args.data) if args.data else
+            GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed))
+    model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
+                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
+                      device=args.device)
+    record = train(data, model_config, cfg, args.out, progress=not args.quiet)
+    best = record["best"]
+    print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
+          + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
+          + f"; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
+
+
+def cmd_eval(args) -> None:
+    import grammar
+    from models import checkpoint
+    from models.evaluate import grammatical_share, heldout_loss
+    model = checkpoint.load(args.model, args.device)
+    spec = _spec(args)
+    if args.text is not None or args.file is not None:
+        text, floor = _read_text(args), None
+    else:
+        text = grammar.generate(args.chars, seed=args.seed, spec=spec)
+        floor = grammar.empirical_floor(text, spec)
+    loss = heldout_loss(model, model.vocab.encode(text)[None])
+    result = {"chars": len(text), "loss": round(loss, 5)}
+    if floor:
+        result |= {"floor": round(floor, 5), "ratio_to_floor": round(loss / floor, 5)}
+    if args.samples:
+        for name, warm in (("from_start", 0), ("after_warmup", 200)):
+            good, reasons = grammatical_share(model, spec, n=args.samples, seed=args.seed, warmup_chars=warm)
+            result[f"grammatical_{name}"] = f"{good}/{args.samples}"
+            if reasons:
+                result[f"first_failures_{name}"] = reasons
+    print(json.dumps(result, indent=2))
+
+
+def cmd_trace(args) -> None:
+    from models import checkpoint
+    from models.tracer import trace
+    model = checkpoint.load(args.model, args.device)
+    tr = trace(model, _read_text(args))
+    tr.save(args.out)
+    views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
+    print(f"wrote {args.out}: {len(tr):,} chars, {views}, probs, annotations {sorted(tr.annotations)}")
+
+
+def cmd_sample(args) -> None:
+    from models import checkpoint
+    from models.sample import sample
+    model = checkpoint.load(args.model, args.device)
+    for text in sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n):
+        print(args.prime + text)
+
+
+def cmd_summary(args) -> None:
+    from models import checkpoint
+    from models.summary import summary
+    print(summary(checkpoint.load(args.model)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnscope", description="A microscope for recurrent networks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="write a stream of the parenthesis language")
+    p.add_argument("--chars", type=int, default=10_000, help="length in characters (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", type=Path, help="output file (default: stdout)")
+    _grammar_args(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="train a character model (grammar by default, or --data FILE)")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("--data", type=Path, help="train on this UTF-8 text file instead of the grammar")
+    p.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru")
+    p.add_argument("--hidden", type=int, default=15, help="hidden cells per layer (default 15)")
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--embedding", type=int, default=15, help="embedding size (default 15)")
+    p.add_argument("--one-hot", action="store_true", help="feed one-hot characters instead of an embedding")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--bptt", type=int, default=100, help="characters per back-propagation window")
+    p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--row-chars", type=int, default=20_000, help="grammar: stream length per batch row per epoch")
+    p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _grammar_args(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="held-out loss beside the oracle floor, and grammatical samples")
+    _model_arg(p)
+    _text_arg(p, required=False)
+    p.add_argument("--chars", type=int, default=200_000, help="fresh grammar stream length (default 200000)")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--samples", type=int, default=0, help="also sample N 500-token texts and count grammatical ones")
+    p.add_argument("--device", default="cpu")
+    _grammar_args(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("trace", help="record hidden states, gates and probabilities to .npz")
+    _model_arg(p)
+    _text_arg(p)
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .npz")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("sample", help="sample text from a model")
+    _model_arg(p)
+    p.add_argument("--chars", type=int, default=200)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prime", default="(", help="text read before sampling (default '(')")
+    p.add_argument("-n", type=int, default=1, help="number of samples")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
+    _model_arg(p)
+    p.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (RnnscopeError, OSError) as e:
+        print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
