@@ -71,5 +71,5 @@ class GrammarSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GrammarSpec":
+    def from_dict(cls, data: dict) -> GrammarSpec:
         return cls(**data)

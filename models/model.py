@@ -67,6 +67,15 @@ class CharRNN(nn.Module):
         h = torch.zeros(self.config.num_layers, batch, self.config.hidden_size, device=device)
         return (h, h.clone()) if self.config.cell == "lstm" else h
 
+    def layer(self, k: int) -> nn.Module:
+        """A single-layer module sharing layer ``k``'s weights (no copy): torch's stacked
+        module only returns the top layer, and each layer's own states are what we look at."""
+        rnn = self.rnn
+        single = type(rnn)(rnn.input_size if k == 0 else rnn.hidden_size, rnn.hidden_size, 1, batch_first=True)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            setattr(single, f"{name}_l0", getattr(rnn, f"{name}_l{k}"))
+        return single.to(self.device)
+
     @property
     def device(self) -> torch.device:
         return self.decoder.weight.device

@@ -87,7 +87,7 @@ class Trace:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Trace":
+    def load(cls, path: str | Path) -> Trace:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:

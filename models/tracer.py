@@ -16,7 +16,7 @@ from torch import nn
 import grammar
 
 from .errors import RnnscopeError
-from .model import CELLS, CharRNN
+from .model import CharRNN
 from .trace import Trace
 
 MAX_TRACE_CHARS = 1_000_000  # a trace of this many chars with gates is ~250 MB for a 15-unit GRU
@@ -36,7 +36,7 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) ->
     hidden, gates = [], []
     for layer in range(cfg.num_layers):
         weights = {n: getattr(model.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        h = _run_layer(cfg.cell, weights, x)
+        h = _run_layer(model.layer(layer), x)
         gates.append(_gates(cfg.cell, weights, x, h))
         hidden.append(h)
         x = h
@@ -47,12 +47,8 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) ->
                  probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec))
 
 
-def _run_layer(cell: str, weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _run_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """h [T, H] for one layer, with torch's fused kernel, chunked with a carried state."""
-    H = weights["weight_hh"].shape[1]
-    module = CELLS[cell](x.shape[1], H, 1, batch_first=True).to(x.device)
-    for name, w in weights.items():
-        getattr(module, f"{name}_l0").copy_(w)
     state = None
     outs = []
     for start in range(0, x.shape[0], CHUNK):

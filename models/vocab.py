@@ -18,7 +18,7 @@ class Vocab:
             self._table[ord(c)] = i
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocab":
+    def from_text(cls, text: str) -> Vocab:
         return cls(sorted(set(text)))
 
     def __len__(self) -> int:
