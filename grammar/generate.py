@@ -12,7 +12,8 @@ import numpy as np
 from .spec import GrammarSpec
 
 
-def generate(n_chars: int, seed: int | tuple[int, ...] = 0, spec: GrammarSpec = GrammarSpec(), start_depth: int = 0) -> str:
+def generate(n_chars: int, seed: int | tuple[int, ...] = 0, spec: GrammarSpec = GrammarSpec(),
+             start_depth: int = 0) -> str:
     """A stream of exactly ``n_chars`` characters starting at ``start_depth``; same seed, same stream."""
     if n_chars < 0:
         raise ValueError(f"length must be non-negative, got {n_chars}")

@@ -29,7 +29,8 @@ class GrammarSpec:
         if not 1 <= self.max_depth <= 9:
             raise ValueError(f"max_depth must be between 1 and 9 (digits name the depth), got {self.max_depth}")
         if len(self.separator) > 1 or self.separator in "()0123456789" and self.separator:
-            raise ValueError(f"separator must be one character other than a parenthesis or digit, got {self.separator!r}")
+            raise ValueError(f"separator must be one character other than a parenthesis or digit, "
+                             f"got {self.separator!r}")
         if min(self.open_weight, self.close_weight, self.digit_weight) <= 0:
             raise ValueError("token weights must be positive")
 
