@@ -1,0 +1,131 @@
+"""Engine benchmarks: generation, training throughput and time to 1.01 x floor, tracing a
+100k-char sequence with gates, batched hidden-state extraction, and the default model's
+loss and sample grammaticality. Writes the "Engine" section of bench/RESULTS.md.
+
+    python bench/bench_engine.py            # CPU (and CUDA too when present)
+    python bench/bench_engine.py --quick    # smaller sizes, for a smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine  # noqa: E402
+
+import grammar  # noqa: E402
+from models import checkpoint  # noqa: E402
+from models.data import GrammarData  # noqa: E402
+from models.evaluate import grammatical_share, heldout_loss  # noqa: E402
+from models.extract import extract_hidden  # noqa: E402
+from models.model import CharRNN, ModelConfig  # noqa: E402
+from models.tracer import trace  # noqa: E402
+from models.train import TrainConfig, train  # noqa: E402
+
+
+def best_of(fn, repeats=3):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench_generate(n):
+    return best_of(lambda: grammar.generate(n, seed=1))
+
+
+def bench_train_throughput(batch, steps, device):
+    data = GrammarData(grammar.GrammarSpec(), row_chars=steps * 100 + 1, eval_chars=8_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        record = train(data, ModelConfig(vocab=data.vocab.chars), TrainConfig(steps=steps, batch_size=batch,
+                       device=device, warmup_steps=5), Path(tmp) / "m", progress=False)
+    first = record["history"][0]
+    return first["chars"] / first["seconds"]
+
+
+def bench_time_to_floor(device, target=1.01, steps=1500):
+    """Wall time until the held-out loss first reaches ``target`` x the floor (evaluated every 50 steps)."""
+    data = GrammarData(grammar.GrammarSpec(), row_chars=5_000, eval_chars=50_000, seed=7)
+    with tempfile.TemporaryDirectory() as tmp:
+        record = train(data, ModelConfig(vocab=data.vocab.chars),
+                       TrainConfig(steps=steps, batch_size=128, device=device), Path(tmp) / "m", progress=False)
+    for entry in record["history"]:
+        if entry["ratio_to_floor"] <= target:
+            return entry["seconds"], entry["step"], entry["ratio_to_floor"]
+    return None, steps, record["history"][-1]["ratio_to_floor"]
+
+
+def bench_trace(model, n):
+    text = grammar.generate(n, seed=5)
+    trace(model, text[:1000])  # warm-up
+    return best_of(lambda: trace(model, text))
+
+
+def bench_extract(model, rows, n):
+    ids = np.stack([model.vocab.encode(grammar.generate(n, seed=(9, r))) for r in range(rows)])
+    extract_hidden(model, ids[:, :1000])
+    return rows * n / best_of(lambda: extract_hidden(model, ids), repeats=2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--model", default=str(checkpoint.DEFAULT_CHECKPOINT))
+    args = ap.parse_args()
+    q = args.quick
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    lines = [f"Measured {datetime.date.today()} on {machine.describe()}.", "",
+             "| what | device | result | target |", "|---|---|---|---|"]
+
+    def row(what, device, result, target):
+        lines.append(f"| {what} | {device} | {result} | {target} |")
+        print(lines[-1], flush=True)
+
+    n_gen = 200_000 if q else 2_000_000
+    row(f"generate {n_gen:,} chars", "cpu", f"{bench_generate(n_gen):.3f} s (best of 3)", "< 1 s for 2M")
+    for device in devices:
+        for batch in ([128] if q else [128, 256, 1024]):
+            cps = bench_train_throughput(batch, 20 if q else 100, device)
+            row(f"training throughput, batch {batch} x 100 steps", device, f"{cps / 1e3:,.0f}k chars/s", ">= 300k")
+        if not q:
+            secs, step, ratio = bench_time_to_floor(device)
+            row("time to 1.01 x floor (batch 128, held-out 50k)", device,
+                f"{secs:.1f} s (step {step}, {ratio:.4f} x)" if secs else f"not reached ({ratio:.4f} x)", "")
+
+        default = checkpoint.load(args.model, device)
+        n_trace = 10_000 if q else 100_000
+        row(f"trace {n_trace:,} chars, default GRU, with gates", device, f"{bench_trace(default, n_trace):.3f} s", "< 2 s")
+        lstm = CharRNN(ModelConfig(vocab=default.config.vocab, cell="lstm")).to(device)
+        row(f"trace {n_trace:,} chars, LSTM-15, with gates and c", device, f"{bench_trace(lstm, n_trace):.3f} s", "< 2 s")
+        rows, n = (16, 10_000) if q else (256, 10_000)
+        row(f"batched extraction, {rows} rows x {n:,} chars", device,
+            f"{bench_extract(default, rows, n) / 1e6:.2f}M chars/s", ">= 1M")
+
+    default = checkpoint.load(args.model)
+    text = grammar.generate(200_000, seed=12345)
+    loss, floor = heldout_loss(default, default.vocab.encode(text)[None]), grammar.empirical_floor(text)
+    row("default model, fresh 200k held-out stream", "cpu",
+        f"{loss:.5f} nats/char, floor {floor:.5f}, {loss / floor:.5f} x", "<= 0.489")
+    n = 20 if q else 100
+    for name, warm in (("from the start state (primed '(')", 0), ("after a 200-char warm-up", 200)):
+        good, _ = grammatical_share(default, n=n, seed=2024, warmup_chars=warm)
+        row(f"grammatical 500-token samples at T=1, {name}", "cpu", f"{good} of {n}", ">= 99 of 100")
+    record = default.training_record
+    best = record.get("best") or {}
+    lines += ["", f"Default checkpoint: trained {best.get('seconds', '?')} s to its best step {best.get('step', '?')} "
+              f"on {record.get('device', '?')} ({record.get('train', {})})."]
+    if not q:
+        machine.write_section("Engine", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
