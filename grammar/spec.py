@@ -31,8 +31,8 @@ class GrammarSpec:
         if len(self.separator) > 1 or self.separator in "()0123456789" and self.separator:
             raise ValueError(f"separator must be one character other than a parenthesis or digit, "
                              f"got {self.separator!r}")
-        if min(self.open_weight, self.close_weight, self.digit_weight) <= 0:
-            raise ValueError("token weights must be positive")
+        if not all(0 < w < float("inf") for w in (self.open_weight, self.close_weight, self.digit_weight)):
+            raise ValueError("token weights must be positive and finite")
 
     @property
     def alphabet(self) -> list[str]:
