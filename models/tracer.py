@@ -48,13 +48,45 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) ->
 
 
 def _run_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """h [T, H] for one layer, with torch's fused kernel, chunked with a carried state."""
+    """h [T, H] for one layer, with torch's kernel, chunked with a carried state."""
+    if isinstance(module, nn.GRU) and x.device.type == "cpu":
+        return torch.from_numpy(_gru_hidden_cpu(module, x.float().numpy()))
     state = None
     outs = []
     for start in range(0, x.shape[0], CHUNK):
         out, state = module(x[None, start:start + CHUNK], state)
         outs.append(out[0])
     return torch.cat(outs)
+
+
+def _gru_hidden_cpu(module: nn.GRU, x: np.ndarray) -> np.ndarray:
+    """torch's CPU GRU is not fused (~20 us a step, 2 s for 100k chars; LSTM takes 1 us).
+    This loop does the recurrent part with preallocated NumPy buffers, ~2x faster; the input
+    projections are one matmul up front. Same equations as models/reference.py."""
+    W_ih, W_hh, b_ih, b_hh = (getattr(module, f"{n}_l0").detach().float().numpy()
+                              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    H = W_hh.shape[1]
+    gi = x @ W_ih.T + b_ih
+    gi[:, :2 * H] += b_hh[:2 * H]          # r and z add both biases outside the reset product
+    W_rz, W_n, b_hn = np.ascontiguousarray(W_hh[:2 * H].T), np.ascontiguousarray(W_hh[2 * H:].T), b_hh[2 * H:]
+    out = np.empty((len(x), H), np.float32)
+    h = np.zeros(H, np.float32)
+    rz, n = np.empty(2 * H, np.float32), np.empty(H, np.float32)
+    for t in range(len(x)):
+        np.dot(h, W_rz, out=rz)
+        rz += gi[t, :2 * H]
+        np.negative(rz, out=rz)
+        np.exp(rz, out=rz)
+        rz += 1
+        np.reciprocal(rz, out=rz)          # sigmoid, in place
+        np.dot(h, W_n, out=n)
+        n += b_hn
+        n *= rz[:H]
+        n += gi[t, 2 * H:]
+        np.tanh(n, out=n)
+        h = n + rz[H:] * (h - n)           # (1 - z) * n + z * h
+        out[t] = h
+    return out
 
 
 def _gates(cell: str, w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
