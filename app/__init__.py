@@ -1,0 +1,1 @@
+"""The rnnscope page (``panel serve app``) and its standalone HTML export."""

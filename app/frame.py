@@ -1,0 +1,70 @@
+"""What is on screen, as plain arrays: one Frame is drawn by the page and by the export
+alike, which is how the export shows exactly what the page shows. NumPy only."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.trace import VIEW_LABELS, Trace
+
+from .ordering import cell_order, depth_correlation
+
+SIGMOID_GATES = {"r", "z", "i", "f", "o"}          # values in 0..1
+TANH_VIEWS = {"h", "n", "g"}                       # values in -1..1 (h of an LSTM too: o * tanh(c))
+
+
+@dataclass
+class Frame:
+    text: str
+    title: str                 # e.g. "hidden state h, layer 0"
+    values: np.ndarray         # [H, T] float32, rows in display order (row 0 = top)
+    cells: np.ndarray          # [H] true cell number of each displayed row
+    low: float                 # fixed colour range, stated on the colour bar
+    high: float
+    depth: np.ndarray | None   # [T] grammar depth (None: not grammar text)
+    p_next: np.ndarray         # [T] p(actual next char) from the state after char t; NaN at the end
+    correlation: np.ndarray | None  # [H] r(cell, depth) by true cell number
+    selected: list[int] = field(default_factory=list)   # true cell numbers drawn as lines
+    x_start: float | None = None   # visible x range (None: the whole sequence)
+    x_end: float | None = None
+
+    @property
+    def surprisal(self) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return -np.log(self.p_next)
+
+    def selected_values(self) -> np.ndarray:
+        """[k, T] the selected cells' values, by true cell number."""
+        rows = {c: i for i, c in enumerate(self.cells)}
+        return np.stack([self.values[rows[c]] for c in self.selected]) if self.selected else np.zeros((0, len(self.text)))
+
+
+def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:
+    """Fixed per view so colours mean the same thing across sequences; LSTM's c is unbounded,
+    so it gets a symmetric range from this trace's largest magnitude, rounded up."""
+    if view in SIGMOID_GATES:
+        return 0.0, 1.0
+    if view in TANH_VIEWS:
+        return -1.0, 1.0
+    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    m = float(np.ceil(max(m, 1e-6) * 2) / 2)       # to the next 0.5
+    return -m, m
+
+
+def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "index",
+               selected: list[int] | None = None, x_range: tuple[float, float] | None = None) -> Frame:
+    values = trace.values(view, layer)                                   # [T, H]
+    depth = trace.annotations.get("depth")
+    corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
+    rows = cell_order(values, depth, order)
+    low, high = colour_range(view, values)
+    p_next = np.full(len(trace), np.nan, dtype=np.float32)
+    p_next[:-1] = trace.next_char_prob()
+    layers = f", layer {layer}" if trace.num_layers > 1 else ""
+    n_cells = values.shape[1]
+    sel = [c for c in (selected or []) if 0 <= c < n_cells]
+    return Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
+                 values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
+                 low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
+                 x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None)

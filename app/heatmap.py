@@ -1,0 +1,98 @@
+"""The heatmap: cells (rows) x characters (columns), built once; ``update`` swaps data.
+
+Column t is centred on x = t (it spans t-0.5 .. t+0.5), the same numeric coordinate the
+character ticks use, so labels sit exactly under their columns. Displayed row r (0 = top)
+is centred on y = H-1-r. The image glyph is tiled: Bokeh draws nothing for an image wider
+than 65,535 columns (bokeh#13645).
+"""
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import (ColorBar, ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, LinearColorMapper,
+                          Range1d)
+from bokeh.palettes import RdBu11, interp_palette
+from bokeh.plotting import figure
+
+from .axes import char_axis
+from .frame import Frame
+
+TILE = 50_000
+ROW_PX = 20
+# Diverging, blue = negative, white = 0, red = positive; an odd length puts white exactly at 0.
+DIVERGING = tuple(interp_palette(RdBu11, 255))   # Bokeh's RdBu11 runs blue -> red
+UPPER_HALF = DIVERGING[127:]   # for views in 0..1: white = 0 still
+
+_X_HOVER = """
+const t = Math.round(value);
+const codes = src.data.code;
+if (t < 0 || t >= codes.length) return "";
+if (format === "pos") return t.toLocaleString();
+if (format === "depth") { const d = src.data.depth[t]; return Number.isNaN(d) ? "n/a" : String(d); }
+const c = String.fromCodePoint(codes[t]);
+return c === " " ? "\u2423 (space)" : c === "\\n" ? "\u21b5 (newline)" : c;
+"""
+
+_Y_HOVER = """
+const labels = rows.data.label;
+const r = labels.length - 1 - Math.round(value);
+return r >= 0 && r < labels.length ? labels[r] : "";
+"""
+
+
+def sequence_data(frame: Frame) -> dict:
+    """Per-character columns shared by the heatmap hover, the axes and the tracks."""
+    T = len(frame.text)
+    code = np.frombuffer(frame.text.encode("utf-32-le"), dtype=np.uint32).astype(np.int32) if T else np.zeros(0, np.int32)
+    depth = frame.depth.astype(np.float32) if frame.depth is not None else np.full(T, np.nan, np.float32)
+    return {"x": np.arange(T, dtype=np.float32), "code": code, "depth": depth,
+            "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32)}
+
+
+def image_data(frame: Frame) -> dict:
+    """Tiles of at most TILE columns, rows flipped so displayed row 0 is at the top."""
+    H, T = frame.values.shape
+    img = frame.values[::-1]
+    starts = list(range(0, max(T, 1), TILE))
+    return {"image": [np.ascontiguousarray(img[:, s:s + TILE]) for s in starts],
+            "x": [s - 0.5 for s in starts], "y": [-0.5] * len(starts),
+            "dw": [min(TILE, T - s) for s in starts], "dh": [H] * len(starts)}
+
+
+class Heatmap:
+    def __init__(self, seq: ColumnDataSource, x_range: Range1d):
+        self.seq = seq
+        self.source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
+        self.rows = ColumnDataSource({"cell": [], "label": []})
+        self.mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1, nan_color="#dddddd")
+        fig = figure(x_range=x_range, y_range=Range1d(-0.5, 0.5), height=360, sizing_mode="stretch_width",
+                     tools="xpan,xwheel_zoom,xbox_zoom,reset,save", active_scroll="xwheel_zoom",
+                     x_axis_location="above", toolbar_location="right", min_border_left=70)
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=self.mapper)
+        fig.add_tools(HoverTool(tooltips=[("char", "$x{char}"), ("position", "$x{pos}"), ("cell", "$y{cell}"),
+                                          ("value", "@image{0.000}"), ("depth", "$x{depth}")],
+                                formatters={"$x": CustomJSHover(args=dict(src=seq), code=_X_HOVER),
+                                            "$y": CustomJSHover(args=dict(rows=self.rows), code=_Y_HOVER)}))
+        fig.xaxis.axis_label = "position"
+        fig.add_layout(char_axis(fig, seq), "below")
+        fig.yaxis.ticker = FixedTicker(ticks=[])
+        fig.yaxis.major_label_text_font_size = "11px"
+        fig.grid.visible = False
+        fig.outline_line_color = None
+        self.colour_bar = ColorBar(color_mapper=self.mapper, title="", title_text_font_style="normal",
+                                   title_text_font_size="12px", width=12, padding=6, major_label_text_font_size="11px")
+        fig.add_layout(self.colour_bar, "right")
+        self.figure = fig
+
+    def update(self, frame: Frame) -> None:
+        H, T = frame.values.shape
+        self.source.data = image_data(frame)
+        labels = [f"cell {c}" for c in frame.cells]
+        self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
+        fig = self.figure
+        fig.y_range.update(start=-0.5, end=H - 0.5)
+        fig.yaxis.ticker = FixedTicker(ticks=list(range(H)))
+        fig.yaxis.major_label_overrides = {H - 1 - r: label for r, label in enumerate(labels)}
+        fig.height = int(min(max(H * ROW_PX, 160), 900) + 90)
+        self.mapper.update(low=frame.low, high=frame.high, palette=UPPER_HALF if frame.low == 0 else DIVERGING)
+        self.colour_bar.title = f"{frame.title}: fixed range {frame.low:g} \u2026 {frame.high:g}, white = 0"
+        fig.title.text = ""

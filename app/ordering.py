@@ -1,0 +1,29 @@
+"""Which cells track grammar depth, and the row order that follows from it. NumPy only."""
+from __future__ import annotations
+
+import numpy as np
+
+ORDERS = ("index", "depth")
+
+
+def depth_correlation(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """[H] Pearson correlation of each cell ([T, H] values) with depth [T].
+    A cell (or a depth) that never changes correlates 0, not NaN."""
+    v = values.astype(np.float64) - values.mean(axis=0)
+    d = depth.astype(np.float64) - depth.mean()
+    denom = np.sqrt((v * v).sum(axis=0) * (d * d).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (v * d[:, None]).sum(axis=0) / denom
+    return np.where(denom > 0, r, 0.0)
+
+
+def cell_order(values: np.ndarray, depth: np.ndarray | None, how: str) -> np.ndarray:
+    """True cell numbers in display order (first = top row). ``depth``: strongest |r| first,
+    ties by index; falls back to index order when there is no depth to compare with."""
+    n = values.shape[1]
+    if how == "index" or depth is None or len(depth) < 2:
+        return np.arange(n)
+    if how != "depth":
+        raise ValueError(f"order must be one of {ORDERS}, got {how!r}")
+    r = np.abs(depth_correlation(values, depth))
+    return np.lexsort((np.arange(n), -r))

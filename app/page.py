@@ -1,0 +1,114 @@
+"""The page: a sidebar of widgets made from AppState's parameters, and the Scope (heatmap
+over tracks) redrawn in place whenever the trace or what is shown changes."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import panel as pn
+import param
+from bokeh.events import Tap
+from panel.viewable import Viewer
+
+from models.errors import RnnscopeError
+
+from . import export
+from .frame import Frame, make_frame
+from .scope import Scope
+from .state import AppState
+
+REDRAW_ON = ["trace", "view", "layer", "order", "selected"]
+
+
+class Page(Viewer):
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState | None = None, **params):
+        super().__init__(state=state or AppState(), **params)
+        self.scope = Scope()
+        self.frame: Frame | None = None
+        self.scope.heatmap.figure.on_event(Tap, self._on_tap)
+        self.state.param.watch(self._redraw, REDRAW_ON)
+        self._redraw()
+
+    # --- drawing -------------------------------------------------------------------------
+    def _redraw(self, *events) -> None:
+        s = self.state
+        try:
+            frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected))
+        except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
+            s.error = str(e)
+            return
+        self.frame = frame
+        self.scope.update(frame)
+
+    def _on_tap(self, event) -> None:
+        H = len(self.frame.cells)
+        row = H - 1 - round(event.y)
+        if 0 <= row < H:
+            cell = int(self.frame.cells[row])
+            sel = list(self.state.selected)
+            self.state.selected = [c for c in sel if c != cell] if cell in sel else [*sel, cell]
+
+    def current_frame(self) -> Frame:
+        """The frame on screen, with the visible x range the browser last reported."""
+        f = self.frame
+        return Frame(**{**f.__dict__, "x_start": self.scope.x_range.start, "x_end": self.scope.x_range.end})
+
+    def export_html(self) -> str:
+        return export.standalone_html(self.current_frame(), self.caption())
+
+    def caption(self) -> str:
+        return f"{Path(self.state.model_path).name}: {self.state.sequence_note}"
+
+    # --- layout --------------------------------------------------------------------------
+    def sidebar(self) -> list:
+        p = self.state.param
+        W = pn.widgets
+        text = W.TextAreaInput.from_param(p.text, height=110, placeholder="( 1 ( 2 ) 1 ) 0 ...")
+        trace_text = W.Button(name="Trace this text", button_type="primary")
+        trace_text.on_click(lambda _: self._trace_typed(text))
+        download = W.FileDownload(callback=lambda: io.BytesIO(self.export_html().encode()),
+                                  filename="rnnscope.html", label="Export this view (HTML)", button_type="success")
+        return [
+            W.Select.from_param(p.model_path),
+            pn.pane.Markdown("### Sequence", margin=(0, 5)),
+            W.RadioButtonGroup.from_param(p.source, disabled=True, button_type="light"),
+            pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
+            W.Button.from_param(p.random),
+            text, trace_text,
+            pn.Row(W.IntInput.from_param(p.sample_chars, width=90), W.FloatInput.from_param(p.temperature, width=85),
+                   W.IntInput.from_param(p.seed, width=75)),
+            W.Button.from_param(p.sample),
+            pn.pane.Markdown("### What is shown", margin=(0, 5)),
+            W.Select.from_param(p.view), W.Select.from_param(p.layer),
+            W.RadioButtonGroup.from_param(p.order),
+            W.MultiChoice.from_param(p.selected),
+            download,
+        ]
+
+    def _trace_typed(self, widget) -> None:
+        value = widget.value_input if widget.value_input is not None else widget.value
+        if value == self.state.text:
+            self.state.param.trigger("text")
+        else:
+            self.state.text = value
+
+    def messages(self) -> list:
+        s = self.state
+        error = pn.pane.Alert(pn.bind(lambda e: e, s.param.error), alert_type="danger",
+                              visible=pn.bind(bool, s.param.error), sizing_mode="stretch_width")
+        note = pn.pane.Markdown(pn.bind(lambda n: f"**Sequence:** {n}", s.param.sequence_note), sizing_mode="stretch_width",
+                                margin=(0, 10))
+        model = pn.pane.Markdown(pn.bind(lambda n: f"**Model:** {n}", s.param.model_note), margin=(0, 10))
+        return [error, model, note]
+
+    def __panel__(self):
+        return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")
+
+    def template(self):
+        tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330)
+        tmpl.sidebar.extend(self.sidebar())
+        tmpl.main.append(self)
+        return tmpl

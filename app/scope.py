@@ -1,0 +1,35 @@
+"""The Bokeh picture -- heatmap over its tracks, one shared x range -- built once and
+redrawn from a Frame by replacing source data. The page and the HTML export both use it."""
+from __future__ import annotations
+
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, Range1d
+
+from .frame import Frame
+from .heatmap import Heatmap, sequence_data
+from .tracks import Tracks
+
+
+class Scope:
+    def __init__(self):
+        self.seq = ColumnDataSource({"x": [], "code": [], "depth": [], "p_next": [], "surprisal": []})
+        self.x_range = Range1d(-0.5, 0.5, bounds=None)
+        self.heatmap = Heatmap(self.seq, self.x_range)
+        self.tracks = Tracks(self.seq, self.x_range)
+        self.layout = column(self.heatmap.figure, *self.tracks.figures, sizing_mode="stretch_width")
+        self._text = None
+
+    def update(self, frame: Frame) -> None:
+        T = len(frame.text)
+        if frame.text != self._text:
+            self.seq.data = sequence_data(frame)
+            self._text = frame.text
+            self.x_range.update(start=-0.5, end=T - 0.5, bounds=(-0.5, T - 0.5))
+        if frame.x_start is not None and frame.x_end is not None:
+            self.x_range.update(start=frame.x_start, end=frame.x_end)
+        self.heatmap.update(frame)
+        self.tracks.update(frame)
+
+    @property
+    def visible_x(self) -> tuple[float, float]:
+        return float(self.x_range.start), float(self.x_range.end)

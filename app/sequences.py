@@ -1,0 +1,98 @@
+"""Where a sequence comes from: a window of a held-out stream, typed text, or a sample
+from the model. Each returns plain text; problems raise RnnscopeError with a message a
+user can act on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+
+import grammar
+from models import checkpoint
+from models.errors import RnnscopeError, UnknownCharacters
+from models.sample import sample as _sample
+from models.vocab import Vocab
+
+HELDOUT_CHARS = 200_000        # length of the held-out stream offered by index
+MAX_CHARS = 200_000            # longest sequence the page traces
+MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
+
+
+def grammar_spec(path: str | Path) -> grammar.GrammarSpec | None:
+    """The grammar a checkpoint was trained on, or None (a model of some other text)."""
+    data = checkpoint.read_config(path).get("training", {}).get("data", {})
+    if data.get("kind") == "grammar" and isinstance(data.get("spec"), dict):
+        return grammar.GrammarSpec.from_dict(data["spec"])
+    if data.get("kind") in (None, "grammar"):
+        vocab = checkpoint.read_config(path)["model"].get("vocab", [])
+        if sorted(vocab) == grammar.GrammarSpec().alphabet:
+            return grammar.GrammarSpec()
+    return None
+
+
+@pn.cache(max_items=4)
+def _heldout(path: str, spec_items: tuple | None, text_file: str | None) -> str:
+    if spec_items is not None:
+        spec = grammar.GrammarSpec(**dict(spec_items))
+        seed = checkpoint.read_config(path).get("training", {}).get("data", {}).get("seed", 0)
+        # Stream (seed, 3, 0): neither trained on (seed, 1, ...) nor used to pick the best step (seed, 2, ...).
+        return grammar.generate(HELDOUT_CHARS, seed=(seed, 3, 0), spec=spec)
+    if text_file:
+        text = Path(text_file).read_text(encoding="utf-8")
+        return text[int(len(text) * 0.9):]           # the trainer's held-out 10%
+    raise RnnscopeError(f"{path}: no held-out data known for this model (not a grammar model, training text not found)")
+
+
+def heldout_stream(path: str | Path) -> str:
+    spec = grammar_spec(path)
+    data = checkpoint.read_config(path).get("training", {}).get("data", {})
+    text_file = data.get("path") if data.get("kind") == "text" and Path(str(data.get("path"))).is_file() else None
+    return _heldout(str(path), tuple(sorted(spec.to_dict().items())) if spec else None, text_file)
+
+
+def window(stream: str, index: int, length: int) -> str:
+    if length < 1:
+        raise RnnscopeError(f"window length must be at least 1, got {length}")
+    if not 0 <= index < len(stream):
+        raise RnnscopeError(f"index {index:,} is outside the held-out stream (0 .. {len(stream) - 1:,})")
+    return stream[index:index + length]
+
+
+def random_index(stream_len: int, length: int, rng: np.random.Generator) -> int:
+    return int(rng.integers(0, max(1, stream_len - length + 1)))
+
+
+def check_typed(text: str, vocab: list[str]) -> str:
+    """Typed or pasted text, checked against the model's vocabulary and the length limit."""
+    if not text:
+        raise RnnscopeError("the text is empty: type or paste at least one character")
+    if len(text) > MAX_CHARS:
+        raise RnnscopeError(f"the text has {len(text):,} characters; the page traces at most {MAX_CHARS:,}")
+    found = Vocab(vocab).unknown(text)
+    if found:
+        raise UnknownCharacters(found, vocab)
+    return text
+
+
+def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> str:
+    if not 0 < n_chars <= MAX_SAMPLE_CHARS:
+        raise RnnscopeError(f"sample length must be between 1 and {MAX_SAMPLE_CHARS:,}, got {n_chars}")
+    return prime + _sample(model, n_chars - len(prime), temperature, seed, primes=[prime])[0] \
+        if n_chars > len(prime) else prime[:n_chars]
+
+
+def grammar_note(text: str, spec: grammar.GrammarSpec | None) -> str:
+    """One line on where (if anywhere) the text leaves the grammar."""
+    if spec is None:
+        return "not a grammar model: no grammar check"
+    verdict = grammar.validate(text, spec)
+    if verdict.ok:
+        return "in the grammar"
+    return f"not in the grammar, first broken at {verdict.reason}"
+
+
+def describe_unknown(err: UnknownCharacters) -> str:
+    shown = ", ".join(f"{ch!r} at {pos}" for pos, ch in err.found[:20])
+    more = f" and {len(err.found) - 20} more" if len(err.found) > 20 else ""
+    return f"{len(err.found)} character(s) not in the model's vocabulary: {shown}{more}"

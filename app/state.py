@@ -1,0 +1,166 @@
+"""All of the page's state in one Parameterized: which model, which sequence, what is shown.
+
+Widgets are made from these parameters and the plots redraw when ``trace`` or the view
+parameters change, so most of the page is testable by setting parameters in plain Python.
+Every bad input leaves a message in ``error`` and keeps the last good trace.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import param
+
+from models.checkpoint import DEFAULT_CHECKPOINT
+from models.errors import RnnscopeError, UnknownCharacters
+from models.trace import VIEW_LABELS
+
+from . import cache, sequences
+from .ordering import ORDERS
+
+MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
+MODELS_DIR = DEFAULT_CHECKPOINT.parent
+SOURCES = ("held-out", "typed", "sampled")
+
+
+def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
+    """{name: directory} of checkpoints (directories holding config.json) in the models
+    folder, plus ``extra`` (the model the server was started with) wherever it lives."""
+    found = {p.parent.name: str(p.parent.resolve()) for p in sorted(MODELS_DIR.glob("*/config.json"))
+             if not p.parent.name.startswith(".")}
+    if extra and str(extra) not in found.values():
+        name = Path(extra).name if Path(extra).name not in found else str(extra)
+        found = {name: str(extra), **found}
+    return found
+
+
+def default_model() -> str:
+    return str(Path(os.environ.get(MODEL_ENV) or DEFAULT_CHECKPOINT).resolve())
+
+
+def describe_model(model) -> str:
+    cfg, record = model.config, getattr(model, "training_record", {}) or {}
+    what = f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, vocabulary of {len(cfg.vocab)}"
+    best = record.get("best") or {}
+    if best.get("heldout_loss") is not None:
+        what += f"; held-out loss {best['heldout_loss']:.4f} nats/char"
+        if best.get("ratio_to_floor"):
+            what += f" ({best['ratio_to_floor']:.4f} \u00d7 the grammar's floor)"
+    return what
+
+
+class AppState(param.Parameterized):
+    model_path = param.Selector(objects=[], label="Model (checkpoint)")
+    source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
+    index = param.Integer(default=0, bounds=(0, None), label="Held-out index")
+    window = param.Integer(default=100, bounds=(1, sequences.MAX_CHARS), label="Window (chars)")
+    random = param.Event(label="Random window")
+    text = param.String(default="", label="Text (typed or pasted)")
+    sample_chars = param.Integer(default=300, bounds=(1, sequences.MAX_SAMPLE_CHARS), label="Sample length")
+    temperature = param.Number(default=1.0, bounds=(0.05, 5.0), step=0.05, label="Temperature")
+    seed = param.Integer(default=0, label="Sample seed")
+    sample = param.Event(label="Sample from the model")
+
+    view = param.Selector(default="h", objects=["h"], label="Show")
+    layer = param.Selector(default=0, objects=[0], label="Layer")
+    order = param.Selector(default="index", objects=list(ORDERS), label="Order cells by")
+    selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
+
+    trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
+    sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
+    error = param.String(default="", doc="why the last input was refused ('' when it was not)")
+    model_note = param.String(default="", doc="the loaded model in one line")
+
+    def __init__(self, model_path: str | Path | None = None, **params):
+        model_path = str(Path(model_path).resolve()) if model_path else default_model()
+        super().__init__(**params)
+        self._rng = np.random.default_rng()
+        self._good_model = None
+        self.param.model_path.objects = find_checkpoints(model_path)
+        self.model_path = model_path
+        self._switch_model()
+        if self.trace is None:
+            raise RnnscopeError(self.error or f"{model_path}: could not show any sequence")
+
+    # --- model -------------------------------------------------------------------------
+    @param.depends("model_path", watch=True)
+    def _switch_model(self):
+        if self.model_path == self._good_model:
+            return
+        try:
+            model = cache.load_model(self.model_path)
+            spec = sequences.grammar_spec(self.model_path)
+        except RnnscopeError as e:
+            self._refuse(str(e))
+            if self._good_model is not None:
+                self.model_path = self._good_model      # the selector snaps back to the model still shown
+            return
+        self._good_model, self._model, self._spec = self.model_path, model, spec
+        cfg = model.config
+        self.model_note = describe_model(model)
+        views = ["h", *{"gru": ("z", "r", "n"), "lstm": ("i", "f", "g", "o", "c")}.get(cfg.cell, ())]
+        self.param.view.objects = {f"{v}: {VIEW_LABELS[v]}": v for v in views}
+        self.param.layer.objects = {f"layer {k}": k for k in range(cfg.num_layers)}
+        self.param.selected.objects = {f"cell {c}": c for c in range(cfg.hidden_size)}
+        with param.discard_events(self):
+            self.view = self.view if self.view in views else "h"
+            self.layer = self.layer if self.layer < cfg.num_layers else 0
+            self.selected = [c for c in self.selected if c < cfg.hidden_size]
+        try:
+            self._stream = sequences.heldout_stream(self.model_path)
+        except (RnnscopeError, OSError):
+            self._stream = ""
+        if self.source == "held-out" and not self._stream:
+            self.source = "typed"
+        self._load()
+
+    # --- sequence ------------------------------------------------------------------------
+    @param.depends("index", "window", watch=True)
+    def _on_window(self):
+        self.source = "held-out"
+        self._load()
+
+    @param.depends("random", watch=True)
+    def _on_random(self):
+        if not self._stream:
+            return self._refuse("this model has no held-out stream to pick from")
+        self.param.update(index=sequences.random_index(len(self._stream), self.window, self._rng))
+
+    @param.depends("text", watch=True)
+    def _on_text(self):
+        self.source = "typed"
+        self._load()
+
+    @param.depends("sample", watch=True)
+    def _on_sample(self):
+        self.source = "sampled"
+        self._load()
+
+    def _sequence(self) -> tuple[str, str]:
+        if self.source == "held-out":
+            if not self._stream:
+                raise RnnscopeError("this model has no held-out stream; type or sample a sequence")
+            text = sequences.window(self._stream, self.index, self.window)
+            return text, f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}"
+        if self.source == "typed":
+            try:
+                return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
+            except UnknownCharacters as e:
+                raise RnnscopeError(sequences.describe_unknown(e)) from None
+        prime = self._stream[:1] or self._model.config.vocab[0]
+        text = sequences.sampled(self._model, self.sample_chars, self.temperature, self.seed, prime)
+        return text, f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, prime {prime!r}"
+
+    def _load(self):
+        try:
+            text, what = self._sequence()
+            trace = cache.trace_text(self.model_path, text, self._spec)
+        except RnnscopeError as e:
+            return self._refuse(str(e))
+        note = sequences.grammar_note(text, self._spec)
+        self.param.update(error="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
+
+    def _refuse(self, why: str):
+        kept = " The page still shows the last good sequence." if self.trace is not None else ""
+        self.error = why.rstrip(".") + "." + kept

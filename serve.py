@@ -1,0 +1,45 @@
+"""Serve the rnnscope page: ``python serve.py [--port 5006] [--address 127.0.0.1] [--model DIR]``.
+
+The same as ``panel serve app`` with the model chosen on the command line (passed to the
+app in $RNNSCOPE_MODEL) and the listening address and allowed websocket origin set together.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_MODEL = ROOT / "models" / "checkpoints" / "gru15-parens"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Serve the rnnscope page.")
+    p.add_argument("--port", type=int, default=5006)
+    p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint directory (default: the shipped GRU-15)")
+    p.add_argument("--show", action="store_true", help="open a browser")
+    args = p.parse_args(argv)
+    if not (args.model / "config.json").is_file():
+        print(f"serve.py: error: {args.model}: not a checkpoint directory (no config.json)", file=sys.stderr)
+        return 2
+    host = "localhost" if args.address in ("127.0.0.1", "localhost", "0.0.0.0") else args.address
+    origins = {f"{host}:{args.port}", f"127.0.0.1:{args.port}", f"localhost:{args.port}"}
+    if args.address == "0.0.0.0":
+        origins = {"*"}
+    cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app"), "--port", str(args.port),
+           "--address", args.address, *[a for o in sorted(origins) for a in ("--allow-websocket-origin", o)]]
+    if args.show:
+        cmd.append("--show")
+    env = {**os.environ, "RNNSCOPE_MODEL": str(args.model.resolve())}
+    print(f"rnnscope: serving {args.model} at http://{host}:{args.port}/app", flush=True)
+    try:
+        return subprocess.call(cmd, env=env, cwd=ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
