@@ -1,0 +1,294 @@
+"""Checkpoints (DESIGN.md section 4): model.safetensors + config.json, never pickles; a corrupt
+or mismatched file is refused with a message naming the file and what is wrong; writes are
+atomic."""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+import grammar
+from models import checkpoint
+from models.errors import CheckpointError, RnnscopeError
+from models.model import CharRNN, ModelConfig
+
+torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
+
+VOCAB = grammar.GrammarSpec().alphabet
+IDS = torch.as_tensor([[VOCAB.index(c) for c in grammar.generate(200, seed=2)]])
+
+
+def make_model(cell="gru", hidden_size=15, num_layers=1, embedding_dim=15, seed=0) -> CharRNN:
+    torch.manual_seed(seed)
+    return CharRNN(ModelConfig(vocab=VOCAB, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
+                               embedding_dim=embedding_dim)).eval()
+
+
+@pytest.fixture
+def ck(tmp_path) -> Path:
+    """A freshly saved GRU-15 checkpoint."""
+    return checkpoint.save(make_model(), tmp_path / "ck", training={"note": "fixture", "best": {"step": 3}})
+
+
+def outputs(model: CharRNN) -> torch.Tensor:
+    with torch.no_grad():
+        return model(IDS)[0]
+
+
+def edit_config(path: Path, change) -> None:
+    config = json.loads((path / "config.json").read_text())
+    change(config)
+    (path / "config.json").write_text(json.dumps(config))
+
+
+def refused(path: Path, *fragments: str) -> str:
+    """Load must raise CheckpointError whose message contains every fragment (the file first)."""
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "\n" not in message
+    return message
+
+
+# --- round trip ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell, layers, emb", [("gru", 1, 15), ("gru", 2, 4), ("lstm", 2, None), ("rnn", 1, None)])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, cell, layers, emb):
+    model = make_model(cell, 6, layers, emb, seed=4)
+    checkpoint.save(model, tmp_path / "ck")
+    loaded = checkpoint.load(tmp_path / "ck")
+    assert loaded.config == model.config
+    assert not loaded.training  # ready to trace
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    assert torch.equal(outputs(loaded), outputs(model))
+
+
+def test_tensor_names_are_the_state_dict_names(ck):
+    with safe_open(ck / "model.safetensors", framework="pt") as f:
+        shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+    assert shapes == {
+        "embed.weight": (8, 15),
+        "rnn.weight_ih_l0": (45, 15), "rnn.weight_hh_l0": (45, 15),
+        "rnn.bias_ih_l0": (45,), "rnn.bias_hh_l0": (45,),
+        "decoder.weight": (8, 15), "decoder.bias": (8,),
+    }
+
+
+def test_two_layer_one_hot_tensor_names(tmp_path):
+    checkpoint.save(make_model("lstm", 4, 2, None), tmp_path / "ck")
+    with safe_open(tmp_path / "ck" / "model.safetensors", framework="pt") as f:
+        names = set(f.keys())
+    assert names == {f"rnn.{w}_l{k}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") for k in (0, 1)} \
+        | {"decoder.weight", "decoder.bias"}
+
+
+def test_config_json_holds_vocab_in_index_order_cell_sizes_and_training_record(ck):
+    config = json.loads((ck / "config.json").read_text())
+    assert config["format"] == "rnnscope-checkpoint" and config["version"] == 1
+    assert config["model"] == {"vocab": [" ", "(", ")", "0", "1", "2", "3", "4"], "cell": "gru",
+                               "hidden_size": 15, "num_layers": 1, "embedding_dim": 15}
+    assert config["training"] == {"note": "fixture", "best": {"step": 3}}
+    loaded = checkpoint.load(ck)
+    assert loaded.training_record == {"note": "fixture", "best": {"step": 3}}
+    # index order: the decoder's row i is the logit of vocab[i]
+    assert loaded.vocab.decode([1, 0, 7]) == "( 4"
+
+
+def test_the_shipped_default_checkpoint_loads():
+    model = checkpoint.load(checkpoint.DEFAULT_CHECKPOINT)
+    assert model.config.vocab == VOCAB
+    assert torch.isfinite(outputs(model)).all()
+
+
+# --- refusals: each message names the file and the problem ---------------------------------------
+
+def test_missing_directory(tmp_path):
+    refused(tmp_path / "nope", f"{tmp_path / 'nope'}: no such checkpoint directory")
+
+
+def test_missing_config_json(ck):
+    (ck / "config.json").unlink()
+    refused(ck, f"{ck / 'config.json'}: missing")
+
+
+def test_invalid_json(ck):
+    (ck / "config.json").write_text('{"format": "rnnscope-checkpoint", ')
+    refused(ck, f"{ck / 'config.json'}: not valid JSON")
+
+
+def test_config_that_is_not_utf8(ck):
+    (ck / "config.json").write_bytes(b"\xff\xfe\x00garbage")
+    refused(ck, f"{ck / 'config.json'}: not valid JSON")
+
+
+@pytest.mark.parametrize("format_marker", ["something-else", None])
+def test_wrong_format_marker(ck, format_marker):
+    edit_config(ck, lambda c: c.update(format=format_marker))
+    refused(ck, f"{ck / 'config.json'}: not an rnnscope checkpoint config", "'rnnscope-checkpoint'")
+
+
+def test_config_that_is_not_an_object(ck):
+    (ck / "config.json").write_text("[1, 2, 3]")
+    refused(ck, f"{ck / 'config.json'}: not an rnnscope checkpoint config")
+
+
+def test_wrong_version(ck):
+    edit_config(ck, lambda c: c.update(version=2))
+    refused(ck, f"{ck / 'config.json'}: version 2 is not supported (expected 1)")
+
+
+def test_missing_model_section(ck):
+    edit_config(ck, lambda c: c.pop("model"))
+    refused(ck, f"{ck / 'config.json'}: no 'model' section")
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m.update(cell="xyz"), "cell must be one of ['gru', 'lstm', 'rnn'], got 'xyz'"),
+    (lambda m: m.update(hidden_size=0), "hidden_size must be a positive integer, got 0"),
+    (lambda m: m.update(hidden_size="15"), "hidden_size must be a positive integer, got '15'"),
+    (lambda m: m.update(vocab=["a", "a"]), "a vocabulary is a list of distinct single characters"),
+    (lambda m: m.update(vocab=[]), "a vocabulary is a list of distinct single characters"),
+    (lambda m: m.update(embedding_dim=-3), "embedding_dim must be a positive integer or null"),
+    (lambda m: m.update(dropout=0.5), "dropout"),
+])
+def test_invalid_model_section(ck, change, problem):
+    edit_config(ck, lambda c: change(c["model"]))
+    refused(ck, f"{ck / 'config.json'}: invalid model section", problem)
+
+
+def test_missing_safetensors(ck):
+    (ck / "model.safetensors").unlink()
+    refused(ck, f"{ck / 'model.safetensors'}: missing")
+
+
+def test_truncated_safetensors(ck):
+    data = (ck / "model.safetensors").read_bytes()
+    (ck / "model.safetensors").write_bytes(data[: len(data) // 2])
+    refused(ck, f"{ck / 'model.safetensors'}: not a readable safetensors file")
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 7, np.random.default_rng(0).bytes(4096)])
+def test_random_bytes(ck, content):
+    (ck / "model.safetensors").write_bytes(content)
+    refused(ck, f"{ck / 'model.safetensors'}: not a readable safetensors file")
+
+
+def test_tensor_with_wrong_shape(tmp_path):
+    path = checkpoint.save(make_model(hidden_size=16), tmp_path / "ck")
+    edit_config(path, lambda c: c["model"].update(hidden_size=15))
+    refused(path, f"{path / 'model.safetensors'}: tensor rnn.weight_ih_l0 has shape [48, 15]",
+            "config.json (a 1-layer GRU with 15 units over 8 characters) needs [45, 15]")
+
+
+def test_config_with_more_layers_than_the_file(ck):
+    edit_config(ck, lambda c: c["model"].update(num_layers=2))
+    refused(ck, f"{ck / 'model.safetensors'}: does not match config.json (a 2-layer GRU",
+            "missing tensors ['rnn.bias_hh_l1', 'rnn.bias_ih_l1', 'rnn.weight_hh_l1', 'rnn.weight_ih_l1']")
+
+
+def test_missing_tensor(ck):
+    tensors = load_file(ck / "model.safetensors")
+    del tensors["decoder.bias"]
+    save_file(tensors, ck / "model.safetensors")
+    refused(ck, f"{ck / 'model.safetensors'}: does not match config.json",
+            "missing tensors ['decoder.bias'], unexpected tensors []")
+
+
+def test_unexpected_tensor(ck):
+    tensors = load_file(ck / "model.safetensors")
+    tensors["extra.weight"] = torch.zeros(3)
+    save_file(tensors, ck / "model.safetensors")
+    refused(ck, f"{ck / 'model.safetensors'}: does not match config.json",
+            "missing tensors [], unexpected tensors ['extra.weight']")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_values(ck, bad):
+    tensors = load_file(ck / "model.safetensors")
+    tensors["decoder.weight"][2, 3] = bad
+    save_file(tensors, ck / "model.safetensors")
+    refused(ck, f"{ck / 'model.safetensors'}: tensor decoder.weight contains NaN or infinite values")
+
+
+class _Booby:
+    """Unpickling this would create a marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_pickle_renamed_to_safetensors_is_refused_and_never_executed(ck, tmp_path):
+    marker = tmp_path / "unpickled"
+    (ck / "model.safetensors").write_bytes(pickle.dumps({"decoder.weight": _Booby(marker)}))
+    refused(ck, f"{ck / 'model.safetensors'}: not a readable safetensors file")
+    assert not marker.exists()
+
+
+def test_a_torch_save_file_renamed_to_safetensors_is_refused(ck, tmp_path):
+    marker = tmp_path / "unpickled"
+    torch.save({"x": _Booby(marker)}, ck / "model.safetensors")
+    refused(ck, f"{ck / 'model.safetensors'}: not a readable safetensors file")
+    assert not marker.exists()
+
+
+def test_checkpoint_errors_are_user_errors():
+    assert issubclass(CheckpointError, RnnscopeError)
+    assert issubclass(RnnscopeError, ValueError)
+
+
+# --- atomic writes -------------------------------------------------------------------------------
+
+def test_saving_over_an_existing_checkpoint_replaces_it(ck, tmp_path):
+    newer = make_model(seed=9)
+    checkpoint.save(newer, ck, training={"note": "newer"})
+    loaded = checkpoint.load(ck)
+    assert torch.equal(outputs(loaded), outputs(newer))
+    assert loaded.training_record == {"note": "newer"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+    assert sorted(p.name for p in ck.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_saving_over_a_checkpoint_with_a_different_architecture(ck):
+    lstm = make_model("lstm", 3, 2, None)
+    checkpoint.save(lstm, ck)
+    assert checkpoint.load(ck).config == lstm.config
+
+
+def test_a_save_that_fails_midway_leaves_the_old_checkpoint_and_no_temporary_dirs(ck, tmp_path, monkeypatch):
+    before = outputs(checkpoint.load(ck))
+    config_before = (ck / "config.json").read_text()
+
+    def crash(tensors, filename, *args, **kwargs):
+        Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.save(make_model(seed=9), ck)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+    assert (ck / "config.json").read_text() == config_before
+    assert torch.equal(outputs(checkpoint.load(ck)), before)
+
+
+def test_a_first_save_that_fails_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "save_file", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(make_model(), tmp_path / "ck")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_creates_missing_parent_directories(tmp_path):
+    path = checkpoint.save(make_model(), tmp_path / "a" / "b" / "ck")
+    assert checkpoint.load(path).config.cell == "gru"
