@@ -1,6 +1,10 @@
 """One standalone HTML file of exactly what is on screen: the same Frame drawn by the same
 Scope, with Bokeh's JavaScript inlined so it opens offline with hover and zoom working.
-(Panel's own ``save(resources=INLINE)`` still fetches from a CDN: panel#6759.)"""
+
+Panel's own ``save(resources=INLINE)`` still fetches from a CDN (panel#6759), and once Panel
+is imported it also adds a relative ``<script src="static/extensions/panel/...">`` to
+Bokeh's ``file_html(..., INLINE)``. So the page is assembled here from ``components`` and
+BokehJS read straight from Bokeh's own package: nothing but the plots needs loading."""
 from __future__ import annotations
 
 import html
@@ -8,21 +12,75 @@ import os
 import tempfile
 from pathlib import Path
 
-from bokeh.embed import file_html
-from bokeh.layouts import column
-from bokeh.models import Div
-from bokeh.resources import INLINE
+from bokeh import __version__ as bokeh_version
+from bokeh.embed import components
+from bokeh.util.paths import bokehjs_path
+
+from models.errors import RnnscopeError
 
 from .frame import Frame
 from .scope import Scope
 
 
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>body {{ font-family: sans-serif; margin: 12px 20px; }} .caption {{ color: #444; margin: 0 0 8px; }}</style>
+<script>/* BokehJS {version}, inlined */
+{bokehjs}
+</script>
+</head>
+<body>
+<h3 style="margin: 0 0 4px">rnnscope &middot; {title_html}</h3>
+<p class="caption">{caption}</p>
+{div}
+{script}
+</body>
+</html>
+"""
+
+
+def _bokehjs() -> str:
+    return (bokehjs_path() / "js" / "bokeh.min.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
 def standalone_html(frame: Frame, caption: str = "") -> str:
     scope = Scope()
     scope.update(frame)
-    head = Div(text=f"<b>rnnscope</b> &middot; {html.escape(frame.title)}<br><small>{html.escape(caption)}</small>",
-               sizing_mode="stretch_width")
-    return file_html(column(head, scope.layout, sizing_mode="stretch_width"), INLINE, title=f"rnnscope: {frame.title}")
+    script, div = components(scope.layout)
+    return _PAGE.format(title=html.escape(f"rnnscope: {frame.title}"), title_html=html.escape(frame.title),
+                        caption=html.escape(caption), version=bokeh_version, bokehjs=_bokehjs(), div=div, script=script)
+
+
+def export_file(path: str | Path, model_path: str | Path, *, text: str | None = None, index: int | None = None,
+                window: int = 100, view: str = "h", layer: int = 0, order: str = "index",
+                selected: list[int] | None = None) -> tuple[Path, float]:
+    """The command line's export: the same state the page would hold, written to ``path``.
+    Returns the path and the seconds it took."""
+    import time
+
+    from .frame import make_frame
+    from .state import AppState
+    start = time.perf_counter()
+    state = AppState(model_path, **({"window": window} if text is None else {}))
+    if text is not None:
+        state.text = text
+    elif index:
+        state.index = index
+    if state.error:
+        raise RnnscopeError(state.error.split(" The page")[0])
+    if view not in state.param.view.objects:
+        raise RnnscopeError(f"view {view!r} does not exist for this model; choose from {list(state.param.view.objects)}")
+    if layer not in state.param.layer.objects:
+        raise RnnscopeError(f"layer {layer} does not exist; this model has {len(state.param.layer.objects)}")
+    bad = [c for c in selected or [] if c not in state.param.selected.objects]
+    if bad:
+        raise RnnscopeError(f"cells {bad} do not exist; this model has {len(state.param.selected.objects)}")
+    frame = make_frame(state.trace, view, layer, order, selected)
+    out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}")
+    return out, time.perf_counter() - start
 
 
 def write(path: str | Path, frame: Frame, caption: str = "") -> Path:

@@ -51,6 +51,20 @@ def heldout_stream(path: str | Path) -> str:
     return _heldout(str(path), tuple(sorted(spec.to_dict().items())) if spec else None, text_file)
 
 
+@pn.cache(max_items=4)
+def _heldout_depth(path: str, spec_items: tuple) -> np.ndarray:
+    return grammar.annotate(heldout_stream(path), grammar.GrammarSpec(**dict(spec_items)))["depth"]
+
+
+def heldout_annotations(path: str | Path, index: int, length: int, spec: grammar.GrammarSpec) -> dict:
+    """The true annotations of a window of the held-out stream: depth counted from the
+    stream's start, not from the window's (the model itself still reads from the zero state)."""
+    depth = _heldout_depth(str(path), tuple(sorted(spec.to_dict().items())))
+    window = heldout_stream(path)[index:index + length]
+    start = int(depth[index - 1]) if index > 0 else 0
+    return grammar.annotate(window, spec, start_depth=start)
+
+
 def window(stream: str, index: int, length: int) -> str:
     if length < 1:
         raise RnnscopeError(f"window length must be at least 1, got {length}")
@@ -82,14 +96,18 @@ def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> s
         if n_chars > len(prime) else prime[:n_chars]
 
 
-def grammar_note(text: str, spec: grammar.GrammarSpec | None) -> str:
-    """One line on where (if anywhere) the text leaves the grammar."""
+def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int = 0) -> str:
+    """One line on where (if anywhere) the text leaves the grammar. ``start_depth``: the text
+    continues a stream at this depth (and may then start on a separator)."""
     if spec is None:
         return "not a grammar model: no grammar check"
-    verdict = grammar.validate(text, spec)
+    skip = 1 if start_depth and spec.separator and text.startswith(spec.separator) else 0
+    verdict = grammar.validate(text[skip:], spec, start_depth)
+    where = f" (continuing a stream at depth {start_depth})" if start_depth else ""
     if verdict.ok:
-        return "in the grammar"
-    return f"not in the grammar, first broken at {verdict.reason}"
+        return f"in the grammar{where}"
+    pos = verdict.position + skip
+    return f"not in the grammar{where}: first broken at position {pos}:{verdict.reason.split(':', 1)[1]}"
 
 
 def describe_unknown(err: UnknownCharacters) -> str:

@@ -6,6 +6,7 @@ Every bad input leaves a message in ``error`` and keeps the last good trace.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -158,7 +159,12 @@ class AppState(param.Parameterized):
             trace = cache.trace_text(self.model_path, text, self._spec)
         except RnnscopeError as e:
             return self._refuse(str(e))
-        note = sequences.grammar_note(text, self._spec)
+        start_depth = 0
+        if self.source == "held-out" and self._spec is not None:
+            ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self._spec)
+            start_depth = int(ann["depth"][0]) - (text[0] == "(") + (text[0] == ")")
+            trace = dataclasses.replace(trace, annotations=ann)   # the cached trace is shared: never mutate it
+        note = sequences.grammar_note(text, self._spec, start_depth)
         self.param.update(error="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
 
     def _refuse(self, why: str):

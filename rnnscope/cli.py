@@ -135,6 +135,17 @@ def cmd_summary(args) -> None:
     print(summary(checkpoint.load(args.model)))
 
 
+def cmd_export(args) -> None:
+    from app.export import export_file
+    if args.index is None and args.text is None and args.file is None:
+        raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
+    text = _read_text(args) if args.index is None else None
+    cells = [int(c) for c in args.cells.split(",") if c.strip()] if args.cells else []
+    path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
+                                view=args.view, layer=args.layer, order=args.order, selected=cells)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnscope", description="A microscope for recurrent networks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -192,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=1, help="number of samples")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("export", help="one standalone HTML heatmap (opens offline), as the app shows it")
+    _model_arg(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--text", help="the sequence itself")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file")
+    src.add_argument("--index", type=int, help="start of a window into the model's held-out stream")
+    p.add_argument("--window", type=int, default=100, help="window length for --index (default 100)")
+    p.add_argument("--view", default="h", help="h, or a gate: z r n (GRU), i f g o c (LSTM) (default h)")
+    p.add_argument("--layer", type=int, default=0)
+    p.add_argument("--order", choices=["index", "depth"], default="index", help="cell order (default index)")
+    p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .html")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)
