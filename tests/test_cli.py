@@ -1,0 +1,267 @@
+"""The one CLI (DESIGN.md section 2): discoverable with --help; each command does its job;
+an error a user can cause exits with status 2 and exactly one line on stderr."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import grammar
+from models import checkpoint
+from models.evaluate import heldout_loss
+from models.model import CharRNN, ModelConfig
+from models.trace import Trace
+from rnnscope.cli import main
+
+torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
+
+COMMANDS = ["generate", "train", "eval", "trace", "sample", "summary"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def ck(tmp_path_factory) -> Path:
+    """A tiny GRU trained through the CLI itself."""
+    out = tmp_path_factory.mktemp("cli") / "ck"
+    code = main(["train", "--out", str(out), "--steps", "15", "--batch", "8", "--row-chars", "300",
+                 "--eval-chars", "2000", "--hidden", "6", "--embedding", "4", "--device", "cpu", "--quiet"])
+    assert code == 0
+    return out
+
+
+def run_ok(capsys, *argv: str) -> str:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
+
+
+def run_error(capsys, command: str, *argv: str) -> str:
+    """Exit status 2, nothing on stdout, exactly one line on stderr naming the command."""
+    code = main([command, *argv])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
+    assert lines[0].startswith(f"rnnscope {command}: error: "), lines[0]
+    return lines[0]
+
+
+# --- discoverability -----------------------------------------------------------------------------
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"    {command}" in out, command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: rnnscope {command}" in capsys.readouterr().out
+
+
+def test_python_dash_m_rnnscope_help():
+    result = subprocess.run([sys.executable, "-m", "rnnscope", "--help"], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for command in COMMANDS:
+        assert command in result.stdout
+    assert result.stderr == ""
+
+
+def test_python_dash_m_rnnscope_error_is_one_line_in_a_real_process(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "rnnscope", "summary", "--model", str(tmp_path / "nope")],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"rnnscope summary: error: {tmp_path / 'nope'}: no such checkpoint directory\n"
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+def test_generate_to_a_file(capsys, tmp_path):
+    out = run_ok(capsys, "generate", "--chars", "1001", "--seed", "3", "-o", str(tmp_path / "g.txt"))
+    assert out == f"wrote 1,001 characters to {tmp_path / 'g.txt'}\n"
+    assert (tmp_path / "g.txt").read_text() == grammar.generate(1001, seed=3)
+    assert [p.name for p in tmp_path.iterdir()] == ["g.txt"]
+
+
+def test_generate_to_stdout_with_grammar_options(capsys):
+    out = run_ok(capsys, "generate", "--chars", "300", "--seed", "4", "--max-depth", "2", "--no-zero-digit",
+                 "--separator", "")
+    spec = grammar.GrammarSpec(max_depth=2, zero_digit=False, separator="")
+    assert out == grammar.generate(300, seed=4, spec=spec) + "\n"
+
+
+def test_train_writes_a_loadable_checkpoint_with_the_asked_for_sizes(ck):
+    model = checkpoint.load(ck)
+    assert (model.config.cell, model.config.hidden_size, model.config.embedding_dim) == ("gru", 6, 4)
+    assert model.config.vocab == grammar.GrammarSpec().alphabet
+    assert model.training_record["train"]["steps"] == 15
+
+
+def test_train_prints_the_best_loss_and_where_it_saved(capsys, tmp_path):
+    out = run_ok(capsys, "train", "--out", str(tmp_path / "m"), "--steps", "3", "--batch", "4", "--row-chars",
+                 "150", "--bptt", "50", "--eval-chars", "800", "--cell", "rnn", "--one-hot", "--layers", "2",
+                 "--hidden", "3", "--device", "cpu", "--quiet")
+    last = out.splitlines()[-1]
+    assert last.startswith("best held-out loss ") and "x the floor" in last
+    assert last.endswith(f"saved to {tmp_path / 'm'}")
+    model = checkpoint.load(tmp_path / "m")
+    assert model.config.cell == "rnn" and model.config.num_layers == 2 and model.embed is None
+
+
+def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9"))
+    assert set(result) == {"chars", "loss", "floor", "ratio_to_floor"}
+    text = grammar.generate(3000, seed=9)
+    model = checkpoint.load(ck)
+    assert result["chars"] == 3000
+    assert result["loss"] == pytest.approx(heldout_loss(model, model.vocab.encode(text)[None]), abs=1e-5)
+    assert result["floor"] == pytest.approx(grammar.empirical_floor(text), abs=1e-5)
+    assert result["ratio_to_floor"] == pytest.approx(result["loss"] / result["floor"], abs=1e-4)
+
+
+def test_eval_on_given_text_has_no_floor_and_samples_are_counted(capsys, ck):
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--text", "( 1 ( 2 ) 1 ) 0 ", "--samples", "2"))
+    assert result["chars"] == 16 and "floor" not in result
+    for name in ("from_start", "after_warmup"):
+        good, n = result[f"grammatical_{name}"].split("/")
+        assert n == "2" and 0 <= int(good) <= 2
+
+
+def test_trace_writes_an_npz_that_trace_load_reads(capsys, ck, tmp_path):
+    text = grammar.generate(200, seed=1)
+    out = run_ok(capsys, "trace", "--model", str(ck), "--text", text, "-o", str(tmp_path / "t.npz"))
+    assert out.startswith(f"wrote {tmp_path / 't.npz'}: 200 chars, h_l0, ")
+    tr = Trace.load(tmp_path / "t.npz")
+    assert tr.text == text and tr.cell == "gru" and tr.hidden[0].shape == (200, 6)
+    assert set(tr.views) == {"h", "r", "z", "n"}
+    np.testing.assert_array_equal(tr.annotations["depth"], grammar.annotate(text)["depth"])
+
+
+def test_trace_reads_a_file(capsys, ck, tmp_path):
+    (tmp_path / "in.txt").write_text("( 1 ) 0 ", encoding="utf-8")
+    run_ok(capsys, "trace", "--model", str(ck), "--file", str(tmp_path / "in.txt"), "-o", str(tmp_path / "t.npz"))
+    assert Trace.load(tmp_path / "t.npz").text == "( 1 ) 0 "
+
+
+def test_sample_prints_n_lines(capsys, ck):
+    out = run_ok(capsys, "sample", "--model", str(ck), "-n", "4", "--chars", "20", "--seed", "1")
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert all(line.startswith("(") and len(line) == 21 for line in lines)
+    assert run_ok(capsys, "sample", "--model", str(ck), "-n", "4", "--chars", "20", "--seed", "1") == out
+
+
+def test_sample_with_a_prime(capsys, ck):
+    out = run_ok(capsys, "sample", "--model", str(ck), "--prime", "( ( ", "--chars", "10")
+    assert out.startswith("( ( ") and len(out) == 15
+
+
+def test_summary_shows_each_layer_with_its_parameter_count(capsys, tmp_path):
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet))  # the default GRU-15
+    checkpoint.save(model, tmp_path / "m")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "m"))
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert rows["embed (Embedding)"].endswith(" 120")
+    assert rows["rnn layer 0 (GRU, 15 units)"].endswith(" 1,440")
+    assert rows["decoder (Linear)"].endswith(" 128")
+    assert "Total params: 1,688 (all trainable)" in out
+    assert 1_688 == sum(p.numel() for p in model.parameters())
+    assert "Vocabulary (8): ' ()01234'" in out
+
+
+def test_summary_of_a_two_layer_one_hot_lstm(capsys, tmp_path):
+    model = CharRNN(ModelConfig(vocab=list("abc"), cell="lstm", hidden_size=4, num_layers=2, embedding_dim=None))
+    checkpoint.save(model, tmp_path / "m")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "m"))
+    layer0 = 4 * 4 * (3 + 4) + 2 * 4 * 4   # four gates over a one-hot of 3 plus 4 hidden, two biases
+    layer1 = 4 * 4 * (4 + 4) + 2 * 4 * 4
+    decoder = 4 * 3 + 3
+    assert "one-hot input" in out
+    assert any(line.startswith("rnn layer 0 (LSTM, 4 units)") and line.endswith(f" {layer0}")
+               for line in out.splitlines())
+    assert any(line.startswith("rnn layer 1 (LSTM, 4 units)") and line.endswith(f" {layer1}")
+               for line in out.splitlines())
+    assert f"Total params: {layer0 + layer1 + decoder:,}" in out
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, extra", [
+    ("summary", []), ("sample", []), ("eval", ["--chars", "100"]), ("trace", ["--text", "( ", "-o", "x.npz"]),
+])
+def test_a_bad_model_path_is_one_line(capsys, tmp_path, command, extra):
+    line = run_error(capsys, command, "--model", str(tmp_path / "nope"), *extra)
+    assert line.endswith(f"{tmp_path / 'nope'}: no such checkpoint directory")
+
+
+def test_a_corrupt_checkpoint_is_one_line(capsys, ck, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text((ck / "config.json").read_text())
+    (bad / "model.safetensors").write_bytes(b"\x00" * 100)
+    line = run_error(capsys, "summary", "--model", str(bad))
+    assert f"{bad / 'model.safetensors'}: not a readable safetensors file" in line
+
+
+def test_unknown_characters_in_text_are_one_line_with_positions(capsys, ck, tmp_path):
+    line = run_error(capsys, "trace", "--model", str(ck), "--text", "( x\n(", "-o", str(tmp_path / "t.npz"))
+    assert "2 character(s) not in the model's vocabulary" in line
+    assert "'x' at 2, '\\n' at 3" in line
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_unknown_characters_in_eval_text(capsys, ck):
+    line = run_error(capsys, "eval", "--model", str(ck), "--text", "hello")
+    assert "'h' at 0" in line
+
+
+def test_a_missing_file_is_one_line(capsys, ck, tmp_path):
+    line = run_error(capsys, "trace", "--model", str(ck), "--file", str(tmp_path / "no.txt"), "-o",
+                     str(tmp_path / "t.npz"))
+    assert line == f"rnnscope trace: error: {tmp_path / 'no.txt'}: no such file"
+
+
+def test_a_missing_training_file_is_one_line(capsys, tmp_path):
+    line = run_error(capsys, "train", "--out", str(tmp_path / "m"), "--data", str(tmp_path / "no.txt"))
+    assert line == f"rnnscope train: error: {tmp_path / 'no.txt'}: no such file"
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_empty_text_is_one_line(capsys, ck, tmp_path):
+    line = run_error(capsys, "trace", "--model", str(ck), "--text", "", "-o", str(tmp_path / "t.npz"))
+    assert line.endswith("the sequence is empty")
+
+
+def test_bad_sampling_settings_are_one_line(capsys, ck):
+    assert run_error(capsys, "sample", "--model", str(ck), "--temperature", "0").endswith(
+        "temperature must be positive, got 0.0")
+    assert "sample length must be between 1 and 100,000" in run_error(capsys, "sample", "--model", str(ck),
+                                                                      "--chars", "0")
+
+
+def test_bad_grammar_settings_are_one_line(capsys):
+    line = run_error(capsys, "generate", "--chars", "10", "--max-depth", "12")
+    assert "max_depth must be between 1 and 9" in line
+    line = run_error(capsys, "generate", "--chars", "-3")
+    assert "length must be non-negative, got -3" in line
+
+
+def test_writing_into_a_missing_directory_is_one_line(capsys, tmp_path):
+    line = run_error(capsys, "generate", "--chars", "10", "-o", str(tmp_path / "no" / "g.txt"))
+    assert str(tmp_path / "no") in line
