@@ -1,0 +1,57 @@
+"""Fixtures for the app tests: a frozen copy of the shipped checkpoint (training may be
+rewriting the original), and tiny untrained LSTM / two-layer GRU checkpoints."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import grammar
+from models import checkpoint
+from models.model import CharRNN, ModelConfig
+
+GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
+
+
+def _copy_checkpoint(dst: Path) -> Path:
+    for attempt in range(20):             # the original is swapped atomically every few seconds
+        try:
+            shutil.copytree(checkpoint.DEFAULT_CHECKPOINT, dst)
+            checkpoint.load(dst)
+            return dst
+        except Exception:
+            shutil.rmtree(dst, ignore_errors=True)
+            time.sleep(0.5)
+    raise RuntimeError("could not copy the default checkpoint")
+
+
+def _tiny(path: Path, cell: str, layers: int, hidden: int = 6) -> Path:
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=GRAMMAR_VOCAB, cell=cell, hidden_size=hidden, num_layers=layers))
+    return checkpoint.save(model, path)
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory) -> Path:
+    return _copy_checkpoint(tmp_path_factory.mktemp("models") / "gru15-parens")
+
+
+@pytest.fixture(scope="session")
+def lstm_model(tmp_path_factory) -> Path:
+    return _tiny(tmp_path_factory.mktemp("models") / "lstm6", "lstm", 1)
+
+
+@pytest.fixture(scope="session")
+def gru2_model(tmp_path_factory) -> Path:
+    return _tiny(tmp_path_factory.mktemp("models") / "gru6x2", "gru", 2)
+
+
+@pytest.fixture(scope="session")
+def corrupt_model(tmp_path_factory, default_model) -> Path:
+    bad = tmp_path_factory.mktemp("models") / "corrupt"
+    shutil.copytree(default_model, bad)
+    (bad / "model.safetensors").write_bytes(b"not a safetensors file")
+    return bad

@@ -1,0 +1,68 @@
+"""`panel serve app` and `python serve.py` start, and the page builds without an error in
+the server log (a crashing main.py still answers HTTP 200, so the log is what tells)."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from app_fixtures import default_model  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch_page(port: int, proc: subprocess.Popen, timeout: float = 60) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=30) as r:
+                return r.read().decode()
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail("the server did not answer")
+
+
+def stop(proc: subprocess.Popen) -> str:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["panel serve app", "serve.py"])
+def test_server_starts_and_builds_the_page_without_error(default_model, how):  # noqa: F811
+    port = free_port()
+    env = {**os.environ, "RNNSCOPE_MODEL": str(default_model)}
+    cmd = ([sys.executable, "-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"]
+           if how == "panel serve app" else
+           [sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)])
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        html = fetch_page(port, proc)
+    finally:
+        log = stop(proc)
+    assert "Traceback" not in log and "ERROR" not in log, log
+    assert "static/js/bokeh.min.js" in html                      # served by the server itself
+    outside = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(https?://[^\"]+)", html)
+    assert outside == [], outside
+    assert "rnnscope" in html

@@ -1,0 +1,182 @@
+"""The page's behaviour, driven through AppState parameters and read back from the Bokeh
+sources -- no browser needed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.page import Page
+from app.sequences import MAX_CHARS
+from app.state import AppState
+
+from app_fixtures import corrupt_model, default_model, gru2_model, lstm_model  # noqa: F401
+
+
+@pytest.fixture
+def page(default_model):  # noqa: F811
+    return Page(AppState(default_model))
+
+
+def image(page) -> np.ndarray:
+    return np.concatenate(page.scope.heatmap.source.data["image"], axis=1)
+
+
+def test_page_opens_on_a_held_out_sequence(page):
+    s = page.state
+    assert s.error == ""
+    assert s.source == "held-out" and len(s.trace) == s.window
+    assert "held-out stream" in s.sequence_note and "in the grammar" in s.sequence_note
+    assert image(page).shape == (15, s.window)
+
+
+def test_unknown_characters_are_listed_with_positions_and_the_view_is_kept(page):
+    before = image(page).copy()
+    text_before = page.state.trace.text
+    page.state.text = "( 1 x ( 2 ) 1 ) 0 é"
+    err = page.state.error
+    assert "'x' at 4" in err and "'é' at 18" in err and "2 character(s)" in err
+    assert "last good sequence" in err
+    assert page.state.trace.text == text_before
+    np.testing.assert_array_equal(image(page), before)
+
+
+@pytest.mark.parametrize("text, why", [("", "empty"), ("( " * (MAX_CHARS // 2 + 1), "at most")])
+def test_empty_or_too_long_text_is_refused(page, text, why):
+    page.state.text = "( 1 ) 0 "
+    page.state.text = text
+    assert why in page.state.error
+    assert page.state.trace.text == "( 1 ) 0 "
+
+
+def test_ungrammatical_text_traces_and_says_where_the_grammar_broke(page):
+    page.state.text = "( 1 ) ) 0 "
+    assert page.state.error == ""
+    assert page.state.trace.text == "( 1 ) ) 0 "
+    assert image(page).shape[1] == 10
+    assert "first broken at position 6" in page.state.sequence_note
+
+
+def test_a_good_input_clears_the_message(page):
+    page.state.text = "x"
+    assert page.state.error
+    page.state.text = "( 2"
+    assert page.state.error == ""
+
+
+def test_held_out_windows_carry_the_true_depth(page):
+    page.state.index = 501
+    depth = page.scope.seq.data["depth"]
+    assert depth.min() >= 0 and depth.max() <= 4
+    assert "in the grammar (continuing a stream at depth" in page.state.sequence_note
+
+
+def test_random_and_sampled_sequences(page):
+    first = page.state.trace.text
+    page.state.param.trigger("random")
+    assert page.state.source == "held-out" and page.state.trace.text != first
+    page.state.param.update(sample_chars=120, temperature=0.8, seed=3)
+    page.state.param.trigger("sample")
+    assert page.state.source == "sampled" and len(page.state.trace) == 120
+    assert "temperature 0.8" in page.state.sequence_note
+
+
+def test_switching_view_changes_the_image_and_the_stated_range(page):
+    h = image(page).copy()
+    assert (page.scope.heatmap.mapper.low, page.scope.heatmap.mapper.high) == (-1, 1)
+    page.state.view = "z"
+    z = image(page)
+    assert not np.allclose(h, z)
+    assert 0 <= z.min() and z.max() <= 1
+    assert (page.scope.heatmap.mapper.low, page.scope.heatmap.mapper.high) == (0, 1)
+    assert "0 \u2026 1" in page.scope.heatmap.colour_bar.title and "update gate z" in page.scope.heatmap.colour_bar.title
+
+
+def test_palette_is_diverging_and_centred_on_zero(page):
+    pal = page.scope.heatmap.mapper.palette
+    assert len(pal) % 2 == 1
+    mid = pal[len(pal) // 2].lstrip("#")
+    assert all(int(mid[i:i + 2], 16) > 230 for i in (0, 2, 4))        # white-ish at 0
+
+
+def test_ordering_by_depth_puts_the_most_depth_correlated_cell_on_top(page):
+    page.state.window = 2000
+    page.state.order = "depth"
+    frame = page.frame
+    r = np.abs(frame.correlation)
+    top = int(frame.cells[0])
+    assert r[top] == r.max()
+    assert list(np.abs(frame.correlation[frame.cells])) == sorted(r, reverse=True)
+    labels = page.scope.heatmap.rows.data["label"]
+    assert labels[0] == f"cell {top}"
+    H = len(labels)
+    assert page.scope.heatmap.figure.yaxis[0].major_label_overrides[H - 1] == f"cell {top}"
+    # the top row of the image (last row in Bokeh's bottom-up order) is that cell's values
+    np.testing.assert_allclose(image(page)[-1], page.state.trace.values("h", 0)[:, top])
+
+
+def test_columns_are_centred_on_their_character_ticks(page):
+    page.state.text = "( 1 ( 2 ) 1 ) 0 "
+    src = page.scope.heatmap.source.data
+    assert src["x"] == [-0.5] and src["dw"] == [16]           # column t spans t-0.5 .. t+0.5
+    seq = page.scope.seq.data
+    np.testing.assert_array_equal(seq["x"], np.arange(16))  # tick t sits at the centre of column t
+    assert "".join(map(chr, seq["code"])) == "( 1 ( 2 ) 1 ) 0 "
+
+
+def test_selected_cells_are_drawn_as_lines_and_tap_toggles_a_row(page):
+    page.state.selected = [4, 12]
+    data = page.scope.tracks.cells_source.data
+    assert data["label"] == ["cell 4", "cell 12"]
+    np.testing.assert_allclose(data["ys"][0], page.state.trace.values("h", 0)[:, 4])
+
+    class Tap:
+        y = 14 - 2      # the third row from the top
+    page._on_tap(Tap)
+    third = int(page.frame.cells[2])
+    assert third in page.state.selected
+    page._on_tap(Tap)
+    assert third not in page.state.selected
+
+
+def test_tracks_share_the_heatmap_x_range(page):
+    for fig in page.scope.tracks.figures:
+        assert fig.x_range is page.scope.heatmap.figure.x_range
+
+
+def test_p_next_is_the_probability_of_the_actual_next_character(page):
+    tr = page.state.trace
+    p = page.scope.seq.data["p_next"]
+    nxt = tr.vocab.index(tr.text[1])
+    assert p[0] == pytest.approx(tr.probs[0, nxt])
+    assert np.isnan(p[-1])
+
+
+def test_lstm_views_adapt(lstm_model):  # noqa: F811
+    page = Page(AppState(lstm_model))
+    assert list(page.state.param.view.objects) == ["h", "i", "f", "g", "o", "c"]
+    page.state.view = "c"
+    low, high = page.scope.heatmap.mapper.low, page.scope.heatmap.mapper.high
+    assert low == -high and np.abs(image(page)).max() <= high
+
+
+def test_two_layer_model_offers_both_layers(gru2_model):  # noqa: F811
+    page = Page(AppState(gru2_model))
+    assert list(page.state.param.layer.objects) == [0, 1]
+    l0 = image(page).copy()
+    page.state.layer = 1
+    assert not np.allclose(l0, image(page))
+    assert "layer 1" in page.scope.heatmap.colour_bar.title
+
+
+def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_model, lstm_model, corrupt_model):  # noqa: F811
+    state = AppState(default_model)
+    page = Page(state)
+    state.param.model_path.objects = {"gru": str(default_model), "lstm": str(lstm_model), "bad": str(corrupt_model)}
+    state.view = "z"
+    state.model_path = str(lstm_model)
+    assert state.error == "" and state.view == "h" and "c" in state.param.view.objects
+    assert image(page).shape[0] == 6
+    state.model_path = str(corrupt_model)
+    assert "model.safetensors" in state.error and "last good sequence" in state.error
+    assert state.model_path == str(lstm_model)
+    assert image(page).shape[0] == 6
