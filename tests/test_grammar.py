@@ -218,8 +218,8 @@ def test_annotate_depth_counts_brackets_and_kind_names_characters():
     text = "( 1 ( 2 ) 1 ) 0 x"
     ann = grammar.annotate(text)
     assert ann["depth"].tolist() == [1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0]
-    O, C, D, S = grammar.OPEN, grammar.CLOSE, grammar.DIGIT, grammar.SEPARATOR
-    assert ann["kind"].tolist() == [O, S, D, S, O, S, D, S, C, S, D, S, C, S, D, S, -1]
+    op, cl, dg, sp = grammar.OPEN, grammar.CLOSE, grammar.DIGIT, grammar.SEPARATOR
+    assert ann["kind"].tolist() == [op, sp, dg, sp, op, sp, dg, sp, cl, sp, dg, sp, cl, sp, dg, sp, -1]
 
 
 @PROPERTY
