@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import GrammarSpec
+from .spec import GrammarError, GrammarSpec
 
 
 def generate(n_chars: int, seed: int | tuple[int, ...] = 0, spec: GrammarSpec = GrammarSpec(),
              start_depth: int = 0) -> str:
     """A stream of exactly ``n_chars`` characters starting at ``start_depth``; same seed, same stream."""
     if n_chars < 0:
-        raise ValueError(f"length must be non-negative, got {n_chars}")
+        raise GrammarError(f"length must be non-negative, got {n_chars}")
     if not 0 <= start_depth <= spec.max_depth:
-        raise ValueError(f"start_depth must be in 0..{spec.max_depth}, got {start_depth}")
+        raise GrammarError(f"start_depth must be in 0..{spec.max_depth}, got {start_depth}")
     n_tokens = -(-n_chars // spec.chars_per_token)
     codes = _token_codes(n_tokens, np.random.default_rng(seed), spec, start_depth)
     if spec.separator:

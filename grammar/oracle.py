@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import CLOSE, DIGIT, OPEN, SEPARATOR, GrammarSpec
+from .spec import CLOSE, DIGIT, OPEN, SEPARATOR, GrammarError, GrammarSpec
 from .validate import validate
 
 
@@ -57,7 +57,7 @@ def next_char_distribution(prefix: str, spec: GrammarSpec = GrammarSpec()) -> di
     """The exact distribution of the character after ``prefix`` (which must be in the language)."""
     verdict = validate(prefix, spec)
     if not verdict.ok:
-        raise ValueError(f"prefix is not in the language: {verdict.reason}")
+        raise GrammarError(f"prefix is not in the language: {verdict.reason}")
     row = next_char_probs(prefix, spec)[-1] if prefix else _depth_distributions(spec)[0]
     return {ch: float(p) for ch, p in zip(spec.alphabet, row) if p > 0}
 
@@ -87,5 +87,5 @@ def empirical_floor(text: str, spec: GrammarSpec = GrammarSpec()) -> float:
     idx = np.array([spec.alphabet.index(ch) for ch in text[1:]])
     p = probs[np.arange(len(idx)), idx]
     if np.isnan(p).any():
-        raise ValueError("text is not in the language; it has no oracle floor")
+        raise GrammarError("text is not in the language; it has no oracle floor")
     return float(-np.log(p).mean())

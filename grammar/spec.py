@@ -13,6 +13,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 OPEN, CLOSE, DIGIT, SEPARATOR = 0, 1, 2, 3
+
+
+class GrammarError(ValueError):
+    """A grammar parameter or a text that the grammar cannot take, with the reason."""
+
 KIND_NAMES = ("open", "close", "digit", "separator")
 
 
@@ -27,12 +32,13 @@ class GrammarSpec:
 
     def __post_init__(self):
         if not 1 <= self.max_depth <= 9:
-            raise ValueError(f"max_depth must be between 1 and 9 (digits name the depth), got {self.max_depth}")
-        if len(self.separator) > 1 or self.separator in "()0123456789" and self.separator:
-            raise ValueError(f"separator must be one character other than a parenthesis or digit, "
-                             f"got {self.separator!r}")
+            raise GrammarError(f"max_depth must be between 1 and 9 (digits name the depth), got {self.max_depth}")
+        if len(self.separator) > 1 or (self.separator and (self.separator in "()0123456789"
+                                                           or not self.separator.isascii())):
+            raise GrammarError(f"separator must be one ASCII character other than a parenthesis or digit, "
+                               f"or empty; got {self.separator!r}")
         if not all(0 < w < float("inf") for w in (self.open_weight, self.close_weight, self.digit_weight)):
-            raise ValueError("token weights must be positive and finite")
+            raise GrammarError("token weights must be positive and finite")
 
     @property
     def alphabet(self) -> list[str]:

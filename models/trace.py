@@ -4,8 +4,8 @@ It is the seam between the model and everything downstream (app, export, analysi
 this module must not import torch.
 
 Saved as ``.npz`` (no pickles) with these keys:
-  chars         [T] unicode, one character each
-  vocab         [V] unicode, the model's vocabulary in index order
+  chars         [T] uint32, the sequence as Unicode code points (fixed-width unicode arrays drop NULs)
+  vocab         [V] uint32, the model's vocabulary in index order, as code points
   cell          scalar unicode: "gru" | "lstm" | "rnn"
   probs         [T, V] float32, the model's next-character distribution after reading char t
   h_l{k}        [T, H] float32, hidden state of layer k after char t
@@ -70,7 +70,7 @@ class Trace:
     def save(self, path: str | Path) -> Path:
         """Write atomically: a crash leaves either the old file or the new one."""
         path = Path(path)
-        arrays = {"chars": np.array(list(self.text)), "vocab": np.array(self.vocab),
+        arrays = {"chars": _code_points(self.text), "vocab": _code_points("".join(self.vocab)),
                   "cell": np.array(self.cell), "probs": self.probs}
         for k, h in enumerate(self.hidden):
             arrays[f"h_l{k}"] = h
@@ -103,6 +103,14 @@ class Trace:
         gates = [{k.rsplit("_l", 1)[0]: v for k, v in data.items()
                   if k.endswith(f"_l{layer}") and not k.startswith("h_") and not k.startswith("ann_")}
                  for layer in range(n_layers)]
-        return cls(text="".join(data["chars"].tolist()), vocab=data["vocab"].tolist(), cell=str(data["cell"]),
+        return cls(text=_text(data["chars"]), vocab=list(_text(data["vocab"])), cell=str(data["cell"]),
                    hidden=[data[f"h_l{k}"] for k in range(n_layers)], gates=gates, probs=data["probs"],
                    annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")})
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _text(code_points: np.ndarray) -> str:
+    return code_points.astype("<u4").tobytes().decode("utf-32-le")

@@ -3,8 +3,8 @@
 The story: build the model, then for each step take the next ``bptt``-character window of
 every batch row, predict each next character, back-propagate through that window only,
 and carry the (detached) state on to the next window. Each epoch brings fresh rows and a
-zero state; after each epoch the held-out loss is measured against the oracle floor and the
-best model so far is saved. Adam with cosine decay and gradient clipping; seeded.
+zero state; every ``eval_every`` steps the held-out loss is measured against the oracle
+floor and the best model so far is saved. Adam with cosine decay and gradient clipping; seeded.
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class TrainConfig:
     clip: float = 1.0
     seed: int = 0
     device: str = "auto"
+    eval_every: int = 500        # steps between held-out evaluations (and keep-best saves)
+    threads: int | None = None   # CPU threads for torch; 1 is immune to other load and to the core count
 
 
 def pick_device(name: str) -> torch.device:
@@ -52,6 +54,8 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainConfig, out: str | Path,
           progress: bool = True) -> dict:
     """Train, saving the best model (by held-out loss) to ``out``. Returns the training record."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     model = CharRNN(model_config).to(device)
@@ -62,11 +66,11 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
 
     epoch, pos, state, rows = -1, 0, None, None
     window_losses, start, chars = [], time.perf_counter(), 0
-    bar = tqdm(range(cfg.steps), disable=not progress, unit="step", dynamic_ncols=True)
+    bar = tqdm(range(cfg.steps), disable=not progress, unit="step", dynamic_ncols=True, mininterval=1.0)
     for step in bar:
+        if step and step % cfg.eval_every == 0:
+            _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars)
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
-            if rows is not None:
-                _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars)
             epoch, pos, state = epoch + 1, 0, None
             rows = torch.as_tensor(data.epoch(epoch, cfg.batch_size), device=device)
         x, y = rows[:, pos:pos + cfg.bptt], rows[:, pos + 1:pos + cfg.bptt + 1]

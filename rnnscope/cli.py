@@ -79,7 +79,7 @@ def cmd_train(args) -> None:
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
                                num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
-                      device=args.device)
+                      device=args.device, eval_every=args.eval_every, threads=args.threads)
     record = train(data, model_config, cfg, args.out, progress=not args.quiet)
     best = record["best"]
     print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--row-chars", type=int, default=20_000, help="grammar: stream length per batch row per epoch")
     p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (default 500)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _grammar_args(p)
@@ -225,10 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from grammar import GrammarError
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (RnnscopeError, OSError) as e:
+    except (RnnscopeError, GrammarError, OSError) as e:
         print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -67,8 +67,9 @@ def test_npz_keys_are_as_documented(gru_trace, tmp_path):
     with np.load(tmp_path / "t.npz", allow_pickle=False) as z:
         assert set(z.files) == {"chars", "vocab", "cell", "probs", "h_l0", "h_l1",
                                 "r_l0", "z_l0", "n_l0", "r_l1", "z_l1", "n_l1", "ann_depth", "ann_kind"}
-        assert z["chars"].shape == (len(TEXT),) and "".join(z["chars"].tolist()) == TEXT
-        assert z["vocab"].tolist() == grammar.GrammarSpec().alphabet
+        assert z["chars"].shape == (len(TEXT),) and z["chars"].dtype == np.uint32
+        assert "".join(map(chr, z["chars"])) == TEXT
+        assert [chr(c) for c in z["vocab"]] == grammar.GrammarSpec().alphabet
         assert z["cell"].shape == () and str(z["cell"]) == "gru"
         assert z["probs"].shape == (len(TEXT), 8) and z["probs"].dtype == np.float32
         assert z["h_l1"].shape == (len(TEXT), 5) and z["h_l1"].dtype == np.float32

@@ -23,7 +23,7 @@ from models.train import TrainConfig, train
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
 SPEC = grammar.GrammarSpec()
-TINY = dict(steps=60, batch_size=16, warmup_steps=5, device="cpu")
+TINY = dict(steps=60, batch_size=16, warmup_steps=5, device="cpu", eval_every=5)
 
 
 def grammar_data(seed: int = 0) -> GrammarData:
