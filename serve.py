@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Serve the rnnscope page.")
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint directory (default: the shipped GRU-15)")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
+                   help="checkpoint directory (default: the shipped GRU-15)")
     p.add_argument("--show", action="store_true", help="open a browser")
     args = p.parse_args(argv)
     if not (args.model / "config.json").is_file():

@@ -72,7 +72,8 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
     if state.error:
         raise RnnscopeError(state.error.split(" The page")[0])
     if view not in state.param.view.objects:
-        raise RnnscopeError(f"view {view!r} does not exist for this model; choose from {list(state.param.view.objects)}")
+        views = list(state.param.view.objects)
+        raise RnnscopeError(f"view {view!r} does not exist for this model; choose from {views}")
     if layer not in state.param.layer.objects:
         raise RnnscopeError(f"layer {layer} does not exist; this model has {len(state.param.layer.objects)}")
     bad = [c for c in selected or [] if c not in state.param.selected.objects]

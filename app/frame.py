@@ -37,7 +37,9 @@ class Frame:
     def selected_values(self) -> np.ndarray:
         """[k, T] the selected cells' values, by true cell number."""
         rows = {c: i for i, c in enumerate(self.cells)}
-        return np.stack([self.values[rows[c]] for c in self.selected]) if self.selected else np.zeros((0, len(self.text)))
+        if not self.selected:
+            return np.zeros((0, len(self.text)), np.float32)
+        return np.stack([self.values[rows[c]] for c in self.selected])
 
 
 def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:

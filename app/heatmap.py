@@ -42,7 +42,7 @@ return r >= 0 && r < labels.length ? labels[r] : "";
 def sequence_data(frame: Frame) -> dict:
     """Per-character columns shared by the heatmap hover, the axes and the tracks."""
     T = len(frame.text)
-    code = np.frombuffer(frame.text.encode("utf-32-le"), dtype=np.uint32).astype(np.int32) if T else np.zeros(0, np.int32)
+    code = np.frombuffer(frame.text.encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
     depth = frame.depth.astype(np.float32) if frame.depth is not None else np.full(T, np.nan, np.float32)
     return {"x": np.arange(T, dtype=np.float32), "code": code, "depth": depth,
             "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32)}
@@ -90,7 +90,7 @@ class Heatmap:
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure
         fig.y_range.update(start=-0.5, end=H - 0.5)
-        fig.yaxis.ticker = FixedTicker(ticks=list(range(H)))
+        fig.yaxis[0].ticker.ticks = list(range(H))
         fig.yaxis.major_label_overrides = {H - 1 - r: label for r, label in enumerate(labels)}
         fig.height = int(min(max(H * ROW_PX, 160), 900) + 90)
         self.mapper.update(low=frame.low, high=frame.high, palette=UPPER_HALF if frame.low == 0 else DIVERGING)

@@ -98,7 +98,8 @@ class Page(Viewer):
         s = self.state
         error = pn.pane.Alert(pn.bind(lambda e: e, s.param.error), alert_type="danger",
                               visible=pn.bind(bool, s.param.error), sizing_mode="stretch_width")
-        note = pn.pane.Markdown(pn.bind(lambda n: f"**Sequence:** {n}", s.param.sequence_note), sizing_mode="stretch_width",
+        note = pn.pane.Markdown(pn.bind(lambda n: f"**Sequence:** {n}", s.param.sequence_note),
+                                sizing_mode="stretch_width",
                                 margin=(0, 10))
         model = pn.pane.Markdown(pn.bind(lambda n: f"**Model:** {n}", s.param.model_note), margin=(0, 10))
         return [error, model, note]

@@ -42,7 +42,8 @@ def default_model() -> str:
 
 def describe_model(model) -> str:
     cfg, record = model.config, getattr(model, "training_record", {}) or {}
-    what = f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, vocabulary of {len(cfg.vocab)}"
+    what = (f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, "
+            f"vocabulary of {len(cfg.vocab)}")
     best = record.get("best") or {}
     if best.get("heldout_loss") is not None:
         what += f"; held-out loss {best['heldout_loss']:.4f} nats/char"
@@ -151,7 +152,8 @@ class AppState(param.Parameterized):
                 raise RnnscopeError(sequences.describe_unknown(e)) from None
         prime = self._stream[:1] or self._model.config.vocab[0]
         text = sequences.sampled(self._model, self.sample_chars, self.temperature, self.seed, prime)
-        return text, f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, prime {prime!r}"
+        return text, (f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, "
+                      f"prime {prime!r}")
 
     def _load(self):
         try:

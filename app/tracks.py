@@ -32,7 +32,8 @@ class Tracks:
         self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color="#444444")
         self.depth.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("depth", "@depth")], mode="vline"))
 
-        self.prob = _track(x_range, seq, "p(actual next character), from the state after this one", y_range=Range1d(0, 1.05))
+        self.prob = _track(x_range, seq, "p(actual next character), from the state after this one",
+                           y_range=Range1d(0, 1.05))
         self.prob.line(x="x", y="p_next", source=seq, color="#1f77b4", line_width=1.2)
         self.prob.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("p(next)", "@p_next{0.000}"),
                                                 ("surprisal", "@surprisal{0.00} nats")], mode="vline"))

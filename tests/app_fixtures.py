@@ -17,7 +17,7 @@ GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
 
 
 def _copy_checkpoint(dst: Path) -> Path:
-    for attempt in range(20):             # the original is swapped atomically every few seconds
+    for _ in range(20):             # the original is swapped atomically every few seconds
         try:
             shutil.copytree(checkpoint.DEFAULT_CHECKPOINT, dst)
             checkpoint.load(dst)

@@ -88,7 +88,8 @@ def test_switching_view_changes_the_image_and_the_stated_range(page):
     assert not np.allclose(h, z)
     assert 0 <= z.min() and z.max() <= 1
     assert (page.scope.heatmap.mapper.low, page.scope.heatmap.mapper.high) == (0, 1)
-    assert "0 \u2026 1" in page.scope.heatmap.colour_bar.title and "update gate z" in page.scope.heatmap.colour_bar.title
+    title = page.scope.heatmap.colour_bar.title
+    assert "0 \u2026 1" in title and "update gate z" in title
 
 
 def test_palette_is_diverging_and_centred_on_zero(page):

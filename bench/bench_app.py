@@ -1,0 +1,224 @@
+"""Benchmarks for the app (issue 3). Run: ``.venv/bin/python bench/bench_app.py [--sessions 20]``.
+
+1. Server-side time from a new sequence to updated Bokeh sources, 1,000 and 100,000 chars:
+   trace (uncached), frame + source update, and the binary encoding of the changed sources
+   (what the server then sends); and the same sequence again (trace from the shared cache).
+2. Export time and file size.
+3. N real browser sessions (headless Chromium via Playwright) on one ``panel serve app`` on
+   loopback, each changing sequences: errors in the server log / page consoles, server RSS.
+Writes the ``## App`` section of bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import grammar  # noqa: E402
+
+
+def timed(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench_update(model: str) -> list[str]:
+    from bokeh.core.serialization import Serializer
+    from bokeh.document import Document
+
+    from app import cache
+    from app.export import standalone_html
+    from app.page import Page
+    from app.state import AppState
+
+    page = Page(AppState(model))
+    Document().add_root(page.scope.layout)      # sources live in a document, as on the server
+    sources = [page.scope.seq, page.scope.heatmap.source, page.scope.tracks.cells_source]
+    page.state.selected = [4, 12]
+    rows = ["| chars | trace (uncached) | frame + sources | encode sources | total, new sequence | same sequence again "
+            "(cached trace) | export | export size |", "|---|---|---|---|---|---|---|---|"]
+    for n in (1_000, 100_000):
+        texts = [grammar.generate(n, seed=1000 + k) for k in range(3)]
+        t_trace = min(timed(lambda t=t: cache.trace_text(model, t, grammar.GrammarSpec()), 1) for t in texts)
+        # new sequence end to end (trace cached now, so also time a fresh one separately above)
+        t_draw = []
+        for t in texts:
+            page.state.text = t
+            t_draw.append(timed(lambda: page._redraw(), 3))
+        t_encode = timed(lambda: [Serializer().encode(s.data) for s in sources], 3)
+        a, b = texts[0], texts[1]
+        t_again = timed(lambda a=a, b=b: (setattr(page.state, "text", a), setattr(page.state, "text", b)), 3) / 2
+        t_export = timed(lambda: standalone_html(page.current_frame(), "bench"), 2)
+        size = len(standalone_html(page.current_frame(), "bench").encode())
+        total = t_trace + min(t_draw) + t_encode
+        rows.append(f"| {n:,} | {t_trace * 1e3:.0f} ms | {min(t_draw) * 1e3:.0f} ms | {t_encode * 1e3:.1f} ms | "
+                    f"**{total * 1e3:.0f} ms** | {t_again * 1e3:.0f} ms | {t_export * 1e3:.0f} ms | "
+                    f"{size / 1e6:.2f} MB |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (panel serve runs in one process)."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(k) for k in kids] + [g for k in kids for g in _children(int(k))]
+
+
+_SET_INDEX = """(v) => {
+  const doc = Bokeh.documents[0];
+  const m = [...doc._all_models.values()].find(m => m.title === "Held-out index");
+  m.value = v;
+}"""
+_SEQ_START = """() => {
+  const doc = window.Bokeh && Bokeh.documents && Bokeh.documents[0];
+  if (!doc) return "";
+  const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
+  return s ? Array.from(s.data.code.slice(0, 40)).join(",") + "/" + s.data.code.length : "";
+}"""
+
+
+def bench_sessions(model: str, n_sessions: int, rounds: int) -> list[str]:
+    from playwright.sync_api import sync_playwright
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = ROOT / "bench" / ".sessions-server.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen([sys.executable, "-m", "panel", "serve", "app", "--port", str(port),
+                               "--address", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "RNNSCOPE_MODEL": model}, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/app"
+    console_errors, failures, latencies, outside = [], 0, [], []
+    try:
+        for _ in range(120):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        rss0 = None
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            pages = []
+            t_open = time.perf_counter()
+            for k in range(n_sessions):
+                page = browser.new_context().new_page()
+                page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+                page.on("request", lambda r: outside.append(r.url)
+                        if not re.match(r"^(https?|wss?)://127\.0\.0\.1|^(data|blob):", r.url) else None)
+                page.goto(url)
+                page.wait_for_function(f"() => ({_SEQ_START})() !== ''", timeout=120_000)
+                pages.append(page)
+                if k == 0:
+                    rss0 = rss_mb(server.pid)
+            t_open = time.perf_counter() - t_open
+            rss_open = rss_mb(server.pid)
+            rss_rounds = []
+            rng = np.random.default_rng(0)
+            for _ in range(rounds):
+                for page in pages:
+                    before = page.evaluate(_SEQ_START)
+                    t = time.perf_counter()
+                    page.evaluate(_SET_INDEX, int(rng.integers(1, 190_000)))
+                    try:
+                        page.wait_for_function(f"() => ({_SEQ_START})() !== {before!r}", timeout=60_000)
+                        latencies.append(time.perf_counter() - t)
+                    except Exception:
+                        failures += 1
+                rss_rounds.append(rss_mb(server.pid))
+            log.flush()
+            log_mark = log_path.stat().st_size          # errors after this are teardown, counted apart
+            for page in pages:
+                page.context.close()
+                time.sleep(0.2)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    text = log_path.read_text()
+    is_error = lambda ln: "ERROR" in ln or "Traceback" in ln or "exception" in ln.lower()  # noqa: E731
+    server_errors = [ln for ln in text[:log_mark].splitlines() if is_error(ln)]
+    teardown_errors = [ln for ln in text[log_mark:].splitlines() if is_error(ln)]
+    lat = np.array(latencies) * 1e3
+    rows = [f"- {n_sessions} Chromium sessions on one `panel serve app` (loopback), opened in {t_open:.1f} s, "
+            f"then {rounds} rounds in which every session picks a new random held-out window "
+            f"({len(latencies)} sequence changes, each a fresh 100-char trace).",
+            f"- Browser round trip, set index -> new sequence drawn in that page: median {np.median(lat):.0f} ms, "
+            f"p95 {np.percentile(lat, 95):.0f} ms, max {lat.max():.0f} ms." if len(lat) else "- no round trips",
+            f"- Failures (no update within 60 s): {failures}; server log errors while sessions ran: "
+            f"{len(server_errors)} (and {len(teardown_errors)} lines while the browser closed its sockets); "
+            f"page console errors: {len(console_errors)}; requests leaving the machine: {len(outside)}.",
+            f"- Server RSS: {rss0:.0f} MB with 1 session, {rss_open:.0f} MB with {n_sessions}, after each round: "
+            + ", ".join(f"{r:.0f}" for r in rss_rounds) + " MB."]
+    for r in rows:
+        print(r, flush=True)
+    if server_errors or console_errors:
+        print("\n".join((server_errors + console_errors)[:10]))
+    return rows
+
+
+def write_section(lines: list[str]) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    section = "## App\n\n" + "\n".join(lines).rstrip() + "\n"
+    if re.search(r"^## App\n", text, re.M):
+        text = re.sub(r"^## App\n.*?(?=^## |\Z)", section + "\n", text, flags=re.M | re.S)
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text.rstrip() + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(ROOT / "models" / "checkpoints" / "gru15-parens"))
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    head = [f"`python bench/bench_app.py` on {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"{time.strftime('%Y-%m-%d')}; model {Path(args.model).name} (GRU-15). Best of 3 unless noted. "
+            "The machine was shared with a training run, so times are upper bounds.", "",
+            "Server side, new sequence -> updated Bokeh sources (target < 200 ms for 1,000 chars); "
+            "'encode' is Bokeh's serialisation of the changed sources, what goes on the wire:", ""]
+    rows = bench_update(args.model)
+    sessions = bench_sessions(args.model, args.sessions, args.rounds) if args.sessions else []
+    if not args.no_write:
+        write_section(head + rows + ["", "Sessions:", "", *sessions])
+
+
+if __name__ == "__main__":
+    main()
