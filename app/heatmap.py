@@ -82,10 +82,20 @@ class Heatmap:
                                    title_text_font_size="12px", width=12, padding=6, major_label_text_font_size="11px")
         fig.add_layout(self.colour_bar, "right")
         self.figure = fig
+        self._shown = None
+
+    def _same_image(self, frame: Frame) -> bool:
+        if self._shown is None:
+            return False
+        values, cells = self._shown
+        return (values.shape == frame.values.shape and np.array_equal(cells, frame.cells)
+                and np.array_equal(values, frame.values))
 
     def update(self, frame: Frame) -> None:
         H, T = frame.values.shape
-        self.source.data = image_data(frame)
+        if not self._same_image(frame):      # e.g. only the selected cells changed: keep the image
+            self.source.data = image_data(frame)
+            self._shown = (frame.values, frame.cells)
         labels = [f"cell {c}" for c in frame.cells]
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure

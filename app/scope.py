@@ -24,7 +24,9 @@ class Scope:
         if frame.text != self._text:
             self.seq.data = sequence_data(frame)
             self._text = frame.text
-            self.x_range.update(start=-0.5, end=T - 0.5, bounds=(-0.5, T - 0.5))
+            # bounds first: the browser clamps a new end to the old bounds (and sends that back)
+            self.x_range.bounds = (-0.5, T - 0.5)
+            self.x_range.update(start=-0.5, end=T - 0.5)
         if frame.x_start is not None and frame.x_end is not None:
             self.x_range.update(start=frame.x_start, end=frame.x_end)
         self.heatmap.update(frame)
