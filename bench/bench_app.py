@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def bench_sessions(model: str, n_sessions: int, rounds: int) -> list[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log_path = ROOT / "bench" / ".sessions-server.log"
+    log_path = Path(tempfile.gettempdir()) / "rnnscope-bench-sessions.log"
     log = open(log_path, "w")
     server = subprocess.Popen([sys.executable, "-m", "panel", "serve", "app", "--port", str(port),
                                "--address", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
