@@ -1,0 +1,150 @@
+"""Fixtures for the browser tests: one `python serve.py` on a free port for the whole session
+(its log captured to a file), Debian's Chromium driven by Playwright, and a page wrapper that
+records console errors, page errors and every request so a test can assert that nothing left
+the machine. Import the fixtures by name, as the app tests import theirs from app_fixtures.
+
+Chromium is /usr/bin/chromium (`playwright install` cannot download here). When it is missing
+the tests FAIL -- never skip -- so a CI without a browser cannot pass by accident.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from app_fixtures import _copy_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "test-results"
+SCREENSHOTS = RESULTS / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL = re.compile(r"^(?:(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$)|data:|blob:|file:|about:)")
+PAGE_TIMEOUT_MS = 120_000        # two cores, and a training run may be sharing them
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+    proc: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def problems(self) -> list[str]:
+        return [ln for ln in self.log().splitlines()
+                if "Traceback" in ln or "ERROR" in ln or "Exception" in ln]
+
+
+@pytest.fixture(scope="session")
+def browser_model(tmp_path_factory) -> Path:
+    """A frozen copy of the shipped checkpoint: a training run may be rewriting the original.
+    (Named apart from it: the page labels a second model of the same name by its full path.)"""
+    return _copy_checkpoint(tmp_path_factory.mktemp("browser-models") / "gru15-parens-snapshot")
+
+
+@pytest.fixture(scope="session")
+def app_server(browser_model):
+    """`python serve.py --port <free> --address 127.0.0.1`, up until the session ends."""
+    RESULTS.mkdir(exist_ok=True)
+    log_path = RESULTS / "browser-server.log"
+    port = free_port()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1",
+                                 "--model", str(browser_model)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}/app", log_path, proc)
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"serve.py exited with {proc.returncode}:\n{server.log()}")
+            try:
+                with urllib.request.urlopen(server.url, timeout=30) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail(f"serve.py did not answer at {server.url} within 120 s:\n{server.log()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian Chromium. Missing browser: a failure with the fix, never a skip."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
+                    "(`apt-get install chromium`; .ci/run and `dev.sh test` install it). "
+                    "`playwright install` cannot download a browser here.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Watched:
+    """A page with everything it logged and asked for."""
+    page: object
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    @property
+    def outside(self) -> list[str]:
+        return [u for u in self.requests if not LOCAL.match(u)]
+
+    def assert_clean(self) -> None:
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+        assert self.page_errors == [], f"page errors: {self.page_errors}"
+        assert self.outside == [], f"requests leaving the machine: {self.outside}"
+
+
+def watch(context, page) -> Watched:
+    w = Watched(page)
+    page.on("console", lambda m: w.console_errors.append(f"{m.text} ({m.location})") if m.type == "error" else None)
+    page.on("pageerror", lambda e: w.page_errors.append(str(e)))
+    context.on("request", lambda r: w.requests.append(r.url))
+    page.on("websocket", lambda ws: w.requests.append(ws.url))
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    return w
+
+
+def new_context(browser, **kw):
+    return browser.new_context(viewport={"width": 1440, "height": 1000}, device_scale_factor=1, **kw)
+
+
+def screenshot(page, name: str, **kw) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    (kw.pop("element") if "element" in kw else page).screenshot(path=str(path), **kw)
+    return path

@@ -1,0 +1,324 @@
+"""The page in a real browser (Debian's Chromium through Playwright): it loads with no console
+error and no request leaving the machine, every way of picking a sequence redraws the heatmap,
+the view switch works, and the exported file renders offline with hover and zoom.
+
+"Changed" is checked twice: the heatmap's image data in Bokeh's document (read from JS) differs,
+and the pixels of the heatmap's canvas differ. Screenshots go to test-results/screenshots/.
+"""
+from __future__ import annotations
+
+import pytest
+from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model, chromium,  # noqa: F401
+                              new_context, screenshot, watch)
+
+import grammar
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# A signature of the heatmap's image tiles: shapes and a position-weighted checksum.
+_IMAGE_SIG = """() => {
+  const doc = window.Bokeh && Bokeh.documents && Bokeh.documents[0];
+  if (!doc) return null;
+  const src = [...doc._all_models.values()].find(m => m.data && m.data.image !== undefined && m.data.dw !== undefined);
+  if (!src || !src.data.image.length) return null;
+  let sum = 0, n = 0; const shape = [];
+  for (const a of src.data.image) {
+    shape.push(a.shape ? a.shape.join("x") : String(a.length));
+    for (let i = 0; i < a.length; i++) { const v = a[i]; if (Number.isFinite(v)) sum += v * ((i % 97) + 1); n++; }
+  }
+  return shape.join(",") + "/" + n + "/" + sum.toFixed(4);
+}"""
+# The text drawn (the code points the character axis and hover read).
+_TEXT = """() => {
+  const doc = Bokeh.documents[0];
+  const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
+  return s ? String.fromCodePoint(...Array.from(s.data.code)) : null;
+}"""
+_X_RANGE = """() => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(
+    m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  return [fig.x_range.start, fig.x_range.end];
+}"""
+_COLOUR_BAR = """() => {
+  const bar = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "ColorBar");
+  const m = bar.color_mapper;
+  return {title: bar.title, low: m.low, high: m.high, n: m.palette.length, mid: m.palette[(m.palette.length - 1) / 2]};
+}"""
+# Distinct colours in the largest canvas under an element: 1 means blank.
+_CANVAS_COLOURS = """el => {
+  let best = 0;
+  const canvases = [];
+  const walk = root => root.querySelectorAll("*").forEach(e => {
+    if (e.tagName === "CANVAS") canvases.push(e);
+    if (e.shadowRoot) walk(e.shadowRoot);
+  });
+  walk(el.shadowRoot || el); walk(el);
+  for (const c of canvases) {
+    if (!c.width || !c.height) continue;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4 * 13) seen.add((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]);
+    best = Math.max(best, seen.size);
+  }
+  return best;
+}"""
+_TOOLTIP_TEXT = """() => {
+  const out = [];
+  const walk = root => root.querySelectorAll("*").forEach(el => {
+    if (el.classList && el.classList.contains("bk-Tooltip")) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) out.push((el.shadowRoot || el).textContent);
+    }
+    if (el.shadowRoot) walk(el.shadowRoot);
+  });
+  walk(document);
+  return out.join(" | ");
+}"""
+
+
+class App:
+    """One browser page on the served app, with helpers to act and to check what changed."""
+
+    def __init__(self, page, watched, server, log_mark: int):
+        self.page, self.watched, self.server, self.log_mark = page, watched, server, log_mark
+
+    # --- reading the page ---------------------------------------------------------------------
+    def image(self) -> str | None:
+        return self.page.evaluate(_IMAGE_SIG)
+
+    def text(self) -> str:
+        return self.page.evaluate(_TEXT)
+
+    @property
+    def heatmap(self):
+        return self.page.locator(".bk-Canvas").first      # the first figure of the column is the heatmap
+
+    def pixels(self) -> bytes:
+        return self.heatmap.screenshot()
+
+    def note(self) -> str:
+        return self.page.locator("p").filter(has_text="Sequence:").first.inner_text()
+
+    def new_log(self) -> str:
+        return self.server.log()[self.log_mark:]
+
+    def server_problems(self) -> list[str]:
+        return [ln for ln in self.new_log().splitlines() if "Traceback" in ln or "ERROR" in ln or "Exception" in ln]
+
+    # --- acting ---------------------------------------------------------------------------------
+    def changes_heatmap(self, action, what: str) -> None:
+        """Do ``action``; the heatmap's data and then its pixels must change."""
+        data, pixels = self.image(), self.pixels()
+        action()
+        try:
+            self.page.wait_for_function(f"() => ({_IMAGE_SIG})() !== {data!r}", timeout=60_000)
+        except Exception:
+            pytest.fail(f"{what}: the heatmap's data did not change within 60 s. Server log since the page "
+                        f"opened:\n{self.new_log()[-4000:]}", pytrace=False)
+        for _ in range(100):                                   # the redraw lags the data a little
+            if self.pixels() != pixels:
+                return
+            self.page.wait_for_timeout(100)
+        pytest.fail(f"{what}: the heatmap's data changed but its pixels did not", pytrace=False)
+
+    def trace_text(self, text: str) -> None:
+        """What a person does: type into the text box, press the button."""
+        self.page.locator("textarea").fill(text)
+        self.page.get_by_role("button", name="Trace this text").click()
+
+    def check(self) -> None:
+        """No console error, no page error, nothing requested from outside, no server error."""
+        self.watched.assert_clean()
+        assert self.server_problems() == [], self.new_log()[-4000:]
+
+
+@pytest.fixture
+def app(chromium, app_server):  # noqa: F811
+    context = new_context(chromium, accept_downloads=True)
+    # Anything not on this machine is refused (and still recorded by `watch`, so the test fails).
+    context.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
+    page = context.new_page()
+    watched = watch(context, page)
+    mark = len(app_server.log())
+    page.goto(app_server.url)
+    page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=PAGE_TIMEOUT_MS)
+    try:
+        yield App(page, watched, app_server, mark)
+    finally:
+        context.close()
+
+
+def full_page_shot(app: App, name: str) -> None:
+    """The template scrolls inside the viewport: make the viewport as tall as the plots, and
+    park the mouse on the header so no tooltip covers them."""
+    page = app.page
+    page.mouse.move(5, 5)
+    bottom = max(b["y"] + b["height"] for b in (c.bounding_box() for c in page.locator(".bk-Canvas").all()) if b)
+    page.set_viewport_size({"width": 1440, "height": int(min(max(bottom + 30, 900), 2400))})
+    page.wait_for_timeout(500)
+    screenshot(page, name)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+# --- tests ----------------------------------------------------------------------------------------
+def test_page_loads_with_a_heatmap_and_no_error(app):
+    page = app.page
+    assert page.locator(".bk-Canvas").count() >= 2                 # heatmap and tracks
+    assert app.image().startswith("15x100/")                       # GRU-15, a 100-character window
+    assert len(app.text()) == 100
+    assert app.heatmap.evaluate(_CANVAS_COLOURS) > 20, "the heatmap canvas is blank"
+    bar = page.evaluate(_COLOUR_BAR)
+    mid = [int(bar["mid"][i:i + 2], 16) for i in (1, 3, 5)]
+    assert bar["low"] == -bar["high"] and min(mid) >= 0xf0 and max(mid) - min(mid) <= 4, bar   # diverging, 0 = white
+    assert "white = 0" in bar["title"]
+    assert "in the grammar" in app.note()
+    assert page.get_by_text("GRU, 1 layer(s)").count() == 1
+    full_page_shot(app, "01-initial")
+    app.check()
+    assert any(u.endswith("bokeh.min.js") or "bokeh" in u for u in app.watched.requests)   # served locally
+    assert any(u.startswith("ws://127.0.0.1") for u in app.watched.requests)
+
+
+def test_pick_by_index(app):
+    box = app.page.locator("input").first                          # "Held-out index"
+    before = app.text()
+
+    def pick():
+        box.fill("5000")
+        box.press("Enter")
+    app.changes_heatmap(pick, "index 5000")
+    assert app.text() != before
+    assert "characters 5,000 .. 5,099" in app.note()
+    app.check()
+
+
+def test_random_window(app):
+    index = app.page.locator("input").first
+    assert index.input_value() == "0"
+    app.changes_heatmap(lambda: app.page.get_by_role("button", name="Random window").click(), "random window")
+    assert index.input_value() != "0"
+    assert f"characters {int(index.input_value()):,} .." in app.note()
+    app.check()
+
+
+def test_typed_text(app):
+    text = "( 1 ( 2 ( 3 ) 2 ) 1 ) 0 ( 1 ) 0 "
+    try:
+        app.changes_heatmap(lambda: app.trace_text(text), "typed text, then 'Trace this text'")
+    finally:
+        full_page_shot(app, "02-typed")
+    assert app.text() == text
+    assert "typed text" in app.note() and "in the grammar" in app.note()
+    app.check()
+
+
+def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
+    before = app.image()
+    app.trace_text("( 1 ( 2 x ) 1 ) 0 é")
+    message = app.page.get_by_text("not in the model's vocabulary")
+    message.wait_for(state="visible", timeout=60_000)
+    said = message.inner_text()
+    assert "2 character(s)" in said and "'x' at 8" in said and "'é' at 18" in said, said
+    assert "still shows the last good sequence" in said
+    app.page.wait_for_timeout(500)
+    assert app.image() == before
+    screenshot(app.page, "03-unknown-characters")
+    app.check()
+
+
+def test_typed_ungrammatical_text_is_traced_and_says_where_it_broke(app):
+    text = "( 1 ( 2 ) 1 ) 0 ) 3 ( 4 "
+    verdict = grammar.validate(text)
+    assert not verdict.ok
+    app.changes_heatmap(lambda: app.trace_text(text), "ungrammatical typed text")
+    assert app.text() == text
+    note = app.note()
+    assert f"not in the grammar: first broken at position {verdict.position}" in note, note
+    app.check()
+
+
+def test_sample_from_the_model(app):
+    app.changes_heatmap(lambda: app.page.get_by_role("button", name="Sample from the model").click(), "sampling")
+    assert len(app.text()) == 300
+    assert "sampled: 300 chars at temperature 1" in app.note()
+    app.check()
+
+
+def test_view_switch_to_the_update_gate(app):
+    show = app.page.locator("select").filter(has=app.page.locator("option", has_text="update gate z"))
+    app.changes_heatmap(lambda: show.select_option(label="z: update gate z"), "view h -> z")
+    bar = app.page.evaluate(_COLOUR_BAR)
+    assert "update gate z" in bar["title"] and (bar["low"], bar["high"]) == (0, 1), bar
+    app.check()
+
+
+def test_long_window_zooms_in_to_legible_characters(app):
+    window = app.page.locator("input").nth(1)                      # "Window (chars)"
+
+    def widen():
+        window.fill("2000")
+        window.press("Enter")
+    app.changes_heatmap(widen, "window 2000")
+    assert app.image().startswith("15x2000/")
+    start, end = app.page.evaluate(_X_RANGE)
+    assert end - start == pytest.approx(2000)
+    box = app.heatmap.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    for _ in range(30):                                            # wheel-zoom until ~80 columns show
+        app.page.mouse.wheel(0, -300)
+        app.page.wait_for_timeout(100)
+        start, end = app.page.evaluate(_X_RANGE)
+        if end - start < 100:
+            break
+    assert end - start < 100, (start, end)
+    app.page.wait_for_timeout(800)
+    full_page_shot(app, "04-zoomed-long-window")
+    app.check()
+
+
+def test_export_opens_offline_with_hover_and_zoom(app, chromium, tmp_path):  # noqa: F811
+    with app.page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        app.page.get_by_role("button", name="Export this view (HTML)").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".html" and path.stat().st_size > 500_000        # BokehJS inlined
+    app.check()
+
+    context = new_context(chromium)
+    refused = []
+
+    def only_local_files(route):
+        if route.request.url.startswith(("file:", "data:", "blob:")):
+            return route.continue_()
+        refused.append(route.request.url)
+        return route.abort()
+    context.route("**/*", only_local_files)
+    try:
+        page = context.new_page()
+        watched = watch(context, page)
+        page.goto(path.as_uri())
+        page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=60_000)
+        assert page.evaluate(_IMAGE_SIG) == app.image()                 # exactly what the page showed
+        heatmap = page.locator(".bk-Canvas").first
+        assert heatmap.evaluate(_CANVAS_COLOURS) > 20, "the exported heatmap is blank"
+        assert page.locator(".bk-toolbar, .bk-Toolbar").count() >= 1
+
+        box = heatmap.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+        page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('position')", timeout=10_000)
+        tip = page.evaluate(_TOOLTIP_TEXT)
+        for field in ("char", "position", "cell", "value", "depth"):
+            assert field in tip, tip
+        screenshot(page, "05-export-hover", full_page=True)
+
+        before = page.evaluate(_X_RANGE)
+        page.mouse.wheel(0, -300)
+        page.wait_for_function(f"() => {{ const r = ({_X_RANGE})(); return r[1] - r[0] < {before[1] - before[0]}; }}",
+                               timeout=10_000)
+
+        watched.assert_clean()
+        assert refused == [], refused
+        assert all(u.startswith("file:") for u in watched.requests), watched.requests
+    finally:
+        context.close()
