@@ -5,6 +5,9 @@ the machine. Import the fixtures by name, as the app tests import theirs from ap
 
 Chromium is /usr/bin/chromium (`playwright install` cannot download here). When it is missing
 the tests FAIL -- never skip -- so a CI without a browser cannot pass by accident.
+
+Screenshots and the server log go to test-results/ (gitignored); pytest-playwright empties that
+folder when a session starts, so it always holds the last run's files.
 """
 from __future__ import annotations
 

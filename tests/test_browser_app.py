@@ -7,6 +7,9 @@ and the pixels of the heatmap's canvas differ. Screenshots go to test-results/sc
 """
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model, chromium,  # noqa: F401
                               new_context, screenshot, watch)
@@ -108,14 +111,19 @@ class App:
 
     # --- acting ---------------------------------------------------------------------------------
     def changes_heatmap(self, action, what: str) -> None:
-        """Do ``action``; the heatmap's data and then its pixels must change."""
+        """Do ``action``; the heatmap's data and then its pixels must change. An error in the
+        server log fails at once, quoting it (waiting on would only time out)."""
         data, pixels = self.image(), self.pixels()
         action()
-        try:
-            self.page.wait_for_function(f"() => ({_IMAGE_SIG})() !== {data!r}", timeout=60_000)
-        except Exception:
-            pytest.fail(f"{what}: the heatmap's data did not change within 60 s. Server log since the page "
-                        f"opened:\n{self.new_log()[-4000:]}", pytrace=False)
+        deadline = time.monotonic() + 60
+        while self.image() == data:
+            if self.server_problems() or time.monotonic() > deadline:
+                log = self.new_log()
+                errors = [ln for ln in log.splitlines() if "ERROR" in ln or re.match(r"^\w+(Error|Exception)\b", ln)]
+                pytest.fail(f"{what}: the heatmap's data did not change; the server logged "
+                            f"{len(self.server_problems())} error line(s):\n" + "\n".join(errors[:6])
+                            + f"\n--- server log since the page opened (tail) ---\n{log[-3000:]}", pytrace=False)
+            self.page.wait_for_timeout(200)
         for _ in range(100):                                   # the redraw lags the data a little
             if self.pixels() != pixels:
                 return
