@@ -1,5 +1,10 @@
 """The page: a sidebar of widgets made from AppState's parameters, and the Scope (heatmap
-over tracks) redrawn in place whenever the trace or what is shown changes."""
+over tracks) redrawn in place whenever the trace or what is shown changes.
+
+Every redraw goes through ``_show``. In a served session a parameter may change outside
+Bokeh's document lock (a widget's value sent when it loses focus, say), and changing a Bokeh
+source there raises; so the new frame is handed to the document's next tick, which runs with
+the lock held. Without a session (plain pytest, the export) the scope is updated at once."""
 from __future__ import annotations
 
 import io
@@ -27,6 +32,7 @@ class Page(Viewer):
         super().__init__(state=state or AppState(), **params)
         self.scope = Scope()
         self.frame: Frame | None = None
+        self._queued: Frame | None = None      # the newest frame waiting for the document's next tick
         self.scope.heatmap.figure.on_event(Tap, self._on_tap)
         self.state.param.watch(self._redraw, REDRAW_ON)
         self._redraw()
@@ -40,7 +46,22 @@ class Page(Viewer):
             s.error = str(e)
             return
         self.frame = frame
-        self.scope.update(frame)
+        self._show(frame)
+
+    def _show(self, frame: Frame) -> None:
+        doc = self.scope.layout.document     # set once the page is served (None while it is built)
+        if doc is None or doc.session_context is None:
+            self.scope.update(frame)
+            return
+        pending = self._queued is not None
+        self._queued = frame                    # several changes in one tick: draw only the last
+        if not pending:
+            doc.add_next_tick_callback(self._show_queued)
+
+    def _show_queued(self) -> None:
+        frame, self._queued = self._queued, None
+        if frame is not None:
+            self.scope.update(frame)
 
     def _on_tap(self, event) -> None:
         H = len(self.frame.cells)
@@ -65,25 +86,28 @@ class Page(Viewer):
     def sidebar(self) -> list:
         p = self.state.param
         W = pn.widgets
-        text = W.TextAreaInput.from_param(p.text, height=110, placeholder="( 1 ( 2 ) 1 ) 0 ...")
+        # Not linked to `text`: only the button traces (leaving the box must not).
+        text = W.TextAreaInput(name=p.text.label, value=self.state.text, height=110,
+                               placeholder="( 1 ( 2 ) 1 ) 0 ...", sizing_mode="stretch_width")
         trace_text = W.Button(name="Trace this text", button_type="primary")
         trace_text.on_click(lambda _: self._trace_typed(text))
         download = W.FileDownload(callback=lambda: io.BytesIO(self.export_html().encode()),
                                   filename="rnnscope.html", label="Export this view (HTML)", button_type="success")
         return [
             W.Select.from_param(p.model_path),
-            pn.pane.Markdown("### Sequence", margin=(0, 5)),
-            W.RadioButtonGroup.from_param(p.source, disabled=True, button_type="light"),
+            heading("Sequence: a window of the held-out stream"),
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
             W.Button.from_param(p.random),
+            heading("\u2026 or your own text"),
             text, trace_text,
+            heading("\u2026 or a sample from the model"),
             pn.Row(W.IntInput.from_param(p.sample_chars, width=90), W.FloatInput.from_param(p.temperature, width=85),
                    W.IntInput.from_param(p.seed, width=75)),
             W.Button.from_param(p.sample),
-            pn.pane.Markdown("### What is shown", margin=(0, 5)),
+            heading("What is shown"),
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
             W.RadioButtonGroup.from_param(p.order),
-            W.MultiChoice.from_param(p.selected),
+            W.MultiChoice.from_param(p.selected, name="Cells to plot (or click a heatmap row)"),
             download,
         ]
 
@@ -113,3 +137,7 @@ class Page(Viewer):
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
+
+
+def heading(text: str) -> pn.pane.Markdown:
+    return pn.pane.Markdown(f"#### {text}", margin=(8, 5, 0, 5))

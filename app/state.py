@@ -26,13 +26,19 @@ SOURCES = ("held-out", "typed", "sampled")
 
 
 def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
-    """{name: directory} of checkpoints (directories holding config.json) in the models
-    folder, plus ``extra`` (the model the server was started with) wherever it lives."""
+    """{label: directory} of checkpoints (directories holding config.json) in the models
+    folder, plus ``extra`` (the model the server was started with) wherever it lives. A
+    second model of the same folder name is labelled ``name (parent folder)``."""
     found = {p.parent.name: str(p.parent.resolve()) for p in sorted(MODELS_DIR.glob("*/config.json"))
              if not p.parent.name.startswith(".")}
-    if extra and str(extra) not in found.values():
-        name = Path(extra).name if Path(extra).name not in found else str(extra)
-        found = {name: str(extra), **found}
+    if extra and str(Path(extra).resolve()) not in found.values():
+        path = Path(extra).resolve()
+        name = path.name
+        if name in found:
+            name = f"{path.name} ({path.parent.name or path.parent})"
+        if name in found:
+            name = str(path)
+        found = {name: str(path), **found}
     return found
 
 
@@ -79,6 +85,8 @@ class AppState(param.Parameterized):
         super().__init__(**params)
         self._rng = np.random.default_rng()
         self._good_model = None
+        self._restoring = False
+        self._shown: dict = {}        # index and window of the held-out sequence on screen
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
@@ -120,8 +128,8 @@ class AppState(param.Parameterized):
     # --- sequence ------------------------------------------------------------------------
     @param.depends("index", "window", watch=True)
     def _on_window(self):
-        self.source = "held-out"
-        self._load()
+        if not self._restoring:
+            self._load_from("held-out")
 
     @param.depends("random", watch=True)
     def _on_random(self):
@@ -131,13 +139,25 @@ class AppState(param.Parameterized):
 
     @param.depends("text", watch=True)
     def _on_text(self):
-        self.source = "typed"
-        self._load()
+        self._load_from("typed")
 
     @param.depends("sample", watch=True)
     def _on_sample(self):
-        self.source = "sampled"
-        self._load()
+        self._load_from("sampled")
+
+    def _load_from(self, source: str) -> None:
+        """Load from ``source``; a refused sequence changes nothing: the source, index and
+        window snap back to those of the sequence still shown."""
+        good = {"source": self.source, "index": self._shown.get("index", self.index),
+                "window": self._shown.get("window", self.window)}
+        self.source = source
+        if self._load():
+            return
+        self._restoring = True
+        try:
+            self.param.update(**good)
+        finally:
+            self._restoring = False
 
     def _sequence(self) -> tuple[str, str]:
         if self.source == "held-out":
@@ -155,19 +175,24 @@ class AppState(param.Parameterized):
         return text, (f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, "
                       f"prime {prime!r}")
 
-    def _load(self):
+    def _load(self) -> bool:
+        """Trace the sequence ``source`` names; False (and a message) when it is refused."""
         try:
             text, what = self._sequence()
             trace = cache.trace_text(self.model_path, text, self._spec)
         except RnnscopeError as e:
-            return self._refuse(str(e))
+            self._refuse(str(e))
+            return False
         start_depth = 0
         if self.source == "held-out" and self._spec is not None:
             ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self._spec)
             start_depth = int(ann["depth"][0]) - (text[0] == "(") + (text[0] == ")")
             trace = dataclasses.replace(trace, annotations=ann)   # the cached trace is shared: never mutate it
         note = sequences.grammar_note(text, self._spec, start_depth)
+        if self.source == "held-out":
+            self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
+        return True
 
     def _refuse(self, why: str):
         kept = " The page still shows the last good sequence." if self.trace is not None else ""

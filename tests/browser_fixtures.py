@@ -58,7 +58,7 @@ class Server:
 @pytest.fixture(scope="session")
 def browser_model(tmp_path_factory) -> Path:
     """A frozen copy of the shipped checkpoint: a training run may be rewriting the original.
-    (Named apart from it: the page labels a second model of the same name by its full path.)"""
+    (Named apart from it, though a same-named one would now show as `name (parent folder)`.)"""
     return _copy_checkpoint(tmp_path_factory.mktemp("browser-models") / "gru15-parens-snapshot")
 
 

@@ -181,3 +181,51 @@ def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_mode
     assert "model.safetensors" in state.error and "last good sequence" in state.error
     assert state.model_path == str(lstm_model)
     assert image(page).shape[0] == 6
+
+
+def test_refused_text_changes_nothing_not_even_the_source(page):
+    before = (page.state.source, page.state.trace.text, image(page).copy())
+    page.state.text = "( 1 x"
+    assert "'x' at 4" in page.state.error
+    assert page.state.source == "held-out"             # "Sequence from" does not claim "typed"
+    assert page.state.trace.text == before[1]
+    np.testing.assert_array_equal(image(page), before[2])
+
+
+def test_an_index_past_the_stream_is_refused_and_snaps_back(page):
+    page.state.index = 300
+    page.state.text = "( 1 ) 0 "
+    page.state.index = 10**9
+    assert "outside the held-out stream" in page.state.error
+    assert (page.state.source, page.state.index) == ("typed", 300)
+    assert page.state.trace.text == "( 1 ) 0 "
+
+
+def test_a_served_model_named_like_a_shipped_one_gets_a_readable_label(tmp_path):
+    from app.state import MODELS_DIR, find_checkpoints
+    shipped = sorted(p.parent.name for p in MODELS_DIR.glob("*/config.json"))[0]
+    extra = tmp_path / "runs" / shipped
+    found = find_checkpoints(extra)
+    assert found[f"{shipped} (runs)"] == str(extra.resolve())
+    assert found[shipped] == str((MODELS_DIR / shipped).resolve())
+    assert all(len(label) < 60 for label in found)
+    assert find_checkpoints(MODELS_DIR / shipped) == find_checkpoints()   # no duplicate for a shipped one
+
+
+def test_in_a_served_session_redraws_wait_for_the_documents_next_tick(page):
+    """A widget may change a parameter outside Bokeh's document lock (a text box losing focus);
+    touching a Bokeh source there raises, so a served page draws on the next tick, and only
+    the newest of several changes made in one tick."""
+    from bokeh.document import Document
+    doc = Document()
+    doc.add_root(page.scope.layout)
+    doc._session_context = lambda: object()          # as if served
+    queued = []
+    doc.add_next_tick_callback = queued.append
+    before = image(page).copy()
+    page.state.view = "r"
+    page.state.view = "z"
+    assert len(queued) == 1 and page.frame.title.startswith("update gate z")
+    np.testing.assert_array_equal(image(page), before)   # not drawn yet
+    queued[0]()
+    np.testing.assert_allclose(image(page)[::-1], page.state.trace.values("z", 0).T)
