@@ -5,6 +5,12 @@ the state carried from one window to the next is the true state. For grammar dat
 row gets a fresh stream that starts at depth 0 each epoch: cutting one stream into rows
 would start most rows mid-stream from the zero state and teach the model that the zero
 state means "any depth" (DESIGN.md section 8), which ruins sampling from the start state.
+
+With ``soft_targets`` the grammar data also carries the oracle's exact next-character
+distribution for every position. Cross-entropy against it has the same minimiser as against
+the sampled next character (the true distribution) but far less gradient noise, and every
+step pushes illegal characters down directly instead of only when a sample happens to
+punish them: this is what gets samples grammatical, not just the loss low.
 """
 from __future__ import annotations
 
@@ -26,17 +32,22 @@ class GrammarData:
     eval_chars: int = 200_000      # held out, in eval_streams independent streams
     eval_streams: int = 8
     seed: int = 0
+    soft_targets: bool = False     # also return the oracle's next-char distributions
 
     @property
     def vocab(self) -> Vocab:
         return Vocab(self.spec.alphabet)
 
-    def epoch(self, epoch: int, batch_size: int) -> np.ndarray:
-        """[batch_size, row_chars + 1] ids: fresh streams, all starting at depth 0."""
+    def epoch(self, epoch: int, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """ids [batch_size, row_chars + 1] of fresh streams, all starting at depth 0, and with
+        soft_targets the oracle's distribution of the character after each one [B, row_chars + 1, V]."""
         rows = [grammar.generate(self.row_chars + 1, seed=(self.seed, 1, epoch, r), spec=self.spec)
                 for r in range(batch_size)]
         vocab = self.vocab
-        return np.stack([vocab.encode(row) for row in rows])
+        ids = np.stack([vocab.encode(row) for row in rows])
+        if not self.soft_targets:
+            return ids, None
+        return ids, np.stack([grammar.next_char_probs(row, self.spec, trusted=True) for row in rows]).astype(np.float32)
 
     def heldout(self) -> tuple[np.ndarray, float]:
         """[eval_streams, n] ids never seen in training, and the oracle's floor on exactly them."""
@@ -47,7 +58,8 @@ class GrammarData:
 
     def describe(self) -> dict:
         return {"kind": "grammar", "spec": self.spec.to_dict(), "row_chars": self.row_chars,
-                "eval_chars": self.eval_chars, "eval_streams": self.eval_streams, "seed": self.seed}
+                "eval_chars": self.eval_chars, "eval_streams": self.eval_streams, "seed": self.seed,
+                "soft_targets": self.soft_targets}
 
 
 @dataclass
@@ -73,12 +85,12 @@ class TextData:
     def vocab(self) -> Vocab:
         return self._vocab
 
-    def epoch(self, epoch: int, batch_size: int) -> np.ndarray:
+    def epoch(self, epoch: int, batch_size: int) -> tuple[np.ndarray, None]:
         ids = self._vocab.encode(self.text[: self.split])
         per_row = len(ids) // batch_size
         if per_row < 2:
             raise RnnscopeError(f"{self.path}: too short for a batch of {batch_size} rows")
-        return ids[: per_row * batch_size].reshape(batch_size, per_row)
+        return ids[: per_row * batch_size].reshape(batch_size, per_row), None
 
     def heldout(self) -> tuple[np.ndarray, None]:
         ids = self._vocab.encode(self.text[self.split:])

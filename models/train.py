@@ -72,8 +72,11 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
             _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars)
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
             epoch, pos, state = epoch + 1, 0, None
-            rows = torch.as_tensor(data.epoch(epoch, cfg.batch_size), device=device)
+            rows, soft = data.epoch(epoch, cfg.batch_size)
+            rows = torch.as_tensor(rows, device=device)
+            soft = None if soft is None else torch.as_tensor(soft, device=device)
         x, y = rows[:, pos:pos + cfg.bptt], rows[:, pos + 1:pos + cfg.bptt + 1]
+        target = None if soft is None else soft[:, pos:pos + cfg.bptt]
         pos += cfg.bptt
 
         for group in opt.param_groups:
@@ -81,7 +84,10 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
         model.train()
         logits, state = model(x, state)
         state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        if target is None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        else:  # expected loss under the oracle's distribution (see models/data.py)
+            loss = -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)

@@ -74,8 +74,11 @@ def cmd_train(args) -> None:
     from models.data import GrammarData, TextData
     from models.model import ModelConfig
     from models.train import TrainConfig, train
+    if args.data and args.soft_targets:
+        raise RnnscopeError("--soft-targets needs the grammar's oracle; a text file has none")
     data = (TextData(args.data) if args.data else
-            GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed))
+            GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
+                        soft_targets=args.soft_targets))
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
                                num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
@@ -171,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--row-chars", type=int, default=20_000, help="grammar: stream length per batch row per epoch")
     p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters")
+    p.add_argument("--soft-targets", action="store_true",
+                   help="grammar: learn the oracle's exact next-char distribution instead of the sampled character")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (default 500)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")

@@ -182,13 +182,34 @@ def test_text_data_refuses_missing_short_and_binary_files(tmp_path):
 
 
 def test_grammar_rows_are_fresh_streams_from_depth_zero():
-    rows = grammar_data().epoch(3, 4)
+    rows, soft = grammar_data().epoch(3, 4)
     vocab = grammar_data().vocab
-    assert rows.shape == (4, 501)
+    assert rows.shape == (4, 501) and soft is None
     texts = [vocab.decode(r) for r in rows]
     assert len(set(texts)) == 4
     assert all(grammar.validate(t).ok for t in texts)
-    assert not np.array_equal(grammar_data().epoch(4, 4), rows)
+    assert not np.array_equal(grammar_data().epoch(4, 4)[0], rows)
+
+
+def test_soft_targets_are_the_oracle_distribution_of_each_next_character():
+    data = grammar_data()
+    data.soft_targets = True
+    rows, soft = data.epoch(3, 4)
+    assert soft.shape == (4, 501, len(data.vocab))
+    for ids, q in zip(rows, soft):
+        text = data.vocab.decode(ids)
+        np.testing.assert_allclose(q, grammar.next_char_probs(text), atol=1e-7)
+        # the character that actually came next always had positive oracle probability
+        assert (q[np.arange(500), ids[1:]] > 0).all()
+
+
+def test_training_with_soft_targets_learns_and_records_it(tmp_path):
+    data = grammar_data()
+    data.soft_targets = True
+    record = train(data, ModelConfig(vocab=data.vocab.chars), TrainConfig(**TINY), tmp_path / "soft", progress=False)
+    assert record["data"]["soft_targets"] is True
+    losses = [e["heldout_loss"] for e in record["history"]]
+    assert losses[-1] < 0.8 * losses[0]
 
 
 # --- sampling ------------------------------------------------------------------------------------
