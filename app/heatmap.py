@@ -18,6 +18,8 @@ from .frame import Frame
 
 TILE = 50_000
 ROW_PX = 20
+BORDER_LEFT = 70      # every figure of the stack has the same borders, so their columns line up
+BORDER_RIGHT = 64     # room for the heatmap's colour bar (the tracks leave it empty)
 # Diverging, blue = negative, white = 0, red = positive; an odd length puts white exactly at 0.
 DIVERGING = tuple(interp_palette(RdBu11, 255))   # Bokeh's RdBu11 runs blue -> red
 UPPER_HALF = DIVERGING[127:]   # for views in 0..1: white = 0 still
@@ -66,7 +68,8 @@ class Heatmap:
         self.mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1, nan_color="#dddddd")
         fig = figure(x_range=x_range, y_range=Range1d(-0.5, 0.5), height=360, sizing_mode="stretch_width",
                      tools="xpan,xwheel_zoom,xbox_zoom,reset,save", active_scroll="xwheel_zoom",
-                     x_axis_location="above", toolbar_location="right", min_border_left=70)
+                     x_axis_location="above", toolbar_location="above", min_border_left=BORDER_LEFT,
+                     min_border_right=BORDER_RIGHT)
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=self.mapper)
         fig.add_tools(HoverTool(tooltips=[("char", "$x{char}"), ("position", "$x{pos}"), ("cell", "$y{cell}"),
                                           ("value", "@image{0.000}"), ("depth", "$x{depth}")],
@@ -78,8 +81,11 @@ class Heatmap:
         fig.yaxis.major_label_text_font_size = "11px"
         fig.grid.visible = False
         fig.outline_line_color = None
-        self.colour_bar = ColorBar(color_mapper=self.mapper, title="", title_text_font_style="normal",
-                                   title_text_font_size="12px", width=12, padding=6, major_label_text_font_size="11px")
+        fig.title.text_font_size = "13px"
+        fig.title.text_font_style = "normal"
+        # The colour bar carries only ticks: what it shows is the (horizontal) title above the heatmap.
+        self.colour_bar = ColorBar(color_mapper=self.mapper, width=12, padding=4, label_standoff=4,
+                                   major_label_text_font_size="11px")
         fig.add_layout(self.colour_bar, "right")
         self.figure = fig
         self._shown = None
@@ -104,5 +110,12 @@ class Heatmap:
         fig.yaxis.major_label_overrides = {H - 1 - r: label for r, label in enumerate(labels)}
         fig.height = int(min(max(H * ROW_PX, 160), 900) + 90)
         self.mapper.update(low=frame.low, high=frame.high, palette=UPPER_HALF if frame.low == 0 else DIVERGING)
-        self.colour_bar.title = f"{frame.title}: fixed range {frame.low:g} \u2026 {frame.high:g}, white = 0"
-        fig.title.text = ""
+        fig.title.text = colour_title(frame)
+
+
+def colour_title(frame: Frame) -> str:
+    """e.g. "hidden state h -- colour: \u22121 (blue) \u2026 1 (red), white = 0", the range fixed per view."""
+    def num(v: float) -> str:
+        return f"{v:g}".replace("-", "\u2212")
+    low = f"{num(frame.low)} (blue)" if frame.low < 0 else num(frame.low)
+    return f"{frame.title} \u2014 colour: {low} \u2026 {num(frame.high)} (red), white = 0"

@@ -106,6 +106,7 @@ class Page(Viewer):
             W.Button.from_param(p.sample),
             heading("What is shown"),
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
+            pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
             W.RadioButtonGroup.from_param(p.order),
             W.MultiChoice.from_param(p.selected, name="Cells to plot (or click a heatmap row)"),
             download,

@@ -88,8 +88,9 @@ def test_switching_view_changes_the_image_and_the_stated_range(page):
     assert not np.allclose(h, z)
     assert 0 <= z.min() and z.max() <= 1
     assert (page.scope.heatmap.mapper.low, page.scope.heatmap.mapper.high) == (0, 1)
-    title = page.scope.heatmap.colour_bar.title
-    assert "0 \u2026 1" in title and "update gate z" in title
+    title = page.scope.heatmap.figure.title.text         # read across the top, not up the colour bar
+    assert "0 \u2026 1 (red)" in title and "update gate z" in title and "white = 0" in title
+    assert page.scope.heatmap.colour_bar.title in (None, "")
 
 
 def test_palette_is_diverging_and_centred_on_zero(page):
@@ -139,9 +140,31 @@ def test_selected_cells_are_drawn_as_lines_and_tap_toggles_a_row(page):
     assert third not in page.state.selected
 
 
-def test_tracks_share_the_heatmap_x_range(page):
+def test_tracks_share_the_heatmap_x_range_and_line_up_under_it(page):
+    heat = page.scope.heatmap.figure
     for fig in page.scope.tracks.figures:
-        assert fig.x_range is page.scope.heatmap.figure.x_range
+        assert fig.x_range is heat.x_range
+        assert (fig.min_border_left, fig.min_border_right) == (heat.min_border_left, heat.min_border_right)
+        assert fig.toolbar_location is None                 # one toolbar, the heatmap's, for the stack
+    assert heat.toolbar_location == "above"
+
+
+def test_tracks_have_few_y_ticks_and_whole_number_depths(page):
+    from bokeh.models import BasicTicker, FixedTicker
+    tracks = page.scope.tracks
+    assert isinstance(tracks.prob.yaxis[0].ticker, FixedTicker) and tracks.prob.yaxis[0].ticker.ticks == [0, 0.5, 1]
+    depth = tracks.depth.yaxis[0].ticker
+    assert isinstance(depth, BasicTicker) and depth.min_interval == 1 and depth.desired_num_ticks <= 3
+    assert tracks.surprisal.yaxis[0].ticker.desired_num_ticks <= 3
+
+
+def test_the_cell_plot_shows_only_once_cells_are_picked(page):
+    tracks = page.scope.tracks
+    page.state.selected = []
+    assert not tracks.cells.visible and tracks.surprisal_chars.visible   # characters under the last track shown
+    page.state.selected = [3]
+    assert tracks.cells.visible and not tracks.surprisal_chars.visible
+    assert tracks.cells.title.text == "hidden state h of the selected cells"
 
 
 def test_p_next_is_the_probability_of_the_actual_next_character(page):
@@ -166,7 +189,7 @@ def test_two_layer_model_offers_both_layers(gru2_model):  # noqa: F811
     l0 = image(page).copy()
     page.state.layer = 1
     assert not np.allclose(l0, image(page))
-    assert "layer 1" in page.scope.heatmap.colour_bar.title
+    assert "layer 1" in page.scope.heatmap.figure.title.text
 
 
 def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_model, lstm_model, corrupt_model):  # noqa: F811

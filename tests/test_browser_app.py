@@ -44,9 +44,19 @@ _X_RANGE = """() => {
   return [fig.x_range.start, fig.x_range.end];
 }"""
 _COLOUR_BAR = """() => {
-  const bar = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "ColorBar");
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const bar = models.find(m => m.type === "ColorBar");
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
   const m = bar.color_mapper;
-  return {title: bar.title, low: m.low, high: m.high, n: m.palette.length, mid: m.palette[(m.palette.length - 1) / 2]};
+  return {title: fig.title.text, bar_title: bar.title, low: m.low, high: m.high, n: m.palette.length,
+          mid: m.palette[(m.palette.length - 1) / 2]};
+}"""
+# The picked cells' lines, and whether their plot is shown.
+_CELL_LINES = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const src = models.find(m => m.data && m.data.xs !== undefined && m.data.label !== undefined);
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.data_source === src));
+  return {labels: Array.from(src.data.label), visible: fig.visible};
 }"""
 # Distinct colours in the largest canvas under an element: 1 means blank.
 _CANVAS_COLOURS = """el => {
@@ -179,7 +189,9 @@ def test_page_loads_with_a_heatmap_and_no_error(app):
     bar = page.evaluate(_COLOUR_BAR)
     mid = [int(bar["mid"][i:i + 2], 16) for i in (1, 3, 5)]
     assert bar["low"] == -bar["high"] and min(mid) >= 0xf0 and max(mid) - min(mid) <= 4, bar   # diverging, 0 = white
-    assert "white = 0" in bar["title"]
+    assert "hidden state h" in bar["title"] and "white = 0" in bar["title"]    # read across, above the heatmap
+    assert not bar["bar_title"]                                               # not squeezed up the bar
+    assert page.evaluate(_CELL_LINES) == {"labels": [], "visible": False}       # no empty cell plot
     assert "in the grammar" in app.note()
     assert page.get_by_text("GRU, 1 layer(s)").count() == 1
     full_page_shot(app, "01-initial")
@@ -221,6 +233,30 @@ def test_typed_text(app):
     app.check()
 
 
+def test_leaving_the_text_box_does_not_trace_only_the_button_does(app):
+    """The old page traced on blur, outside Bokeh's document lock: a server error, no redraw."""
+    before = app.image()
+    app.page.locator("textarea").fill("( 1 ( 2 ) 1 ) 0 ")
+    app.page.get_by_text("What is shown").click()                   # focus leaves the box
+    app.page.wait_for_timeout(1500)
+    assert app.image() == before and app.server_problems() == []
+    app.changes_heatmap(lambda: app.page.get_by_role("button", name="Trace this text").click(), "the button")
+    assert app.text() == "( 1 ( 2 ) 1 ) 0 "
+    app.check()
+
+
+def test_clicking_a_heatmap_row_plots_that_cell(app):
+    assert app.page.evaluate(_CELL_LINES)["labels"] == []
+    box = app.heatmap.bounding_box()
+    app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
+    app.page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 1", timeout=60_000)
+    lines = app.page.evaluate(_CELL_LINES)
+    assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
+    app.page.wait_for_timeout(800)
+    full_page_shot(app, "06-cell-picked")
+    app.check()
+
+
 def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
     before = app.image()
     app.trace_text("( 1 ( 2 x ) 1 ) 0 é")
@@ -229,6 +265,7 @@ def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
     said = message.inner_text()
     assert "2 character(s)" in said and "'x' at 8" in said and "'é' at 18" in said, said
     assert "still shows the last good sequence" in said
+    assert "typed text" not in app.note()                           # nothing changed, not even the source
     app.page.wait_for_timeout(500)
     assert app.image() == before
     screenshot(app.page, "03-unknown-characters")
@@ -257,7 +294,7 @@ def test_view_switch_to_the_update_gate(app):
     show = app.page.locator("select").filter(has=app.page.locator("option", has_text="update gate z"))
     app.changes_heatmap(lambda: show.select_option(label="z: update gate z"), "view h -> z")
     bar = app.page.evaluate(_COLOUR_BAR)
-    assert "update gate z" in bar["title"] and (bar["low"], bar["high"]) == (0, 1), bar
+    assert "update gate z" in bar["title"] and "0 \u2026 1" in bar["title"] and (bar["low"], bar["high"]) == (0, 1), bar
     app.check()
 
 
