@@ -27,6 +27,7 @@ def _track(x_range: Range1d, seq: ColumnDataSource, title: str, height: int = 10
     fig.title.text_font_style = "normal"
     fig.yaxis.ticker = ticker or BasicTicker(desired_num_ticks=3)
     fig.yaxis.major_label_text_font_size = "11px"
+    fig.yaxis.minor_tick_line_color = None
     fig.xgrid.visible = False
     fig.outline_line_color = None
     return fig
