@@ -87,8 +87,10 @@ def entropy_floor(spec: GrammarSpec = GrammarSpec()) -> float:
 def empirical_floor(text: str, spec: GrammarSpec = GrammarSpec()) -> float:
     """Mean oracle surprisal (nats/char) of characters 1..T-1 of ``text``: the loss a perfect
     model would score on exactly this text, the fair floor for a model evaluated on it."""
+    if len(text) < 2:
+        raise GrammarError("the floor needs at least 2 characters: one to read, one to predict")
     probs = next_char_probs(text, spec)
-    idx = np.array([spec.alphabet.index(ch) for ch in text[1:]])
+    idx = np.array([spec.alphabet.index(ch) for ch in text[1:]], dtype=np.int64)
     p = probs[np.arange(len(idx)), idx]
     if np.isnan(p).any():
         raise GrammarError("text is not in the language; it has no oracle floor")

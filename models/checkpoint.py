@@ -15,6 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import folder_mode, write_text_atomic
 from .errors import CheckpointError, RnnscopeError
 from .model import CharRNN, ModelConfig
 
@@ -23,8 +24,30 @@ VERSION = 1
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "gru15-parens"
 
 
+CHECKPOINT_FILES = {"config.json", "model.safetensors"}
+
+
+def check_replaceable(path: str | Path) -> None:
+    """Saving replaces the whole directory, so only a missing path or an rnnscope checkpoint
+    (nothing but its two files) may be written: never a user's folder or file."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: exists and is not a checkpoint directory; refusing to replace it")
+    extra = sorted(p.name for p in path.iterdir() if p.name not in CHECKPOINT_FILES)
+    try:
+        is_checkpoint = json.loads((path / "config.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        is_checkpoint = False
+    if extra or not is_checkpoint:
+        what = f"it holds {extra[:5]}" if extra else "it is not an rnnscope checkpoint"
+        raise CheckpointError(f"{path}: refusing to replace this directory: {what}; choose a new --out")
+
+
 def save(model: CharRNN, path: str | Path, training: dict | None = None) -> Path:
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {"format": FORMAT, "version": VERSION, "model": model.config.to_dict(), "training": training or {}}
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
@@ -35,11 +58,22 @@ def save(model: CharRNN, path: str | Path, training: dict | None = None) -> Path
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+            os.chmod(f, folder_mode() & 0o666)
+        os.chmod(tmp, folder_mode())   # mkdtemp makes 0700
         _swap_into_place(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def update_record(path: str | Path, training: dict) -> None:
+    """Rewrite only the training record of a saved checkpoint (the weights stay): the record
+    saved with the best weights stops at the best step, and the run's full history belongs there too."""
+    path = Path(path)
+    config = read_config(path)
+    config["training"] = training
+    write_text_atomic(path / "config.json", json.dumps(config, indent=2) + "\n")
 
 
 def _swap_into_place(new: Path, path: Path) -> None:

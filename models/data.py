@@ -25,6 +25,12 @@ from .errors import RnnscopeError
 from .vocab import Vocab
 
 
+def grammar_spec_of(record: dict) -> grammar.GrammarSpec | None:
+    """The grammar a model was trained on, from its checkpoint's training record (None: a text file)."""
+    data = (record or {}).get("data") or {}
+    return grammar.GrammarSpec.from_dict(data["spec"]) if data.get("kind") == "grammar" else None
+
+
 @dataclass
 class GrammarData:
     spec: grammar.GrammarSpec
@@ -33,6 +39,13 @@ class GrammarData:
     eval_streams: int = 8
     seed: int = 0
     soft_targets: bool = False     # also return the oracle's next-char distributions
+
+    def __post_init__(self):
+        if self.row_chars < 1:
+            raise RnnscopeError(f"row_chars must be at least 1, got {self.row_chars}")
+        if self.eval_chars < 2 * self.eval_streams:
+            raise RnnscopeError(f"eval_chars must be at least {2 * self.eval_streams} "
+                                f"({self.eval_streams} held-out streams of 2+ characters), got {self.eval_chars}")
 
     @property
     def vocab(self) -> Vocab:
@@ -69,7 +82,7 @@ class TextData:
     eval_streams: int = 4
 
     def __post_init__(self):
-        self.path = Path(self.path)
+        self.path = Path(self.path).resolve()   # the record must find it from any working directory
         try:
             self.text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 import grammar
 
+from .errors import RnnscopeError
 from .model import CharRNN
 from .sample import sample
 
@@ -15,6 +16,8 @@ from .sample import sample
 @torch.no_grad()
 def heldout_loss(model: CharRNN, ids: np.ndarray, chunk: int = 5_000) -> float:
     """Mean next-character loss (nats/char) over rows of ``ids`` [R, N], each read from the zero state."""
+    if ids.shape[1] < 2:
+        raise RnnscopeError("the loss needs at least 2 characters: one to read, one to predict")
     model.eval()
     x = torch.as_tensor(ids, device=model.device)
     state, total, count = None, 0.0, 0

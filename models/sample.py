@@ -7,6 +7,7 @@ from .errors import RnnscopeError
 from .model import CharRNN
 
 MAX_SAMPLE_CHARS = 100_000
+MAX_SAMPLES = 10_000
 
 
 @torch.no_grad()
@@ -19,7 +20,9 @@ def sample(model: CharRNN, n_chars: int, temperature: float = 1.0, seed: int = 0
         raise RnnscopeError(f"sample length must be between 1 and {MAX_SAMPLE_CHARS:,}, got {n_chars}")
     if not temperature > 0:
         raise RnnscopeError(f"temperature must be positive, got {temperature}")
-    primes = primes or ["("]
+    primes = ["("] if primes is None else primes
+    if not 1 <= len(primes) <= MAX_SAMPLES:
+        raise RnnscopeError(f"the number of samples must be between 1 and {MAX_SAMPLES:,}, got {len(primes)}")
     model.eval()
     gen = torch.Generator(device="cpu").manual_seed(seed)
     # Read each prime on its own (lengths differ), then sample the whole batch in lock-step.

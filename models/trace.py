@@ -14,13 +14,12 @@ Saved as ``.npz`` (no pickles) with these keys:
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomic
 from .errors import RnnscopeError
 
 VIEW_LABELS = {
@@ -76,15 +75,7 @@ class Trace:
             arrays[f"h_l{k}"] = h
             arrays.update({f"{name}_l{k}": v for name, v in self.gates[k].items()})
         arrays.update({f"ann_{name}": v for name, v in self.annotations.items()})
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        return path
+        return write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:

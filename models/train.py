@@ -20,6 +20,7 @@ from tqdm import tqdm
 from . import checkpoint
 from .data import GrammarData, TextData
 from .evaluate import heldout_loss
+from .errors import RnnscopeError
 from .model import CharRNN, ModelConfig
 
 
@@ -37,11 +38,26 @@ class TrainConfig:
     eval_every: int = 500        # steps between held-out evaluations (and keep-best saves)
     threads: int | None = None   # CPU threads for torch; 1 is immune to other load and to the core count
 
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "bptt", "eval_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise RnnscopeError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.threads is not None and self.threads < 1:
+            raise RnnscopeError(f"threads must be at least 1, got {self.threads}")
+        if not (self.lr > 0 and self.clip > 0 and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0):
+            raise RnnscopeError("lr and clip must be positive, min_lr_ratio within 0..1, warmup_steps >= 0")
+
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RnnscopeError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RnnscopeError("device cuda asked for, but this torch build sees no CUDA GPU")
+    return device
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -54,6 +70,7 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainConfig, out: str | Path,
           progress: bool = True) -> dict:
     """Train, saving the best model (by held-out loss) to ``out``. Returns the training record."""
+    checkpoint.check_replaceable(out)   # fail now, not after the first evaluation
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -73,6 +90,10 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
             epoch, pos, state = epoch + 1, 0, None
             rows, soft = data.epoch(epoch, cfg.batch_size)
+            if rows.shape[1] < cfg.bptt + 1:
+                raise RnnscopeError(f"each of the {cfg.batch_size} batch rows holds {rows.shape[1]} characters, "
+                                    f"fewer than one window of {cfg.bptt} + 1: use more text, a smaller --batch "
+                                    f"or a smaller --bptt")
             rows = torch.as_tensor(rows, device=device)
             soft = None if soft is None else torch.as_tensor(soft, device=device)
         x, y = rows[:, pos:pos + cfg.bptt], rows[:, pos + 1:pos + cfg.bptt + 1]
@@ -102,6 +123,7 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
                                 f"{chars / (time.perf_counter() - start) / 1e3:.0f}k chars/s")
     _evaluate(model, heldout, floor, record, cfg.steps, window_losses, out, start, chars)
     bar.close()
+    checkpoint.update_record(out, record)   # the saved record stopped at the best step
     return record
 
 

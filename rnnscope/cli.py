@@ -17,16 +17,36 @@ from models.errors import RnnscopeError
 DEFAULT_MODEL = str(Path(__file__).resolve().parent.parent / "models" / "checkpoints" / "gru15-parens")
 
 
-def _grammar_args(p: argparse.ArgumentParser) -> None:
+def _grammar_args(p: argparse.ArgumentParser, of_model: bool = False) -> None:
+    """``of_model``: the defaults are the model's own grammar (from its training record)."""
+    default = " (default: the model's own)" if of_model else ""
     g = p.add_argument_group("grammar")
-    g.add_argument("--max-depth", type=int, default=4, help="maximum nesting depth (default 4)")
-    g.add_argument("--no-zero-digit", action="store_true", help="do not emit 0 at depth 0 (the blog's prose)")
-    g.add_argument("--separator", default=" ", help="character after every token, '' for none (default ' ')")
+    g.add_argument("--max-depth", type=int, default=None if of_model else 4,
+                   help=f"maximum nesting depth{default or ' (default 4)'}")
+    g.add_argument("--no-zero-digit", action="store_true", default=None if of_model else False,
+                   help="do not emit 0 at depth 0 (the blog's prose)")
+    g.add_argument("--separator", default=None if of_model else " ",
+                   help=f"character after every token, '' for none{default or ' (default space)'}")
 
 
-def _spec(args):
+def _spec(args, base=None):
+    """The grammar named by the flags, each flag left out taken from ``base`` (a GrammarSpec)."""
+    import dataclasses
+
     import grammar
-    return grammar.GrammarSpec(max_depth=args.max_depth, zero_digit=not args.no_zero_digit, separator=args.separator)
+    spec = base or grammar.GrammarSpec()
+    given = {"max_depth": args.max_depth, "separator": args.separator,
+             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit}
+    return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:
@@ -52,21 +72,15 @@ def _read_text(args) -> str:
 
 def cmd_generate(args) -> None:
     import grammar
+    from models.atomic import check_writable, write_text_atomic
+    if args.out:
+        check_writable(args.out)
     text = grammar.generate(args.chars, seed=args.seed, spec=_spec(args))
     if args.out:
-        _write_text(args.out, text)
+        write_text_atomic(args.out, text)
         print(f"wrote {len(text):,} characters to {args.out}")
     else:
         sys.stdout.write(text + "\n")
-
-
-def _write_text(path: Path, text: str) -> None:
-    import os
-    import tempfile
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def cmd_train(args) -> None:
@@ -93,11 +107,15 @@ def cmd_train(args) -> None:
 def cmd_eval(args) -> None:
     import grammar
     from models import checkpoint
+    from models.data import grammar_spec_of
     from models.evaluate import grammatical_share, heldout_loss
     model = checkpoint.load(args.model, args.device)
-    spec = _spec(args)
+    own = grammar_spec_of(model.training_record)
+    spec = _spec(args, own)
     if args.text is not None or args.file is not None:
         text, floor = _read_text(args), None
+    elif own is None:
+        raise RnnscopeError(f"{args.model} was trained on a text file, not the grammar: give --text or --file")
     else:
         text = grammar.generate(args.chars, seed=args.seed, spec=spec)
         floor = grammar.empirical_floor(text, spec)
@@ -117,6 +135,8 @@ def cmd_eval(args) -> None:
 def cmd_trace(args) -> None:
     from models import checkpoint
     from models.tracer import trace
+    from models.atomic import check_writable
+    check_writable(args.out)
     model = checkpoint.load(args.model, args.device)
     tr = trace(model, _read_text(args))
     tr.save(args.out)
@@ -143,7 +163,10 @@ def cmd_export(args) -> None:
     if args.index is None and args.text is None and args.file is None:
         raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
     text = _read_text(args) if args.index is None else None
-    cells = [int(c) for c in args.cells.split(",") if c.strip()] if args.cells else []
+    try:
+        cells = [int(c) for c in args.cells.split(",") if c.strip()]
+    except ValueError:
+        raise RnnscopeError(f"--cells takes comma-separated cell numbers, got {args.cells!r}") from None
     path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
                                 view=args.view, layer=args.layer, order=args.order, selected=cells)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
@@ -189,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     _text_arg(p, required=False)
     p.add_argument("--chars", type=int, default=200_000, help="fresh grammar stream length (default 200000)")
     p.add_argument("--seed", type=int, default=12345)
-    p.add_argument("--samples", type=int, default=0, help="also sample N 500-token texts and count grammatical ones")
+    p.add_argument("--samples", type=_at_least(0), default=0,
+                   help="also sample N 500-token texts and count grammatical ones")
     p.add_argument("--device", default="cpu")
-    _grammar_args(p)
+    _grammar_args(p, of_model=True)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("trace", help="record hidden states, gates and probabilities to .npz")
@@ -207,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prime", default="(", help="text read before sampling (default '(')")
-    p.add_argument("-n", type=int, default=1, help="number of samples")
+    p.add_argument("-n", type=_at_least(1), default=1, help="number of samples")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_sample)
 
@@ -238,5 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except (RnnscopeError, GrammarError, OSError) as e:
         print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"rnnscope {args.command}: error: out of memory; ask for less", file=sys.stderr)
         return 2
     return 0

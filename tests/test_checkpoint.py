@@ -292,3 +292,44 @@ def test_a_first_save_that_fails_leaves_nothing(tmp_path, monkeypatch):
 def test_save_creates_missing_parent_directories(tmp_path):
     path = checkpoint.save(make_model(), tmp_path / "a" / "b" / "ck")
     assert checkpoint.load(path).config.cell == "gru"
+
+
+# --- never replace what is not a checkpoint --------------------------------------------------------
+
+def test_saving_over_a_users_folder_is_refused_and_the_folder_survives(tmp_path):
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(CheckpointError, match=r"precious: refusing to replace this directory: it holds"):
+        checkpoint.save(make_model(), folder)
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_saving_over_a_file_is_refused_and_the_file_survives(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    with pytest.raises(CheckpointError, match="afile: exists and is not a checkpoint directory"):
+        checkpoint.save(make_model(), target)
+    assert target.read_text() == "mine"
+
+
+def test_saving_over_an_empty_folder_that_is_not_a_checkpoint_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="it is not an rnnscope checkpoint"):
+        checkpoint.save(make_model(), tmp_path / "empty")
+
+
+def test_saved_files_follow_the_umask_not_mkstemp_0600(ck):
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    assert ck.stat().st_mode & 0o777 == 0o777 & ~mask
+    for name in ("config.json", "model.safetensors"):
+        assert (ck / name).stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_update_record_rewrites_the_record_and_keeps_the_weights(ck):
+    before = outputs(checkpoint.load(ck))
+    checkpoint.update_record(ck, {"note": "full history", "history": [1, 2, 3]})
+    assert json.loads((ck / "config.json").read_text())["training"]["history"] == [1, 2, 3]
+    assert torch.equal(outputs(checkpoint.load(ck)), before)

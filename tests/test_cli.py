@@ -20,7 +20,7 @@ from rnnscope.cli import main
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
-COMMANDS = ["generate", "train", "eval", "trace", "sample", "summary"]
+COMMANDS = ["generate", "train", "eval", "trace", "sample", "summary", "export"]
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -265,3 +265,43 @@ def test_bad_grammar_settings_are_one_line(capsys):
 def test_writing_into_a_missing_directory_is_one_line(capsys, tmp_path):
     line = run_error(capsys, "generate", "--chars", "10", "-o", str(tmp_path / "no" / "g.txt"))
     assert str(tmp_path / "no") in line
+
+
+# --- eval scores a model on its own grammar; outputs go only where they can -----------------------
+
+def test_eval_uses_the_grammar_the_model_was_trained_on(capsys, tmp_path):
+    out = tmp_path / "shallow"
+    run_ok(capsys, "train", "--out", str(out), "--steps", "4", "--batch", "4", "--row-chars", "300",
+           "--eval-chars", "2000", "--max-depth", "2", "--device", "cpu", "--quiet")
+    result = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000"))
+    shallow = grammar.GrammarSpec(max_depth=2)
+    assert result["floor"] == round(grammar.empirical_floor(grammar.generate(20000, seed=12345, spec=shallow),
+                                                           shallow), 5)
+    deeper = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--max-depth", "2"))
+    assert deeper["floor"] == result["floor"]
+
+
+def test_eval_of_a_text_model_needs_text(capsys, tmp_path):
+    data = tmp_path / "words.txt"
+    data.write_text("the cat sat on the mat " * 300)
+    run_ok(capsys, "train", "--out", str(tmp_path / "m"), "--data", str(data), "--steps", "2", "--batch", "4",
+           "--bptt", "20", "--device", "cpu", "--quiet")
+    assert "trained on a text file, not the grammar: give --text or --file" in run_error(
+        capsys, "eval", "--model", str(tmp_path / "m"))
+
+
+@pytest.mark.parametrize("command, extra", [("generate", []), ("trace", ["--text", "( 1 "])])
+def test_output_into_a_missing_folder_or_onto_a_folder_is_one_line(capsys, tmp_path, ck, command, extra):
+    model = ["--model", str(ck)] if command == "trace" else []
+    line = run_error(capsys, command, *model, *extra, "-o", str(tmp_path / "nope" / "x"))
+    assert f"{tmp_path / 'nope'}: no such directory" in line
+    line = run_error(capsys, command, *model, *extra, "-o", str(tmp_path))
+    assert "is a directory; give a file name" in line
+
+
+def test_train_refuses_to_replace_a_folder_that_is_not_a_checkpoint(capsys, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert "refusing to replace this directory" in run_error(capsys, "train", "--out", str(tmp_path / "mine"),
+                                                             "--steps", "1", "--quiet")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"

@@ -278,3 +278,47 @@ def test_grammatical_share_after_warmup_counts_within_range(model):
     good, reasons = grammatical_share(model, SPEC, n=6, tokens=20, seed=0, warmup_chars=40)
     assert 0 <= good <= 6 and len(reasons) == min(5, 6 - good)
     assert all(r.startswith("position ") for r in reasons)
+
+
+# --- settings are checked before anything runs -------------------------------------------------------
+
+@pytest.mark.parametrize("change, problem", [
+    ({"steps": 0}, "steps must be a positive integer, got 0"),
+    ({"batch_size": -1}, "batch_size must be a positive integer"),
+    ({"bptt": 0}, "bptt must be a positive integer"),
+    ({"eval_every": 0}, "eval_every must be a positive integer"),
+    ({"threads": 0}, "threads must be at least 1, got 0"),
+    ({"lr": -1.0}, "lr and clip must be positive"),
+])
+def test_bad_training_settings_are_refused(change, problem):
+    with pytest.raises(RnnscopeError, match=problem):
+        TrainConfig(**{**TINY, **change})
+
+
+def test_an_unknown_device_is_refused():
+    from models.train import pick_device
+    with pytest.raises(RnnscopeError, match="unknown device 'bogus'"):
+        pick_device("bogus")
+
+
+def test_text_too_short_for_one_window_per_row_is_refused_before_training(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text("abcdefghij " * 200)
+    data = TextData(path)
+    with pytest.raises(RnnscopeError, match="fewer than one window of 100"):
+        train(data, ModelConfig(vocab=data.vocab.chars), TrainConfig(steps=2, batch_size=128, device="cpu"),
+              tmp_path / "ck", progress=False)
+    assert not (tmp_path / "ck").exists()
+
+
+def test_the_saved_record_holds_the_whole_run_not_just_up_to_the_best_step(trained):
+    out, record = trained
+    saved = checkpoint.load(out).training_record
+    assert saved["history"] == record["history"] and saved["best"] == record["best"]
+    assert saved["history"][-1]["step"] == TINY["steps"]
+
+
+def test_text_data_records_an_absolute_path(tmp_path, monkeypatch):
+    (tmp_path / "t.txt").write_text("hello world " * 200)
+    monkeypatch.chdir(tmp_path)
+    assert TextData("t.txt").describe()["path"] == str(tmp_path / "t.txt")
