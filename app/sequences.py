@@ -21,34 +21,45 @@ MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it inte
 
 def grammar_spec(path: str | Path) -> grammar.GrammarSpec | None:
     """The grammar a checkpoint was trained on, or None (a model of some other text)."""
-    data = checkpoint.read_config(path).get("training", {}).get("data", {})
+    return _spec_of(checkpoint.read_config(path))
+
+
+def _spec_of(config: dict) -> grammar.GrammarSpec | None:
+    data = config.get("training", {}).get("data", {})
     if data.get("kind") == "grammar" and isinstance(data.get("spec"), dict):
         return grammar.GrammarSpec.from_dict(data["spec"])
     if data.get("kind") in (None, "grammar"):
-        vocab = checkpoint.read_config(path)["model"].get("vocab", [])
-        if sorted(vocab) == grammar.GrammarSpec().alphabet:
+        if sorted(config["model"].get("vocab", [])) == grammar.GrammarSpec().alphabet:
             return grammar.GrammarSpec()
     return None
 
 
 @pn.cache(max_items=4)
-def _heldout(path: str, spec_items: tuple | None, text_file: str | None) -> str:
+def _heldout(spec_items: tuple | None, seed, text_file: str | None) -> str:
     if spec_items is not None:
         spec = grammar.GrammarSpec(**dict(spec_items))
-        seed = checkpoint.read_config(path).get("training", {}).get("data", {}).get("seed", 0)
         # Stream (seed, 3, 0): neither trained on (seed, 1, ...) nor used to pick the best step (seed, 2, ...).
         return grammar.generate(HELDOUT_CHARS, seed=(seed, 3, 0), spec=spec)
-    if text_file:
-        text = Path(text_file).read_text(encoding="utf-8")
-        return text[int(len(text) * 0.9):]           # the trainer's held-out 10%
-    raise RnnscopeError(f"{path}: no held-out data known for this model (not a grammar model, training text not found)")
+    text = Path(text_file).read_text(encoding="utf-8")
+    return text[int(len(text) * 0.9):]           # the trainer's held-out 10%
 
 
 def heldout_stream(path: str | Path) -> str:
-    spec = grammar_spec(path)
-    data = checkpoint.read_config(path).get("training", {}).get("data", {})
-    text_file = data.get("path") if data.get("kind") == "text" and Path(str(data.get("path"))).is_file() else None
-    return _heldout(str(path), tuple(sorted(spec.to_dict().items())) if spec else None, text_file)
+    """The model's held-out stream: a fresh grammar stream, or the last 10% of the training
+    text (which must still be where training read it)."""
+    config = checkpoint.read_config(path)
+    data = config.get("training", {}).get("data", {})
+    spec = _spec_of(config)
+    if spec is not None:
+        return _heldout(tuple(sorted(spec.to_dict().items())), data.get("seed", 0), None)
+    if data.get("kind") == "text" and data.get("path"):
+        text_file = Path(str(data["path"]))
+        if not text_file.is_file():
+            raise RnnscopeError(f"{path}: the held-out stream is the end of the training text {text_file}, "
+                                "which no longer exists")
+        return _heldout(None, None, str(text_file))
+    raise RnnscopeError(f"{path}: no held-out data known for this model "
+                        "(not a grammar model, no training text recorded)")
 
 
 @pn.cache(max_items=4)
@@ -109,8 +120,3 @@ def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int =
     pos = verdict.position + skip
     return f"not in the grammar{where}: first broken at position {pos}:{verdict.reason.split(':', 1)[1]}"
 
-
-def describe_unknown(err: UnknownCharacters) -> str:
-    shown = ", ".join(f"{ch!r} at {pos}" for pos, ch in err.found[:20])
-    more = f" and {len(err.found) - 20} more" if len(err.found) > 20 else ""
-    return f"{len(err.found)} character(s) not in the model's vocabulary: {shown}{more}"

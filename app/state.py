@@ -2,7 +2,9 @@
 
 Widgets are made from these parameters and the plots redraw when ``trace`` or the view
 parameters change, so most of the page is testable by setting parameters in plain Python.
-Every bad input leaves a message in ``error`` and keeps the last good trace.
+Every bad input leaves a message in ``error`` and keeps the last good trace; ``refusal``
+holds the bare reason (for callers other than the page, e.g. the export). A state that
+cannot show its first sequence raises RnnscopeError with that reason.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 import param
 
 from models.checkpoint import DEFAULT_CHECKPOINT
-from models.errors import RnnscopeError, UnknownCharacters
+from models.errors import RnnscopeError
 from models.trace import VIEW_LABELS
 
 from . import cache, sequences
@@ -77,11 +79,16 @@ class AppState(param.Parameterized):
 
     trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
-    error = param.String(default="", doc="why the last input was refused ('' when it was not)")
+    error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
+    refusal = param.String(default="", precedence=-1,
+                           doc="the bare reason the last input was refused ('' when it was not)")
     model_note = param.String(default="", doc="the loaded model in one line")
 
     def __init__(self, model_path: str | Path | None = None, **params):
         model_path = str(Path(model_path).resolve()) if model_path else default_model()
+        # A source named by the caller is the one shown first (or the reason it cannot be);
+        # otherwise a model without a held-out stream starts on typed text.
+        self._fallback = "source" not in params
         super().__init__(**params)
         self._rng = np.random.default_rng()
         self._good_model = None
@@ -90,8 +97,9 @@ class AppState(param.Parameterized):
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
+        self._fallback = True
         if self.trace is None:
-            raise RnnscopeError(self.error or f"{model_path}: could not show any sequence")
+            raise RnnscopeError(self.refusal or f"{model_path}: could not show any sequence")
 
     # --- model -------------------------------------------------------------------------
     @param.depends("model_path", watch=True)
@@ -118,10 +126,10 @@ class AppState(param.Parameterized):
             self.layer = self.layer if self.layer < cfg.num_layers else 0
             self.selected = [c for c in self.selected if c < cfg.hidden_size]
         try:
-            self._stream = sequences.heldout_stream(self.model_path)
-        except (RnnscopeError, OSError):
-            self._stream = ""
-        if self.source == "held-out" and not self._stream:
+            self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
+        except (RnnscopeError, OSError) as e:
+            self._stream, self._no_stream = "", str(e)
+        if self.source == "held-out" and not self._stream and self._fallback:
             self.source = "typed"
         self._load()
 
@@ -134,7 +142,7 @@ class AppState(param.Parameterized):
     @param.depends("random", watch=True)
     def _on_random(self):
         if not self._stream:
-            return self._refuse("this model has no held-out stream to pick from")
+            return self._refuse(self._no_stream or "this model has no held-out stream to pick from")
         self.param.update(index=sequences.random_index(len(self._stream), self.window, self._rng))
 
     @param.depends("text", watch=True)
@@ -162,14 +170,11 @@ class AppState(param.Parameterized):
     def _sequence(self) -> tuple[str, str]:
         if self.source == "held-out":
             if not self._stream:
-                raise RnnscopeError("this model has no held-out stream; type or sample a sequence")
+                raise RnnscopeError(self._no_stream or "this model has no held-out stream")
             text = sequences.window(self._stream, self.index, self.window)
             return text, f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}"
         if self.source == "typed":
-            try:
-                return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
-            except UnknownCharacters as e:
-                raise RnnscopeError(sequences.describe_unknown(e)) from None
+            return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
         prime = self._stream[:1] or self._model.config.vocab[0]
         text = sequences.sampled(self._model, self.sample_chars, self.temperature, self.seed, prime)
         return text, (f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, "
@@ -191,9 +196,10 @@ class AppState(param.Parameterized):
         note = sequences.grammar_note(text, self._spec, start_depth)
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
-        self.param.update(error="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
+        self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
         return True
 
     def _refuse(self, why: str):
+        why = why.rstrip(".")
         kept = " The page still shows the last good sequence." if self.trace is not None else ""
-        self.error = why.rstrip(".") + "." + kept
+        self.param.update(refusal=why, error=why + "." + kept)

@@ -209,7 +209,10 @@ def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_mode
 def test_refused_text_changes_nothing_not_even_the_source(page):
     before = (page.state.source, page.state.trace.text, image(page).copy())
     page.state.text = "( 1 x"
-    assert "'x' at 4" in page.state.error
+    assert "'x' at 4" in page.state.error and page.state.error.endswith("still shows the last good sequence.")
+    why = page.state.refusal
+    assert why.startswith("1 character(s) not in the model's vocabulary") and "'x' at 4" in why
+    assert "The page" not in page.state.refusal and not page.state.refusal.endswith(".")
     assert page.state.source == "held-out"             # "Sequence from" does not claim "typed"
     assert page.state.trace.text == before[1]
     np.testing.assert_array_equal(image(page), before[2])
