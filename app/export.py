@@ -8,14 +8,13 @@ BokehJS read straight from Bokeh's own package: nothing but the plots needs load
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 
 from bokeh import __version__ as bokeh_version
 from bokeh.embed import components
 from bokeh.util.paths import bokehjs_path
 
+from models.atomic import check_writable, write_text_atomic
 from models.errors import RnnscopeError
 
 from .frame import Frame
@@ -58,27 +57,31 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
                 window: int = 100, view: str = "h", layer: int = 0, order: str = "index",
                 selected: list[int] | None = None) -> tuple[Path, float]:
     """The command line's export: the same state the page would hold, written to ``path``.
-    Returns the path and the seconds it took."""
+    ``text``, or else the held-out window at ``index``. Returns the path and the seconds it took."""
     import time
 
     from .frame import make_frame
+    from .sequences import MAX_CHARS
     from .state import AppState
     start = time.perf_counter()
-    state = AppState(model_path, **({"window": window} if text is None else {}))
-    if text is not None:
-        state.text = text
-    elif index:
-        state.index = index
-    if state.error:
-        raise RnnscopeError(state.error.split(" The page")[0])
+    check_writable(Path(path))           # before the model loads and the trace runs
+    if index is not None and index < 0:
+        raise RnnscopeError(f"index must be >= 0, got {index}")
+    if not 1 <= window <= MAX_CHARS:
+        raise RnnscopeError(f"window must be between 1 and {MAX_CHARS:,}, got {window}")
+    # The state raises the bare reason when it cannot show the sequence asked for.
+    state = (AppState(model_path, source="typed", text=text) if text is not None else
+             AppState(model_path, source="held-out", index=index or 0, window=window))
     if view not in state.param.view.objects:
         views = list(state.param.view.objects)
         raise RnnscopeError(f"view {view!r} does not exist for this model; choose from {views}")
+    layers = len(state.param.layer.objects)
     if layer not in state.param.layer.objects:
-        raise RnnscopeError(f"layer {layer} does not exist; this model has {len(state.param.layer.objects)}")
+        raise RnnscopeError(f"layer {layer} does not exist; this model's layers are 0 .. {layers - 1}")
+    cells = len(state.param.selected.objects)
     bad = [c for c in selected or [] if c not in state.param.selected.objects]
     if bad:
-        raise RnnscopeError(f"cells {bad} do not exist; this model has {len(state.param.selected.objects)}")
+        raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {cells - 1}")
     frame = make_frame(state.trace, view, layer, order, selected)
     out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}")
     return out, time.perf_counter() - start
@@ -86,14 +89,4 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
 
 def write(path: str | Path, frame: Frame, caption: str = "") -> Path:
     """Write atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    text = standalone_html(frame, caption)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, standalone_html(frame, caption))

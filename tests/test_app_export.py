@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from app_fixtures import default_model  # noqa: F401
+from app_fixtures import corrupt_model, default_model  # noqa: F401
 
 from app.export import standalone_html
 from app.frame import Frame
@@ -79,3 +79,67 @@ def test_cli_export_refuses_bad_input_in_one_line(default_model, tmp_path, args,
     r = subprocess.run([sys.executable, "-m", "rnnscope", "export", "--model", str(default_model), *args,
                         "-o", str(out)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and message in r.stderr and not out.exists()
+
+
+def run_export(capsys, *args) -> tuple[int, list[str]]:
+    from rnnscope.cli import main
+    code = main(["export", *args])
+    return code, capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--index", "-5"], "index must be >= 0, got -5"),
+    (["--index", "0", "--window", "0"], "window must be between 1 and 200,000, got 0"),
+    (["--index", "0", "--window", "100000000"], "window must be between 1 and 200,000, got 100000000"),
+    (["--index", "10000000"], "index 10,000,000 is outside the held-out stream"),
+    (["--text", "( 1 ) 0 ", "--cells", "a,b"], "--cells takes comma-separated cell numbers, got 'a,b'"),
+    (["--text", "( 1 ) 0 ", "--cells", "3,-1,15"], "cells [-1, 15] do not exist; this model's cells are 0 .. 14"),
+    (["--text", "( 1 ) 0 ", "--layer", "1"], "layer 1 does not exist; this model's layers are 0 .. 0"),
+    (["--text", ""], "the text is empty"),
+    (["--text", "( 1 x"], "1 character(s) not in the model's vocabulary"),
+    ([], "say which sequence"),
+])
+def test_export_errors_are_one_line_and_exit_2(default_model, tmp_path, capsys, args, message):  # noqa: F811
+    out = tmp_path / "x.html"
+    code, err = run_export(capsys, "--model", str(default_model), *args, "-o", str(out))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("rnnscope export: error: ") and message in err[0], err
+    assert not err[0].endswith(".") and not out.exists()
+
+
+def test_export_refuses_a_missing_folder_or_a_folder_as_the_output(default_model, tmp_path, capsys):  # noqa: F811
+    args = ("--model", str(default_model), "--text", "( 1 ) 0 ", "-o")
+    code, err = run_export(capsys, *args, str(tmp_path / "no" / "x.html"))
+    assert code == 2 and err == [f"rnnscope export: error: {tmp_path / 'no'}: no such directory"]
+    code, err = run_export(capsys, *args, str(tmp_path))
+    assert code == 2 and len(err) == 1 and "is a directory" in err[0]
+
+
+def test_export_of_a_corrupt_model_is_one_line(corrupt_model, tmp_path, capsys):  # noqa: F811
+    code, err = run_export(capsys, "--model", str(corrupt_model), "--text", "( 1 ) 0 ",
+                           "-o", str(tmp_path / "x.html"))
+    assert code == 2 and len(err) == 1 and "model.safetensors" in err[0] and not err[0].endswith("."), err
+
+
+def test_export_index_on_a_text_model_whose_text_is_gone_names_the_file(tmp_path, capsys):
+    import torch
+
+    from models import checkpoint
+    from models.model import CharRNN, ModelConfig
+    torch.manual_seed(0)
+    gone = tmp_path / "corpus.txt"
+    ck = checkpoint.save(CharRNN(ModelConfig(vocab=list("abc "), hidden_size=4)), tmp_path / "textmodel",
+                         training={"data": {"kind": "text", "path": str(gone)}})
+    code, err = run_export(capsys, "--model", str(ck), "--index", "0", "-o", str(tmp_path / "x.html"))
+    assert code == 2 and len(err) == 1 and str(gone) in err[0] and "no longer exists" in err[0], err
+    gone.write_text("abc " * 100)                # with the text back, the window is its held-out end
+    code, err = run_export(capsys, "--model", str(ck), "--index", "0", "--window", "8", "-o", str(tmp_path / "x.html"))
+    assert code == 0 and (tmp_path / "x.html").is_file(), err
+
+
+def test_export_help(capsys):
+    from rnnscope.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "--index" in out and "--cells" in out and "--window" in out
