@@ -11,20 +11,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from models import checkpoint
+from models.errors import CheckpointError
+
 ROOT = Path(__file__).resolve().parent
-DEFAULT_MODEL = ROOT / "models" / "checkpoints" / "gru15-parens"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Serve the rnnscope page.")
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
+    p.add_argument("--model", type=Path, default=checkpoint.DEFAULT_CHECKPOINT,
                    help="checkpoint directory (default: the shipped GRU-15)")
     p.add_argument("--show", action="store_true", help="open a browser")
     args = p.parse_args(argv)
-    if not (args.model / "config.json").is_file():
-        print(f"serve.py: error: {args.model}: not a checkpoint directory (no config.json)", file=sys.stderr)
+    try:       # a checkpoint that cannot load is refused here, not in every session's log
+        checkpoint.load(args.model)
+    except CheckpointError as e:
+        print(f"serve.py: error: {e}", file=sys.stderr)
         return 2
     host = "localhost" if args.address in ("127.0.0.1", "localhost", "0.0.0.0") else args.address
     origins = {f"{host}:{args.port}", f"127.0.0.1:{args.port}", f"localhost:{args.port}"}

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import grammar  # noqa: E402
+from models import checkpoint  # noqa: E402
 
 
 def timed(fn, repeat: int = 3) -> float:
@@ -203,7 +204,7 @@ def write_section(lines: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(ROOT / "models" / "checkpoints" / "gru15-parens"))
+    ap.add_argument("--model", default=str(checkpoint.DEFAULT_CHECKPOINT))
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")

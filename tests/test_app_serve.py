@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from app_fixtures import default_model  # noqa: F401
+from app_fixtures import corrupt_model, default_model  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +66,14 @@ def test_server_starts_and_builds_the_page_without_error(default_model, how):  #
     outside = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(https?://[^\"]+)", html)
     assert outside == [], outside
     assert "rnnscope" in html
+
+
+@pytest.mark.parametrize("which", ["corrupt", "missing"])
+def test_serve_py_refuses_a_checkpoint_that_does_not_load(corrupt_model, tmp_path, which):  # noqa: F811
+    model = corrupt_model if which == "corrupt" else tmp_path / "nothing-here"
+    r = subprocess.run([sys.executable, "serve.py", "--port", str(free_port()), "--model", str(model)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    err = r.stderr.splitlines()
+    assert r.returncode == 2 and len(err) == 1 and err[0].startswith("serve.py: error: "), r.stderr
+    assert ("model.safetensors" if which == "corrupt" else "no such checkpoint directory") in err[0]
+    assert "serving" not in r.stdout
