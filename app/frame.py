@@ -28,6 +28,15 @@ class Frame:
     selected: list[int] = field(default_factory=list)   # true cell numbers drawn as lines
     x_start: float | None = None   # visible x range (None: the whole sequence)
     x_end: float | None = None
+    order: str = "index"           # how the rows are ordered
+
+    @property
+    def row_labels(self) -> list[str]:
+        """One per displayed row. Ordered by depth, each label also gives the correlation that
+        put the cell there, so the order can be read, not just trusted."""
+        if self.order == "depth" and self.correlation is not None:
+            return [f"cell {c}  r={self.correlation[c]:+.2f}" for c in self.cells]
+        return [f"cell {c}" for c in self.cells]
 
     @property
     def surprisal(self) -> np.ndarray:
@@ -69,4 +78,4 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     return Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
                  values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
                  low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
-                 x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None)
+                 x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order)

@@ -102,7 +102,7 @@ class Heatmap:
         if not self._same_image(frame):      # e.g. only the selected cells changed: keep the image
             self.source.data = image_data(frame)
             self._shown = (frame.values, frame.cells)
-        labels = [f"cell {c}" for c in frame.cells]
+        labels = frame.row_labels
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure
         fig.y_range.update(start=-0.5, end=H - 0.5)

@@ -109,11 +109,16 @@ def test_ordering_by_depth_puts_the_most_depth_correlated_cell_on_top(page):
     assert r[top] == r.max()
     assert list(np.abs(frame.correlation[frame.cells])) == sorted(r, reverse=True)
     labels = page.scope.heatmap.rows.data["label"]
-    assert labels[0] == f"cell {top}"
+    # each label keeps the true cell number and shows the correlation that placed it
+    depth = page.state.trace.annotations["depth"]
+    r_top = np.corrcoef(page.state.trace.values("h", 0)[:, top], depth)[0, 1]
+    assert labels[0] == f"cell {top}  r={r_top:+.2f}"
     H = len(labels)
-    assert page.scope.heatmap.figure.yaxis[0].major_label_overrides[H - 1] == f"cell {top}"
+    assert page.scope.heatmap.figure.yaxis[0].major_label_overrides[H - 1] == labels[0]
     # the top row of the image (last row in Bokeh's bottom-up order) is that cell's values
     np.testing.assert_allclose(image(page)[-1], page.state.trace.values("h", 0)[:, top])
+    page.state.order = "index"
+    assert page.scope.heatmap.rows.data["label"][0] == "cell 0"
 
 
 def test_columns_are_centred_on_their_character_ticks(page):
