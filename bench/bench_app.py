@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import signal
 import socket
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import grammar  # noqa: E402
+import machine  # noqa: E402  (bench/machine.py)
 from models import checkpoint  # noqa: E402
 
 
@@ -209,9 +209,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    head = [f"`python bench/bench_app.py` on {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-            f"{time.strftime('%Y-%m-%d')}; model {Path(args.model).name} (GRU-15). Best of 3 unless noted. "
-            "The machine was shared with a training run, so times are upper bounds.", "",
+    cfg = checkpoint.read_config(args.model)["model"]
+    head = [f"`python bench/bench_app.py`, {time.strftime('%Y-%m-%d')}, on {machine.describe()}; model "
+            f"{Path(args.model).name} ({cfg['cell'].upper()}-{cfg['hidden_size']}). Best of 3 unless noted.", "",
             "Server side, new sequence -> updated Bokeh sources (target < 200 ms for 1,000 chars); "
             "'encode' is Bokeh's serialisation of the changed sources, what goes on the wire:", ""]
     rows = bench_update(args.model)
