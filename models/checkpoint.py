@@ -18,10 +18,10 @@ from safetensors.torch import load_file, save_file
 from .atomic import folder_mode, write_text_atomic
 from .errors import CheckpointError, RnnscopeError
 from .model import CharRNN, ModelConfig
+from .paths import DEFAULT_CHECKPOINT  # noqa: F401  (re-exported: callers use checkpoint.DEFAULT_CHECKPOINT)
 
 FORMAT = "rnnscope-checkpoint"
 VERSION = 1
-DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "gru15-parens"
 
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors"}

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from models.errors import RnnscopeError
+from models.paths import DEFAULT_CHECKPOINT  # torch-free, so --help stays fast
 
-DEFAULT_MODEL = str(Path(__file__).resolve().parent.parent / "models" / "checkpoints" / "gru15-parens")
+DEFAULT_MODEL = str(DEFAULT_CHECKPOINT)
 
 
 def _grammar_args(p: argparse.ArgumentParser, of_model: bool = False) -> None:
