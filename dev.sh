@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run rnnscope on a fresh machine.
 #   bash dev.sh serve [serve.py options]   set up, then serve the app on the shipped default model
-#   bash dev.sh test  [pytest options]     set up (Chromium too), then run the whole test suite
+#   bash dev.sh test  [pytest options]     set up (Chromium too), lint (ruff), then run the whole test suite
 #   bash dev.sh setup                      only set up
 # Set-up is idempotent: a virtual environment in .venv with exactly torch 2.13.0 (the CPU wheel;
 # a bare "torch" would pull a multi-GB CUDA build) and the versions pinned in constraints.txt.
@@ -34,6 +34,6 @@ shift || true
 case "$cmd" in
   setup) setup ;;
   serve) setup; exec "$PY" serve.py "$@" ;;
-  test)  setup; need_chromium; exec "$PY" -m pytest "$@" ;;
+  test)  setup; need_chromium; "$VENV/bin/ruff" check .; exec "$PY" -m pytest "$@" ;;
   *) echo "usage: bash dev.sh serve|test|setup [options]" >&2; exit 2 ;;
 esac
