@@ -31,7 +31,3 @@ class Scope:
             self.x_range.update(start=frame.x_start, end=frame.x_end)
         self.heatmap.update(frame)
         self.tracks.update(frame)
-
-    @property
-    def visible_x(self) -> tuple[float, float]:
-        return float(self.x_range.start), float(self.x_range.end)

@@ -10,6 +10,7 @@ import panel as pn
 
 import grammar
 from models import checkpoint
+from models.data import grammar_spec_of
 from models.errors import RnnscopeError, UnknownCharacters
 from models.sample import sample as _sample
 from models.vocab import Vocab
@@ -25,13 +26,7 @@ def grammar_spec(path: str | Path) -> grammar.GrammarSpec | None:
 
 
 def _spec_of(config: dict) -> grammar.GrammarSpec | None:
-    data = config.get("training", {}).get("data", {})
-    if data.get("kind") == "grammar" and isinstance(data.get("spec"), dict):
-        return grammar.GrammarSpec.from_dict(data["spec"])
-    if data.get("kind") in (None, "grammar"):
-        if sorted(config["model"].get("vocab", [])) == grammar.GrammarSpec().alphabet:
-            return grammar.GrammarSpec()
-    return None
+    return grammar_spec_of(config.get("training", {}), config["model"].get("vocab"))
 
 
 @pn.cache(max_items=4)
@@ -67,13 +62,14 @@ def _heldout_depth(path: str, spec_items: tuple) -> np.ndarray:
     return grammar.annotate(heldout_stream(path), grammar.GrammarSpec(**dict(spec_items)))["depth"]
 
 
-def heldout_annotations(path: str | Path, index: int, length: int, spec: grammar.GrammarSpec) -> dict:
-    """The true annotations of a window of the held-out stream: depth counted from the
-    stream's start, not from the window's (the model itself still reads from the zero state)."""
+def heldout_annotations(path: str | Path, stream: str, index: int, length: int,
+                        spec: grammar.GrammarSpec) -> dict:
+    """The true annotations of a window of ``stream`` (the held-out stream of the model at
+    ``path``, which keys the cached depths): depth counted from the stream's start, not from the
+    window's (the model itself still reads from the zero state)."""
     depth = _heldout_depth(str(path), tuple(sorted(spec.to_dict().items())))
-    window = heldout_stream(path)[index:index + length]
     start = int(depth[index - 1]) if index > 0 else 0
-    return grammar.annotate(window, spec, start_depth=start)
+    return grammar.annotate(stream[index:index + length], spec, start_depth=start)
 
 
 def window(stream: str, index: int, length: int) -> str:
@@ -103,8 +99,9 @@ def check_typed(text: str, vocab: list[str]) -> str:
 def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> str:
     if not 0 < n_chars <= MAX_SAMPLE_CHARS:
         raise RnnscopeError(f"sample length must be between 1 and {MAX_SAMPLE_CHARS:,}, got {n_chars}")
-    return prime + _sample(model, n_chars - len(prime), temperature, seed, primes=[prime])[0] \
-        if n_chars > len(prime) else prime[:n_chars]
+    if n_chars <= len(prime):
+        return prime[:n_chars]
+    return prime + _sample(model, n_chars - len(prime), temperature, seed, primes=[prime])[0]
 
 
 def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int = 0) -> str:

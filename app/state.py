@@ -190,7 +190,7 @@ class AppState(param.Parameterized):
             return False
         start_depth = 0
         if self.source == "held-out" and self._spec is not None:
-            ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self._spec)
+            ann = sequences.heldout_annotations(self.model_path, self._stream, self.index, len(text), self._spec)
             start_depth = int(ann["depth"][0]) - (text[0] == "(") + (text[0] == ")")
             trace = dataclasses.replace(trace, annotations=ann)   # the cached trace is shared: never mutate it
         note = sequences.grammar_note(text, self._spec, start_depth)

@@ -25,10 +25,16 @@ from .errors import RnnscopeError
 from .vocab import Vocab
 
 
-def grammar_spec_of(record: dict) -> grammar.GrammarSpec | None:
-    """The grammar a model was trained on, from its checkpoint's training record (None: a text file)."""
+def grammar_spec_of(record: dict, vocab: list[str] | None = None) -> grammar.GrammarSpec | None:
+    """The grammar a model was trained on, from its checkpoint's training record; None for a
+    model of a text file. A checkpoint with no data record (saved by hand) whose vocabulary is
+    exactly the default grammar's alphabet is taken to be a model of the default grammar."""
     data = (record or {}).get("data") or {}
-    return grammar.GrammarSpec.from_dict(data["spec"]) if data.get("kind") == "grammar" else None
+    if data.get("kind") == "grammar" and isinstance(data.get("spec"), dict):
+        return grammar.GrammarSpec.from_dict(data["spec"])
+    if data.get("kind") in (None, "grammar") and vocab is not None and sorted(vocab) == grammar.GrammarSpec().alphabet:
+        return grammar.GrammarSpec()
+    return None
 
 
 @dataclass

@@ -12,8 +12,6 @@ from .errors import RnnscopeError
 from .vocab import Vocab
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
-GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o"), "rnn": ()}  # torch's row order in weight_ih
-
 
 @dataclass
 class ModelConfig:
@@ -61,11 +59,6 @@ class CharRNN(nn.Module):
         """Logits [B, T, V] for the character after each position, and the carried state."""
         out, state = self.rnn(self.inputs(ids), state)
         return self.decoder(out), state
-
-    def zero_state(self, batch: int, device=None):
-        """The initial state every sequence starts from (what the model saw at stream starts)."""
-        h = torch.zeros(self.config.num_layers, batch, self.config.hidden_size, device=device)
-        return (h, h.clone()) if self.config.cell == "lstm" else h
 
     def layer(self, k: int) -> nn.Module:
         """A single-layer module sharing layer ``k``'s weights (no copy): torch's stacked

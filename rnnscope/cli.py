@@ -111,7 +111,7 @@ def cmd_eval(args) -> None:
     from models.data import grammar_spec_of
     from models.evaluate import grammatical_share, heldout_loss
     model = checkpoint.load(args.model, args.device)
-    own = grammar_spec_of(model.training_record)
+    own = grammar_spec_of(model.training_record, model.config.vocab)
     spec = _spec(args, own)
     if args.text is not None or args.file is not None:
         text, floor = _read_text(args), None

@@ -322,3 +322,14 @@ def test_text_data_records_an_absolute_path(tmp_path, monkeypatch):
     (tmp_path / "t.txt").write_text("hello world " * 200)
     monkeypatch.chdir(tmp_path)
     assert TextData("t.txt").describe()["path"] == str(tmp_path / "t.txt")
+
+
+def test_the_grammar_of_a_model_comes_from_its_record_or_its_vocabulary():
+    from models.data import grammar_spec_of
+    shallow = grammar.GrammarSpec(max_depth=2)
+    assert grammar_spec_of({"data": grammar_data().describe()}) == SPEC
+    assert grammar_spec_of({"data": {"kind": "grammar", "spec": shallow.to_dict()}}) == shallow
+    assert grammar_spec_of({"data": {"kind": "text", "path": "/x.txt"}}, grammar.GrammarSpec().alphabet) is None
+    # a hand-saved checkpoint with no record: the default grammar only if the vocabulary says so
+    assert grammar_spec_of({}, grammar.GrammarSpec().alphabet) == grammar.GrammarSpec()
+    assert grammar_spec_of({}, list("abc")) is None
