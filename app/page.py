@@ -43,7 +43,7 @@ class Page(Viewer):
         try:
             frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected))
         except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
-            s.error = str(e)
+            s.refuse(str(e))
             return
         self.frame = frame
         self._show(frame)

@@ -110,7 +110,7 @@ class AppState(param.Parameterized):
             model = cache.load_model(self.model_path)
             spec = sequences.grammar_spec(self.model_path)
         except RnnscopeError as e:
-            self._refuse(str(e))
+            self.refuse(str(e))
             if self._good_model is not None:
                 self.model_path = self._good_model      # the selector snaps back to the model still shown
             return
@@ -142,7 +142,7 @@ class AppState(param.Parameterized):
     @param.depends("random", watch=True)
     def _on_random(self):
         if not self._stream:
-            return self._refuse(self._no_stream or "this model has no held-out stream to pick from")
+            return self.refuse(self._no_stream or "this model has no held-out stream to pick from")
         self.param.update(index=sequences.random_index(len(self._stream), self.window, self._rng))
 
     @param.depends("text", watch=True)
@@ -186,7 +186,7 @@ class AppState(param.Parameterized):
             text, what = self._sequence()
             trace = cache.trace_text(self.model_path, text, self._spec)
         except RnnscopeError as e:
-            self._refuse(str(e))
+            self.refuse(str(e))
             return False
         start_depth = 0
         if self.source == "held-out" and self._spec is not None:
@@ -199,7 +199,8 @@ class AppState(param.Parameterized):
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
         return True
 
-    def _refuse(self, why: str):
+    def refuse(self, why: str):
+        """Say why an input was refused: the bare reason, and the sentence the page shows."""
         why = why.rstrip(".")
         kept = " The page still shows the last good sequence." if self.trace is not None else ""
         self.param.update(refusal=why, error=why + "." + kept)
