@@ -102,11 +102,18 @@ def grammar_annotations(text: str, spec: grammar.GrammarSpec = grammar.GrammarSp
         _categorical("next_char", following, char_names, "just before a `{}`", "the character that comes next"),
         _categorical("next_token", next_token, char_names, "when the next token is `{}`",
                      "the next non-separator character after this one (the digit d, a bracket)"),
+        _categorical("next_kind", np.where(next_token == MISSING, MISSING, _kind_of(next_token)),
+                     dict(enumerate(grammar.KIND_NAMES)), "when the next token is {}",
+                     "kind of the next token: open, close or digit"),
         Annotation("distance_to_close", True, _distance_to_close(kind, depth), (),
                    "when the matching `)` is {} characters away",
                    "characters until the `)` that closes the innermost open bracket (none at depth 0)"),
     ]
     return Annotations({a.name: a for a in items})
+
+
+def _kind_of(points: np.ndarray) -> np.ndarray:
+    return np.where(points == ord("("), grammar.OPEN, np.where(points == ord(")"), grammar.CLOSE, grammar.DIGIT))
 
 
 def _distance_to_close(kind: np.ndarray, depth: np.ndarray) -> np.ndarray:
