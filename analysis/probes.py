@@ -108,7 +108,8 @@ def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: 
 
     order = rank_cells(coef)
     D = states.shape[1]
-    ks = sorted(set(ks) | {D}) if ks else sorted({*range(1, min(D, 32) + 1), *np.unique(np.geomspace(1, D, 12).round().astype(int)), D})
+    grid = np.unique(np.geomspace(1, D, 12).round().astype(int))
+    ks = sorted(set(ks) | {D}) if ks else sorted({*range(1, min(D, 32) + 1), *grid.tolist(), D})
     by_k = [accuracy if k == D else
             fit_score(states[tr][:, order[:k]], target[tr], states[te][:, order[:k]], target[te], seed)[0]
             for k in ks]
