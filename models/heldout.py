@@ -30,6 +30,12 @@ class HeldOut:
     def annotations_at(self, index: int, length: int) -> dict[str, np.ndarray]:
         return {k: v[index:index + length] for k, v in self.annotations.items()}
 
+    @functools.cached_property
+    def oracle(self) -> np.ndarray | None:
+        """[T, V] the grammar's exact distribution of the character after each one, over
+        ``spec.alphabet`` (None for a text model: no oracle). Computed once, on first use."""
+        return None if self.spec is None else grammar.next_char_probs(self.text, self.spec, trusted=True)
+
 
 def heldout_of(path: str | Path) -> HeldOut:
     """The held-out stream of the checkpoint at ``path`` (cached per stream, not per path)."""
