@@ -6,4 +6,6 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - probes.py       linear probes (scikit-learn) beside majority, input-only and control-task references
 - divergence.py   KL(oracle || model) and illegal mass per step: where the model is wrong, not surprised
 - saturation.py   each cell's share of steps near the bottom / top of its range
+- ablation.py     every cell ranked by the rise in held-out loss when it alone is replaced
+                  (the replacement itself re-runs the model: models/ablation.py)
 """
