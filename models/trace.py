@@ -27,6 +27,21 @@ VIEW_LABELS = {
     "i": "input gate i", "f": "forget gate f", "g": "cell input g", "o": "output gate o", "c": "cell state c",
 }
 
+SIGMOID_VIEWS = {"r", "z", "i", "f", "o"}          # values in 0..1
+TANH_VIEWS = {"h", "n", "g"}                       # values in -1..1 (h of an LSTM too: o * tanh(c))
+
+
+def value_range(view: str, values: np.ndarray) -> tuple[float, float]:
+    """The range a view's values live in, fixed per view so that colours and bins mean the same
+    across sequences; an LSTM's c is unbounded: symmetric, from the largest magnitude, rounded up to 0.5."""
+    if view in SIGMOID_VIEWS:
+        return 0.0, 1.0
+    if view in TANH_VIEWS:
+        return -1.0, 1.0
+    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    m = float(np.ceil(max(m, 1e-6) * 2) / 2)
+    return -m, m
+
 
 @dataclass(frozen=True)
 class LayerState:
