@@ -4,7 +4,9 @@ atomic."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -333,3 +335,101 @@ def test_update_record_rewrites_the_record_and_keeps_the_weights(ck):
     checkpoint.update_record(ck, {"note": "full history", "history": [1, 2, 3]})
     assert json.loads((ck / "config.json").read_text())["training"]["history"] == [1, 2, 3]
     assert torch.equal(outputs(checkpoint.load(ck)), before)
+
+
+# --- crash safety: a kill at any point of a save leaves a findable checkpoint ----------------------
+
+def _kill_self(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _crash_during_temp_write(monkeypatch):
+    def half(tensors, filename, *args, **kwargs):
+        Path(filename).write_bytes(b"half a file")
+        _kill_self()
+    monkeypatch.setattr(checkpoint, "save_file", half)
+
+
+def _crash_before_exchange(monkeypatch):
+    monkeypatch.setattr(checkpoint, "_exchange", _kill_self)
+
+
+def _crash_after_exchange(monkeypatch):
+    exchange = checkpoint._exchange
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: (exchange(a, b), _kill_self()))
+
+
+def _crash_between_fallback_renames(monkeypatch):
+    """Where renameat2 cannot exchange: old -> .NAME.old-PID has happened, new -> NAME has not."""
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: False)
+    replace, calls = os.replace, []
+
+    def second_kills(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            _kill_self()
+        replace(src, dst)
+    monkeypatch.setattr(checkpoint.os, "replace", second_kills)
+
+
+def _crash_after_fallback_renames(monkeypatch):
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", _kill_self)
+
+
+def killed_while_saving(monkeypatch, crash, model, path) -> int:
+    """Save ``model`` to ``path`` in a forked child that SIGKILLs itself at the crash point; its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            crash(monkeypatch)
+            checkpoint.save(model, path, training={"note": "newer"})
+        finally:
+            os._exit(0)   # reaching here means the crash point was never hit
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the child was not killed"
+    return pid
+
+
+@pytest.mark.parametrize("crash, survivor", [
+    (_crash_during_temp_write, "old"), (_crash_before_exchange, "old"), (_crash_after_exchange, "new"),
+    (_crash_between_fallback_renames, "old"), (_crash_after_fallback_renames, "new"),
+])
+def test_a_save_killed_at_any_point_leaves_a_whole_checkpoint_and_the_next_load_cleans_up(
+        ck, tmp_path, monkeypatch, capsys, crash, survivor):
+    old, new = checkpoint.load(ck), make_model(seed=9)
+    killed_while_saving(monkeypatch, crash, new, ck)
+    loaded = checkpoint.load(ck)
+    assert torch.equal(outputs(loaded), outputs(old if survivor == "old" else new))
+    assert loaded.training_record["note"] == ("fixture" if survivor == "old" else "newer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"], "the dead writer's leftovers are removed"
+    if crash is _crash_between_fallback_renames:
+        assert "restored the previous checkpoint" in capsys.readouterr().err
+
+
+def test_a_save_after_an_interrupted_one_recovers_first_and_then_replaces(ck, tmp_path, monkeypatch):
+    killed_while_saving(monkeypatch, _crash_between_fallback_renames, make_model(seed=9), ck)
+    assert not ck.exists()
+    newest = make_model(seed=11)
+    checkpoint.save(newest, ck)
+    assert torch.equal(outputs(checkpoint.load(ck)), outputs(newest))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+
+
+def test_a_live_writers_temporaries_are_never_removed(ck, tmp_path):
+    live = [tmp_path / f".ck.tmp-{os.getpid()}-abcd", tmp_path / f".ck.old-{os.getppid()}"]
+    for p in live:
+        p.mkdir()
+    checkpoint.load(ck)
+    checkpoint.save(make_model(seed=3), ck)
+    assert all(p.is_dir() for p in live)
+
+
+def test_exchange_swaps_two_directories_atomically_where_supported(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "was_a").touch()
+    if not checkpoint._exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("renameat2(RENAME_EXCHANGE) unsupported here; the fallback is tested above")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["was_a"]
+    assert list((tmp_path / "a").iterdir()) == []
