@@ -49,6 +49,42 @@ def check_replaceable(path: str | Path) -> None:
         raise CheckpointError(f"{path}: refusing to replace this directory: {what}; choose a new --out")
 
 
+def check_output(path: str | Path, force: bool = False) -> None:
+    """Everything a long run's first save could trip on, checked before the run starts: a
+    checkpoint already there (replaced only with ``force``), anything else there (never
+    replaced), and a place that cannot be written. Each message names ``path`` as given."""
+    path = Path(path)
+    recover(path)
+    check_replaceable(path)
+    if path.exists() and not force:
+        raise CheckpointError(f"{path}: already holds {describe(path)}; give --force to replace it, "
+                              f"or choose another --out")
+    _probe_writable(path)
+
+
+def describe(path: str | Path) -> str:
+    """What a saved checkpoint is, in a phrase: 'a checkpoint of a 1-layer GRU ... (best held-out ...)'."""
+    config = read_config(path)
+    m, best = config["model"], (config.get("training") or {}).get("best") or {}
+    what = (f"a checkpoint of a {m.get('num_layers')}-layer {str(m.get('cell')).upper()} with "
+            f"{m.get('hidden_size')} units over {len(m.get('vocab') or [])} characters")
+    if isinstance(best.get("heldout_loss"), (int, float)):
+        what += f" (best held-out loss {best['heldout_loss']:.5f} nats/char at step {best.get('step')})"
+    return what
+
+
+def _probe_writable(path: Path) -> None:
+    """Really try: create the parent folder if needed, then a temporary directory in it (named
+    as save names its own, so a kill here leaves nothing recover() would not remove)."""
+    if path.parent.exists() and not path.parent.is_dir():
+        raise CheckpointError(f"{path}: cannot write a checkpoint here: {path.parent} is not a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-{os.getpid()}-"))
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot write a checkpoint in {path.parent} ({e.strerror or e})") from None
+
+
 def save(model: CharRNN, path: str | Path, training: dict | None = None) -> Path:
     path = Path(path)
     recover(path)

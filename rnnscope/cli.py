@@ -98,11 +98,13 @@ def cmd_train(args) -> None:
                                num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
                       device=args.device, eval_every=args.eval_every, threads=args.threads)
-    record = train(data, model_config, cfg, args.out, progress=not args.quiet)
+    record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
     best = record["best"]
+    worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
+             f"frequencies alone): it learned nothing from context" if record["best_worse_than_unigram"] else "")
     print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
-          + f"; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
+          + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
 
 
 def cmd_eval(args) -> None:
@@ -185,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train a character model (grammar by default, or --data FILE)")
-    p.add_argument("--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
     p.add_argument("--data", type=Path, help="train on this UTF-8 text file instead of the grammar")
     p.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru")
     p.add_argument("--hidden", type=int, default=15, help="hidden cells per layer (default 15)")

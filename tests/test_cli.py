@@ -3,6 +3,7 @@ an error a user can cause exits with status 2 and exactly one line on stderr."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -305,3 +306,82 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_checkpoint(capsys, tmp_
     assert "refusing to replace this directory" in run_error(capsys, "train", "--out", str(tmp_path / "mine"),
                                                              "--steps", "1", "--quiet")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+# --- train checks its --out before training ----------------------------------------------------------
+
+TINY_TRAIN = ["--steps", "2", "--batch", "4", "--row-chars", "150", "--bptt", "50", "--eval-chars", "800",
+              "--hidden", "3", "--device", "cpu", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Training must not start: building the model fails the test."""
+    import models.train
+    monkeypatch.setattr(models.train, "CharRNN", lambda *a, **k: pytest.fail("training started"))
+
+
+def saved_gru(path: Path) -> Path:
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet, hidden_size=7))
+    return checkpoint.save(model, path, training={"best": {"step": 900, "heldout_loss": 0.49123}})
+
+
+def test_train_refuses_existing_checkpoint_without_force(capsys, tmp_path, no_training):
+    ck = saved_gru(tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in ck.iterdir()}
+    line = run_error(capsys, "train", "--out", str(ck), "--cell", "lstm", *TINY_TRAIN)
+    assert line == (f"rnnscope train: error: {ck}: already holds a checkpoint of a 1-layer GRU with 7 units over "
+                    f"8 characters (best held-out loss 0.49123 nats/char at step 900); give --force to replace "
+                    f"it, or choose another --out")
+    assert {p.name: p.read_bytes() for p in ck.iterdir()} == before
+
+
+def test_train_with_force_replaces_a_checkpoint_of_another_architecture(capsys, tmp_path):
+    ck = saved_gru(tmp_path / "m")
+    run_ok(capsys, "train", "-o", str(ck), "--force", "--cell", "lstm", *TINY_TRAIN)
+    assert checkpoint.load(ck).config.cell == "lstm"
+
+
+@pytest.mark.parametrize("where", ["/proc/rnnscope-out", "a-file/ck"])
+def test_train_into_an_unwritable_place_fails_before_training_naming_the_path_given(
+        capsys, tmp_path, monkeypatch, no_training, where):
+    monkeypatch.chdir(tmp_path)
+    Path("a-file").write_text("not a folder")
+    line = run_error(capsys, "train", "--out", where, *TINY_TRAIN)
+    assert line.startswith(f"rnnscope train: error: {where}: cannot write a checkpoint"), line
+    assert ".tmp" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_train_into_a_read_only_folder_fails_before_training(capsys, tmp_path, no_training):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    line = run_error(capsys, "train", "--out", str(tmp_path / "ro" / "m"), *TINY_TRAIN)
+    assert f"{tmp_path / 'ro' / 'm'}: cannot write a checkpoint in {tmp_path / 'ro'} (Permission denied)" in line
+
+
+def test_train_creates_a_missing_parent_folder(capsys, tmp_path):
+    run_ok(capsys, "train", "--out", str(tmp_path / "runs" / "new" / "m"), *TINY_TRAIN)
+    assert checkpoint.load(tmp_path / "runs" / "new" / "m").config.hidden_size == 3
+
+
+def test_train_says_loudly_in_its_final_line_when_the_best_is_worse_than_unigram(capsys, tmp_path):
+    """Two steps of a 3-cell model cannot beat the character frequencies: the run still ends
+    normally (its checkpoint is a valid model) but its last line says so."""
+    code = main(["train", "--out", str(tmp_path / "m"), *TINY_TRAIN])
+    captured = capsys.readouterr()
+    assert code == 0
+    last = captured.out.splitlines()[-1]
+    unigram = checkpoint.load(tmp_path / "m").training_record["unigram"]
+    assert f"WARNING: worse than the unigram baseline {unigram:.5f} nats/char" in last
+    assert "worse than the unigram baseline" in captured.err
+
+
+def test_train_reports_a_diverged_run_as_one_line_and_exits_2(capsys, tmp_path, monkeypatch):
+    import models.train
+    monkeypatch.setattr(models.train, "lr_at", lambda step, cfg: float("nan"))
+    line = run_error(capsys, "train", "--out", str(tmp_path / "m"), *TINY_TRAIN)
+    assert line == ("rnnscope train: error: training diverged at step 1: training loss is nan (try a smaller "
+                    "--lr); nothing was saved by this run")
+    assert not (tmp_path / "m").exists()
