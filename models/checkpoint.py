@@ -25,7 +25,11 @@ from .model import CharRNN, ModelConfig
 from .paths import DEFAULT_CHECKPOINT  # noqa: F401  (re-exported: callers use checkpoint.DEFAULT_CHECKPOINT)
 
 FORMAT = "rnnscope-checkpoint"
-VERSION = 1
+# Version 2 added the model keys ``nonlinearity`` (RNN) and ``bias``. A version-1 file lacks
+# them and means tanh with biases, so it still loads; the bump makes an older rnnscope refuse a
+# version-2 file by its version, clearly, instead of by an unknown key (docs/checkpoint-format.md).
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors"}
@@ -239,8 +243,9 @@ def read_config(path: str | Path) -> dict:
         raise CheckpointError(f"{cfg_file}: not valid JSON ({e})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(f"{cfg_file}: not an rnnscope checkpoint config (format should be {FORMAT!r})")
-    if config.get("version") != VERSION:
-        raise CheckpointError(f"{cfg_file}: version {config.get('version')!r} is not supported (expected {VERSION})")
+    if config.get("version") not in READABLE_VERSIONS:
+        raise CheckpointError(f"{cfg_file}: version {config.get('version')!r} is not supported "
+                              f"(this rnnscope reads versions {', '.join(map(str, READABLE_VERSIONS))})")
     if not isinstance(config.get("model"), dict):
         raise CheckpointError(f"{cfg_file}: no 'model' section")
     return config
@@ -273,6 +278,8 @@ def _check_matches(weights_file: Path, tensors: dict[str, torch.Tensor], model: 
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     cfg = model.config
     what = f"a {cfg.num_layers}-layer {cfg.cell.upper()} with {cfg.hidden_size} units over {len(cfg.vocab)} characters"
+    if not cfg.bias:
+        what += ", without biases"
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:

@@ -16,7 +16,8 @@ def summary(model: CharRNN) -> str:
         layer = int(name.rsplit("_l", 1)[1])
         per_layer[layer] = per_layer.get(layer, 0) + p.numel()
     for layer in range(cfg.num_layers):
-        rows.append((f"rnn layer {layer} ({cfg.cell.upper()}, {cfg.hidden_size} units)",
+        kind = cfg.cell.upper() + (f" {cfg.nonlinearity}" if cfg.cell == "rnn" and cfg.nonlinearity != "tanh" else "")
+        rows.append((f"rnn layer {layer} ({kind}, {cfg.hidden_size} units{'' if cfg.bias else ', no bias'})",
                      f"(T, {cfg.hidden_size})", per_layer[layer]))
     rows.append(("decoder (Linear)", f"(T, {len(cfg.vocab)})", _count(model.decoder)))
     total = sum(r[2] for r in rows)

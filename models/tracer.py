@@ -35,8 +35,8 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) ->
     x = model.inputs(ids[None])[0]                                     # [T, D]
     hidden, gates = [], []
     for layer in range(cfg.num_layers):
-        weights = {n: getattr(model.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        h = _run_layer(model.layer(layer), x)
+        weights = model.layer_weights(layer)
+        h = _run_layer(model.layer(layer), weights, x)
         gates.append(_gates(cfg.cell, weights, x, h))
         hidden.append(h)
         x = h
@@ -47,10 +47,10 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None) ->
                  probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec))
 
 
-def _run_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _run_layer(module: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """h [T, H] for one layer, with torch's kernel, chunked with a carried state."""
     if isinstance(module, nn.GRU) and x.device.type == "cpu":
-        return torch.from_numpy(_gru_hidden_cpu(module, x.float().numpy()))
+        return torch.from_numpy(_gru_hidden_cpu(weights, x.float().numpy()))
     state = None
     outs = []
     for start in range(0, x.shape[0], CHUNK):
@@ -59,11 +59,12 @@ def _run_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(outs)
 
 
-def _gru_hidden_cpu(module: nn.GRU, x: np.ndarray) -> np.ndarray:
+def _gru_hidden_cpu(weights: dict[str, torch.Tensor], x: np.ndarray) -> np.ndarray:
     """torch's CPU GRU is not fused (~20 us a step, 2 s for 100k chars; LSTM takes 1 us).
     This loop does the recurrent part with preallocated NumPy buffers, ~2x faster; the input
-    projections are one matmul up front. Same equations as models/reference.py."""
-    W_ih, W_hh, b_ih, b_hh = (getattr(module, f"{n}_l0").detach().float().numpy()
+    projections are one matmul up front. Same equations as models/reference.py. ``weights``
+    as CharRNN.layer_weights gives them: zero biases for a model without any."""
+    W_ih, W_hh, b_ih, b_hh = (weights[n].detach().float().numpy()
                               for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     H = W_hh.shape[1]
     gi = x @ W_ih.T + b_ih

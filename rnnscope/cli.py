@@ -95,7 +95,8 @@ def cmd_train(args) -> None:
             GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
                         soft_targets=args.soft_targets))
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
-                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
+                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding,
+                               nonlinearity=args.nonlinearity, bias=not args.no_bias)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
                       device=args.device, eval_every=args.eval_every, threads=args.threads)
     record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
@@ -195,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--embedding", type=int, default=15, help="embedding size (default 15)")
     p.add_argument("--one-hot", action="store_true", help="feed one-hot characters instead of an embedding")
+    p.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
+                   help="the plain RNN's activation (--cell rnn only; default tanh)")
+    p.add_argument("--no-bias", action="store_true", help="recurrent layers without bias vectors")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--bptt", type=int, default=100, help="characters per back-propagation window")

@@ -95,14 +95,47 @@ def test_two_layer_one_hot_tensor_names(tmp_path):
 
 def test_config_json_holds_vocab_in_index_order_cell_sizes_and_training_record(ck):
     config = json.loads((ck / "config.json").read_text())
-    assert config["format"] == "rnnscope-checkpoint" and config["version"] == 1
+    assert config["format"] == "rnnscope-checkpoint" and config["version"] == 2
     assert config["model"] == {"vocab": [" ", "(", ")", "0", "1", "2", "3", "4"], "cell": "gru",
-                               "hidden_size": 15, "num_layers": 1, "embedding_dim": 15}
+                               "hidden_size": 15, "num_layers": 1, "embedding_dim": 15, "bias": True}
     assert config["training"] == {"note": "fixture", "best": {"step": 3}}
     loaded = checkpoint.load(ck)
     assert loaded.training_record == {"note": "fixture", "best": {"step": 3}}
     # index order: the decoder's row i is the logit of vocab[i]
     assert loaded.vocab.decode([1, 0, 7]) == "( 4"
+
+
+def test_a_relu_rnn_keeps_its_nonlinearity_through_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=VOCAB, cell="rnn", hidden_size=6, num_layers=2, nonlinearity="relu")).eval()
+    checkpoint.save(model, tmp_path / "ck")
+    assert json.loads((tmp_path / "ck" / "config.json").read_text())["model"]["nonlinearity"] == "relu"
+    loaded = checkpoint.load(tmp_path / "ck")
+    assert loaded.rnn.nonlinearity == "relu"
+    assert torch.equal(outputs(loaded), outputs(model))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_a_model_without_biases_saves_and_loads(tmp_path, cell):
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=VOCAB, cell=cell, hidden_size=5, num_layers=2, bias=False)).eval()
+    checkpoint.save(model, tmp_path / "ck")
+    with safe_open(tmp_path / "ck" / "model.safetensors", framework="pt") as f:
+        assert not any("bias_" in name for name in f.keys())
+    loaded = checkpoint.load(tmp_path / "ck")
+    assert loaded.config.bias is False and loaded.rnn.bias is False
+    assert torch.equal(outputs(loaded), outputs(model))
+
+
+def test_a_version_1_config_without_the_new_keys_loads_as_tanh_with_biases(tmp_path):
+    path = checkpoint.save(make_model("rnn", 4, 1, None), tmp_path / "ck")
+    edit_config(path, lambda c: (c.update(version=1), c["model"].pop("bias"), c["model"].pop("nonlinearity")))
+    loaded = checkpoint.load(path)
+    assert (loaded.config.nonlinearity, loaded.config.bias, loaded.rnn.nonlinearity) == ("tanh", True, "tanh")
+
+
+def test_config_json_of_a_gru_has_no_nonlinearity_key(ck):
+    assert "nonlinearity" not in json.loads((ck / "config.json").read_text())["model"]
 
 
 def test_the_shipped_default_checkpoint_loads():
@@ -144,8 +177,8 @@ def test_config_that_is_not_an_object(ck):
 
 
 def test_wrong_version(ck):
-    edit_config(ck, lambda c: c.update(version=2))
-    refused(ck, f"{ck / 'config.json'}: version 2 is not supported (expected 1)")
+    edit_config(ck, lambda c: c.update(version=3))
+    refused(ck, f"{ck / 'config.json'}: version 3 is not supported (this rnnscope reads versions 1, 2)")
 
 
 def test_missing_model_section(ck):
@@ -161,6 +194,9 @@ def test_missing_model_section(ck):
     (lambda m: m.update(vocab=[]), "a vocabulary is a list of distinct single characters"),
     (lambda m: m.update(embedding_dim=-3), "embedding_dim must be a positive integer or null"),
     (lambda m: m.update(dropout=0.5), "dropout"),
+    (lambda m: m.update(nonlinearity="relu"), "nonlinearity 'relu' is for cell 'rnn' only"),
+    (lambda m: m.update(cell="rnn", nonlinearity="gelu"), "nonlinearity must be one of ['tanh', 'relu'], got 'gelu'"),
+    (lambda m: m.update(bias="yes"), "bias must be true or false, got 'yes'"),
 ])
 def test_invalid_model_section(ck, change, problem):
     edit_config(ck, lambda c: change(c["model"]))

@@ -385,3 +385,33 @@ def test_train_reports_a_diverged_run_as_one_line_and_exits_2(capsys, tmp_path, 
     assert line == ("rnnscope train: error: training diverged at step 1: training loss is nan (try a smaller "
                     "--lr); nothing was saved by this run")
     assert not (tmp_path / "m").exists()
+
+
+# --- ReLU RNNs and models without biases ----------------------------------------------------------------
+
+def test_train_a_relu_rnn_without_biases(capsys, tmp_path):
+    run_ok(capsys, "train", "--out", str(tmp_path / "m"), "--cell", "rnn", "--nonlinearity", "relu", "--no-bias",
+           *TINY_TRAIN)
+    model = checkpoint.load(tmp_path / "m")
+    assert (model.config.nonlinearity, model.config.bias) == ("relu", False)
+    assert model.rnn.nonlinearity == "relu" and model.rnn.bias is False
+
+
+def test_train_refuses_a_nonlinearity_for_a_gru(capsys, tmp_path):
+    line = run_error(capsys, "train", "--out", str(tmp_path / "m"), "--nonlinearity", "relu", *TINY_TRAIN)
+    assert line.endswith("nonlinearity 'relu' is for cell 'rnn' only; a GRU has fixed nonlinearities")
+    assert not (tmp_path / "m").exists()
+
+
+def test_summary_of_a_bias_free_gru_and_a_relu_rnn_counts_only_the_weights_they_have(capsys, tmp_path):
+    gru = CharRNN(ModelConfig(vocab=list("abc"), cell="gru", hidden_size=4, embedding_dim=2, bias=False))
+    checkpoint.save(gru, tmp_path / "gru")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "gru"))
+    assert any(line.startswith("rnn layer 0 (GRU, 4 units, no bias)") and line.endswith(f" {3 * 4 * (2 + 4)}")
+               for line in out.splitlines()), out
+    assert f"Total params: {3 * 2 + 3 * 4 * 6 + 4 * 3 + 3}" in out
+    rnn = CharRNN(ModelConfig(vocab=list("abc"), cell="rnn", hidden_size=4, embedding_dim=2, nonlinearity="relu"))
+    checkpoint.save(rnn, tmp_path / "rnn")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "rnn"))
+    assert any(line.startswith("rnn layer 0 (RNN relu, 4 units)") and line.endswith(f" {4 * 6 + 2 * 4}")
+               for line in out.splitlines()), out
