@@ -30,6 +30,7 @@ from .data import GrammarData, TextData
 from .evaluate import heldout_loss, unigram_entropy
 from .errors import RnnscopeError, TrainingDiverged
 from .model import CharRNN, ModelConfig
+from .runtime import pick_device, set_threads
 
 
 @dataclass
@@ -56,18 +57,6 @@ class TrainConfig:
             raise RnnscopeError("lr and clip must be positive, min_lr_ratio within 0..1, warmup_steps >= 0")
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise RnnscopeError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RnnscopeError("device cuda asked for, but this torch build sees no CUDA GPU")
-    return device
-
-
 def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -80,8 +69,7 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
     """Train, saving the best model (by held-out loss) to ``out``. Returns the training record.
     An existing checkpoint at ``out`` is replaced only with ``force``."""
     checkpoint.check_output(out, force)   # fail now, not at the first evaluation minutes in
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     model = CharRNN(model_config).to(device)

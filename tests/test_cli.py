@@ -125,7 +125,7 @@ def test_train_prints_the_best_loss_and_where_it_saved(capsys, tmp_path):
 
 
 def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
-    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--json"))
     assert set(result) == {"chars", "loss", "floor", "ratio_to_floor"}
     text = grammar.generate(3000, seed=9)
     model = checkpoint.load(ck)
@@ -136,7 +136,8 @@ def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
 
 
 def test_eval_on_given_text_has_no_floor_and_samples_are_counted(capsys, ck):
-    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--text", "( 1 ( 2 ) 1 ) 0 ", "--samples", "2"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--text", "( 1 ( 2 ) 1 ) 0 ", "--samples", "2",
+                               "--json"))
     assert result["chars"] == 16 and "floor" not in result
     for name in ("from_start", "after_warmup"):
         good, n = result[f"grammatical_{name}"].split("/")
@@ -274,11 +275,11 @@ def test_eval_uses_the_grammar_the_model_was_trained_on(capsys, tmp_path):
     out = tmp_path / "shallow"
     run_ok(capsys, "train", "--out", str(out), "--steps", "4", "--batch", "4", "--row-chars", "300",
            "--eval-chars", "2000", "--max-depth", "2", "--device", "cpu", "--quiet")
-    result = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--json"))
     shallow = grammar.GrammarSpec(max_depth=2)
     assert result["floor"] == round(grammar.empirical_floor(grammar.generate(20000, seed=12345, spec=shallow),
                                                            shallow), 5)
-    deeper = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--max-depth", "2"))
+    deeper = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--max-depth", "2", "--json"))
     assert deeper["floor"] == result["floor"]
 
 
@@ -415,3 +416,113 @@ def test_summary_of_a_bias_free_gru_and_a_relu_rnn_counts_only_the_weights_they_
     out = run_ok(capsys, "summary", "--model", str(tmp_path / "rnn"))
     assert any(line.startswith("rnn layer 0 (RNN relu, 4 units)") and line.endswith(f" {4 * 6 + 2 * 4}")
                for line in out.splitlines()), out
+
+
+# --- one CLI, consistent across commands -----------------------------------------------------------
+
+RUNS_A_MODEL = ["train", "eval", "trace", "sample", "export"]
+
+
+def subparsers() -> dict:
+    from rnnscope.cli import build_parser
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return {"": parser, **action.choices}
+
+
+def test_every_option_of_every_command_has_help():
+    missing = [f"{name or 'rnnscope'} {'/'.join(a.option_strings)}"
+               for name, parser in subparsers().items() for a in parser._actions
+               if a.option_strings and not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    from importlib.metadata import version
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"rnnscope {version('rnnscope')}\n"
+
+
+@pytest.mark.parametrize("command", RUNS_A_MODEL)
+def test_every_command_that_runs_a_model_takes_device_auto_and_threads(command):
+    options = {o: a for a in subparsers()[command]._actions for o in a.option_strings}
+    assert options["--device"].default == "auto"
+    assert "--threads" in options
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "eval", "summary", "trace", "export", "generate"])
+def test_every_command_that_writes_takes_dash_o_and_out(command):
+    options = {o for a in subparsers()[command]._actions for o in a.option_strings}
+    assert {"-o", "--out"} <= options
+
+
+@pytest.mark.parametrize("command, extra", [("sample", []), ("eval", ["--chars", "100"]),
+                                            ("trace", ["--text", "( 1 ", "-o", "t.npz"])])
+def test_an_unknown_device_is_one_line_everywhere(capsys, ck, tmp_path, monkeypatch, command, extra):
+    monkeypatch.chdir(tmp_path)
+    line = run_error(capsys, command, "--model", str(ck), *extra, "--device", "bogus")
+    assert line.endswith("unknown device 'bogus'; use auto, cpu or cuda")
+
+
+def test_threads_sets_torchs_threads(capsys, ck, monkeypatch):
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    run_ok(capsys, "sample", "--model", str(ck), "--chars", "5", "--threads", "1")
+    assert seen == [1]
+
+
+def test_export_refuses_a_device_it_cannot_use(capsys, ck, tmp_path):
+    line = run_error(capsys, "export", "--model", str(ck), "--text", "( 1 ) 0 ", "--device", "cuda:0",
+                     "-o", str(tmp_path / "x.html"))
+    assert line.endswith("export runs the model through the page's own code, on the CPU; --device cuda:0 is not "
+                         "available here (use auto or cpu)")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_eval_prints_text_for_people_by_default(capsys, ck):
+    out = run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--samples", "2")
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--samples",
+                               "2", "--json"))
+    lines = out.splitlines()
+    assert lines[0] == (f"loss {result['loss']:.5f} nats/char over 3,000 characters (floor {result['floor']:.5f}, "
+                        f"{result['ratio_to_floor']:.5f} x the floor)")
+    assert f"grammatical samples from the start state: {result['grammatical_from_start']}" in lines
+    assert f"grammatical samples after a warm-up: {result['grammatical_after_warmup']}" in lines
+
+
+def test_eval_json_to_a_file(capsys, ck, tmp_path):
+    out = run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--json", "-o", str(tmp_path / "e.json"))
+    assert out == f"wrote the evaluation to {tmp_path / 'e.json'}\n"
+    assert json.loads((tmp_path / "e.json").read_text())["chars"] == 3000
+    assert [p.name for p in tmp_path.iterdir()] == ["e.json"]
+
+
+def test_summary_json_has_the_same_rows_as_the_table(capsys, ck, tmp_path):
+    table = run_ok(capsys, "summary", "--model", str(ck))
+    data = json.loads(run_ok(capsys, "summary", "--model", str(ck), "--json"))
+    assert [r["layer"] for r in data["layers"]] == ["embed (Embedding)", "rnn layer 0 (GRU, 6 units)",
+                                                    "decoder (Linear)"]
+    assert data["total_params"] == sum(p.numel() for p in checkpoint.load(ck).parameters())
+    assert f"Total params: {data['total_params']:,}" in table
+    assert data["model"] == checkpoint.read_config(ck)["model"]
+    run_ok(capsys, "summary", "--model", str(ck), "-o", str(tmp_path / "s.txt"))
+    assert (tmp_path / "s.txt").read_text() == table
+
+
+def test_sample_to_a_file(capsys, ck, tmp_path):
+    printed = run_ok(capsys, "sample", "--model", str(ck), "-n", "3", "--chars", "20", "--seed", "1")
+    out = run_ok(capsys, "sample", "--model", str(ck), "-n", "3", "--chars", "20", "--seed", "1",
+                 "-o", str(tmp_path / "s.txt"))
+    assert out == f"wrote 3 sample(s) to {tmp_path / 's.txt'}\n"
+    assert (tmp_path / "s.txt").read_text() == printed
+    assert [p.name for p in tmp_path.iterdir()] == ["s.txt"]
+
+
+@pytest.mark.parametrize("command", ["sample", "eval", "summary"])
+def test_an_output_file_that_cannot_be_written_fails_before_the_model_runs(capsys, ck, tmp_path, monkeypatch,
+                                                                           command):
+    monkeypatch.setattr(checkpoint, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    line = run_error(capsys, command, "--model", str(ck), "-o", str(tmp_path / "nope" / "x.txt"))
+    assert f"{tmp_path / 'nope'}: no such directory" in line
