@@ -69,9 +69,11 @@ def check_output(path: str | Path, force: bool = False) -> None:
 def describe(path: str | Path) -> str:
     """What a saved checkpoint is, in a phrase: 'a checkpoint of a 1-layer GRU ... (best held-out ...)'."""
     config = read_config(path)
-    m, best = config["model"], (config.get("training") or {}).get("best") or {}
-    what = (f"a checkpoint of a {m.get('num_layers')}-layer {str(m.get('cell')).upper()} with "
-            f"{m.get('hidden_size')} units over {len(m.get('vocab') or [])} characters")
+    best = (config.get("training") or {}).get("best") or {}
+    try:
+        what = f"a checkpoint of {ModelConfig(**config['model']).describe()}"
+    except (TypeError, RnnscopeError):
+        what = "a checkpoint with an invalid model section"
     if isinstance(best.get("heldout_loss"), (int, float)):
         what += f" (best held-out loss {best['heldout_loss']:.5f} nats/char at step {best.get('step')})"
     return what
@@ -276,10 +278,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> CharRNN:
 
 def _check_matches(weights_file: Path, tensors: dict[str, torch.Tensor], model: CharRNN) -> None:
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    cfg = model.config
-    what = f"a {cfg.num_layers}-layer {cfg.cell.upper()} with {cfg.hidden_size} units over {len(cfg.vocab)} characters"
-    if not cfg.bias:
-        what += ", without biases"
+    what = model.config.describe()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:

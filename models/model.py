@@ -47,6 +47,12 @@ class ModelConfig:
     def input_size(self) -> int:
         return self.embedding_dim or len(self.vocab)
 
+    def describe(self) -> str:
+        """In a phrase, for messages: 'a 1-layer GRU with 15 units over 8 characters'."""
+        cell = self.cell.upper() + (" (ReLU)" if self.nonlinearity == "relu" else "")
+        return (f"a {self.num_layers}-layer {cell} with {self.hidden_size} units over {len(self.vocab)} characters"
+                + ("" if self.bias else ", without biases"))
+
     @property
     def rnn_kwargs(self) -> dict:
         """What torch's recurrent module needs beyond sizes (nonlinearity exists only on nn.RNN)."""

@@ -135,7 +135,8 @@ def _stop_diverged(record: dict, out, step: int, which: str, value: float) -> No
     record["diverged"] = {"step": step, "loss": which, "value": str(value)}
     best = record["best"]
     if best is None:
-        kept = "nothing was saved by this run"
+        kept = "nothing was saved by this run" + (f" ({out} still holds the checkpoint that was there before)"
+                                                  if Path(out).exists() else "")
     else:
         checkpoint.update_record(out, record)
         kept = f"kept {out} from step {best['step']} (held-out {best['heldout_loss']:.5f} nats/char)"

@@ -505,3 +505,9 @@ def test_the_format_doc_lists_every_model_config_key():
     doc = FORMAT_DOC.read_text(encoding="utf-8")
     for f in fields(ModelConfig):
         assert f"`model.{f.name}`" in doc, f.name
+
+
+def test_a_config_saying_no_bias_over_weights_with_biases_names_the_extra_tensors(ck):
+    edit_config(ck, lambda c: c["model"].update(bias=False))
+    refused(ck, f"{ck / 'model.safetensors'}: does not match config.json (a 1-layer GRU with 15 units over 8 "
+                f"characters, without biases)", "unexpected tensors ['rnn.bias_hh_l0', 'rnn.bias_ih_l0']")

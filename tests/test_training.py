@@ -414,3 +414,15 @@ def test_a_run_that_beats_unigram_says_so_in_its_record(trained):
     _, record = trained
     assert record["best"]["heldout_loss"] < record["unigram"] and record["best_worse_than_unigram"] is False
     assert "worse_than_unigram" not in record["best"]
+
+
+def test_a_forced_run_that_diverges_at_once_says_the_previous_checkpoint_is_still_there(tmp_path, monkeypatch):
+    from models.model import CharRNN
+    checkpoint.save(CharRNN(ModelConfig(vocab=SPEC.alphabet)), tmp_path / "ck", training={"note": "before"})
+    nan_lr_from(0, monkeypatch)
+    data = grammar_data()
+    with pytest.raises(TrainingDiverged, match=r"nothing was saved by this run \(.*ck still holds the checkpoint "
+                                               r"that was there before\)"):
+        train(data, ModelConfig(vocab=data.vocab.chars), TrainConfig(**TINY), tmp_path / "ck", progress=False,
+              force=True)
+    assert checkpoint.load(tmp_path / "ck").training_record == {"note": "before"}
