@@ -118,9 +118,8 @@ def _read_text(args) -> str:
 
 def cmd_generate(args) -> None:
     import grammar
-    from models.atomic import check_writable, write_text_atomic
-    if args.out:
-        check_writable(args.out)
+    from models.atomic import write_text_atomic
+    _check_out(args)
     text = grammar.generate(args.chars, seed=args.seed, spec=_spec(args))
     if args.out:
         write_text_atomic(args.out, text)
@@ -136,13 +135,13 @@ def cmd_train(args) -> None:
     from models.train import TrainConfig, train
     if args.data and args.soft_targets:
         raise RnnscopeError("--soft-targets needs the grammar's oracle; a text file has none")
+    _runtime(args)   # an unknown --device is refused before any data is read or made
     data = (TextData(args.data) if args.data else
             GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
                         soft_targets=args.soft_targets))
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
                                num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding,
                                nonlinearity=args.nonlinearity, bias=not args.no_bias)
-    _runtime(args)   # an unknown --device is refused before any data is made
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
                       device=args.device, eval_every=args.eval_every, threads=args.threads)
     record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
@@ -198,8 +197,7 @@ def _eval_text(result: dict) -> str:
 def cmd_trace(args) -> None:
     from models import checkpoint
     from models.tracer import trace
-    from models.atomic import check_writable
-    check_writable(args.out)
+    _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     tr = trace(model, _read_text(args))
     tr.save(args.out)
