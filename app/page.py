@@ -97,6 +97,7 @@ class Page(Viewer):
             W.Select.from_param(p.model_path),
             heading("Sequence: a window of the held-out stream"),
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
+            W.Select.from_param(p.reading),
             W.Button.from_param(p.random),
             heading("\u2026 or your own text"),
             text, trace_text,

@@ -25,6 +25,10 @@ from .ordering import ORDERS
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
 MODELS_DIR = DEFAULT_CHECKPOINT.parent
 SOURCES = ("held-out", "typed", "sampled")
+# How a held-out window is read: with the state carried along the stream (what the model holds
+# there, models/context.py), or from a fresh zero state (what it does when it wakes up mid-stream).
+READINGS = {"in context (state carried from the stream's start)": "in context",
+            "from the zero state": "from the zero state"}
 
 
 def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
@@ -60,11 +64,16 @@ def describe_model(model) -> str:
     return what
 
 
+READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
+                 "from the zero state": "from the zero state (a fresh start at the window's first character)"}
+
+
 class AppState(param.Parameterized):
     model_path = param.Selector(objects=[], label="Model (checkpoint)")
     source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
     index = param.Integer(default=0, bounds=(0, None), label="Held-out index")
     window = param.Integer(default=100, bounds=(1, sequences.MAX_CHARS), label="Window (chars)")
+    reading = param.Selector(default="in context", objects=READINGS, label="Read the window")
     random = param.Event(label="Random window")
     text = param.String(default="", label="Text (typed or pasted)")
     sample_chars = param.Integer(default=300, bounds=(1, sequences.MAX_SAMPLE_CHARS), label="Sample length")
@@ -134,7 +143,7 @@ class AppState(param.Parameterized):
         self._load()
 
     # --- sequence ------------------------------------------------------------------------
-    @param.depends("index", "window", watch=True)
+    @param.depends("index", "window", "reading", watch=True)
     def _on_window(self):
         if not self._restoring:
             self._load_from("held-out")
@@ -172,7 +181,8 @@ class AppState(param.Parameterized):
             if not self._stream:
                 raise RnnscopeError(self._no_stream or "this model has no held-out stream")
             text = sequences.window(self._stream, self.index, self.window)
-            return text, f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}"
+            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}, "
+                          f"read {READING_NOTES[self.reading]}")
         if self.source == "typed":
             return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
         prime = self._stream[:1] or self._model.config.vocab[0]
@@ -184,20 +194,30 @@ class AppState(param.Parameterized):
         """Trace the sequence ``source`` names; False (and a message) when it is refused."""
         try:
             text, what = self._sequence()
-            trace = cache.trace_text(self.model_path, text, self._spec)
+            trace = self._trace(text)
         except RnnscopeError as e:
             self.refuse(str(e))
             return False
         start_depth = 0
         if self.source == "held-out" and self._spec is not None:
-            ann = sequences.heldout_annotations(self.model_path, self._stream, self.index, len(text), self._spec)
-            start_depth = int(ann["depth"][0]) - (text[0] == "(") + (text[0] == ")")
-            trace = dataclasses.replace(trace, annotations=ann)   # the cached trace is shared: never mutate it
+            depth = trace.annotations["depth"]
+            start_depth = int(depth[0]) - (text[0] == "(") + (text[0] == ")")
         note = sequences.grammar_note(text, self._spec, start_depth)
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
         return True
+
+    def _trace(self, text: str):
+        """The trace of ``text``; a held-out window carries the stream's own annotations
+        (counted from its start) and is read as ``reading`` says."""
+        if self.source != "held-out":
+            return cache.trace_text(self.model_path, text, self._spec)
+        if self.reading == "in context":
+            return cache.trace_in_context(self.model_path, self.index, len(text))
+        ann = sequences.heldout_annotations(self.model_path, self.index, len(text))
+        # the cached trace is shared: never mutate it
+        return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
 
     def refuse(self, why: str):
         """Say why an input was refused: the bare reason, and the sentence the page shows."""

@@ -98,15 +98,6 @@ class CharRNN(nn.Module):
             setattr(single, f"{name}_l0", getattr(rnn, f"{name}_l{k}"))
         return single.to(self.device)
 
-    def layer_weights(self, k: int) -> dict[str, torch.Tensor]:
-        """Layer ``k``'s weight_ih, weight_hh, bias_ih, bias_hh; zeros for the biases of a model
-        without them, so equations written with biases serve both."""
-        w = {n: getattr(self.rnn, f"{n}_l{k}") for n in RECURRENT_WEIGHTS[:2]}
-        for n in RECURRENT_WEIGHTS[2:]:
-            w[n] = (getattr(self.rnn, f"{n}_l{k}") if self.config.bias
-                    else w["weight_ih"].new_zeros(w["weight_ih"].shape[0]))
-        return w
-
     @property
     def device(self) -> torch.device:
         return self.decoder.weight.device

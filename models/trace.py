@@ -28,6 +28,16 @@ VIEW_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class LayerState:
+    """What one layer carries from one character to the next: h, and the LSTM's cell state c."""
+    h: np.ndarray                  # [H]
+    c: np.ndarray | None = None    # [H] for an LSTM, None otherwise
+
+
+State = list[LayerState]           # one per layer, bottom first
+
+
 @dataclass
 class Trace:
     text: str
@@ -59,6 +69,22 @@ class Trace:
         if view not in self.gates[layer]:
             raise RnnscopeError(f"view {view!r} does not exist for a {self.cell.upper()}; choose from {self.views}")
         return self.gates[layer][view]
+
+    def final_state(self) -> State:
+        """The state after the last character: where reading the text that follows would start."""
+        return [LayerState(h[-1].copy(), g["c"][-1].copy() if "c" in g else None)
+                for h, g in zip(self.hidden, self.gates)]
+
+    def slice(self, start: int, stop: int) -> Trace:
+        """Characters ``start .. stop-1`` with every array cut alike (states stay as read in
+        the whole trace: a slice of a longer reading is a window read in context)."""
+        if not 0 <= start < stop <= len(self):
+            raise RnnscopeError(f"slice {start}..{stop} is outside the trace (0 .. {len(self)})")
+        return Trace(text=self.text[start:stop], vocab=self.vocab, cell=self.cell,
+                     hidden=[h[start:stop] for h in self.hidden],
+                     gates=[{k: v[start:stop] for k, v in g.items()} for g in self.gates],
+                     probs=self.probs[start:stop],
+                     annotations={k: v[start:stop] for k, v in self.annotations.items()})
 
     def next_char_prob(self) -> np.ndarray:
         """[T-1]: the probability the model gave to the character that actually came next."""

@@ -199,10 +199,40 @@ def cmd_trace(args) -> None:
     from models.tracer import trace
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
-    tr = trace(model, _read_text(args))
+    if args.index is None:
+        if args.window is not None or args.from_zero_state:
+            raise RnnscopeError("--window and --from-zero-state go with --index (a held-out window); "
+                                "--text and --file are always read from the zero state")
+        tr, what = trace(model, _read_text(args)), ""
+    else:
+        tr, what = _heldout_window(model, args)
     tr.save(args.out)
     views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
-    print(f"wrote {args.out}: {len(tr):,} chars, {views}, probs, annotations {sorted(tr.annotations)}")
+    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+
+
+def _heldout_window(model, args):
+    """The window of the model's held-out stream at --index, read in context (the state
+    carried from the stream's start, as the app reads it) or with --from-zero-state."""
+    import dataclasses
+
+    from models.context import StreamReader
+    from models.heldout import heldout_of
+    from models.tracer import trace
+    args.window = 100 if args.window is None else args.window
+    if args.window < 1:
+        raise RnnscopeError(f"--window must be at least 1, got {args.window}")
+    held = heldout_of(args.model)
+    if not 0 <= args.index < len(held.text):
+        raise RnnscopeError(f"--index {args.index:,} is outside the held-out stream (0 .. {len(held.text) - 1:,})")
+    if args.from_zero_state:
+        text = held.text[args.index:args.index + args.window]
+        tr = dataclasses.replace(trace(model, text), annotations=held.annotations_at(args.index, len(text)))
+        how = "from the zero state"
+    else:
+        tr = StreamReader(model, held.text, held.annotations).trace(args.index, args.window)
+        how = "in context"
+    return tr, f" (held-out characters {args.index:,} .. {args.index + len(tr) - 1:,}, read {how})"
 
 
 def cmd_sample(args) -> None:
@@ -294,9 +324,23 @@ def build_parser() -> argparse.ArgumentParser:
     _grammar_args(p, of_model=True)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("trace", help="record hidden states, gates and probabilities to .npz")
+    p = sub.add_parser(
+        "trace", help="record hidden states, gates and probabilities to .npz",
+        description="Record hidden states, gates and next-character probabilities to .npz. The sequence is "
+                    "--text, --file (read from the zero state), or --index N --window W: a window of the "
+                    "model's held-out stream read in context, i.e. with the state the model holds at N "
+                    "after reading the stream from its start (as the app shows it); --from-zero-state reads "
+                    "the window from a fresh state instead. Annotations of a held-out window (depth ...) are "
+                    "counted from the stream's start.")
     _model_arg(p)
-    _text_arg(p)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the sequence itself (read from the zero state)")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
+    src.add_argument("--index", type=int,
+                     help="start of a window into the model's held-out stream, read in context")
+    p.add_argument("--window", type=int, help="window length for --index (default 100)")
+    p.add_argument("--from-zero-state", action="store_true",
+                   help="with --index: read the window from the zero state instead of in context")
     p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
     _runtime_args(p)
     p.set_defaults(func=cmd_trace)

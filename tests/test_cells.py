@@ -203,3 +203,15 @@ def test_variants_batched_extraction_equals_the_trace(variant):
     tr = tracer.trace(model, TEXT)
     for k in range(2):
         np.testing.assert_allclose(layers[k][0], tr.hidden[k], atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("variant", ["relu-rnn", "gru-no-bias", "lstm-no-bias"])
+def test_variants_read_in_context_equal_the_whole_trace_cut_there(variant):
+    from models.context import StreamReader
+    model = make_model(num_layers=2, embedding_dim=5, **VARIANTS[variant])
+    whole = tracer.trace(model, TEXT)
+    window = StreamReader(model, TEXT, stride=50).trace(120, 40)
+    for k in range(2):
+        np.testing.assert_allclose(window.hidden[k], whole.hidden[k][120:160], atol=ATOL, rtol=0)
+        for name in whole.gates[k]:
+            np.testing.assert_allclose(window.gates[k][name], whole.gates[k][name][120:160], atol=ATOL, rtol=0)

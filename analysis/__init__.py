@@ -1,0 +1,9 @@
+"""Analysis of traced states (DESIGN.md sections 1, 2 and 9): plain functions over arrays, one
+module per method, called alike by the page, the `rnnscope probe` report and a notebook.
+
+- annotations.py  what the data says at every character (depth, token kind, next char ...)
+- labels.py       a one-line label per cell with its strength (r, MI in bits), per-category means
+- probes.py       linear probes (scikit-learn) beside majority, input-only and control-task references
+- divergence.py   KL(oracle || model) and illegal mass per step: where the model is wrong, not surprised
+- saturation.py   each cell's share of steps near the bottom / top of its range
+"""
