@@ -39,9 +39,10 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None,
     _check_state(model, state)
     hidden, gates = [], []
     for layer in range(cfg.num_layers):
-        weights = {n: getattr(model.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        module = model.layer(layer)
+        weights = _weights(module)
         h0, c0 = _tensors(state[layer], x)
-        h, _ = _run_layer(model.layer(layer), x, h0, c0)
+        h, _ = _run_layer(module, x, h0, c0)
         gates.append(_gates(cfg.cell, weights, x, h, h0, c0))
         hidden.append(h)
         x = h
@@ -110,8 +111,7 @@ def _gru_hidden_cpu(module: nn.GRU, x: np.ndarray, h0: np.ndarray | None = None)
     """torch's CPU GRU is not fused (~20 us a step, 2 s for 100k chars; LSTM takes 1 us).
     This loop does the recurrent part with preallocated NumPy buffers, ~2x faster; the input
     projections are one matmul up front. Same equations as models/reference.py."""
-    W_ih, W_hh, b_ih, b_hh = (getattr(module, f"{n}_l0").detach().float().numpy()
-                              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    W_ih, W_hh, b_ih, b_hh = (w.detach().float().numpy() for w in _weights(module).values())
     H = W_hh.shape[1]
     gi = x @ W_ih.T + b_ih
     gi[:, :2 * H] += b_hh[:2 * H]          # r and z add both biases outside the reset product
@@ -134,6 +134,15 @@ def _gru_hidden_cpu(module: nn.GRU, x: np.ndarray, h0: np.ndarray | None = None)
         h = n + rz[H:] * (h - n)           # (1 - z) * n + z * h
         out[t] = h
     return out
+
+
+def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A single-layer module's weight_ih, weight_hh, bias_ih, bias_hh, in that order; zero
+    biases for a module built with bias=False, so the equations written with biases serve both."""
+    w = {n: getattr(module, f"{n}_l0") for n in ("weight_ih", "weight_hh")}
+    for n in ("bias_ih", "bias_hh"):
+        w[n] = getattr(module, f"{n}_l0") if module.bias else w["weight_ih"].new_zeros(w["weight_ih"].shape[0])
+    return w
 
 
 def _gates(cell: str, w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
