@@ -121,8 +121,8 @@ def saturation_plot(s: dict):
                                "cell": [c["cell"] for c in cells]})
     fig = figure(height=220, width=220, x_range=(-0.02, 1.02), y_range=(-0.02, 1.02), tools="hover",
                  tooltips=[("cell", "@cell"), ("left", "@left{0.00}"), ("right", "@right{0.00}")],
-                 title=f"layer {s['layer']}: {s['view']}", x_axis_label="left-saturated", y_axis_label="right-saturated",
-                 toolbar_location=None)
+                 title=f"layer {s['layer']}: {s['view']}", x_axis_label="left-saturated",
+                 y_axis_label="right-saturated", toolbar_location=None)
     fig.line([0, 1], [1, 0], color="#bbbbbb", line_dash="dotted")
     fig.scatter("left", "right", source=source, size=7, alpha=0.7, color=Category10_10[4])
     return fig
