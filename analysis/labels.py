@@ -92,12 +92,12 @@ def bin_values(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarr
 def label_cell(cell: int, v: np.ndarray, binned: np.ndarray, annotations: Annotations) -> CellLabel:
     mean, std = float(v.mean()), float(v.std())
     if std < DEAD_STD:
-        return CellLabel(cell, f"constant {_num(mean)} (std {std:.3f}): carries nothing", None, [], mean, std)
+        return CellLabel(cell, f"constant {signed(mean)} (std {std:.3f}): carries nothing", None, [], mean, std)
     findings = []
     for ann in annotations:
         findings.extend(findings_for(v, binned, ann))
     if entropy_bits(np.bincount(binned, minlength=BINS)) < MIN_ENTROPY:   # it varies, but inside one bin
-        return CellLabel(cell, f"nearly constant {_num(mean)} (std {std:.3f})", None, [], mean, std)
+        return CellLabel(cell, f"nearly constant {signed(mean)} (std {std:.3f})", None, [], mean, std)
     # Ties (to rounding) keep the annotations' own order: "on a separator" before the
     # equivalent "just before a token" -- the present character is the simpler account.
     findings.sort(key=lambda f: -round(f.explained, 6))
@@ -164,17 +164,17 @@ def choose(findings: list[Finding]) -> Finding:
 
 def describe(f: Finding, ann: Annotation, v: np.ndarray, binned: np.ndarray) -> str:
     if f.kind == "correlation":
-        return f"tracks {ann.name.replace('_', ' ')} (r = {_num(f.score, 2)})"
+        return f"tracks {ann.name.replace('_', ' ')} (r = {signed(f.score, 2)})"
     strength = f"(MI {f.score:.2f} bits)"
     if f.kind == "threshold":
         condition = f.value.replace(">=", GEQ)
-        return f"{_num(f.inside)} {ann.says(condition)}, {_num(f.outside)} below {strength}"
+        return f"{signed(f.inside)} {ann.says(condition)}, {signed(f.outside)} below {strength}"
     if f.kind == "rule":
-        return f"{_num(f.inside)} {ann.says(f.value)}, {_num(f.outside)} elsewhere {strength}"
+        return f"{signed(f.inside)} {ann.says(f.value)}, {signed(f.outside)} elsewhere {strength}"
     means = category_means(v[:, None], ann)[0]
     order = [k for k in np.argsort(means) if not math.isnan(means[k])]
     ends = [order[0], order[-1]] if len(order) > 1 else order
-    parts = ", ".join(f"{_num(means[k])} {ann.says(ann.categories[k])}" for k in ends)
+    parts = ", ".join(f"{signed(means[k])} {ann.says(ann.categories[k])}" for k in ends)
     return f"varies with {ann.name.replace('_', ' ')}: {parts} {strength}"
 
 
@@ -224,7 +224,7 @@ def _threshold_groups(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.searchsorted(cuts, a, side="right") - 1, cuts
 
 
-def _num(x: float, places: int = 1) -> str:
+def signed(x: float, places: int = 1) -> str:
     """+0.8 / \u22121.0: signed, with a true minus sign, and never a signed zero."""
     text = f"{x:+.{places}f}"
     if float(text) == 0:

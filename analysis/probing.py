@@ -17,7 +17,7 @@ from models.trace import Trace, value_range
 from .ablation import held_out_means, rank_by_ablation
 from .annotations import Annotations, grammar_annotations
 from .divergence import oracle_divergence
-from .labels import label_cells
+from .labels import label_cells, signed
 from .probes import probe
 from .saturation import saturation
 
@@ -48,11 +48,11 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
 
     if chars < 1_000:
         raise RnnscopeError(f"probing needs at least 1,000 held-out characters, got {chars:,}")
+    ann = annotations_of(held, chars)        # a text model is refused first: more text would not help
     if chars > len(held.text):
         raise RnnscopeError(f"the held-out stream has {len(held.text):,} characters; asked for {chars:,}")
     seconds, start = {}, time.perf_counter()
     text = held.text[:chars]
-    ann = annotations_of(held, chars)
     missing = [t for t in targets if t not in ann.names()]
     if missing:
         raise RnnscopeError(f"no annotation {missing} for this data; it has {ann.names()}")
@@ -104,3 +104,22 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     }
     return ProbingRun(numbers, tr, ann, seconds)
 
+
+
+def text_summary(numbers: dict) -> str:
+    """The labels and probes as plain lines, for a terminal."""
+    lines = [f"{numbers['data']['held_out_chars']:,} held-out characters, read {numbers['data']['read']}", "",
+             "cells (best explained first within each layer and view; statistic in brackets):"]
+    for c in numbers["cells"]:
+        delta = c["ablation_delta_loss"]
+        drop = f"  ablated: loss {signed(delta, 4)} nats/char" if delta is not None else ""
+        lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{drop}")
+    lines += ["", "probes (accuracy on held-out states; references beside):"]
+    for p in numbers["probes"]:
+        lines.append(f"  layer {p['layer']} {p['target']}: {p['accuracy']:.3f} (majority {p['majority_accuracy']:.3f}, "
+                     f"input only {p['input_baseline_accuracy']:.3f}, control {p['control_accuracy']:.3f}, "
+                     f"selectivity {p['selectivity']:+.3f}); cells needed for 99%: {p['cells_needed_99']}")
+    d = numbers["oracle_divergence"]
+    lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "
+                  f"{d['mean_illegal_mass']:.2e}"]
+    return "\n".join(lines)

@@ -253,6 +253,29 @@ def cmd_summary(args) -> None:
     _emit(args, json.dumps(summary_data(model), indent=2) if args.json else summary(model), "the summary")
 
 
+def cmd_probe(args) -> None:
+    """Label, probe and ablate every cell on the model's held-out stream read in context."""
+    from analysis.probing import probing_run, text_summary
+    from analysis.report import report_html
+    from models import checkpoint
+    from models.atomic import check_writable, write_text_atomic
+    from models.heldout import heldout_of
+    for path in (args.out, args.json):
+        if path:
+            check_writable(path)
+    device = _runtime(args)
+    model = checkpoint.load(args.model, device)
+    run = probing_run(model, heldout_of(args.model), chars=args.chars, ablation_chars=args.ablation_chars)
+    if args.json:
+        write_text_atomic(args.json, json.dumps(run.numbers, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote the numbers to {args.json}")
+    if args.out:
+        write_text_atomic(args.out, report_html(run, f"rnnscope probe: {Path(args.model).name}"))
+        print(f"wrote the report to {args.out}")
+    if not (args.out or args.json):
+        print(text_summary(run.numbers))
+
+
 def cmd_export(args) -> None:
     from app.export import export_file
     if args.index is None and args.text is None and args.file is None:
@@ -370,6 +393,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
     _runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "probe", help="label, probe and ablate every cell on held-out data (report and numbers)",
+        description="Find what every cell does, on the first --chars characters of the model's held-out stream read "
+                    "in context (from the stream's start): a label per cell of every layer and view with its "
+                    "statistic (Pearson r, or mutual information in bits), the rise in loss when each cell of h is "
+                    "ablated alone, linear probes for depth and the next token's kind beside the majority, "
+                    "input-only and control-task references, oracle divergence and gate saturation. "
+                    "The schema of --json is in docs/probe-json.md.")
+    _model_arg(p)
+    p.add_argument("--chars", type=_at_least(1_000), default=100_000,
+                   help="held-out characters to label and probe on (default 100000)")
+    p.add_argument("--ablation-chars", type=_at_least(100), default=20_000,
+                   help="of those, how many the ablation re-runs step by step (default 20000)")
+    p.add_argument("-o", "--out", type=Path, help="write the report (one offline HTML file) here")
+    p.add_argument("--json", type=Path, help="write the numbers (JSON) here")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)

@@ -13,7 +13,7 @@ import torch
 
 import grammar
 from analysis.annotations import grammar_annotations
-from analysis.labels import _num, category_means, label_cells
+from analysis.labels import signed, category_means, label_cells
 from models import checkpoint
 from models.heldout import heldout_of
 from models.tracer import trace
@@ -123,8 +123,8 @@ def test_category_means_are_the_plain_means():
 
 
 def test_no_signed_zero_in_labels():
-    assert _num(-0.001) == "0.0" and _num(-0.04) == "0.0" and _num(-0.05, 2) == "\u22120.05"
-    assert _num(0.8) == "+0.8" and _num(-1.0) == "\u22121.0"
+    assert signed(-0.001) == "0.0" and signed(-0.04) == "0.0" and signed(-0.05, 2) == "\u22120.05"
+    assert signed(0.8) == "+0.8" and signed(-1.0) == "\u22121.0"
 
 
 # --- the shipped model ---------------------------------------------------------------------------
