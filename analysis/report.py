@@ -55,10 +55,11 @@ def section(heading: str, notes: dict | None = None) -> Div:
 
 def cell_table(cells: list[dict]) -> DataTable:
     keys = ["layer", "view", "cell", "label", "stat", "score", "explained", "ablation_delta_loss"]
-    source = ColumnDataSource({k: [np.nan if c[k] is None else c[k] for c in cells] for k in keys})
-    fmt = NumberFormatter(format="0.000")
-    widths = {"layer": 40, "view": 40, "cell": 40, "label": 520, "stat": 40}
     numeric = {"score", "explained", "ablation_delta_loss"}
+    source = ColumnDataSource({k: [(np.nan if k in numeric else "") if c[k] is None else c[k] for c in cells]
+                               for k in keys})
+    fmt = NumberFormatter(format="0.000", nan_format="")
+    widths = {"layer": 40, "view": 40, "cell": 40, "label": 520, "stat": 40}
     columns = [TableColumn(field=k, title=k.replace("_", " "), width=widths.get(k, 80),
                            **({"formatter": fmt} if k in numeric else {}))
                for k in keys]
