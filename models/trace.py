@@ -11,6 +11,8 @@ Saved as ``.npz`` (no pickles) with these keys:
   h_l{k}        [T, H] float32, hidden state of layer k after char t
   {gate}_l{k}   [T, H] float32, GRU: r, z, n; LSTM: i, f, g, o and the cell state c
   ann_{name}    [T], per-character annotations (grammar text: depth, kind)
+  init_h_l{k}   [H] float32, optional: the state layer k read the first character from, when it was
+  init_c_l{k}   not the zero state (a window read in context); init_c for an LSTM
 """
 from __future__ import annotations
 
@@ -62,6 +64,7 @@ class Trace:
     gates: list[dict[str, np.ndarray]]                        # per layer {name: [T, H]}
     probs: np.ndarray                                         # [T, V]
     annotations: dict[str, np.ndarray] = field(default_factory=dict)
+    initial: State | None = None          # the state before the first character (None: the zero state)
 
     def __len__(self) -> int:
         return len(self.text)
@@ -95,11 +98,21 @@ class Trace:
         the whole trace: a slice of a longer reading is a window read in context)."""
         if not 0 <= start < stop <= len(self):
             raise RnnscopeError(f"slice {start}..{stop} is outside the trace (0 .. {len(self)})")
+        before = self.initial if start == 0 else self.state_before(start)
         return Trace(text=self.text[start:stop], vocab=self.vocab, cell=self.cell,
                      hidden=[h[start:stop] for h in self.hidden],
                      gates=[{k: v[start:stop] for k, v in g.items()} for g in self.gates],
                      probs=self.probs[start:stop],
-                     annotations={k: v[start:stop] for k, v in self.annotations.items()})
+                     annotations={k: v[start:stop] for k, v in self.annotations.items()}, initial=before)
+
+    def state_before(self, t: int) -> State:
+        """The state step ``t`` read from: after character t-1, or the initial state (zeros by default)."""
+        if t > 0:
+            return [LayerState(h[t - 1], g["c"][t - 1] if "c" in g else None) for h, g in zip(self.hidden, self.gates)]
+        if self.initial is not None:
+            return self.initial
+        H = self.hidden[0].shape[1]
+        return [LayerState(np.zeros(H, np.float32), np.zeros(H, np.float32) if "c" in g else None) for g in self.gates]
 
     def next_char_prob(self) -> np.ndarray:
         """[T-1]: the probability the model gave to the character that actually came next."""
@@ -116,6 +129,10 @@ class Trace:
             arrays[f"h_l{k}"] = h
             arrays.update({f"{name}_l{k}": v for name, v in self.gates[k].items()})
         arrays.update({f"ann_{name}": v for name, v in self.annotations.items()})
+        for k, layer_state in enumerate(self.initial or []):
+            arrays[f"init_h_l{k}"] = layer_state.h
+            if layer_state.c is not None:
+                arrays[f"init_c_l{k}"] = layer_state.c
         return write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
@@ -133,11 +150,13 @@ class Trace:
             raise RnnscopeError(f"{path}: not an rnnscope trace, missing keys {missing}")
         n_layers = sum(1 for k in data if k.startswith("h_l"))
         gates = [{k.rsplit("_l", 1)[0]: v for k, v in data.items()
-                  if k.endswith(f"_l{layer}") and not k.startswith("h_") and not k.startswith("ann_")}
+                  if k.endswith(f"_l{layer}") and not k.startswith(("h_", "ann_", "init_"))}
                  for layer in range(n_layers)]
+        initial = ([LayerState(data[f"init_h_l{k}"], data.get(f"init_c_l{k}")) for k in range(n_layers)]
+                   if "init_h_l0" in data else None)
         return cls(text=_text(data["chars"]), vocab=list(_text(data["vocab"])), cell=str(data["cell"]),
                    hidden=[data[f"h_l{k}"] for k in range(n_layers)], gates=gates, probs=data["probs"],
-                   annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")})
+                   annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")}, initial=initial)
 
 
 def _code_points(text: str) -> np.ndarray:

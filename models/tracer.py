@@ -35,6 +35,7 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None,
     cfg = model.config
     ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
     x = model.inputs(ids[None])[0]                                     # [T, D]
+    given = state
     state = state or zero_state(model)
     _check_state(model, state)
     hidden, gates = [], []
@@ -50,7 +51,7 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None,
     return Trace(text=text, vocab=list(cfg.vocab), cell=cfg.cell,
                  hidden=[h.float().cpu().numpy() for h in hidden],
                  gates=[{k: v.float().cpu().numpy() for k, v in g.items()} for g in gates],
-                 probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec))
+                 probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec), initial=given)
 
 
 def zero_state(model: CharRNN) -> State:

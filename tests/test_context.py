@@ -161,3 +161,21 @@ def test_cli_trace_help_documents_in_context_windows(capsys):
         main(["trace", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--index" in out and "--window" in out and "in context" in out and "--from-zero-state" in out
+
+
+@pytest.mark.parametrize("name", ["gru-2-layers", "lstm-2-layers"])
+def test_a_window_knows_the_state_it_was_read_from_and_keeps_it_on_disk(name, tmp_path):
+    model = tiny(*MODELS[name])
+    whole = tracer.trace(model, STREAM[:700])
+    window = StreamReader(model, STREAM[:700], stride=100).trace(250, 100)
+    for got, want in zip(window.state_before(0), whole.state_before(250)):
+        np.testing.assert_allclose(got.h, want.h, atol=2e-5)
+        assert (got.c is None) == (want.c is None)
+    # reading on from that state gives the window again
+    assert_close(tracer.trace(model, window.text, state=window.initial), window)
+    window.save(tmp_path / "w.npz")
+    loaded = Trace.load(tmp_path / "w.npz")
+    assert loaded.views == window.views                 # init_* keys are not taken for gates
+    for got, want in zip(loaded.initial, window.initial):
+        np.testing.assert_array_equal(got.h, want.h)
+    assert tracer.trace(model, "( 1 ) 0 ").initial is None
