@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -97,6 +98,28 @@ class CharRNN(nn.Module):
         for name in RECURRENT_WEIGHTS[:4 if self.config.bias else 2]:
             setattr(single, f"{name}_l0", getattr(rnn, f"{name}_l{k}"))
         return single.to(self.device)
+
+    @torch.no_grad()
+    def layer_arrays(self, k: int) -> dict[str, np.ndarray]:
+        """Layer ``k``'s weight_ih, weight_hh, bias_ih, bias_hh as float64 NumPy (zero biases for a
+        model without them): what the NumPy reference equations (and explain-a-value) read."""
+        w = {n: getattr(self.rnn, f"{n}_l{k}").double().cpu().numpy() for n in RECURRENT_WEIGHTS[:2]}
+        for n in RECURRENT_WEIGHTS[2:]:
+            w[n] = (getattr(self.rnn, f"{n}_l{k}").double().cpu().numpy() if self.config.bias
+                    else np.zeros(w["weight_ih"].shape[0]))
+        return w
+
+    @torch.no_grad()
+    def input_vectors(self, text: str) -> np.ndarray:
+        """[T, input_size] float64: what the first layer reads for each character."""
+        ids = torch.as_tensor(self.vocab.encode(text), device=self.device)
+        return self.inputs(ids[None])[0].double().cpu().numpy()
+
+    def input_names(self) -> list[str]:
+        """A name for each input dimension of the first layer."""
+        if self.embed is not None:
+            return [f"embedding {d}" for d in range(self.config.embedding_dim)]
+        return [f"one-hot {c!r}" for c in self.config.vocab]
 
     @property
     def device(self) -> torch.device:

@@ -54,6 +54,37 @@ def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return h_new, c_new, {"i": i, "f": f, "g": g, "o": o}
 
 
+def step_terms(cell, x, h, c, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    """One step with every term that made it, for explaining a value: per gate its input part
+    (W_i x + b_i), recurrent part (W_h h + b_h), pre-activation and value, each [H]; then the new
+    h (and c). The GRU candidate's pre-activation is input + r * recurrent; RNN: one "a" term."""
+    H = h.shape[0]
+    gi, gh = W_ih @ x + b_ih, W_hh @ h + b_hh
+    parts = lambda k: (gi[k * H:(k + 1) * H], gh[k * H:(k + 1) * H])   # noqa: E731
+    terms = {}
+    if cell == "rnn":
+        act = {"tanh": np.tanh, "relu": relu}[nonlinearity]
+        i_part, h_part = parts(0)
+        terms["a"] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part, "value": act(i_part + h_part)}
+        return terms, terms["a"]["value"], None
+    if cell == "gru":
+        for k, name in enumerate(("r", "z")):
+            i_part, h_part = parts(k)
+            terms[name] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part,
+                           "value": sigmoid(i_part + h_part)}
+        i_part, h_part = parts(2)
+        pre = i_part + terms["r"]["value"] * h_part
+        terms["n"] = {"input": i_part, "recurrent": h_part, "pre": pre, "value": np.tanh(pre)}
+        z, n = terms["z"]["value"], terms["n"]["value"]
+        return terms, (1.0 - z) * n + z * h, None
+    for k, name in enumerate(("i", "f", "g", "o")):
+        i_part, h_part = parts(k)
+        act = np.tanh if name == "g" else sigmoid
+        terms[name] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part, "value": act(i_part + h_part)}
+    c_new = terms["f"]["value"] * c + terms["i"]["value"] * terms["g"]["value"]
+    return terms, terms["o"]["value"] * np.tanh(c_new), c_new
+
+
 def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layers: int,
         nonlinearity: str = "tanh"):
     """Run a stack of cells over ``inputs`` [T, D] from the zero state.

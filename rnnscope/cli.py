@@ -196,19 +196,35 @@ def _eval_text(result: dict) -> str:
 
 def cmd_trace(args) -> None:
     from models import checkpoint
-    from models.tracer import trace
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    tr.save(args.out)
+    views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
+    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+
+
+def _sequence_trace(model, args):
+    """The trace of the sequence --text / --file / --index names, and a note on what it is."""
+    from models.tracer import trace
     if args.index is None:
         if args.window is not None or args.from_zero_state:
             raise RnnscopeError("--window and --from-zero-state go with --index (a held-out window); "
                                 "--text and --file are always read from the zero state")
-        tr, what = trace(model, _read_text(args)), ""
-    else:
-        tr, what = _heldout_window(model, args)
-    tr.save(args.out)
-    views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
-    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+        return trace(model, _read_text(args)), ""
+    return _heldout_window(model, args)
+
+
+def _sequence_args(p: argparse.ArgumentParser) -> None:
+    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the sequence itself (read from the zero state)")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
+    src.add_argument("--index", type=int,
+                     help="start of a window into the model's held-out stream, read in context")
+    p.add_argument("--window", type=int, help="window length for --index (default 100)")
+    p.add_argument("--from-zero-state", action="store_true",
+                   help="with --index: read the window from the zero state instead of in context")
 
 
 def _heldout_window(model, args):
@@ -251,6 +267,27 @@ def cmd_summary(args) -> None:
     _check_out(args)
     model = checkpoint.load(args.model)
     _emit(args, json.dumps(summary_data(model), indent=2) if args.json else summary(model), "the summary")
+
+
+def cmd_explain(args) -> None:
+    """The terms that made one cell's value at one step (analysis/explain.py)."""
+    from analysis.explain import explain, explain_text
+    from models import checkpoint
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    if not 0 <= args.layer < tr.num_layers:
+        raise RnnscopeError(f"--layer {args.layer} does not exist; this model's layers are 0 .. {tr.num_layers - 1}")
+    if not 0 <= args.step < len(tr):
+        raise RnnscopeError(f"--step {args.step} is outside the sequence (0 .. {len(tr) - 1})")
+    x, names = ((model.input_vectors(tr.text)[args.step], model.input_names()) if args.layer == 0 else
+                (tr.hidden[args.layer - 1][args.step], [f"layer {args.layer - 1} cell {j}"
+                                                       for j in range(model.config.hidden_size)]))
+    result = explain(tr, model.layer_arrays(args.layer), x, names, args.layer, args.cell, args.step,
+                     model.config.nonlinearity)
+    _emit(args, json.dumps(result, indent=1, ensure_ascii=False) if args.json
+          else explain_text(result) + (f"\n  the sequence: {what.strip(' ()')}" if what else ""),
+          "the explanation")
 
 
 def cmd_probe(args) -> None:
@@ -356,14 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the window from a fresh state instead. Annotations of a held-out window (depth ...) are "
                     "counted from the stream's start.")
     _model_arg(p)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text", help="the sequence itself (read from the zero state)")
-    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
-    src.add_argument("--index", type=int,
-                     help="start of a window into the model's held-out stream, read in context")
-    p.add_argument("--window", type=int, help="window length for --index (default 100)")
-    p.add_argument("--from-zero-state", action="store_true",
-                   help="with --index: read the window from the zero state instead of in context")
+    _sequence_args(p)
     p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
     _runtime_args(p)
     p.set_defaults(func=cmd_trace)
@@ -393,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
     _runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "explain", help="the terms that made one cell's value at one step",
+        description="Explain a value: for --cell at --step, each gate's value and pre-activation split into its "
+                    "input part (W_i x + b_i) and recurrent part (W_h h_prev + b_h), the largest contributions "
+                    "from previous cells and inputs, and the update with its numbers (GRU h = (1 - z) n + z h_prev; "
+                    "LSTM c and h), computed from the NumPy reference equations and checked against the traced "
+                    "value. The sequence is --text, --file or a held-out window (--index, read in context).")
+    _model_arg(p)
+    _sequence_args(p)
+    p.add_argument("--cell", type=int, required=True, help="the cell (0-based)")
+    p.add_argument("--step", type=int, required=True, help="the position in the sequence (0-based)")
+    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(p, "the explanation")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "probe", help="label, probe and ablate every cell on held-out data (report and numbers)",
