@@ -9,5 +9,6 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - explain.py      the terms that made one cell's value at one step (models/reference.py's equations)
 - ablation.py     every cell ranked by the rise in held-out loss when it alone is replaced
                   (the replacement itself re-runs the model: models/ablation.py)
+- causal.py       the smallest set of cells the model reads a variable from (interchange interventions)
 - probing.py      all of the above in one pass over held-out states read in context; report.py draws it
 """

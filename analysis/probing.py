@@ -16,6 +16,7 @@ from models.trace import Trace, value_range
 
 from .ablation import held_out_means, rank_by_ablation
 from .annotations import Annotations, grammar_annotations
+from .causal import CausalCode, grammar_depth_oracle, search
 from .divergence import oracle_divergence
 from .labels import label_cells, signed
 from .probes import probe
@@ -40,6 +41,19 @@ def annotations_of(held: HeldOut, chars: int) -> Annotations:
                             "brackets, strings ...) are not there yet, so there is nothing to label or probe "
                             "against; use a grammar model")
     return grammar_annotations(held.text[:chars], held.spec, held.annotations["depth"][:chars])
+
+
+def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut) -> CausalCode | None:
+    """The causal code of depth in the top layer, intervened right after separators (where the
+    next token depends on depth alone); None for a grammar without separators."""
+    spec, kind = held.spec, ann["kind"]
+    if not spec.separator or "separator" not in kind.categories:
+        return None
+    after_separator = kind.values == kind.categories.index("separator")
+    w = model.decoder.weight.detach().double().cpu().numpy()
+    b = model.decoder.bias.detach().double().cpu().numpy()
+    return search(tr.hidden[-1], ann["depth"].values.astype(int), after_separator,
+                  grammar_depth_oracle(spec, list(model.config.vocab)), w, b, list(range(spec.max_depth + 1)))
 
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
@@ -82,6 +96,10 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
               for layer in range(tr.num_layers) for t in targets]
     seconds["probes"] = time.perf_counter() - start
 
+    start = time.perf_counter()
+    causal = depth_code(model, tr, ann, held)
+    seconds["causal_code"] = time.perf_counter() - start
+
     div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet)
     sat = [{"layer": layer, "view": view, "cells": saturation(tr.values(view, layer),
                                                                value_range(view, tr.values(view, layer))).to_dict()}
@@ -99,7 +117,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         "probes": probes,
         "oracle_divergence": div.summary(),
         "saturation": sat,
-        "causal_code": None,             # interchange-intervention search: not built yet (issue 7 item 10)
+        "causal_code": causal.to_dict() if causal else None,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     return ProbingRun(numbers, tr, ann, seconds)

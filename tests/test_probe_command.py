@@ -47,6 +47,9 @@ def test_the_numbers_have_every_documented_key(probed):
     probe_keys = documented_keys("`probes[]`")
     assert {(p["layer"], p["target"]) for p in numbers["probes"]} == {(0, "depth_level"), (0, "next_kind")}
     assert all(probe_keys <= set(p) for p in numbers["probes"])
+    code = numbers["causal_code"]
+    assert documented_keys("`causal_code`") <= set(code) and code["variable"] == "depth"
+    assert len(code["kl"]) == len(code["cells"]) + 1 == 16
 
 
 def test_every_cell_of_every_view_is_labelled_and_h_is_ablated(probed):
