@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 
-from . import export
+from . import export, sequences
 from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
@@ -86,8 +86,11 @@ class Page(Viewer):
     def sidebar(self) -> list:
         p = self.state.param
         W = pn.widgets
-        # Not linked to `text`: only the button traces (leaving the box must not).
+        # Not linked to `text`: only the button traces (leaving the box must not). The browser
+        # cuts a paste at max_length without a word, so the box holds one character more than
+        # the page traces: a longer paste reaches the state, which refuses it and says why.
         text = W.TextAreaInput(name=p.text.label, value=self.state.text, height=110,
+                               max_length=sequences.MAX_CHARS + 1,
                                placeholder="( 1 ( 2 ) 1 ) 0 ...", sizing_mode="stretch_width")
         trace_text = W.Button(name="Trace this text", button_type="primary")
         trace_text.on_click(lambda _: self._trace_typed(text))
@@ -99,7 +102,7 @@ class Page(Viewer):
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
             W.Select.from_param(p.reading),
             W.Button.from_param(p.random),
-            heading("\u2026 or your own text"),
+            heading(f"\u2026 or your own text (at most {sequences.MAX_CHARS:,} characters)"),
             text, trace_text,
             heading("\u2026 or a sample from the model"),
             pn.Row(W.IntInput.from_param(p.sample_chars, width=90), W.FloatInput.from_param(p.temperature, width=85),

@@ -15,6 +15,7 @@ from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model,
                               new_context, screenshot, watch)
 
 import grammar
+from app.sequences import MAX_CHARS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,6 +38,8 @@ _TEXT = """() => {
   const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
   return s ? String.fromCodePoint(...Array.from(s.data.code)) : null;
 }"""
+_TEXT_LENGTH = """() => [...Bokeh.documents[0]._all_models.values()]
+  .find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined).data.code.length"""
 _X_RANGE = """() => {
   const doc = Bokeh.documents[0];
   const fig = [...doc._all_models.values()].find(
@@ -269,6 +272,26 @@ def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
     app.page.wait_for_timeout(500)
     assert app.image() == before
     screenshot(app.page, "03-unknown-characters")
+    app.check()
+
+
+def test_a_100000_character_paste_is_traced_whole(app):
+    """The text box used to cut a paste at 5,000 characters without a word."""
+    text = grammar.generate(100_000, seed=7)
+    app.changes_heatmap(lambda: app.trace_text(text), "a 100,000-character paste")
+    assert "typed text (100,000 characters)" in app.note(), app.note()
+    assert app.page.evaluate(_TEXT_LENGTH) == 100_000
+    app.check()
+
+
+def test_a_paste_over_the_limit_is_refused_naming_the_limit(app):
+    before = app.image()
+    app.trace_text("( " * (MAX_CHARS // 2 + 50))                   # 200,100 characters
+    message = app.page.get_by_text("the text is too long")
+    message.wait_for(state="visible", timeout=60_000)
+    assert f"the page traces at most {MAX_CHARS:,} characters" in message.inner_text()
+    assert f"at most {MAX_CHARS:,} characters" in app.page.get_by_text("or your own text").inner_text()
+    assert app.image() == before and "typed text" not in app.note()
     app.check()
 
 
