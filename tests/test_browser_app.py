@@ -14,8 +14,11 @@ import pytest
 from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model, chromium,  # noqa: F401
                               new_context, screenshot, watch)
 
+from playwright.sync_api import expect
+
 import grammar
-from app.sequences import MAX_CHARS
+from app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
+from models.heldout import HELDOUT_CHARS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -292,6 +295,30 @@ def test_a_paste_over_the_limit_is_refused_naming_the_limit(app):
     assert f"the page traces at most {MAX_CHARS:,} characters" in message.inner_text()
     assert f"at most {MAX_CHARS:,} characters" in app.page.get_by_text("or your own text").inner_text()
     assert app.image() == before and "typed text" not in app.note()
+    app.check()
+
+
+def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in_effect(app):
+    """Panel handed the parameters' bounds to the browser, which ignored a number outside
+    them without a word while the box kept showing it (and an emptied box crashed the server)."""
+    page, before = app.page, app.image()
+    cases = [("Held-out index", "-5", f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got -5"),
+             ("Held-out index", str(HELDOUT_CHARS),
+              f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got {HELDOUT_CHARS:,}"),
+             ("Window (chars)", "0", f"window must be 1 .. {MAX_CHARS:,} characters; got 0"),
+             ("Window (chars)", "", f"window must be 1 .. {MAX_CHARS:,} characters; the box is empty"),
+             ("Sample length", str(MAX_SAMPLE_CHARS + 1),
+              f"sample length must be 1 .. {MAX_SAMPLE_CHARS:,} characters; got {MAX_SAMPLE_CHARS + 1:,}"),
+             ("Temperature", "0", "temperature must be 0.05 .. 5; got 0")]
+    for label, typed, said in cases:
+        box = page.get_by_label(label, exact=True)
+        in_effect = box.input_value()
+        box.fill(typed)
+        box.press("Enter")
+        page.get_by_text(said).wait_for(state="visible", timeout=60_000)
+        expect(box).to_have_value(in_effect)
+    assert app.image() == before
+    screenshot(page, "07-bad-number")
     app.check()
 
 
