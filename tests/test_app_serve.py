@@ -1,5 +1,6 @@
 """`panel serve app` and `python serve.py` start, and the page builds without an error in
-the server log (a crashing main.py still answers HTTP 200, so the log is what tells)."""
+the server log (a crashing main.py still answers HTTP 200, so the log is what tells); a signal
+to serve.py's PID stops the server."""
 from __future__ import annotations
 
 import os
@@ -77,3 +78,38 @@ def test_serve_py_refuses_a_checkpoint_that_does_not_load(corrupt_model, tmp_pat
     assert r.returncode == 2 and len(err) == 1 and err[0].startswith("serve.py: error: "), r.stderr
     assert ("model.safetensors" if which == "corrupt" else "no such checkpoint directory") in err[0]
     assert "serving" not in r.stdout
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_serve_py_stops_the_server(default_model, sig):  # noqa: F811
+    """serve.py used to start `panel serve` as a child: SIGTERM to serve.py's PID (what a user
+    or a supervisor has) left the server running, orphaned."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)      # its own process group, to look for leftovers
+    try:
+        fetch_page(port, proc)
+        os.kill(proc.pid, sig)
+        proc.communicate(timeout=10)
+        deadline = time.time() + 5
+        while answers(port) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not answers(port), f"port {port} still answers after {sig.name} to serve.py"
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)                          # no process left in serve.py's group
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
