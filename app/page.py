@@ -23,6 +23,10 @@ from .scope import Scope
 from .state import AppState
 
 REDRAW_ON = ["trace", "view", "layer", "order", "selected"]
+# The page's own files (the top-level static/): app/static links there, and Bokeh serves an app's
+# static folder at <app>/static/ under `panel serve app` and serve.py alike. Relative to the
+# server's root, as Panel's own resources are.
+STATIC = "app/static/"
 
 
 class Page(Viewer):
@@ -89,7 +93,8 @@ class Page(Viewer):
         # Not linked to `text`: only the button traces (leaving the box must not). The browser
         # cuts a paste at max_length without a word, so the box holds one character more than
         # the page traces: a longer paste reaches the state, which refuses it and says why.
-        text = W.TextAreaInput(name=p.text.label, value=self.state.text, height=110,
+        text = W.TextAreaInput(name=f"Text, typed or pasted: at most {sequences.MAX_CHARS:,}",
+                               value=self.state.text, height=110,
                                max_length=sequences.MAX_CHARS + 1,
                                placeholder="( 1 ( 2 ) 1 ) 0 ...", sizing_mode="stretch_width")
         trace_text = W.Button(name="Trace this text", button_type="primary")
@@ -102,7 +107,7 @@ class Page(Viewer):
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
             W.Select.from_param(p.reading),
             W.Button.from_param(p.random),
-            heading(f"\u2026 or your own text (at most {sequences.MAX_CHARS:,} characters)"),
+            heading("\u2026 or your own text"),
             text, trace_text,
             heading("\u2026 or a sample from the model"),
             pn.Row(W.IntInput.from_param(p.sample_chars, width=90), W.FloatInput.from_param(p.temperature, width=85),
@@ -138,10 +143,20 @@ class Page(Viewer):
                          sizing_mode="stretch_width")
 
     def template(self):
-        tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330)
+        tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330,
+                                             favicon=static_url("favicon.svg"), logo=static_url("favicon.svg"))
+        tmpl.config.css_files.append(STATIC + "rnnscope.css")     # Panel puts the session's root before it
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
+
+
+def static_url(name: str) -> str:
+    """The URL of static/``name`` beside the page this session serves (/app, /app/, or under a
+    prefix). Absolute: a relative path that names a file here would be inlined by Panel."""
+    doc = pn.state.curdoc
+    request = doc.session_context.request if doc is not None and doc.session_context else None
+    return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
 
 
 def heading(text: str) -> pn.pane.Markdown:

@@ -38,6 +38,12 @@ def fetch_page(port: int, proc: subprocess.Popen, timeout: float = 60) -> str:
     pytest.fail("the server did not answer")
 
 
+def fetch(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+        assert r.status == 200, path
+        return r.read()
+
+
 def stop(proc: subprocess.Popen) -> str:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -60,9 +66,13 @@ def test_server_starts_and_builds_the_page_without_error(default_model, how):  #
                             start_new_session=True)
     try:
         html = fetch_page(port, proc)
+        own = {name: fetch(port, f"/app/static/{name}") for name in ("rnnscope.css", "favicon.svg")}
     finally:
         log = stop(proc)
     assert "Traceback" not in log and "ERROR" not in log, log
+    # the page's own files, from the top-level static/ (app/static links there)
+    for name, body in own.items():
+        assert f'app/static/{name}"' in html and body == (ROOT / "static" / name).read_bytes(), name
     assert "static/js/bokeh.min.js" in html                      # served by the server itself
     outside = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(https?://[^\"]+)", html)
     assert outside == [], outside

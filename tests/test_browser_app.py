@@ -206,6 +206,29 @@ def test_page_loads_with_a_heatmap_and_no_error(app):
     assert any(u.startswith("ws://127.0.0.1") for u in app.watched.requests)
 
 
+_OWN_FILES = """() => {
+  const path = el => el ? new URL(el.href || el.src).pathname : null;
+  return {
+    loaded: performance.getEntriesByType("resource").filter(e => e.name.includes("/app/static/"))
+              .map(e => [new URL(e.name).pathname, e.responseStatus]),
+    icon: path(document.querySelector("link[rel~=icon]")),
+    logo: path(document.querySelector("img.app-logo")),
+    sidebar_border: getComputedStyle(document.querySelector("#sidebar")).borderRightWidth,
+  };
+}"""
+
+
+def test_the_pages_own_stylesheet_and_icon_are_served_from_static(app):
+    """static/ holds what the page itself serves: its stylesheet, and the icon it shows as
+    favicon and logo (app/static links there, so `panel serve app` serves them too)."""
+    own = app.page.evaluate(_OWN_FILES)
+    assert sorted(set(map(tuple, own["loaded"]))) == [("/app/static/favicon.svg", 200),
+                                                       ("/app/static/rnnscope.css", 200)], own
+    assert own["icon"] == own["logo"] == "/app/static/favicon.svg"
+    assert own["sidebar_border"] == "1px"                      # the stylesheet applies
+    app.check()                                                # and nothing left the machine
+
+
 def test_pick_by_index(app):
     box = app.page.locator("input").first                          # "Held-out index"
     before = app.text()
@@ -293,7 +316,7 @@ def test_a_paste_over_the_limit_is_refused_naming_the_limit(app):
     message = app.page.get_by_text("the text is too long")
     message.wait_for(state="visible", timeout=60_000)
     assert f"the page traces at most {MAX_CHARS:,} characters" in message.inner_text()
-    assert f"at most {MAX_CHARS:,} characters" in app.page.get_by_text("or your own text").inner_text()
+    assert app.page.get_by_text(f"Text, typed or pasted: at most {MAX_CHARS:,}").is_visible()   # by the box
     assert app.image() == before and "typed text" not in app.note()
     app.check()
 
