@@ -36,9 +36,10 @@ READINGS = {"in context (state carried from the stream's start)": "in context",
 # while the box goes on showing it. Checked in ``_number_refusal`` instead, so a bad number is
 # refused with its range and the box snaps back to the value in effect.
 LIMITS = {"window": (1, sequences.MAX_CHARS), "sample_chars": (1, sequences.MAX_SAMPLE_CHARS),
-          "temperature": (0.05, 5.0)}
+          "temperature": (0.05, 5.0), "seed": (0, 2**32 - 1)}
 NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characters"),
-                "sample_chars": ("sample length", " characters"), "temperature": ("temperature", "")}
+                "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
+                "seed": ("sample seed", "")}
 
 
 def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
@@ -89,7 +90,7 @@ class AppState(param.Parameterized):
     text = param.String(default="", label="Text (typed or pasted)")
     sample_chars = param.Integer(default=300, allow_None=True, label="Sample length")
     temperature = param.Number(default=1.0, allow_None=True, step=0.05, label="Temperature")
-    seed = param.Integer(default=0, label="Sample seed")
+    seed = param.Integer(default=0, allow_None=True, label="Sample seed")
     sample = param.Event(label="Sample from the model")
 
     view = param.Selector(default="h", objects=["h"], label="Show")
@@ -114,7 +115,7 @@ class AppState(param.Parameterized):
         self._good_model = None
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
-        self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature"])
+        self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
@@ -175,8 +176,8 @@ class AppState(param.Parameterized):
         self._load_from("sampled")
 
     def _keep_sample_settings(self, *events) -> None:
-        """A sample length or temperature outside its range is refused as it is entered, and
-        the box snaps back to the value the next sample will use."""
+        """A sample length, temperature or seed outside its range is refused as it is entered,
+        and the box snaps back to the value the next sample will use."""
         for event in events:
             why = self._number_refusal(event.name)
             if why:

@@ -241,15 +241,17 @@ def test_an_index_past_the_stream_is_refused_and_snaps_back(page):
     ("sample_chars", MAX_SAMPLE_CHARS + 1,
      f"sample length must be 1 .. {MAX_SAMPLE_CHARS:,} characters; got {MAX_SAMPLE_CHARS + 1:,}"),
     ("temperature", 0, "temperature must be 0.05 .. 5; got 0"),
+    ("seed", -1, "sample seed must be 0 .. 4,294,967,295; got -1"),
+    ("seed", None, "sample seed must be 0 .. 4,294,967,295; the box is empty"),
 ])
 def test_a_number_outside_its_range_is_refused_with_the_range_and_snaps_back(page, name, bad, said):
     s = page.state
-    s.param.update(index=300, window=50, sample_chars=120, temperature=0.8)
+    s.param.update(index=300, window=50, sample_chars=120, temperature=0.8, seed=3)
     before = (getattr(s, name), s.trace.text)
     setattr(s, name, bad)
     assert s.error == said + ". The page still shows the last good sequence."
     assert (getattr(s, name), s.trace.text) == before          # the box shows the value in effect
-    assert (s.index, s.window, s.sample_chars, s.temperature) == (300, 50, 120, 0.8)
+    assert (s.index, s.window, s.sample_chars, s.temperature, s.seed) == (300, 50, 120, 0.8, 3)
 
 
 def test_a_served_model_named_like_a_shipped_one_gets_a_readable_label(tmp_path):

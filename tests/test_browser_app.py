@@ -332,7 +332,8 @@ def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in
              ("Window (chars)", "", f"window must be 1 .. {MAX_CHARS:,} characters; the box is empty"),
              ("Sample length", str(MAX_SAMPLE_CHARS + 1),
               f"sample length must be 1 .. {MAX_SAMPLE_CHARS:,} characters; got {MAX_SAMPLE_CHARS + 1:,}"),
-             ("Temperature", "0", "temperature must be 0.05 .. 5; got 0")]
+             ("Temperature", "0", "temperature must be 0.05 .. 5; got 0"),
+             ("Sample seed", "", "sample seed must be 0 .. 4,294,967,295; the box is empty")]
     for label, typed, said in cases:
         box = page.get_by_label(label, exact=True)
         in_effect = box.input_value()
