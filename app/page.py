@@ -23,9 +23,8 @@ from .scope import Scope
 from .state import AppState
 
 REDRAW_ON = ["trace", "view", "layer", "order", "selected"]
-# The page's own files (the top-level static/): app/static links there, and Bokeh serves an app's
-# static folder at <app>/static/ under `panel serve app` and serve.py alike. Relative to the
-# server's root, as Panel's own resources are.
+# The page's own files live in the top-level static/. app/static links there, and Bokeh serves
+# an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
 STATIC = "app/static/"
 
 
@@ -145,15 +144,15 @@ class Page(Viewer):
     def template(self):
         tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330,
                                              favicon=static_url("favicon.svg"), logo=static_url("favicon.svg"))
-        tmpl.config.css_files.append(STATIC + "rnnscope.css")     # Panel puts the session's root before it
+        tmpl.config.css_files.append(STATIC + "rnnscope.css")   # from the root: Panel prefixes the way there
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
 
 
 def static_url(name: str) -> str:
-    """The URL of static/``name`` beside the page this session serves (/app, /app/, or under a
-    prefix). Absolute: a relative path that names a file here would be inlined by Panel."""
+    """The absolute URL of static/``name`` beside this session's page (under any --prefix).
+    Not a relative path: Panel inlines a favicon or logo whose path names a file here."""
     doc = pn.state.curdoc
     request = doc.session_context.request if doc is not None and doc.session_context else None
     return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
