@@ -56,8 +56,8 @@ def check_typed(text: str, vocab: list[str]) -> str:
     """Typed or pasted text, checked against the model's vocabulary and the length limit."""
     if not text:
         raise RnnscopeError("the text is empty: type or paste at least one character")
-    if len(text) > MAX_CHARS:
-        raise RnnscopeError(f"the text has {len(text):,} characters; the page traces at most {MAX_CHARS:,}")
+    if len(text) > MAX_CHARS:     # no count: the page's box stops a longer paste at MAX_CHARS + 1
+        raise RnnscopeError(f"the text is too long: the page traces at most {MAX_CHARS:,} characters")
     found = Vocab(vocab).unknown(text)
     if found:
         raise UnknownCharacters(found, vocab)
