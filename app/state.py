@@ -27,7 +27,7 @@ MODELS_DIR = DEFAULT_CHECKPOINT.parent
 SOURCES = ("held-out", "typed", "sampled")
 # How a held-out window is read: with the state carried along the stream (what the model holds
 # there, models/context.py), or from a fresh zero state (what it does when it wakes up mid-stream).
-READINGS = {"in context (state carried from the stream's start)": "in context",
+READINGS = {"in context (carried state)": "in context",
             "from the zero state": "from the zero state"}
 
 # What each number box accepts (the held-out index: 0 .. the stream's last character).
