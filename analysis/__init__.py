@@ -9,6 +9,7 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - explain.py      the terms that made one cell's value at one step (models/reference.py's equations)
 - ablation.py     every cell ranked by the rise in held-out loss when it alone is replaced
                   (the replacement itself re-runs the model: models/ablation.py)
+- match.py        LSTMVis select and match: on-cells of a span, best runs over a corpus store (models/store.py)
 - causal.py       the smallest set of cells the model reads a variable from (interchange interventions)
 - probing.py      all of the above in one pass over held-out states read in context; report.py draws it
 """

@@ -290,6 +290,50 @@ def cmd_explain(args) -> None:
           "the explanation")
 
 
+def cmd_match(args) -> None:
+    """LSTMVis select and match: on-cells of a span, then the best runs of the corpus."""
+    from analysis.match import match, on_cells
+    from models import checkpoint
+    from models.heldout import heldout_of
+    from models.store import default_store_path, store_for
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    if not 0 <= args.layer < tr.num_layers:
+        raise RnnscopeError(f"--layer {args.layer} does not exist; this model's layers are 0 .. {tr.num_layers - 1}")
+    cells = on_cells(tr.hidden[args.layer], args.start, args.end, args.threshold)
+    if len(cells) == 0:       # before the store is built: nothing would come of it
+        raise RnnscopeError(f"no cell of layer {args.layer} is above {args.threshold:g} throughout steps "
+                            f"{args.start} .. {args.end} and not just outside them: select another span "
+                            "or lower --threshold")
+    corpus = _read_corpus(args.corpus) if args.corpus else heldout_of(args.model).text
+    path = args.store or default_store_path(model, corpus)
+    store = store_for(model, corpus, path)
+    found = match(store[f"h_l{args.layer}"], cells, args.threshold, args.end - args.start + 1, top=args.top)
+    result = {"selection": {"start": args.start, "end": args.end, "text": tr.text[args.start:args.end + 1],
+                            "threshold": args.threshold, "layer": args.layer, "on_cells": [int(c) for c in cells]},
+              "corpus": {"chars": len(corpus), "store": str(path)},
+              "matches": [m.to_dict() | {"text": corpus[m.start:m.end + 1],
+                                         "context": corpus[max(0, m.start - 10):m.end + 11]} for m in found]}
+    if args.json:
+        return _emit(args, json.dumps(result, indent=1, ensure_ascii=False), "the matches")
+    lines = [f"on-cells of {result['selection']['text']!r} (steps {args.start} .. {args.end}, h > {args.threshold:g}, "
+             f"layer {args.layer}): {result['selection']['on_cells']}",
+             f"best of {len(corpus):,} corpus steps (store {path}):"]
+    lines += [f"  {m['start']:>9,} .. {m['end']:<9,} other cells on {m['extra_on']}, length off by {m['length_gap']}:"
+              f"  {m['context']!r}" for m in result["matches"]]
+    _emit(args, "\n".join(lines), "the matches")
+
+
+def _read_corpus(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RnnscopeError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise RnnscopeError(f"{path}: not UTF-8 text ({e})") from None
+
+
 def cmd_probe(args) -> None:
     """Label, probe and ablate every cell on the model's held-out stream read in context."""
     from analysis.probing import probing_run, text_summary
@@ -440,6 +484,28 @@ def build_parser() -> argparse.ArgumentParser:
     _out_arg(p, "the explanation")
     _runtime_args(p)
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "match", help="cells on for a span, and where else in the corpus they are on (LSTMVis)",
+        description="Select a span (--start .. --end, inclusive) of a sequence: its on-cells are the cells of h above "
+                    "--threshold throughout the span and not just before or after it. Then every run of the corpus "
+                    "(the model's held-out stream, or --corpus FILE) where all of them are on, best first: fewest "
+                    "other cells also on, then the closest length. The corpus states are read in context once and "
+                    "kept in a Zarr store (--store; by default a cache folder keyed by the model and the corpus); "
+                    "a store of another model or text is refused, never mixed.")
+    _model_arg(p)
+    _sequence_args(p)
+    p.add_argument("--start", type=int, required=True, help="first step of the span (0-based)")
+    p.add_argument("--end", type=int, required=True, help="last step of the span (inclusive)")
+    p.add_argument("--threshold", type=float, default=0.5, help="a cell is on above this (default 0.5)")
+    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    p.add_argument("--top", type=_at_least(1), default=20, help="how many matches (default 20)")
+    p.add_argument("--corpus", type=Path, help="match over this UTF-8 text instead of the held-out stream")
+    p.add_argument("--store", type=Path, help="the state store to use or build (default: in ~/.cache/rnnscope)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(p, "the matches")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_match)
 
     p = sub.add_parser(
         "probe", help="label, probe and ablate every cell on held-out data (report and numbers)",
