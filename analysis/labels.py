@@ -14,8 +14,9 @@ Saturated, near-binary cells are what a trained GRU mostly has, and a weak r say
 them: a rule that accounts for nearly all of a cell's entropy is the label. A whole categorical
 annotation always explains at least as much as any one of its rules (a rule is a function of
 it), so a rule is preferred when it reaches ``RULE_SHARE`` of the best; otherwise the label
-names the annotation and its extreme categories. MI is computed by scikit-learn from the
-contingency table (``mutual_info_score``), the table by one ``bincount`` per cell and annotation.
+names the annotation and its extreme categories. MI is the plug-in estimate from contingency
+tables built by one ``bincount`` per annotation for all cells at once (tests hold it to
+scikit-learn's ``mutual_info_score``).
 """
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.metrics import mutual_info_score
-
+from scipy import sparse
 from .annotations import Annotation, Annotations
 
 BINS = 10                 # equal-width bins of the cell's value over the view's range, for MI
@@ -75,32 +75,38 @@ class CellLabel:
 def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple[float, float] = (-1.0, 1.0)
                 ) -> list[CellLabel]:
     """A label for every cell of ``values`` [T, H] (one view of one layer), ranked best first
-    by how much of the cell its label explains."""
-    values = np.asarray(values, dtype=np.float64)
-    binned = bin_values(values, value_range)
-    labels = [label_cell(c, values[:, c], binned[:, c], annotations) for c in range(values.shape[1])]
+    by how much of the cell its label explains. Each annotation is counted against all cells
+    at once (one contingency table per annotation), which is what keeps 1M characters fast."""
+    # Cells as contiguous rows [H, T]: every count below is one bincount per cell over a
+    # contiguous row, ~10x faster than strided columns or one bincount over T x H offsets.
+    values = np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)
+    binned = bin_values(values, value_range).astype(np.int32)
+    H = values.shape[0]
+    findings: list[list[Finding]] = [[] for _ in range(H)]
+    for ann in annotations:
+        for cell, found in enumerate(findings_for(values, binned, ann)):
+            findings[cell].extend(found)
+    labels = [label_cell(c, values[c], binned[c], findings[c], annotations) for c in range(H)]
     return sorted(labels, key=lambda lab: (-(lab.best.explained if lab.best else -1.0), lab.cell))
 
 
 def bin_values(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """[T, H] bin numbers 0..BINS-1 over ``value_range`` (values outside it go to the end bins)."""
+    """Bin numbers 0..BINS-1 over ``value_range`` (values outside it go to the end bins), any shape."""
     low, high = value_range
     scaled = (values - low) / max(high - low, 1e-12) * BINS
     return np.clip(np.floor(scaled), 0, BINS - 1).astype(np.int64)
 
 
-def label_cell(cell: int, v: np.ndarray, binned: np.ndarray, annotations: Annotations) -> CellLabel:
+def label_cell(cell: int, v: np.ndarray, binned: np.ndarray, findings: list[Finding],
+               annotations: Annotations) -> CellLabel:
     mean, std = float(v.mean()), float(v.std())
     if std < DEAD_STD:
         return CellLabel(cell, f"constant {signed(mean)} (std {std:.3f}): carries nothing", None, [], mean, std)
-    findings = []
-    for ann in annotations:
-        findings.extend(findings_for(v, binned, ann))
-    if entropy_bits(np.bincount(binned, minlength=BINS)) < MIN_ENTROPY:   # it varies, but inside one bin
+    if entropy_bits(np.bincount(binned, minlength=BINS)) < MIN_ENTROPY or not findings:   # varies inside one bin
         return CellLabel(cell, f"nearly constant {signed(mean)} (std {std:.3f})", None, [], mean, std)
     # Ties (to rounding) keep the annotations' own order: "on a separator" before the
     # equivalent "just before a token" -- the present character is the simpler account.
-    findings.sort(key=lambda f: -round(f.explained, 6))
+    findings = sorted(findings, key=lambda f: -round(f.explained, 6))
     best = choose(findings)
     label = describe(best, annotations[best.annotation], v, binned)
     if best.explained < WEAK:
@@ -108,46 +114,53 @@ def label_cell(cell: int, v: np.ndarray, binned: np.ndarray, annotations: Annota
     return CellLabel(cell, label, best, findings, mean, std)
 
 
-def findings_for(v: np.ndarray, binned: np.ndarray, ann: Annotation) -> list[Finding]:
+def findings_for(values: np.ndarray, binned: np.ndarray, ann: Annotation) -> list[list[Finding]]:
+    """Per cell (``values`` and ``binned`` are [H, T]), the findings ``ann`` gives: r and threshold
+    rules (numeric), or the whole annotation's MI and one rule per category (categorical)."""
+    H = values.shape[0]
     ok = ann.valid
     if ok.sum() < 2:
-        return []
-    v, binned = v[ok], binned[ok]
-    h_cell = entropy_bits(np.bincount(binned, minlength=BINS))
-    if h_cell < MIN_ENTROPY:
-        return []
-    found = []
+        return [[] for _ in range(H)]
+    v, b = (values, binned) if ok.all() else (values[:, ok], binned[:, ok])
     if ann.numeric:
         a = ann.values[ok]
-        r = pearson(v, a)
-        found.append(Finding(ann.name, "r", r, r * r))
         codes, cuts = _threshold_groups(a)
-        table = contingency(binned, codes, len(cuts))
-        sums = np.bincount(codes, weights=v, minlength=len(cuts))
-        for k in range(1, len(cuts)):         # split "a >= cuts[k]" against below
-            split = np.stack([table[:, k:].sum(1), table[:, :k].sum(1)], axis=1)
-            found.append(_split_finding(ann.name, f">= {_plain(cuts[k])}", split, sums[k:].sum(), sums[:k].sum(),
-                                        h_cell))
-        return found
-    codes = ann.values[ok]
-    K = len(ann.categories)
-    table = contingency(binned, codes, K)
-    mi = mi_bits(table)
-    found.append(Finding(ann.name, "MI", mi, mi / h_cell))
-    sums = np.bincount(codes, weights=v, minlength=K)
-    total = sums.sum()
-    for k, name in enumerate(ann.categories):      # "category k" against every other
-        split = np.stack([table[:, k], table.sum(1) - table[:, k]], axis=1)
-        found.append(_split_finding(ann.name, name, split, sums[k], total - sums[k], h_cell))
-    return found
+    else:
+        codes, cuts = ann.values[ok], None
+    K = len(cuts) if ann.numeric else len(ann.categories)
+    tables = contingency(b, codes, K)                                   # [H, BINS, K]
+    one_hot = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(K, len(codes)))
+    sums = np.asarray(one_hot @ v.T).T                                  # [H, K]: one sparse pass for all cells
+    counts = np.bincount(codes, minlength=K).astype(np.float64)
+    h_cell = entropy_bits(tables.sum(axis=2))                           # [H]
+    found: list[list[Finding]] = [[] for _ in range(H)]
+    if ann.numeric:
+        r = pearson(v, a)
+        for c in range(H):
+            found[c].append(Finding(ann.name, "r", float(r[c]), float(r[c] ** 2)))
+        above = np.cumsum(tables[:, :, ::-1], axis=2)[:, :, ::-1]       # [H, BINS, K]: counts with a >= cuts[k]
+        sums_above = np.cumsum(sums[:, ::-1], axis=1)[:, ::-1]
+        n_above = np.cumsum(counts[::-1])[::-1]
+        splits = [(f">= {_plain(cuts[k])}", above[:, :, k], sums_above[:, k], n_above[k]) for k in range(1, K)]
+    else:
+        mi = mi_bits(tables)
+        for c in range(H):
+            found[c].append(Finding(ann.name, "MI", float(mi[c]), _share(mi[c], h_cell[c])))
+        splits = [(name, tables[:, :, k], sums[:, k], counts[k]) for k, name in enumerate(ann.categories)]
+    total, n_total = sums.sum(axis=1), counts.sum()
+    for value, inside, sum_in, n_in in splits:                          # "the rule holds" against the rest
+        split = np.stack([inside, tables.sum(axis=2) - inside], axis=2)  # [H, BINS, 2]
+        mi = mi_bits(split)
+        for c in range(H):
+            mean_in = sum_in[c] / n_in if n_in else float("nan")
+            mean_out = (total[c] - sum_in[c]) / (n_total - n_in) if n_total > n_in else float("nan")
+            found[c].append(Finding(ann.name, "MI", float(mi[c]), _share(mi[c], h_cell[c]), value,
+                                    float(mean_in), float(mean_out)))
+    return [f if h_cell[c] >= MIN_ENTROPY else [] for c, f in enumerate(found)]
 
 
-def _split_finding(name: str, value: str, split: np.ndarray, sum_in: float, sum_out: float, h_cell: float) -> Finding:
-    n_in, n_out = split[:, 0].sum(), split[:, 1].sum()
-    mi = mi_bits(split)
-    inside = sum_in / n_in if n_in else float("nan")
-    outside = sum_out / n_out if n_out else float("nan")
-    return Finding(name, "MI", mi, mi / h_cell, value, float(inside), float(outside))
+def _share(mi: float, h: float) -> float:
+    return float(mi / h) if h >= MIN_ENTROPY else 0.0
 
 
 def choose(findings: list[Finding]) -> Finding:
@@ -193,26 +206,46 @@ def category_means(values: np.ndarray, ann: Annotation) -> np.ndarray:
 # --- statistics -----------------------------------------------------------------------------------
 
 def contingency(binned: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """[BINS, n_codes] counts of (cell bin, annotation code)."""
-    return np.bincount(binned * n_codes + codes, minlength=BINS * n_codes).reshape(BINS, n_codes)
+    """[H, BINS, n_codes] counts of (cell bin, annotation code) for every cell of ``binned`` [H, T]."""
+    codes = codes.astype(np.int32, copy=False)
+    return np.stack([np.bincount(row * n_codes + codes, minlength=BINS * n_codes) for row in binned]
+                    ).reshape(len(binned), BINS, n_codes)
 
 
-def mi_bits(table: np.ndarray) -> float:
-    if table.sum() == 0:
-        return 0.0
-    return float(mutual_info_score(None, None, contingency=table)) / math.log(2)
+def mi_bits(table: np.ndarray) -> np.ndarray:
+    """Mutual information in bits of contingency tables [..., rows, cols] (0 for an empty table).
+    The plug-in estimate, sum p log p / (p_row p_col); tests hold it to scikit-learn's
+    mutual_info_score on the same tables."""
+    table = np.asarray(table, dtype=np.float64)
+    n = table.sum(axis=(-2, -1), keepdims=True)
+    p = np.divide(table, n, out=np.zeros_like(table), where=n > 0)
+    rows, cols = p.sum(axis=-1, keepdims=True), p.sum(axis=-2, keepdims=True)
+    outer = rows * cols
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0) / np.where(outer > 0, outer, 1.0)), 0.0)
+    return np.maximum(terms.sum(axis=(-2, -1)), 0.0)
 
 
-def entropy_bits(counts: np.ndarray) -> float:
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log2(p)).sum())
+def entropy_bits(counts: np.ndarray) -> np.ndarray:
+    """Entropy in bits of count vectors [..., k]."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=-1, keepdims=True)
+    p = np.divide(counts, n, out=np.zeros_like(counts), where=n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=-1)
 
 
-def pearson(v: np.ndarray, a: np.ndarray) -> float:
-    """Pearson r; 0 (not NaN) when either side never changes."""
-    v, a = v - v.mean(), a - a.mean()
-    denom = math.sqrt(float((v * v).sum() * (a * a).sum()))
-    return float((v * a).sum() / denom) if denom > 0 else 0.0
+def pearson(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Pearson r of each row of ``v`` [H, T] with ``a`` [T]; 0 (not NaN) where either never changes."""
+    # From sums of products (no centred [H, T] copy); float64 keeps the cancellation harmless here.
+    T = v.shape[1]
+    mv, ma = v.mean(axis=1), a.mean()
+    cov = v @ a - T * mv * ma
+    var_v = np.einsum("ht,ht->h", v, v) - T * mv * mv
+    var_a = float(a @ a) - T * ma * ma
+    denom = np.sqrt(np.maximum(var_v, 0) * max(var_a, 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 1e-12, cov / np.where(denom > 1e-12, denom, 1.0), 0.0)
 
 
 def _threshold_groups(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -145,3 +145,16 @@ def test_the_shipped_gru_has_the_seeds_depth_4_cell_and_separator_cells(default_
     assert before_4.mean() < -0.9 and np.median(states[:, cell.cell]) > 0.9
     separators = [lab for lab in labels if lab.best and (lab.best.annotation, lab.best.value) == ("kind", "separator")]
     assert len(separators) >= 2 and all(lab.best.explained > 0.95 for lab in separators)
+
+
+def test_mutual_information_is_scikit_learns():
+    from sklearn.metrics import mutual_info_score
+
+    from analysis.labels import mi_bits
+    rng = np.random.default_rng(5)
+    tables = rng.integers(0, 50, size=(6, 10, 4))
+    tables[2, :, 1] = 0                      # an empty column
+    got = mi_bits(tables)
+    for k, table in enumerate(tables):
+        assert got[k] == pytest.approx(mutual_info_score(None, None, contingency=table) / math.log(2), abs=1e-12)
+    assert mi_bits(np.zeros((10, 3)))[()] == 0.0

@@ -1,0 +1,103 @@
+"""Probing benchmarks (issue 7): labelling every cell of every view on 1M characters, the
+probes, the whole `rnnscope probe` pass, the causal code search, building a Zarr state store
+and matching over it. Writes the "Probing" section of bench/RESULTS.md.
+
+    python bench/bench_probe.py             # 1M chars to label, a 10M-step store to match over
+    python bench/bench_probe.py --quick     # smaller sizes, for a smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine  # noqa: E402
+
+import grammar  # noqa: E402
+from analysis.annotations import grammar_annotations  # noqa: E402
+from analysis.labels import label_cells  # noqa: E402
+from analysis.match import match, on_cells  # noqa: E402
+from analysis.probes import probe  # noqa: E402
+from analysis.probing import probing_run  # noqa: E402
+from models import checkpoint  # noqa: E402
+from models.heldout import heldout_of  # noqa: E402
+from models.store import build_store, open_store  # noqa: E402
+from models.trace import value_range  # noqa: E402
+from models.tracer import trace  # noqa: E402
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    n_label, n_store = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
+    model = checkpoint.load(checkpoint.DEFAULT_CHECKPOINT)
+    spec = grammar.GrammarSpec()
+    rows = ["| what | size | seconds | target |", "|---|---|---|---|"]
+
+    text = grammar.generate(n_label, seed=(7, 7))
+    tr, t_trace = timed(lambda: trace(model, text))
+    ann, t_ann = timed(lambda: grammar_annotations(text, spec))
+    views = [(layer, view) for layer in range(tr.num_layers) for view in tr.views]
+    _, t_label = timed(lambda: [label_cells(tr.values(v, k), ann, value_range(v, tr.values(v, k))) for k, v in views])
+    rows += [f"| trace with gates (input to labelling) | {n_label:,} chars | {t_trace:.2f} | |",
+             f"| annotations | {n_label:,} chars | {t_ann:.2f} | |",
+             f"| label every cell of every view ({len(views)} views x 15 cells) | {n_label:,} chars | "
+             f"{t_label:.2f} | < 5 |"]
+    print(rows[-1], flush=True)
+
+    held = heldout_of(checkpoint.DEFAULT_CHECKPOINT)
+    small = trace(model, held.text[:100_000])
+    small_ann = grammar_annotations(held.text[:100_000], spec, held.annotations["depth"][:100_000])
+    chars = small_ann["char"].values
+    _, t_probe = timed(lambda: [probe(small.hidden[0], small_ann[t].values, chars, t)
+                                for t in ("depth_level", "next_kind")])
+    rows.append(f"| probes: depth and next-token kind, each with majority, input-only, control and the 15-point "
+                f"accuracy-vs-k curve | 100,000 chars (50k train / 50k test) | {t_probe:.2f} | < 10 |")
+    print(rows[-1], flush=True)
+    run, t_run = timed(lambda: probing_run(model, held))
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in run.numbers["seconds"].items())
+    rows.append(f"| the whole `rnnscope probe` pass ({parts}) | 100,000 chars | {t_run:.2f} | |")
+    print(rows[-1], flush=True)
+
+    corpus = grammar.generate(n_store, seed=(7, 8))
+    with tempfile.TemporaryDirectory() as tmp:
+        path, t_build = timed(lambda: build_store(model, corpus, Path(tmp) / "s.zarr"))
+        rows.append(f"| build the Zarr state store (in context, one pass) | {n_store:,} chars | {t_build:.1f} "
+                    f"({n_store / t_build / 1e3:.0f}k chars/s) | |")
+        print(rows[-1], flush=True)
+        store = open_store(path, model, corpus)
+        window = trace(model, held.text[5_000:5_060])
+        cells = on_cells(window.hidden[0], 48, 51, 0.5)
+        found, t_match = timed(lambda: match(store["h_l0"], cells, 0.5, 4))
+        rows.append(f"| match the on-cells {list(map(int, cells))} of a span over the store (top 20) | "
+                    f"{n_store:,} steps | {t_match:.2f} | < 1 |")
+        print(rows[-1], flush=True)
+        dense = np.asarray(store["h_l0"][:])
+        _, t_mem = timed(lambda: match(dense, cells, 0.5, 4))
+        rows.append(f"| the same match over the states in memory | {n_store:,} steps | {t_mem:.2f} | |")
+        print(rows[-1], flush=True)
+
+    head = (f"`python bench/bench_probe.py{' --quick' if args.quick else ''}`, {datetime.date.today()}, on "
+            f"{machine.describe()}; the shipped GRU-15. One run each (torch and BLAS on 1 thread).")
+    if not args.no_write:
+        machine.write_section("Probing", head + "\n\n" + "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
