@@ -35,7 +35,7 @@ class Frame:
         """One per displayed row. Ordered by depth, each label also gives the correlation that
         put the cell there, so the order can be read, not just trusted."""
         if self.order == "depth" and self.correlation is not None:
-            return [f"cell {c}  r={self.correlation[c]:+.2f}" for c in self.cells]
+            return [f"cell {c}  r={signed(self.correlation[c])}" for c in self.cells]
         return [f"cell {c}" for c in self.cells]
 
     @property
@@ -49,6 +49,11 @@ class Frame:
         if not self.selected:
             return np.zeros((0, len(self.text)), np.float32)
         return np.stack([self.values[rows[c]] for c in self.selected])
+
+
+def signed(r: float) -> str:
+    """r to 2 places with its sign, never a signed zero: -0.001 reads +0.00, not -0.00."""
+    return f"{round(float(r), 2) + 0.0:+.2f}"      # + 0.0 turns -0.0 into 0.0
 
 
 def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:
