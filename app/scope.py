@@ -26,7 +26,9 @@ class Scope:
             self._text = frame.text
             # bounds first: the browser clamps a new end to the old bounds (and sends that back)
             self.x_range.bounds = (-0.5, T - 0.5)
-            self.x_range.update(start=-0.5, end=T - 0.5)
+            # reset_* too: the Reset tool goes back to them, and they default to the first
+            # sequence's range (a window of 1,000 would reset to 0..100)
+            self.x_range.update(start=-0.5, end=T - 0.5, reset_start=-0.5, reset_end=T - 0.5)
         if frame.x_start is not None and frame.x_end is not None:
             self.x_range.update(start=frame.x_start, end=frame.x_end)
         self.heatmap.update(frame)

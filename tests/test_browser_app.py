@@ -367,3 +367,27 @@ def test_export_opens_offline_with_hover_and_zoom(app, chromium, tmp_path):  # n
         assert all(u.startswith("file:") for u in watched.requests), watched.requests
     finally:
         context.close()
+
+
+def test_reset_shows_the_whole_current_sequence(app):
+    """Bokeh's Reset goes back to the range's reset_start/end, which default to the first range
+    it had (0..100 here): after widening the window it must show all of the new sequence."""
+    window = app.page.locator("input").nth(1)                      # "Window (chars)"
+
+    def widen():
+        window.fill("1000")
+        window.press("Enter")
+    app.changes_heatmap(widen, "window 1000")
+    box = app.heatmap.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    for _ in range(10):
+        app.page.mouse.wheel(0, -300)
+        app.page.wait_for_timeout(100)
+    start, end = app.page.evaluate(_X_RANGE)
+    assert end - start < 900, (start, end)
+    app.page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
+    zoomed = [start, end]
+    app.page.wait_for_function(f"() => ({_X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
+    app.page.wait_for_timeout(300)
+    assert app.page.evaluate(_X_RANGE) == pytest.approx([-0.5, 999.5])
+    app.check()
