@@ -108,7 +108,8 @@ class Page(Viewer):
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
             pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
             W.RadioButtonGroup.from_param(p.order),
-            W.MultiChoice.from_param(p.selected, name="Cells to plot (or click a heatmap row)"),
+            pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
+            cell_picker(p.selected),
             download,
         ]
 
@@ -138,6 +139,14 @@ class Page(Viewer):
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
+
+
+def cell_picker(selected: param.ListSelector) -> pn.widgets.CheckButtonGroup:
+    """A toggle button per cell, wrapped into rows. Not a MultiChoice: its Choices.js logs an
+    "allowHTML" deprecation warning on every page load, and Bokeh exposes no option to set it."""
+    return pn.widgets.CheckButtonGroup.from_param(
+        selected, button_type="primary", button_style="outline",
+        sizing_mode="stretch_width", stylesheets=[":host .bk-btn-group { flex-wrap: wrap; }"])
 
 
 def heading(text: str) -> pn.pane.Markdown:

@@ -391,3 +391,20 @@ def test_reset_shows_the_whole_current_sequence(app):
     app.page.wait_for_timeout(300)
     assert app.page.evaluate(_X_RANGE) == pytest.approx([-0.5, 999.5])
     app.check()
+
+
+# Warnings the page's own code may not cause, but the browser here does: Chromium's software
+# GL (no GPU in these machines) warns about its fallback when a canvas reads pixels back.
+HARMLESS_WARNINGS = re.compile(r"GPU stall due to ReadPixels|Automatic fallback to software WebGL|"
+                               r"WebGL.*(software|SwiftShader)", re.I)
+
+
+def test_page_logs_no_warning(app):
+    """Not only no errors: a warning from the page's own code (a deprecated widget option,
+    say) is a problem in waiting. Wait for the widgets to render, then read the console."""
+    app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
+    app.page.wait_for_timeout(1500)
+    screenshot(app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
+    own = [w for w in app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
+    assert own == [], own
+    app.check()
