@@ -22,7 +22,7 @@ from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
 
-REDRAW_ON = ["trace", "view", "layer", "order", "selected"]
+REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators"]
 
 
 class Page(Viewer):
@@ -41,7 +41,8 @@ class Page(Viewer):
     def _redraw(self, *events) -> None:
         s = self.state
         try:
-            frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected))
+            frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected),
+                               hide_separators=s.hide_separators)
         except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
             s.refuse(str(e))
             return
@@ -108,6 +109,7 @@ class Page(Viewer):
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
             pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
             W.RadioButtonGroup.from_param(p.order),
+            W.Checkbox.from_param(p.hide_separators),
             pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
             cell_picker(p.selected),
             download,

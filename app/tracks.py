@@ -24,6 +24,12 @@ CELL_COLOURS = tuple(c for c in Dark2_8 if c != "#666666")
 CELLS_PLOT_PX = 170           # the cell plot's height, plus a legend row above it per LEGEND_COLUMNS cells
 LEGEND_ROW_PX = 22
 LEGEND_COLUMNS = 8
+# {separators hidden: title}; hidden, the next character is a separator (p ~ 1) and the
+# tracks show the probability of everything up to the next shown character instead.
+P_TITLE = {False: "p(actual next character), from the state after this one",
+           True: "p(next shown character, with the hidden separators before it), from the state after this one"}
+SURPRISAL_TITLE = {False: "surprisal of the next character, \u2212ln p (nats)",
+                   True: "surprisal of the hidden separators and the next shown character, \u2212ln p (nats)"}
 
 
 def _track(x_range: Range1d, seq: ColumnDataSource, title: str, height: int = 100, ticker=None, **kw):
@@ -46,14 +52,14 @@ class Tracks:
         self.depth = _track(x_range, seq, "grammar depth (after reading the character)",
                             ticker=BasicTicker(desired_num_ticks=3, min_interval=1))     # depth is a whole number
         self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color=DEPTH_COLOUR)
-        self.depth.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("depth", "@depth")], mode="vline"))
+        self.depth.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth")], mode="vline"))
 
-        self.prob = _track(x_range, seq, "p(actual next character), from the state after this one",
+        self.prob = _track(x_range, seq, P_TITLE[False],
                            y_range=Range1d(0, 1.05), ticker=FixedTicker(ticks=[0, 0.5, 1]))
         self.prob.line(x="x", y="p_next", source=seq, color=P_NEXT_COLOUR, line_width=1.2)
-        self.prob.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("p(next)", "@p_next{0.000}"),
+        self.prob.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("p(next)", "@p_next{0.000}"),
                                                 ("surprisal", "@surprisal{0.00} nats")], mode="vline"))
-        self.surprisal = _track(x_range, seq, "surprisal of the next character, \u2212ln p (nats)")
+        self.surprisal = _track(x_range, seq, SURPRISAL_TITLE[False])
         self.surprisal.line(x="x", y="surprisal", source=seq, color=SURPRISAL_COLOUR, line_width=1.2)
         self.surprisal_chars = char_axis(self.surprisal, seq)     # the stack's bottom while no cell is picked
         self.surprisal.add_layout(self.surprisal_chars, "below")
@@ -73,6 +79,8 @@ class Tracks:
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
         self.depth.visible = frame.depth is not None
+        hidden = frame.positions is not None
+        self.prob.title.text, self.surprisal.title.text = P_TITLE[hidden], SURPRISAL_TITLE[hidden]
         ys = frame.selected_values()
         x = np.arange(T, dtype=np.float32)
         steps = [step_center(x, y) for y in ys]

@@ -408,3 +408,22 @@ def test_page_logs_no_warning(app):
     own = [w for w in app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
     assert own == [], own
     app.check()
+
+
+def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
+    full = app.text()
+    assert full.count(" ") == 50                                    # the grammar: every other character
+    hide = app.page.locator("input[type=checkbox]")                 # the page's one checkbox
+    app.changes_heatmap(lambda: hide.check(), "hide separators")
+    assert app.image().startswith("15x50/") and app.text() == full.replace(" ", "")
+    assert "separators \u2423 hidden: 50 of 100 columns" in app.page.evaluate(_COLOUR_BAR)["title"]
+    box = app.heatmap.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    app.page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('position')", timeout=10_000)
+    tip = app.page.evaluate(_TOOLTIP_TEXT)
+    found = re.search(r"char:?\s*(\S)\s*position:?\s*([\d,]+)", tip)
+    assert found, tip
+    char, pos = found.group(1), int(found.group(2).replace(",", ""))
+    assert full[pos] == char != " " and pos > 50, tip                 # the true index, past the 50 kept columns' range
+    full_page_shot(app, "07-separators-hidden")
+    app.check()
