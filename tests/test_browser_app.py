@@ -58,6 +58,16 @@ _CELL_LINES = """() => {
   const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.data_source === src));
   return {labels: Array.from(src.data.label), visible: fig.visible};
 }"""
+# The character labels under the heatmap, as its axis computes them now (its own ticker and
+# formatter, on the plot's current width and range), and how many pixels a column gets.
+_CHAR_LABELS = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const axis = fig.below.find(a => a.ticker && a.ticker.type === "CustomJSTicker");
+  const r = fig.x_range;
+  const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
+  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), column_px: fig.inner_width / (r.end - r.start)};
+}"""
 # Distinct colours in the largest canvas under an element: 1 means blank.
 _CANVAS_COLOURS = """el => {
   let best = 0;
@@ -426,4 +436,20 @@ def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
     char, pos = found.group(1), int(found.group(2).replace(",", ""))
     assert full[pos] == char != " " and pos > 50, tip                 # the true index, past the 50 kept columns' range
     full_page_shot(app, "07-separators-hidden")
+    app.check()
+
+
+def test_characters_show_under_a_100_character_window_at_1024_px(app):
+    """5.3 px a column: too narrow for every 12px glyph, wide enough for the grammar's tokens
+    once its spaces go unlabelled (it used to hide every label)."""
+    app.page.set_viewport_size({"width": 1024, "height": 768})
+    text = app.text()
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px < 6", timeout=10_000)
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == [c for c in text if c != " "], drawn
+    app.page.wait_for_timeout(500)
+    screenshot(app.page, "09-characters-at-1024")
+    app.page.set_viewport_size({"width": 1440, "height": 1000})      # 9.5 px a column: every character, spaces as ␣
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px > 9", timeout=10_000)
+    assert app.page.evaluate(_CHAR_LABELS)["labels"] == [c if c != " " else "\u2423" for c in text]
     app.check()
