@@ -64,9 +64,9 @@ _CHAR_LABELS = """() => {
   const models = [...Bokeh.documents[0]._all_models.values()];
   const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
   const axis = fig.below.find(a => a.ticker && a.ticker.type === "CustomJSTicker");
-  const r = fig.x_range;
+  const r = fig.x_range, font = axis.major_label_text_font_size;     // as last drawn
   const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
-  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), column_px: fig.inner_width / (r.end - r.start)};
+  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), font, column_px: fig.inner_width / (r.end - r.start)};
 }"""
 # Distinct colours in the largest canvas under an element: 1 means blank.
 _CANVAS_COLOURS = """el => {
@@ -441,15 +441,23 @@ def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
 
 def test_characters_show_under_a_100_character_window_at_1024_px(app):
     """5.3 px a column: too narrow for every 12px glyph, wide enough for the grammar's tokens
-    once its spaces go unlabelled (it used to hide every label)."""
+    once its spaces go unlabelled (it used to hide every label); text with no spaces to leave
+    out gets a smaller font."""
     app.page.set_viewport_size({"width": 1024, "height": 768})
     text = app.text()
     app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px < 6", timeout=10_000)
     drawn = app.page.evaluate(_CHAR_LABELS)
-    assert drawn["labels"] == [c for c in text if c != " "], drawn
+    assert drawn["labels"] == [c for c in text if c != " "] and drawn["font"] == "12px", drawn
     app.page.wait_for_timeout(500)
     screenshot(app.page, "09-characters-at-1024")
-    app.page.set_viewport_size({"width": 1440, "height": 1000})      # 9.5 px a column: every character, spaces as ␣
+    packed = "(())" * 24                                            # no spaces to leave out: a smaller font
+    app.changes_heatmap(lambda: app.trace_text(packed), "96 characters without a space")
+    app.page.wait_for_timeout(500)
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == list(packed) and drawn["font"] == "8px", drawn
+    screenshot(app.page, "10-packed-characters-at-1024")
+    app.page.set_viewport_size({"width": 1440, "height": 1000})      # 9.9 px a column: the full size again
     app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px > 9", timeout=10_000)
-    assert app.page.evaluate(_CHAR_LABELS)["labels"] == [c if c != " " else "\u2423" for c in text]
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == list(packed) and drawn["font"] == "12px", drawn
     app.check()
