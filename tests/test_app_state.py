@@ -282,6 +282,7 @@ def test_hiding_separators_keeps_the_tokens_and_their_true_positions(page):
     lines = page.scope.tracks.cells_source.data
     assert len(lines["xs"][0]) == 2 * 8                               # the cell line has the same columns
     assert "separators \u2423 hidden: 8 of 16 columns" in page.scope.heatmap.figure.title.text
+    assert list(page.current_frame().positions) == kept                # the export draws the same columns
     page.state.hide_separators = False
     assert page.frame.text == "( 1 ( 2 ) 1 ) 0 " and list(page.scope.seq.data["pos"]) == list(range(16))
     assert "separators" not in page.scope.heatmap.figure.title.text
