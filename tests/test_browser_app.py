@@ -259,7 +259,9 @@ def test_clicking_a_heatmap_row_plots_that_cell(app):
     assert app.page.evaluate(_CELL_LINES)["labels"] == []
     box = app.heatmap.bounding_box()
     app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
-    app.page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 1", timeout=60_000)
+    # the lines' data and the plot's visibility may arrive in separate messages: wait for both
+    app.page.wait_for_function(f"() => {{ const c = ({_CELL_LINES})(); return c.labels.length === 1 && c.visible; }}",
+                               timeout=60_000)
     lines = app.page.evaluate(_CELL_LINES)
     assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
     app.page.wait_for_timeout(800)
