@@ -2,12 +2,12 @@
 
 The same as ``panel serve app`` with the model chosen on the command line (passed to the
 app in $RNNSCOPE_MODEL) and the listening address and allowed websocket origin set together.
+Once the checkpoint loads, this process becomes ``panel serve`` (exec): its PID is the server's.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd.append("--show")
     env = {**os.environ, "RNNSCOPE_MODEL": str(args.model.resolve())}
     print(f"rnnscope: serving {args.model} at http://{host}:{args.port}/app", flush=True)
-    try:
-        return subprocess.call(cmd, env=env, cwd=ROOT)
-    except KeyboardInterrupt:
-        return 0
+    # Become the server rather than start it as a child: this PID is then the server's, so a
+    # signal sent to it (SIGTERM, SIGINT) stops the server instead of orphaning it.
+    os.chdir(ROOT)
+    os.execve(sys.executable, cmd, env)
 
 
 if __name__ == "__main__":

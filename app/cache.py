@@ -12,6 +12,8 @@ import panel as pn
 
 import grammar
 from models import checkpoint
+from models.context import StreamReader
+from models.heldout import heldout_of
 from models.tracer import trace as _trace
 
 TRACE_CACHE_ITEMS = 12
@@ -45,3 +47,20 @@ def trace_text(path: str | Path, text: str, spec: grammar.GrammarSpec | None = N
     """The Trace of ``text`` under the model at ``path``; shared across sessions."""
     spec_items = tuple(sorted(spec.to_dict().items())) if spec else None
     return _traced(str(path), stamp(path), text, spec_items)
+
+
+@pn.cache(max_items=4)
+def _reader(path: str, mtime: float) -> StreamReader:
+    held = heldout_of(path)
+    return StreamReader(_load(path, mtime), held.text, held.annotations)
+
+
+@pn.cache(max_items=TRACE_CACHE_ITEMS)
+def _window(path: str, mtime: float, index: int, length: int):
+    return _reader(path, mtime).trace(index, length)
+
+
+def trace_in_context(path: str | Path, index: int, length: int):
+    """The held-out window at ``index`` as the model reads it along the stream (models/context.py):
+    the states it holds there, not those of a fresh start. Shared across sessions."""
+    return _window(str(path), stamp(path), index, length)

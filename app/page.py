@@ -17,12 +17,15 @@ from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 
-from . import export
+from . import export, sequences
 from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
 
 REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators"]
+# The page's own files live in the top-level static/. app/static links there, and Bokeh serves
+# an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
+STATIC = "app/static/"
 
 
 class Page(Viewer):
@@ -87,8 +90,12 @@ class Page(Viewer):
     def sidebar(self) -> list:
         p = self.state.param
         W = pn.widgets
-        # Not linked to `text`: only the button traces (leaving the box must not).
-        text = W.TextAreaInput(name=p.text.label, value=self.state.text, height=110,
+        # Not linked to `text`: only the button traces (leaving the box must not). The browser
+        # cuts a paste at max_length without a word, so the box holds one character more than
+        # the page traces: a longer paste reaches the state, which refuses it and says why.
+        text = W.TextAreaInput(name=f"Text, typed or pasted: at most {sequences.MAX_CHARS:,}",
+                               value=self.state.text, height=110,
+                               max_length=sequences.MAX_CHARS + 1,
                                placeholder="( 1 ( 2 ) 1 ) 0 ...", sizing_mode="stretch_width")
         trace_text = W.Button(name="Trace this text", button_type="primary")
         trace_text.on_click(lambda _: self._trace_typed(text))
@@ -98,6 +105,7 @@ class Page(Viewer):
             W.Select.from_param(p.model_path),
             heading("Sequence: a window of the held-out stream"),
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
+            W.Select.from_param(p.reading),
             W.Button.from_param(p.random),
             heading("\u2026 or your own text"),
             text, trace_text,
@@ -137,10 +145,20 @@ class Page(Viewer):
                          sizing_mode="stretch_width")
 
     def template(self):
-        tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330)
+        tmpl = pn.template.BootstrapTemplate(title="rnnscope: cells \u00d7 characters", sidebar_width=330,
+                                             favicon=static_url("favicon.svg"), logo=static_url("favicon.svg"))
+        tmpl.config.css_files.append(STATIC + "rnnscope.css")   # from the root: Panel prefixes the way there
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
+
+
+def static_url(name: str) -> str:
+    """The absolute URL of static/``name`` beside this session's page (under any --prefix).
+    Not a relative path: Panel inlines a favicon or logo whose path names a file here."""
+    doc = pn.state.curdoc
+    request = doc.session_context.request if doc is not None and doc.session_context else None
+    return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
 
 
 def cell_picker(selected: param.ListSelector) -> pn.widgets.CheckButtonGroup:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import panel as pn
 
 import grammar
 from models import checkpoint
 from models.data import grammar_spec_of
 from models.errors import RnnscopeError, UnknownCharacters
+from models.heldout import heldout_of
 from models.sample import sample as _sample
 from models.vocab import Vocab
 
-HELDOUT_CHARS = 200_000        # length of the held-out stream offered by index
 MAX_CHARS = 200_000            # longest sequence the page traces
 MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
 
@@ -29,47 +28,16 @@ def _spec_of(config: dict) -> grammar.GrammarSpec | None:
     return grammar_spec_of(config.get("training", {}), config["model"].get("vocab"))
 
 
-@pn.cache(max_items=4)
-def _heldout(spec_items: tuple | None, seed, text_file: str | None) -> str:
-    if spec_items is not None:
-        spec = grammar.GrammarSpec(**dict(spec_items))
-        # Stream (seed, 3, 0): neither trained on (seed, 1, ...) nor used to pick the best step (seed, 2, ...).
-        return grammar.generate(HELDOUT_CHARS, seed=(seed, 3, 0), spec=spec)
-    text = Path(text_file).read_text(encoding="utf-8")
-    return text[int(len(text) * 0.9):]           # the trainer's held-out 10%
-
-
 def heldout_stream(path: str | Path) -> str:
-    """The model's held-out stream: a fresh grammar stream, or the last 10% of the training
-    text (which must still be where training read it)."""
-    config = checkpoint.read_config(path)
-    data = config.get("training", {}).get("data", {})
-    spec = _spec_of(config)
-    if spec is not None:
-        return _heldout(tuple(sorted(spec.to_dict().items())), data.get("seed", 0), None)
-    if data.get("kind") == "text" and data.get("path"):
-        text_file = Path(str(data["path"]))
-        if not text_file.is_file():
-            raise RnnscopeError(f"{path}: the held-out stream is the end of the training text {text_file}, "
-                                "which no longer exists")
-        return _heldout(None, None, str(text_file))
-    raise RnnscopeError(f"{path}: no held-out data known for this model "
-                        "(not a grammar model, no training text recorded)")
+    """The model's held-out stream (models/heldout.py): a fresh grammar stream, or the last
+    10% of the training text (which must still be where training read it)."""
+    return heldout_of(path).text
 
 
-@pn.cache(max_items=4)
-def _heldout_depth(path: str, spec_items: tuple) -> np.ndarray:
-    return grammar.annotate(heldout_stream(path), grammar.GrammarSpec(**dict(spec_items)))["depth"]
-
-
-def heldout_annotations(path: str | Path, stream: str, index: int, length: int,
-                        spec: grammar.GrammarSpec) -> dict:
-    """The true annotations of a window of ``stream`` (the held-out stream of the model at
-    ``path``, which keys the cached depths): depth counted from the stream's start, not from the
-    window's (the model itself still reads from the zero state)."""
-    depth = _heldout_depth(str(path), tuple(sorted(spec.to_dict().items())))
-    start = int(depth[index - 1]) if index > 0 else 0
-    return grammar.annotate(stream[index:index + length], spec, start_depth=start)
+def heldout_annotations(path: str | Path, index: int, length: int) -> dict:
+    """The true annotations of a window of the held-out stream: counted from the stream's
+    start, not from the window's."""
+    return heldout_of(path).annotations_at(index, length)
 
 
 def window(stream: str, index: int, length: int) -> str:
@@ -88,8 +56,8 @@ def check_typed(text: str, vocab: list[str]) -> str:
     """Typed or pasted text, checked against the model's vocabulary and the length limit."""
     if not text:
         raise RnnscopeError("the text is empty: type or paste at least one character")
-    if len(text) > MAX_CHARS:
-        raise RnnscopeError(f"the text has {len(text):,} characters; the page traces at most {MAX_CHARS:,}")
+    if len(text) > MAX_CHARS:     # no count: the page's box stops a longer paste at MAX_CHARS + 1
+        raise RnnscopeError(f"the text is too long: the page traces at most {MAX_CHARS:,} characters")
     found = Vocab(vocab).unknown(text)
     if found:
         raise UnknownCharacters(found, vocab)

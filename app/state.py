@@ -25,6 +25,21 @@ from .ordering import ORDERS
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
 MODELS_DIR = DEFAULT_CHECKPOINT.parent
 SOURCES = ("held-out", "typed", "sampled")
+# How a held-out window is read: with the state carried along the stream (what the model holds
+# there, models/context.py), or from a fresh zero state (what it does when it wakes up mid-stream).
+READINGS = {"in context (carried state)": "in context",
+            "from the zero state": "from the zero state"}
+
+# What each number box accepts (the held-out index: 0 .. the stream's last character).
+# Not parameter bounds: a bounded parameter raises on a bad value, and the widget made from
+# it hands the bounds to the browser, which then ignores an entry outside them without a word
+# while the box goes on showing it. Checked in ``_number_refusal`` instead, so a bad number is
+# refused with its range and the box snaps back to the value in effect.
+LIMITS = {"window": (1, sequences.MAX_CHARS), "sample_chars": (1, sequences.MAX_SAMPLE_CHARS),
+          "temperature": (0.05, 5.0), "seed": (0, 2**32 - 1)}
+NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characters"),
+                "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
+                "seed": ("sample seed", "")}
 
 
 def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
@@ -60,16 +75,22 @@ def describe_model(model) -> str:
     return what
 
 
+READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
+                 "from the zero state": "from the zero state (a fresh start at the window's first character)"}
+
+
 class AppState(param.Parameterized):
     model_path = param.Selector(objects=[], label="Model (checkpoint)")
     source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
-    index = param.Integer(default=0, bounds=(0, None), label="Held-out index")
-    window = param.Integer(default=100, bounds=(1, sequences.MAX_CHARS), label="Window (chars)")
+    # allow_None: an emptied box sends None, which is refused with the range like any bad number
+    index = param.Integer(default=0, allow_None=True, label="Held-out index")
+    window = param.Integer(default=100, allow_None=True, label="Window (chars)")
+    reading = param.Selector(default="in context", objects=READINGS, label="Read the window")
     random = param.Event(label="Random window")
     text = param.String(default="", label="Text (typed or pasted)")
-    sample_chars = param.Integer(default=300, bounds=(1, sequences.MAX_SAMPLE_CHARS), label="Sample length")
-    temperature = param.Number(default=1.0, bounds=(0.05, 5.0), step=0.05, label="Temperature")
-    seed = param.Integer(default=0, label="Sample seed")
+    sample_chars = param.Integer(default=300, allow_None=True, label="Sample length")
+    temperature = param.Number(default=1.0, allow_None=True, step=0.05, label="Temperature")
+    seed = param.Integer(default=0, allow_None=True, label="Sample seed")
     sample = param.Event(label="Sample from the model")
 
     view = param.Selector(default="h", objects=["h"], label="Show")
@@ -95,6 +116,7 @@ class AppState(param.Parameterized):
         self._good_model = None
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
+        self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
@@ -135,7 +157,7 @@ class AppState(param.Parameterized):
         self._load()
 
     # --- sequence ------------------------------------------------------------------------
-    @param.depends("index", "window", watch=True)
+    @param.depends("index", "window", "reading", watch=True)
     def _on_window(self):
         if not self._restoring:
             self._load_from("held-out")
@@ -153,6 +175,24 @@ class AppState(param.Parameterized):
     @param.depends("sample", watch=True)
     def _on_sample(self):
         self._load_from("sampled")
+
+    def _keep_sample_settings(self, *events) -> None:
+        """A sample length, temperature or seed outside its range is refused as it is entered,
+        and the box snaps back to the value the next sample will use."""
+        for event in events:
+            why = self._number_refusal(event.name)
+            if why:
+                self.refuse(why)
+                setattr(self, event.name, event.old)
+
+    def _number_refusal(self, name: str) -> str:
+        """Why the number box ``name`` holds a value it cannot take ('' when it can)."""
+        value, (what, unit) = getattr(self, name), NUMBER_NAMES[name]
+        low, high = (0, len(self._stream) - 1) if name == "index" else LIMITS[name]
+        if value is not None and low <= value <= high:
+            return ""
+        got = "the box is empty" if value is None else f"got {_number(value)}"
+        return f"{what} must be {_number(low)} .. {_number(high)}{unit}; {got}"
 
     def _load_from(self, source: str) -> None:
         """Load from ``source``; a refused sequence changes nothing: the source, index and
@@ -172,8 +212,12 @@ class AppState(param.Parameterized):
         if self.source == "held-out":
             if not self._stream:
                 raise RnnscopeError(self._no_stream or "this model has no held-out stream")
+            why = self._number_refusal("index") or self._number_refusal("window")
+            if why:
+                raise RnnscopeError(why)
             text = sequences.window(self._stream, self.index, self.window)
-            return text, f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}"
+            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}, "
+                          f"read {READING_NOTES[self.reading]}")
         if self.source == "typed":
             return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
         prime = self._stream[:1] or self._model.config.vocab[0]
@@ -185,23 +229,37 @@ class AppState(param.Parameterized):
         """Trace the sequence ``source`` names; False (and a message) when it is refused."""
         try:
             text, what = self._sequence()
-            trace = cache.trace_text(self.model_path, text, self._spec)
+            trace = self._trace(text)
         except RnnscopeError as e:
             self.refuse(str(e))
             return False
         start_depth = 0
         if self.source == "held-out" and self._spec is not None:
-            ann = sequences.heldout_annotations(self.model_path, self._stream, self.index, len(text), self._spec)
-            start_depth = int(ann["depth"][0]) - (text[0] == "(") + (text[0] == ")")
-            trace = dataclasses.replace(trace, annotations=ann)   # the cached trace is shared: never mutate it
+            depth = trace.annotations["depth"]
+            start_depth = int(depth[0]) - (text[0] == "(") + (text[0] == ")")
         note = sequences.grammar_note(text, self._spec, start_depth)
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
         return True
 
+    def _trace(self, text: str):
+        """The trace of ``text``; a held-out window carries the stream's own annotations
+        (counted from its start) and is read as ``reading`` says."""
+        if self.source != "held-out":
+            return cache.trace_text(self.model_path, text, self._spec)
+        if self.reading == "in context":
+            return cache.trace_in_context(self.model_path, self.index, len(text))
+        ann = sequences.heldout_annotations(self.model_path, self.index, len(text))
+        # the cached trace is shared: never mutate it
+        return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
+
     def refuse(self, why: str):
         """Say why an input was refused: the bare reason, and the sentence the page shows."""
         why = why.rstrip(".")
         kept = " The page still shows the last good sequence." if self.trace is not None else ""
         self.param.update(refusal=why, error=why + "." + kept)
+
+
+def _number(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:,g}"

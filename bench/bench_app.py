@@ -3,8 +3,10 @@
 1. Server-side time from a new sequence to updated Bokeh sources, 1,000 and 100,000 chars:
    trace (uncached), frame + source update, and the binary encoding of the changed sources
    (what the server then sends); and the same sequence again (trace from the shared cache).
-2. Export time and file size.
-3. N real browser sessions (headless Chromium via Playwright) on one ``panel serve app`` on
+2. Held-out windows read in context (the state carried from the stream's start): the first
+   window near the stream's end (the states are recorded on the way), then other windows.
+3. Export time and file size.
+4. N real browser sessions (headless Chromium via Playwright) on one ``panel serve app`` on
    loopback, each changing sequences: errors in the server log / page consoles, server RSS.
 Writes the ``## App`` section of bench/RESULTS.md.
 """
@@ -70,6 +72,33 @@ def bench_update(model: str) -> list[str]:
         total = t_trace + min(t_draw) + t_encode
         rows.append(f"| {n:,} | {t_trace * 1e3:.0f} ms | {min(t_draw) * 1e3:.0f} ms | {t_encode * 1e3:.1f} ms | "
                     f"**{total * 1e3:.0f} ms** | {t_export * 1e3:.0f} ms | {size / 1e6:.2f} MB |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_in_context(model: str) -> list[str]:
+    """A held-out window read in context walks the stream once up to it (recording the state
+    every 1,000 chars), then any window costs its own trace plus < 1,000 chars of warm-up."""
+    from models.context import StreamReader
+    from models.heldout import heldout_of
+    from models.tracer import trace
+
+    m = checkpoint.load(model)
+    held = heldout_of(model)
+    rows = ["| held-out window | first window at 199,000 (walks the stream) | later windows, median of 20 | "
+            "the same window from the zero state |", "|---|---|---|---|"]
+    rng = np.random.default_rng(0)
+    for n in (100, 1_000):
+        reader = StreamReader(m, held.text, held.annotations)
+        t_first = timed(lambda r=reader, n=n: r.trace(199_000, n), 1)
+        later = []
+        for index in rng.integers(0, len(held.text) - n, 20):
+            start = time.perf_counter()
+            reader.trace(int(index), n)
+            later.append(time.perf_counter() - start)
+        t_zero = timed(lambda n=n: trace(m, held.text[150_000:150_000 + n]), 3)
+        rows.append(f"| {n:,} chars | {t_first * 1e3:.0f} ms | {np.median(later) * 1e3:.0f} ms | "
+                    f"{t_zero * 1e3:.0f} ms |")
         print(rows[-1], flush=True)
     return rows
 
@@ -214,7 +243,8 @@ def main() -> None:
             f"{Path(args.model).name} ({cfg['cell'].upper()}-{cfg['hidden_size']}). Best of 3 unless noted.", "",
             "Server side, new sequence -> updated Bokeh sources (target < 200 ms for 1,000 chars); "
             "'encode' is Bokeh's serialisation of the changed sources, what goes on the wire:", ""]
-    rows = bench_update(args.model)
+    rows = bench_update(args.model) + ["", "Held-out windows read in context (the page's default):", ""]
+    rows += bench_in_context(args.model)
     sessions = bench_sessions(args.model, args.sessions, args.rounds) if args.sessions else []
     if not args.no_write:
         write_section(head + rows + ["", "Sessions:", "", *sessions])

@@ -9,6 +9,10 @@ class CheckpointError(RnnscopeError):
     """A checkpoint that is missing, corrupt or does not match its own config."""
 
 
+class TrainingDiverged(RnnscopeError):
+    """A training or held-out loss that is NaN or infinite: the run stops, nothing non-finite is saved."""
+
+
 class UnknownCharacters(RnnscopeError):
     """Text with characters outside a model's vocabulary; ``.found`` lists (position, char)."""
 

@@ -30,6 +30,14 @@ def heldout_loss(model: CharRNN, ids: np.ndarray, chunk: int = 5_000) -> float:
     return total / count
 
 
+def unigram_entropy(ids: np.ndarray, vocab_size: int) -> float:
+    """Entropy (nats/char) of the character frequencies in ``ids``: the loss of the best model
+    that ignores context. A model scoring worse than this has learned nothing from context."""
+    counts = np.bincount(np.asarray(ids).ravel(), minlength=vocab_size)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
 def grammatical_share(model: CharRNN, spec: grammar.GrammarSpec = grammar.GrammarSpec(), n: int = 100,
                       tokens: int = 500, temperature: float = 1.0, seed: int = 0,
                       warmup_chars: int = 0) -> tuple[int, list[str]]:

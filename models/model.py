@@ -1,9 +1,11 @@
 """The character language model and its config: embedding (or one-hot) -> recurrent cell
-(GRU | LSTM | tanh RNN, 1..n layers) -> linear decoder. Nothing else lives here."""
+(GRU | LSTM | tanh or ReLU RNN, with or without biases, 1..n layers) -> linear decoder.
+Nothing else lives here."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,6 +14,8 @@ from .errors import RnnscopeError
 from .vocab import Vocab
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+NONLINEARITIES = ("tanh", "relu")   # nn.RNN's choice; GRU and LSTM have fixed ones
+RECURRENT_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 @dataclass
 class ModelConfig:
@@ -20,10 +24,19 @@ class ModelConfig:
     hidden_size: int = 15
     num_layers: int = 1
     embedding_dim: int | None = 15   # None: one-hot input (the seed's "simple" variant)
+    nonlinearity: str = "tanh"       # RNN only: "tanh" or "relu"
+    bias: bool = True                # the recurrent layers' bias_ih/bias_hh (the decoder always has one)
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise RnnscopeError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        if self.nonlinearity not in NONLINEARITIES:
+            raise RnnscopeError(f"nonlinearity must be one of {list(NONLINEARITIES)}, got {self.nonlinearity!r}")
+        if self.cell != "rnn" and self.nonlinearity != "tanh":
+            raise RnnscopeError(f"nonlinearity {self.nonlinearity!r} is for cell 'rnn' only; "
+                                f"a {self.cell.upper()} has fixed nonlinearities")
+        if not isinstance(self.bias, bool):
+            raise RnnscopeError(f"bias must be true or false, got {self.bias!r}")
         for name in ("hidden_size", "num_layers"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise RnnscopeError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -35,8 +48,23 @@ class ModelConfig:
     def input_size(self) -> int:
         return self.embedding_dim or len(self.vocab)
 
+    def describe(self) -> str:
+        """In a phrase, for messages: 'a 1-layer GRU with 15 units over 8 characters'."""
+        cell = self.cell.upper() + (" (ReLU)" if self.nonlinearity == "relu" else "")
+        return (f"a {self.num_layers}-layer {cell} with {self.hidden_size} units over {len(self.vocab)} characters"
+                + ("" if self.bias else ", without biases"))
+
+    @property
+    def rnn_kwargs(self) -> dict:
+        """What torch's recurrent module needs beyond sizes (nonlinearity exists only on nn.RNN)."""
+        return {"bias": self.bias, **({"nonlinearity": self.nonlinearity} if self.cell == "rnn" else {})}
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """config.json's model section: nonlinearity is written for RNNs only (it has no meaning for others)."""
+        d = asdict(self)
+        if self.cell != "rnn":
+            del d["nonlinearity"]
+        return d
 
 
 class CharRNN(nn.Module):
@@ -46,7 +74,8 @@ class CharRNN(nn.Module):
         self.vocab = Vocab(config.vocab)
         V = len(config.vocab)
         self.embed = nn.Embedding(V, config.embedding_dim) if config.embedding_dim else None
-        self.rnn = CELLS[config.cell](config.input_size, config.hidden_size, config.num_layers, batch_first=True)
+        self.rnn = CELLS[config.cell](config.input_size, config.hidden_size, config.num_layers, batch_first=True,
+                                      **config.rnn_kwargs)
         self.decoder = nn.Linear(config.hidden_size, V)
 
     def inputs(self, ids: torch.Tensor) -> torch.Tensor:
@@ -64,10 +93,33 @@ class CharRNN(nn.Module):
         """A single-layer module sharing layer ``k``'s weights (no copy): torch's stacked
         module only returns the top layer, and each layer's own states are what we look at."""
         rnn = self.rnn
-        single = type(rnn)(rnn.input_size if k == 0 else rnn.hidden_size, rnn.hidden_size, 1, batch_first=True)
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        single = type(rnn)(rnn.input_size if k == 0 else rnn.hidden_size, rnn.hidden_size, 1, batch_first=True,
+                           **self.config.rnn_kwargs)
+        for name in RECURRENT_WEIGHTS[:4 if self.config.bias else 2]:
             setattr(single, f"{name}_l0", getattr(rnn, f"{name}_l{k}"))
         return single.to(self.device)
+
+    @torch.no_grad()
+    def layer_arrays(self, k: int) -> dict[str, np.ndarray]:
+        """Layer ``k``'s weight_ih, weight_hh, bias_ih, bias_hh as float64 NumPy (zero biases for a
+        model without them): what the NumPy reference equations (and explain-a-value) read."""
+        w = {n: getattr(self.rnn, f"{n}_l{k}").double().cpu().numpy() for n in RECURRENT_WEIGHTS[:2]}
+        for n in RECURRENT_WEIGHTS[2:]:
+            w[n] = (getattr(self.rnn, f"{n}_l{k}").double().cpu().numpy() if self.config.bias
+                    else np.zeros(w["weight_ih"].shape[0]))
+        return w
+
+    @torch.no_grad()
+    def input_vectors(self, text: str) -> np.ndarray:
+        """[T, input_size] float64: what the first layer reads for each character."""
+        ids = torch.as_tensor(self.vocab.encode(text), device=self.device)
+        return self.inputs(ids[None])[0].double().cpu().numpy()
+
+    def input_names(self) -> list[str]:
+        """A name for each input dimension of the first layer."""
+        if self.embed is not None:
+            return [f"embedding {d}" for d in range(self.config.embedding_dim)]
+        return [f"one-hot {c!r}" for c in self.config.vocab]
 
     @property
     def device(self) -> torch.device:

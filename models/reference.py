@@ -3,7 +3,7 @@ them out. This is the independent reference the tests hold the tracer and torch 
 it deliberately shares no code with them.
 
 Weights use torch's layout (state_dict names, gate blocks stacked in rows):
-  RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
+  RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)     (or relu(...) for a ReLU RNN)
   GRU:  r = s(W_ir x + b_ir + W_hr h + b_hr)           reset
         z = s(W_iz x + b_iz + W_hz h + b_hz)           update
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))  candidate
@@ -11,6 +11,7 @@ Weights use torch's layout (state_dict names, gate blocks stacked in rows):
   LSTM: i, f, g, o = s(.), s(.), tanh(.), s(.) of W_ih x + b_ih + W_hh h + b_hh
         c' = f * c + i * g ;  h' = o * tanh(c')
 (Keras, seed 002, puts r before the matmul in GRU and swaps z with 1 - z; torch's form is used here.)
+A model without biases (torch's bias=False) has no b_ih/b_hh: they are taken as zeros.
 """
 from __future__ import annotations
 
@@ -21,8 +22,13 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):
-    h_new = np.tanh(W_ih @ x + b_ih + W_hh @ h + b_hh)
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    act = {"tanh": np.tanh, "relu": relu}[nonlinearity]
+    h_new = act(W_ih @ x + b_ih + W_hh @ h + b_hh)
     return h_new, {}
 
 
@@ -48,17 +54,51 @@ def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return h_new, c_new, {"i": i, "f": f, "g": g, "o": o}
 
 
-def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layers: int):
+def step_terms(cell, x, h, c, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    """One step with every term that made it, for explaining a value: per gate its input part
+    (W_i x + b_i), recurrent part (W_h h + b_h), pre-activation and value, each [H]; then the new
+    h (and c). The GRU candidate's pre-activation is input + r * recurrent; RNN: one "a" term."""
+    H = h.shape[0]
+    gi, gh = W_ih @ x + b_ih, W_hh @ h + b_hh
+    parts = lambda k: (gi[k * H:(k + 1) * H], gh[k * H:(k + 1) * H])   # noqa: E731
+    terms = {}
+    if cell == "rnn":
+        act = {"tanh": np.tanh, "relu": relu}[nonlinearity]
+        i_part, h_part = parts(0)
+        terms["a"] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part, "value": act(i_part + h_part)}
+        return terms, terms["a"]["value"], None
+    if cell == "gru":
+        for k, name in enumerate(("r", "z")):
+            i_part, h_part = parts(k)
+            terms[name] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part,
+                           "value": sigmoid(i_part + h_part)}
+        i_part, h_part = parts(2)
+        pre = i_part + terms["r"]["value"] * h_part
+        terms["n"] = {"input": i_part, "recurrent": h_part, "pre": pre, "value": np.tanh(pre)}
+        z, n = terms["z"]["value"], terms["n"]["value"]
+        return terms, (1.0 - z) * n + z * h, None
+    for k, name in enumerate(("i", "f", "g", "o")):
+        i_part, h_part = parts(k)
+        act = np.tanh if name == "g" else sigmoid
+        terms[name] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part, "value": act(i_part + h_part)}
+    c_new = terms["f"]["value"] * c + terms["i"]["value"] * terms["g"]["value"]
+    return terms, terms["o"]["value"] * np.tanh(c_new), c_new
+
+
+def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layers: int,
+        nonlinearity: str = "tanh"):
     """Run a stack of cells over ``inputs`` [T, D] from the zero state.
 
-    ``weights`` maps torch's names (``weight_ih_l0`` ...) to arrays. Returns one dict per
-    layer: ``h`` [T, H], each gate [T, H], and ``c`` [T, H] for LSTM.
+    ``weights`` maps torch's names (``weight_ih_l0`` ...) to arrays; missing biases are
+    zeros. ``nonlinearity`` is the RNN's ("tanh" or "relu"). Returns one dict per layer:
+    ``h`` [T, H], each gate [T, H], and ``c`` [T, H] for LSTM.
     """
     layers = []
     x_seq = np.asarray(inputs, dtype=np.float64)
     for layer in range(num_layers):
-        W_ih, W_hh, b_ih, b_hh = (np.asarray(weights[f"{n}_l{layer}"], dtype=np.float64)
-                                  for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        W_ih, W_hh = (np.asarray(weights[f"{n}_l{layer}"], dtype=np.float64) for n in ("weight_ih", "weight_hh"))
+        b_ih, b_hh = (np.asarray(weights.get(f"{n}_l{layer}", np.zeros(len(W_ih))), dtype=np.float64)
+                      for n in ("bias_ih", "bias_hh"))
         H = W_hh.shape[1]
         h, c = np.zeros(H), np.zeros(H)
         record: dict[str, list] = {"h": []}
@@ -69,7 +109,7 @@ def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layer
             elif cell == "gru":
                 h, gates = gru_step(x, h, W_ih, W_hh, b_ih, b_hh)
             else:
-                h, gates = rnn_step(x, h, W_ih, W_hh, b_ih, b_hh)
+                h, gates = rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, nonlinearity)
             record["h"].append(h)
             for name, value in gates.items():
                 record.setdefault(name, []).append(value)

@@ -11,6 +11,8 @@ Saved as ``.npz`` (no pickles) with these keys:
   h_l{k}        [T, H] float32, hidden state of layer k after char t
   {gate}_l{k}   [T, H] float32, GRU: r, z, n; LSTM: i, f, g, o and the cell state c
   ann_{name}    [T], per-character annotations (grammar text: depth, kind)
+  init_h_l{k}   [H] float32, optional: the state layer k read the first character from, when it was
+  init_c_l{k}   not the zero state (a window read in context); init_c for an LSTM
 """
 from __future__ import annotations
 
@@ -27,6 +29,31 @@ VIEW_LABELS = {
     "i": "input gate i", "f": "forget gate f", "g": "cell input g", "o": "output gate o", "c": "cell state c",
 }
 
+SIGMOID_VIEWS = {"r", "z", "i", "f", "o"}          # values in 0..1
+TANH_VIEWS = {"h", "n", "g"}                       # values in -1..1 (h of an LSTM too: o * tanh(c))
+
+
+def value_range(view: str, values: np.ndarray) -> tuple[float, float]:
+    """The range a view's values live in, fixed per view so that colours and bins mean the same
+    across sequences; an LSTM's c is unbounded: symmetric, from the largest magnitude, rounded up to 0.5."""
+    if view in SIGMOID_VIEWS:
+        return 0.0, 1.0
+    if view in TANH_VIEWS:
+        return -1.0, 1.0
+    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    m = float(np.ceil(max(m, 1e-6) * 2) / 2)
+    return -m, m
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """What one layer carries from one character to the next: h, and the LSTM's cell state c."""
+    h: np.ndarray                  # [H]
+    c: np.ndarray | None = None    # [H] for an LSTM, None otherwise
+
+
+State = list[LayerState]           # one per layer, bottom first
+
 
 @dataclass
 class Trace:
@@ -37,6 +64,7 @@ class Trace:
     gates: list[dict[str, np.ndarray]]                        # per layer {name: [T, H]}
     probs: np.ndarray                                         # [T, V]
     annotations: dict[str, np.ndarray] = field(default_factory=dict)
+    initial: State | None = None          # the state before the first character (None: the zero state)
 
     def __len__(self) -> int:
         return len(self.text)
@@ -60,6 +88,32 @@ class Trace:
             raise RnnscopeError(f"view {view!r} does not exist for a {self.cell.upper()}; choose from {self.views}")
         return self.gates[layer][view]
 
+    def final_state(self) -> State:
+        """The state after the last character: where reading the text that follows would start."""
+        return [LayerState(h[-1].copy(), g["c"][-1].copy() if "c" in g else None)
+                for h, g in zip(self.hidden, self.gates)]
+
+    def slice(self, start: int, stop: int) -> Trace:
+        """Characters ``start .. stop-1`` with every array cut alike (states stay as read in
+        the whole trace: a slice of a longer reading is a window read in context)."""
+        if not 0 <= start < stop <= len(self):
+            raise RnnscopeError(f"slice {start}..{stop} is outside the trace (0 .. {len(self)})")
+        before = self.initial if start == 0 else self.state_before(start)
+        return Trace(text=self.text[start:stop], vocab=self.vocab, cell=self.cell,
+                     hidden=[h[start:stop] for h in self.hidden],
+                     gates=[{k: v[start:stop] for k, v in g.items()} for g in self.gates],
+                     probs=self.probs[start:stop],
+                     annotations={k: v[start:stop] for k, v in self.annotations.items()}, initial=before)
+
+    def state_before(self, t: int) -> State:
+        """The state step ``t`` read from: after character t-1, or the initial state (zeros by default)."""
+        if t > 0:
+            return [LayerState(h[t - 1], g["c"][t - 1] if "c" in g else None) for h, g in zip(self.hidden, self.gates)]
+        if self.initial is not None:
+            return self.initial
+        H = self.hidden[0].shape[1]
+        return [LayerState(np.zeros(H, np.float32), np.zeros(H, np.float32) if "c" in g else None) for g in self.gates]
+
     def next_char_prob(self) -> np.ndarray:
         """[T-1]: the probability the model gave to the character that actually came next."""
         index = {c: i for i, c in enumerate(self.vocab)}
@@ -75,6 +129,10 @@ class Trace:
             arrays[f"h_l{k}"] = h
             arrays.update({f"{name}_l{k}": v for name, v in self.gates[k].items()})
         arrays.update({f"ann_{name}": v for name, v in self.annotations.items()})
+        for k, layer_state in enumerate(self.initial or []):
+            arrays[f"init_h_l{k}"] = layer_state.h
+            if layer_state.c is not None:
+                arrays[f"init_c_l{k}"] = layer_state.c
         return write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
@@ -92,11 +150,13 @@ class Trace:
             raise RnnscopeError(f"{path}: not an rnnscope trace, missing keys {missing}")
         n_layers = sum(1 for k in data if k.startswith("h_l"))
         gates = [{k.rsplit("_l", 1)[0]: v for k, v in data.items()
-                  if k.endswith(f"_l{layer}") and not k.startswith("h_") and not k.startswith("ann_")}
+                  if k.endswith(f"_l{layer}") and not k.startswith(("h_", "ann_", "init_"))}
                  for layer in range(n_layers)]
+        initial = ([LayerState(data[f"init_h_l{k}"], data.get(f"init_c_l{k}")) for k in range(n_layers)]
+                   if "init_h_l0" in data else None)
         return cls(text=_text(data["chars"]), vocab=list(_text(data["vocab"])), cell=str(data["cell"]),
                    hidden=[data[f"h_l{k}"] for k in range(n_layers)], gates=gates, probs=data["probs"],
-                   annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")})
+                   annotations={k[4:]: v for k, v in data.items() if k.startswith("ann_")}, initial=initial)
 
 
 def _code_points(text: str) -> np.ndarray:

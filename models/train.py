@@ -5,10 +5,18 @@ every batch row, predict each next character, back-propagate through that window
 and carry the (detached) state on to the next window. Each epoch brings fresh rows and a
 zero state; every ``eval_every`` steps the held-out loss is measured against the oracle
 floor and the best model so far is saved. Adam with cosine decay and gradient clipping; seeded.
+
+A run that diverges (a NaN or infinite training or held-out loss) stops at once with
+TrainingDiverged, keeping the last good checkpoint; nothing non-finite is ever saved. A
+held-out loss worse than the unigram baseline (the entropy of the training data's character
+frequencies) is warned about on stderr and marked in the record; such a run still ends
+normally, because its checkpoint is a valid model and a few-step smoke run is expected to be
+there: the record's ``best_worse_than_unigram`` says so for scripts that want to fail on it.
 """
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,9 +27,10 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .data import GrammarData, TextData
-from .evaluate import heldout_loss
-from .errors import RnnscopeError
+from .evaluate import heldout_loss, unigram_entropy
+from .errors import RnnscopeError, TrainingDiverged
 from .model import CharRNN, ModelConfig
+from .runtime import pick_device, set_threads
 
 
 @dataclass
@@ -48,18 +57,6 @@ class TrainConfig:
             raise RnnscopeError("lr and clip must be positive, min_lr_ratio within 0..1, warmup_steps >= 0")
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise RnnscopeError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RnnscopeError("device cuda asked for, but this torch build sees no CUDA GPU")
-    return device
-
-
 def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -68,18 +65,18 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainConfig, out: str | Path,
-          progress: bool = True) -> dict:
-    """Train, saving the best model (by held-out loss) to ``out``. Returns the training record."""
-    checkpoint.check_replaceable(out)   # fail now, not after the first evaluation
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+          progress: bool = True, force: bool = False) -> dict:
+    """Train, saving the best model (by held-out loss) to ``out``. Returns the training record.
+    An existing checkpoint at ``out`` is replaced only with ``force``."""
+    checkpoint.check_output(out, force)   # fail now, not at the first evaluation minutes in
+    set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     model = CharRNN(model_config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     heldout, floor = data.heldout()
     record = {"data": data.describe(), "train": asdict(cfg), "device": str(device), "torch": torch.__version__,
-              "floor": floor, "history": [], "best": None}
+              "floor": floor, "unigram": None, "history": [], "best": None}
 
     epoch, pos, state, rows = -1, 0, None, None
     window_losses, start, chars = [], time.perf_counter(), 0
@@ -90,6 +87,8 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
             epoch, pos, state = epoch + 1, 0, None
             rows, soft = data.epoch(epoch, cfg.batch_size)
+            if epoch == 0:   # the baseline a model must beat to have learned anything from context
+                record["unigram"] = round(unigram_entropy(rows, len(model_config.vocab)), 5)
             if rows.shape[1] < cfg.bptt + 1:
                 raise RnnscopeError(f"each of the {cfg.batch_size} batch rows holds {rows.shape[1]} characters, "
                                     f"fewer than one window of {cfg.bptt} + 1: use more text, a smaller --batch "
@@ -109,13 +108,16 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         else:  # expected loss under the oracle's distribution (see models/data.py)
             loss = -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+        value = loss.item()
+        if not math.isfinite(value):
+            _stop_diverged(record, out, step, "training", value)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
 
         chars += y.numel()
-        window_losses.append(loss.item())
+        window_losses.append(value)
         if progress and step % 20 == 0:
             recent = sum(window_losses[-50:]) / len(window_losses[-50:])
             gap = f" floor x{recent / floor:.4f}" if floor else ""
@@ -123,18 +125,39 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
                                 f"{chars / (time.perf_counter() - start) / 1e3:.0f}k chars/s")
     _evaluate(model, heldout, floor, record, cfg.steps, window_losses, out, start, chars)
     bar.close()
+    record["best_worse_than_unigram"] = record["best"]["heldout_loss"] > record["unigram"]
     checkpoint.update_record(out, record)   # the saved record stopped at the best step
     return record
 
 
+def _stop_diverged(record: dict, out, step: int, which: str, value: float) -> None:
+    """Record where the run diverged in the kept checkpoint (if this run saved one) and stop."""
+    record["diverged"] = {"step": step, "loss": which, "value": str(value)}
+    best = record["best"]
+    if best is None:
+        kept = "nothing was saved by this run" + (f" ({out} still holds the checkpoint that was there before)"
+                                                  if Path(out).exists() else "")
+    else:
+        checkpoint.update_record(out, record)
+        kept = f"kept {out} from step {best['step']} (held-out {best['heldout_loss']:.5f} nats/char)"
+    raise TrainingDiverged(f"training diverged at step {step}: {which} loss is {value} "
+                           f"(try a smaller --lr); {kept}")
+
+
 def _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars) -> None:
     loss = heldout_loss(model, heldout)
+    if not math.isfinite(loss):
+        _stop_diverged(record, out, step, "held-out", loss)
     elapsed = time.perf_counter() - start
     train_loss = sum(window_losses[-100:]) / max(1, len(window_losses[-100:]))
     entry = {"step": step, "train_loss": round(train_loss, 5), "heldout_loss": round(loss, 5),
              "seconds": round(elapsed, 1), "chars": chars, "chars_per_s": round(chars / elapsed)}
     if floor:
         entry["ratio_to_floor"] = round(loss / floor, 5)
+    if loss > record["unigram"]:
+        entry["worse_than_unigram"] = True
+        tqdm.write(f"warning: step {step}: held-out loss {loss:.5f} is worse than the unigram baseline "
+                   f"{record['unigram']:.5f} nats/char (character frequencies alone)", file=sys.stderr)
     record["history"].append(entry)
     tqdm.write(f"step {step}: held-out {loss:.5f} nats/char" + (f" (floor {floor:.5f}, x{loss / floor:.5f})"
                                                                   if floor else "") + f" after {elapsed:.0f}s")

@@ -50,6 +50,51 @@ def _at_least(minimum: int):
     return parse
 
 
+def _runtime_args(p: argparse.ArgumentParser, device_help: str = "") -> None:
+    """--device and --threads, the same on every command that runs a model."""
+    p.add_argument("--device", default="auto",
+                   help=device_help or "auto (a CUDA GPU when torch sees one, else the CPU) | cpu | cuda | cuda:N "
+                                       "(default auto)")
+    p.add_argument("--threads", type=_at_least(1),
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest when anything else runs)")
+
+
+def _runtime(args):
+    """Apply --threads and resolve --device (models/runtime.py: one meaning everywhere)."""
+    from models.runtime import pick_device, set_threads
+    set_threads(args.threads)
+    return pick_device(args.device)
+
+
+def _out_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("-o", "--out", type=Path, help=f"write {what} to this file (atomically) instead of stdout")
+
+
+def _check_out(args) -> None:
+    """Before any work: an -o that cannot be written fails now, not after the model ran."""
+    from models.atomic import check_writable
+    if args.out:
+        check_writable(args.out)
+
+
+def _emit(args, text: str, what: str) -> None:
+    """Print ``text``, or write it to -o atomically and say so."""
+    from models.atomic import write_text_atomic
+    if args.out:
+        write_text_atomic(args.out, text + "\n")
+        print(f"wrote {what} to {args.out}")
+    else:
+        print(text)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("rnnscope")
+    except PackageNotFoundError:   # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint directory (default: the shipped GRU-15)")
 
@@ -73,9 +118,8 @@ def _read_text(args) -> str:
 
 def cmd_generate(args) -> None:
     import grammar
-    from models.atomic import check_writable, write_text_atomic
-    if args.out:
-        check_writable(args.out)
+    from models.atomic import write_text_atomic
+    _check_out(args)
     text = grammar.generate(args.chars, seed=args.seed, spec=_spec(args))
     if args.out:
         write_text_atomic(args.out, text)
@@ -91,18 +135,22 @@ def cmd_train(args) -> None:
     from models.train import TrainConfig, train
     if args.data and args.soft_targets:
         raise RnnscopeError("--soft-targets needs the grammar's oracle; a text file has none")
+    _runtime(args)   # an unknown --device is refused before any data is read or made
     data = (TextData(args.data) if args.data else
             GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
                         soft_targets=args.soft_targets))
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
-                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding)
+                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding,
+                               nonlinearity=args.nonlinearity, bias=not args.no_bias)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
                       device=args.device, eval_every=args.eval_every, threads=args.threads)
-    record = train(data, model_config, cfg, args.out, progress=not args.quiet)
+    record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
     best = record["best"]
+    worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
+             f"frequencies alone): it learned nothing from context" if record["best_worse_than_unigram"] else "")
     print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
-          + f"; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
+          + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
 
 
 def cmd_eval(args) -> None:
@@ -110,7 +158,8 @@ def cmd_eval(args) -> None:
     from models import checkpoint
     from models.data import grammar_spec_of
     from models.evaluate import grammatical_share, heldout_loss
-    model = checkpoint.load(args.model, args.device)
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
     own = grammar_spec_of(model.training_record, model.config.vocab)
     spec = _spec(args, own)
     if args.text is not None or args.file is not None:
@@ -130,33 +179,138 @@ def cmd_eval(args) -> None:
             result[f"grammatical_{name}"] = f"{good}/{args.samples}"
             if reasons:
                 result[f"first_failures_{name}"] = reasons
-    print(json.dumps(result, indent=2))
+    _emit(args, json.dumps(result, indent=2) if args.json else _eval_text(result), "the evaluation")
+
+
+def _eval_text(result: dict) -> str:
+    """The evaluation for people: one line for the loss, one per kind of sample."""
+    lines = [f"loss {result['loss']:.5f} nats/char over {result['chars']:,} characters"
+             + (f" (floor {result['floor']:.5f}, {result['ratio_to_floor']:.5f} x the floor)" if "floor" in result
+                else "")]
+    for name, label in (("from_start", "from the start state"), ("after_warmup", "after a warm-up")):
+        if f"grammatical_{name}" in result:
+            lines.append(f"grammatical samples {label}: {result[f'grammatical_{name}']}")
+            lines += [f"  {reason}" for reason in result.get(f"first_failures_{name}", [])]
+    return "\n".join(lines)
 
 
 def cmd_trace(args) -> None:
     from models import checkpoint
-    from models.tracer import trace
-    from models.atomic import check_writable
-    check_writable(args.out)
-    model = checkpoint.load(args.model, args.device)
-    tr = trace(model, _read_text(args))
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
     tr.save(args.out)
     views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
-    print(f"wrote {args.out}: {len(tr):,} chars, {views}, probs, annotations {sorted(tr.annotations)}")
+    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+
+
+def _sequence_trace(model, args):
+    """The trace of the sequence --text / --file / --index names, and a note on what it is."""
+    from models.tracer import trace
+    if args.index is None:
+        if args.window is not None or args.from_zero_state:
+            raise RnnscopeError("--window and --from-zero-state go with --index (a held-out window); "
+                                "--text and --file are always read from the zero state")
+        return trace(model, _read_text(args)), ""
+    return _heldout_window(model, args)
+
+
+def _sequence_args(p: argparse.ArgumentParser) -> None:
+    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the sequence itself (read from the zero state)")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
+    src.add_argument("--index", type=int,
+                     help="start of a window into the model's held-out stream, read in context")
+    p.add_argument("--window", type=int, help="window length for --index (default 100)")
+    p.add_argument("--from-zero-state", action="store_true",
+                   help="with --index: read the window from the zero state instead of in context")
+
+
+def _heldout_window(model, args):
+    """The window of the model's held-out stream at --index, read in context (the state
+    carried from the stream's start, as the app reads it) or with --from-zero-state."""
+    import dataclasses
+
+    from models.context import StreamReader
+    from models.heldout import heldout_of
+    from models.tracer import trace
+    args.window = 100 if args.window is None else args.window
+    if args.window < 1:
+        raise RnnscopeError(f"--window must be at least 1, got {args.window}")
+    held = heldout_of(args.model)
+    if not 0 <= args.index < len(held.text):
+        raise RnnscopeError(f"--index {args.index:,} is outside the held-out stream (0 .. {len(held.text) - 1:,})")
+    if args.from_zero_state:
+        text = held.text[args.index:args.index + args.window]
+        tr = dataclasses.replace(trace(model, text), annotations=held.annotations_at(args.index, len(text)))
+        how = "from the zero state"
+    else:
+        tr = StreamReader(model, held.text, held.annotations).trace(args.index, args.window)
+        how = "in context"
+    return tr, f" (held-out characters {args.index:,} .. {args.index + len(tr) - 1:,}, read {how})"
 
 
 def cmd_sample(args) -> None:
     from models import checkpoint
     from models.sample import sample
-    model = checkpoint.load(args.model, args.device)
-    for text in sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n):
-        print(args.prime + text)
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
+    samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n)
+    texts = [args.prime + text for text in samples]
+    _emit(args, "\n".join(texts), f"{len(texts)} sample(s)")
 
 
 def cmd_summary(args) -> None:
     from models import checkpoint
-    from models.summary import summary
-    print(summary(checkpoint.load(args.model)))
+    from models.summary import summary, summary_data
+    _check_out(args)
+    model = checkpoint.load(args.model)
+    _emit(args, json.dumps(summary_data(model), indent=2) if args.json else summary(model), "the summary")
+
+
+def cmd_explain(args) -> None:
+    """The terms that made one cell's value at one step (analysis/explain.py)."""
+    from analysis.explain import explain, explain_text
+    from models import checkpoint
+    _check_out(args)
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    if not 0 <= args.layer < tr.num_layers:
+        raise RnnscopeError(f"--layer {args.layer} does not exist; this model's layers are 0 .. {tr.num_layers - 1}")
+    if not 0 <= args.step < len(tr):
+        raise RnnscopeError(f"--step {args.step} is outside the sequence (0 .. {len(tr) - 1})")
+    x, names = ((model.input_vectors(tr.text)[args.step], model.input_names()) if args.layer == 0 else
+                (tr.hidden[args.layer - 1][args.step], [f"layer {args.layer - 1} cell {j}"
+                                                       for j in range(model.config.hidden_size)]))
+    result = explain(tr, model.layer_arrays(args.layer), x, names, args.layer, args.cell, args.step,
+                     model.config.nonlinearity)
+    _emit(args, json.dumps(result, indent=1, ensure_ascii=False) if args.json
+          else explain_text(result) + (f"\n  the sequence: {what.strip(' ()')}" if what else ""),
+          "the explanation")
+
+
+def cmd_probe(args) -> None:
+    """Label, probe and ablate every cell on the model's held-out stream read in context."""
+    from analysis.probing import probing_run, text_summary
+    from analysis.report import report_html
+    from models import checkpoint
+    from models.atomic import check_writable, write_text_atomic
+    from models.heldout import heldout_of
+    for path in (args.out, args.json):
+        if path:
+            check_writable(path)
+    device = _runtime(args)
+    model = checkpoint.load(args.model, device)
+    run = probing_run(model, heldout_of(args.model), chars=args.chars, ablation_chars=args.ablation_chars)
+    if args.json:
+        write_text_atomic(args.json, json.dumps(run.numbers, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote the numbers to {args.json}")
+    if args.out:
+        write_text_atomic(args.out, report_html(run, f"rnnscope probe: {Path(args.model).name}"))
+        print(f"wrote the report to {args.out}")
+    if not (args.out or args.json):
+        print(text_summary(run.numbers))
 
 
 def cmd_export(args) -> None:
@@ -168,6 +322,10 @@ def cmd_export(args) -> None:
         cells = [int(c) for c in args.cells.split(",") if c.strip()]
     except ValueError:
         raise RnnscopeError(f"--cells takes comma-separated cell numbers, got {args.cells!r}") from None
+    if args.device not in ("auto", "cpu"):
+        raise RnnscopeError(f"export runs the model through the page's own code, on the CPU; "
+                            f"--device {args.device} is not available here (use auto or cpu)")
+    _runtime(args)   # --threads
     path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
                                 view=args.view, layer=args.layer, order=args.order, selected=cells,
                                 hide_separators=args.hide_separators)
@@ -176,35 +334,40 @@ def cmd_export(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnscope", description="A microscope for recurrent networks.")
+    parser.add_argument("--version", action="version", version=f"rnnscope {_version()}",
+                        help="print rnnscope's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("generate", help="write a stream of the parenthesis language")
     p.add_argument("--chars", type=int, default=10_000, help="length in characters (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--out", type=Path, help="output file (default: stdout)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("-o", "--out", type=Path, help="output file, written atomically (default: stdout)")
     _grammar_args(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train a character model (grammar by default, or --data FILE)")
-    p.add_argument("--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
     p.add_argument("--data", type=Path, help="train on this UTF-8 text file instead of the grammar")
-    p.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru")
+    p.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru", help="recurrent cell (default gru)")
     p.add_argument("--hidden", type=int, default=15, help="hidden cells per layer (default 15)")
-    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
     p.add_argument("--embedding", type=int, default=15, help="embedding size (default 15)")
     p.add_argument("--one-hot", action="store_true", help="feed one-hot characters instead of an embedding")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--bptt", type=int, default=100, help="characters per back-propagation window")
-    p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
+                   help="the plain RNN's activation (--cell rnn only; default tanh)")
+    p.add_argument("--no-bias", action="store_true", help="recurrent layers without bias vectors")
+    p.add_argument("--steps", type=int, default=3000, help="optimiser steps (default 3000)")
+    p.add_argument("--batch", type=int, default=128, help="batch rows, each its own stream (default 128)")
+    p.add_argument("--bptt", type=int, default=100, help="characters per back-propagation window (default 100)")
+    p.add_argument("--lr", type=float, default=1e-2, help="peak Adam learning rate, cosine-decayed (default 0.01)")
     p.add_argument("--row-chars", type=int, default=20_000, help="grammar: stream length per batch row per epoch")
     p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters")
     p.add_argument("--soft-targets", action="store_true",
                    help="grammar: learn the oracle's exact next-char distribution instead of the sampled character")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
     p.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (default 500)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    _runtime_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _grammar_args(p)
     p.set_defaults(func=cmd_train)
@@ -213,28 +376,38 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arg(p)
     _text_arg(p, required=False)
     p.add_argument("--chars", type=int, default=200_000, help="fresh grammar stream length (default 200000)")
-    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--seed", type=int, default=12345, help="seed of the fresh stream and the samples (default 12345)")
     p.add_argument("--samples", type=_at_least(0), default=0,
                    help="also sample N 500-token texts and count grammatical ones")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text for people")
+    _out_arg(p, "the evaluation")
+    _runtime_args(p)
     _grammar_args(p, of_model=True)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("trace", help="record hidden states, gates and probabilities to .npz")
+    p = sub.add_parser(
+        "trace", help="record hidden states, gates and probabilities to .npz",
+        description="Record hidden states, gates and next-character probabilities to .npz. The sequence is "
+                    "--text, --file (read from the zero state), or --index N --window W: a window of the "
+                    "model's held-out stream read in context, i.e. with the state the model holds at N "
+                    "after reading the stream from its start (as the app shows it); --from-zero-state reads "
+                    "the window from a fresh state instead. Annotations of a held-out window (depth ...) are "
+                    "counted from the stream's start.")
     _model_arg(p)
-    _text_arg(p)
-    p.add_argument("-o", "--out", type=Path, required=True, help="output .npz")
-    p.add_argument("--device", default="cpu")
+    _sequence_args(p)
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
+    _runtime_args(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("sample", help="sample text from a model")
     _model_arg(p)
-    p.add_argument("--chars", type=int, default=200)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chars", type=int, default=200, help="characters to sample after the prime (default 200)")
+    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--prime", default="(", help="text read before sampling (default '(')")
-    p.add_argument("-n", type=_at_least(1), default=1, help="number of samples")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("-n", type=_at_least(1), default=1, help="number of samples, one per line (default 1)")
+    _out_arg(p, "the samples")
+    _runtime_args(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("export", help="one standalone HTML heatmap (opens offline), as the app shows it")
@@ -245,16 +418,54 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--index", type=int, help="start of a window into the model's held-out stream")
     p.add_argument("--window", type=int, default=100, help="window length for --index (default 100)")
     p.add_argument("--view", default="h", help="h, or a gate: z r n (GRU), i f g o c (LSTM) (default h)")
-    p.add_argument("--layer", type=int, default=0)
+    p.add_argument("--layer", type=int, default=0, help="which layer to show (default 0)")
     p.add_argument("--order", choices=["index", "depth"], default="index", help="cell order (default index)")
     p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
     p.add_argument("--hide-separators", action="store_true",
                    help="leave out the separator columns (the grammar's separator; spaces in other text)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output .html")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
+    _runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "explain", help="the terms that made one cell's value at one step",
+        description="Explain a value: for --cell at --step, each gate's value and pre-activation split into its "
+                    "input part (W_i x + b_i) and recurrent part (W_h h_prev + b_h), the largest contributions "
+                    "from previous cells and inputs, and the update with its numbers (GRU h = (1 - z) n + z h_prev; "
+                    "LSTM c and h), computed from the NumPy reference equations and checked against the traced "
+                    "value. The sequence is --text, --file or a held-out window (--index, read in context).")
+    _model_arg(p)
+    _sequence_args(p)
+    p.add_argument("--cell", type=int, required=True, help="the cell (0-based)")
+    p.add_argument("--step", type=int, required=True, help="the position in the sequence (0-based)")
+    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(p, "the explanation")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "probe", help="label, probe and ablate every cell on held-out data (report and numbers)",
+        description="Find what every cell does, on the first --chars characters of the model's held-out stream read "
+                    "in context (from the stream's start): a label per cell of every layer and view with its "
+                    "statistic (Pearson r, or mutual information in bits), the rise in loss when each cell of h is "
+                    "ablated alone, linear probes for depth and the next token's kind beside the majority, "
+                    "input-only and control-task references, oracle divergence and gate saturation. "
+                    "The schema of --json is in docs/probe-json.md.")
+    _model_arg(p)
+    p.add_argument("--chars", type=_at_least(1_000), default=100_000,
+                   help="held-out characters to label and probe on (default 100000)")
+    p.add_argument("--ablation-chars", type=_at_least(100), default=20_000,
+                   help="of those, how many the ablation re-runs step by step (default 20000)")
+    p.add_argument("-o", "--out", type=Path, help="write the report (one offline HTML file) here")
+    p.add_argument("--json", type=Path, help="write the numbers (JSON) here")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of the table")
+    _out_arg(p, "the summary")
     p.set_defaults(func=cmd_summary)
     return parser
 

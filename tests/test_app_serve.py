@@ -1,5 +1,6 @@
 """`panel serve app` and `python serve.py` start, and the page builds without an error in
-the server log (a crashing main.py still answers HTTP 200, so the log is what tells)."""
+the server log (a crashing main.py still answers HTTP 200, so the log is what tells); a signal
+to serve.py's PID stops the server."""
 from __future__ import annotations
 
 import os
@@ -37,6 +38,12 @@ def fetch_page(port: int, proc: subprocess.Popen, timeout: float = 60) -> str:
     pytest.fail("the server did not answer")
 
 
+def fetch(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+        assert r.status == 200, path
+        return r.read()
+
+
 def stop(proc: subprocess.Popen) -> str:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -59,9 +66,13 @@ def test_server_starts_and_builds_the_page_without_error(default_model, how):  #
                             start_new_session=True)
     try:
         html = fetch_page(port, proc)
+        own = {name: fetch(port, f"/app/static/{name}") for name in ("rnnscope.css", "favicon.svg")}
     finally:
         log = stop(proc)
     assert "Traceback" not in log and "ERROR" not in log, log
+    # the page's own files, from the top-level static/ (app/static links there)
+    for name, body in own.items():
+        assert f'app/static/{name}"' in html and body == (ROOT / "static" / name).read_bytes(), name
     assert "static/js/bokeh.min.js" in html                      # served by the server itself
     outside = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(https?://[^\"]+)", html)
     assert outside == [], outside
@@ -77,3 +88,38 @@ def test_serve_py_refuses_a_checkpoint_that_does_not_load(corrupt_model, tmp_pat
     assert r.returncode == 2 and len(err) == 1 and err[0].startswith("serve.py: error: "), r.stderr
     assert ("model.safetensors" if which == "corrupt" else "no such checkpoint directory") in err[0]
     assert "serving" not in r.stdout
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_serve_py_stops_the_server(default_model, sig):  # noqa: F811
+    """serve.py used to start `panel serve` as a child: SIGTERM to serve.py's PID (what a user
+    or a supervisor has) left the server running, orphaned."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)      # its own process group, to look for leftovers
+    try:
+        fetch_page(port, proc)
+        os.kill(proc.pid, sig)
+        proc.communicate(timeout=10)
+        deadline = time.time() + 5
+        while answers(port) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not answers(port), f"port {port} still answers after {sig.name} to serve.py"
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)                          # no process left in serve.py's group
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.page import Page
-from app.sequences import MAX_CHARS
+from app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
+from models.heldout import HELDOUT_CHARS
 from app.state import AppState
 
 from app_fixtures import corrupt_model, default_model, gru2_model, lstm_model  # noqa: F401
@@ -227,9 +228,30 @@ def test_an_index_past_the_stream_is_refused_and_snaps_back(page):
     page.state.index = 300
     page.state.text = "( 1 ) 0 "
     page.state.index = 10**9
-    assert "outside the held-out stream" in page.state.error
+    assert f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got 1,000,000,000" in page.state.error
     assert (page.state.source, page.state.index) == ("typed", 300)
     assert page.state.trace.text == "( 1 ) 0 "
+
+
+@pytest.mark.parametrize("name, bad, said", [
+    ("index", -5, f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got -5"),
+    ("index", HELDOUT_CHARS, f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got {HELDOUT_CHARS:,}"),
+    ("window", 0, f"window must be 1 .. {MAX_CHARS:,} characters; got 0"),
+    ("window", None, f"window must be 1 .. {MAX_CHARS:,} characters; the box is empty"),
+    ("sample_chars", MAX_SAMPLE_CHARS + 1,
+     f"sample length must be 1 .. {MAX_SAMPLE_CHARS:,} characters; got {MAX_SAMPLE_CHARS + 1:,}"),
+    ("temperature", 0, "temperature must be 0.05 .. 5; got 0"),
+    ("seed", -1, "sample seed must be 0 .. 4,294,967,295; got -1"),
+    ("seed", None, "sample seed must be 0 .. 4,294,967,295; the box is empty"),
+])
+def test_a_number_outside_its_range_is_refused_with_the_range_and_snaps_back(page, name, bad, said):
+    s = page.state
+    s.param.update(index=300, window=50, sample_chars=120, temperature=0.8, seed=3)
+    before = (getattr(s, name), s.trace.text)
+    setattr(s, name, bad)
+    assert s.error == said + ". The page still shows the last good sequence."
+    assert (getattr(s, name), s.trace.text) == before          # the box shows the value in effect
+    assert (s.index, s.window, s.sample_chars, s.temperature, s.seed) == (300, 50, 120, 0.8, 3)
 
 
 def test_a_served_model_named_like_a_shipped_one_gets_a_readable_label(tmp_path):

@@ -14,7 +14,11 @@ import pytest
 from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model, chromium,  # noqa: F401
                               new_context, screenshot, watch)
 
+from playwright.sync_api import expect
+
 import grammar
+from app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
+from models.heldout import HELDOUT_CHARS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,6 +41,8 @@ _TEXT = """() => {
   const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
   return s ? String.fromCodePoint(...Array.from(s.data.code)) : null;
 }"""
+_TEXT_LENGTH = """() => [...Bokeh.documents[0]._all_models.values()]
+  .find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined).data.code.length"""
 _X_RANGE = """() => {
   const doc = Bokeh.documents[0];
   const fig = [...doc._all_models.values()].find(
@@ -210,6 +216,29 @@ def test_page_loads_with_a_heatmap_and_no_error(app):
     assert any(u.startswith("ws://127.0.0.1") for u in app.watched.requests)
 
 
+_OWN_FILES = """() => {
+  const path = el => el ? new URL(el.href || el.src).pathname : null;
+  return {
+    loaded: performance.getEntriesByType("resource").filter(e => e.name.includes("/app/static/"))
+              .map(e => [new URL(e.name).pathname, e.responseStatus]),
+    icon: path(document.querySelector("link[rel~=icon]")),
+    logo: path(document.querySelector("img.app-logo")),
+    sidebar_border: getComputedStyle(document.querySelector("#sidebar")).borderRightWidth,
+  };
+}"""
+
+
+def test_the_pages_own_stylesheet_and_icon_are_served_from_static(app):
+    """static/ holds what the page itself serves: its stylesheet, and the icon it shows as
+    favicon and logo (app/static links there, so `panel serve app` serves them too)."""
+    own = app.page.evaluate(_OWN_FILES)
+    assert sorted(set(map(tuple, own["loaded"]))) == [("/app/static/favicon.svg", 200),
+                                                       ("/app/static/rnnscope.css", 200)], own
+    assert own["icon"] == own["logo"] == "/app/static/favicon.svg"
+    assert own["sidebar_border"] == "1px"                      # the stylesheet applies
+    app.check()                                                # and nothing left the machine
+
+
 def test_pick_by_index(app):
     box = app.page.locator("input").first                          # "Held-out index"
     before = app.text()
@@ -281,6 +310,51 @@ def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
     app.page.wait_for_timeout(500)
     assert app.image() == before
     screenshot(app.page, "03-unknown-characters")
+    app.check()
+
+
+def test_a_100000_character_paste_is_traced_whole(app):
+    """The text box used to cut a paste at 5,000 characters without a word."""
+    text = grammar.generate(100_000, seed=7)
+    app.changes_heatmap(lambda: app.trace_text(text), "a 100,000-character paste")
+    assert "typed text (100,000 characters)" in app.note(), app.note()
+    assert app.page.evaluate(_TEXT_LENGTH) == 100_000
+    app.check()
+
+
+def test_a_paste_over_the_limit_is_refused_naming_the_limit(app):
+    before = app.image()
+    app.trace_text("( " * (MAX_CHARS // 2 + 50))                   # 200,100 characters
+    message = app.page.get_by_text("the text is too long")
+    message.wait_for(state="visible", timeout=60_000)
+    assert f"the page traces at most {MAX_CHARS:,} characters" in message.inner_text()
+    assert app.page.get_by_text(f"Text, typed or pasted: at most {MAX_CHARS:,}").is_visible()   # by the box
+    assert app.image() == before and "typed text" not in app.note()
+    app.check()
+
+
+def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in_effect(app):
+    """Panel handed the parameters' bounds to the browser, which ignored a number outside
+    them without a word while the box kept showing it (and an emptied box crashed the server)."""
+    page, before = app.page, app.image()
+    cases = [("Held-out index", "-5", f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got -5"),
+             ("Held-out index", str(HELDOUT_CHARS),
+              f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got {HELDOUT_CHARS:,}"),
+             ("Window (chars)", "0", f"window must be 1 .. {MAX_CHARS:,} characters; got 0"),
+             ("Window (chars)", "", f"window must be 1 .. {MAX_CHARS:,} characters; the box is empty"),
+             ("Sample length", str(MAX_SAMPLE_CHARS + 1),
+              f"sample length must be 1 .. {MAX_SAMPLE_CHARS:,} characters; got {MAX_SAMPLE_CHARS + 1:,}"),
+             ("Temperature", "0", "temperature must be 0.05 .. 5; got 0"),
+             ("Sample seed", "", "sample seed must be 0 .. 4,294,967,295; the box is empty")]
+    for label, typed, said in cases:
+        box = page.get_by_label(label, exact=True)
+        in_effect = box.input_value()
+        box.fill(typed)
+        box.press("Enter")
+        page.get_by_text(said).wait_for(state="visible", timeout=60_000)
+        expect(box).to_have_value(in_effect)
+    assert app.image() == before
+    screenshot(page, "07-bad-number")
     app.check()
 
 

@@ -23,13 +23,13 @@ GATE_NAMES = {"gru": {"r", "z", "n"}, "lstm": {"i", "f", "g", "o", "c"}, "rnn": 
 
 
 def make_model(cell: str, num_layers: int, embedding_dim: int | None, seed: int = 0,
-               hidden_size: int = 7) -> CharRNN:
+               hidden_size: int = 7, scale: float = 3.0, **config) -> CharRNN:
     torch.manual_seed(seed)
     model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet, cell=cell, hidden_size=hidden_size,
-                                num_layers=num_layers, embedding_dim=embedding_dim))
+                                num_layers=num_layers, embedding_dim=embedding_dim, **config))
     with torch.no_grad():
         for p in model.rnn.parameters():
-            p.mul_(3.0)
+            p.mul_(scale)
     return model.eval()
 
 
@@ -153,3 +153,65 @@ def test_batched_extraction_equals_the_trace_per_row(monkeypatch, cell):
         tr = tracer.trace(model, row)
         for k in range(2):
             np.testing.assert_allclose(layers[k][r], tr.hidden[k], atol=ATOL, rtol=0)
+
+
+# --- a ReLU RNN and models without biases: tracer == reference == torch -----------------------------
+
+VARIANTS = {
+    "relu-rnn": dict(cell="rnn", scale=2.0, nonlinearity="relu"),   # x3 would make a ReLU RNN explode
+    "relu-rnn-no-bias": dict(cell="rnn", scale=2.0, nonlinearity="relu", bias=False),
+    "gru-no-bias": dict(cell="gru", bias=False),
+    "lstm-no-bias": dict(cell="lstm", bias=False),
+    "rnn-no-bias": dict(cell="rnn", scale=2.0, bias=False),   # at x3 float32 rounding grows chaotically
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=list(VARIANTS))
+@pytest.mark.parametrize("emb", [5, None], ids=["embed", "onehot"])
+def test_variants_tracer_equals_reference_equals_torch(variant, emb):
+    model = make_model(num_layers=2, embedding_dim=emb, **VARIANTS[variant])
+    cfg = model.config
+    tr = tracer.trace(model, TEXT)
+    weights = numpy_weights(model)
+    assert any("bias" in k for k in weights) == cfg.bias
+    ref = reference.run(cfg.cell, weights, numpy_inputs(model, TEXT), 2, nonlinearity=cfg.nonlinearity)
+    ids = torch.as_tensor([cfg.vocab.index(c) for c in TEXT])[None]
+    with torch.no_grad():
+        torch_top = model.rnn(model.inputs(ids))[0][0].numpy()
+    for k in range(2):
+        np.testing.assert_allclose(tr.hidden[k], ref[k]["h"], atol=ATOL, rtol=0, err_msg=f"h, layer {k}")
+        for name in GATE_NAMES[cfg.cell]:
+            np.testing.assert_allclose(tr.gates[k][name], ref[k][name], atol=ATOL, rtol=0, err_msg=name)
+    np.testing.assert_allclose(tr.hidden[-1], torch_top, atol=ATOL, rtol=0)
+    assert np.ptp(tr.hidden[-1], axis=0).max() > 0.05
+    if cfg.nonlinearity == "relu":   # really ReLU: no negative states, and some far above tanh's range
+        assert tr.hidden[0].min() >= 0 and tr.hidden[0].max() > 1.0
+
+
+def test_a_relu_rnn_is_not_traced_as_tanh():
+    """The same weights under tanh give different states: the nonlinearity is honoured, not assumed."""
+    relu = make_model("rnn", 1, 5, scale=1.0, nonlinearity="relu")
+    tanh = make_model("rnn", 1, 5, scale=1.0)
+    assert not np.allclose(tracer.trace(relu, TEXT).hidden[0], tracer.trace(tanh, TEXT).hidden[0], atol=0.01)
+
+
+@pytest.mark.parametrize("variant", ["relu-rnn", "gru-no-bias", "lstm-no-bias"])
+def test_variants_batched_extraction_equals_the_trace(variant):
+    model = make_model(num_layers=2, embedding_dim=5, **VARIANTS[variant])
+    ids = np.array([[model.config.vocab.index(c) for c in TEXT]])
+    layers = extract.extract_hidden(model, ids)
+    tr = tracer.trace(model, TEXT)
+    for k in range(2):
+        np.testing.assert_allclose(layers[k][0], tr.hidden[k], atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("variant", ["relu-rnn", "gru-no-bias", "lstm-no-bias"])
+def test_variants_read_in_context_equal_the_whole_trace_cut_there(variant):
+    from models.context import StreamReader
+    model = make_model(num_layers=2, embedding_dim=5, **VARIANTS[variant])
+    whole = tracer.trace(model, TEXT)
+    window = StreamReader(model, TEXT, stride=50).trace(120, 40)
+    for k in range(2):
+        np.testing.assert_allclose(window.hidden[k], whole.hidden[k][120:160], atol=ATOL, rtol=0)
+        for name in whole.gates[k]:
+            np.testing.assert_allclose(window.gates[k][name], whole.gates[k][name][120:160], atol=ATOL, rtol=0)

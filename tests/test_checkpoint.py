@@ -4,7 +4,9 @@ atomic."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +95,47 @@ def test_two_layer_one_hot_tensor_names(tmp_path):
 
 def test_config_json_holds_vocab_in_index_order_cell_sizes_and_training_record(ck):
     config = json.loads((ck / "config.json").read_text())
-    assert config["format"] == "rnnscope-checkpoint" and config["version"] == 1
+    assert config["format"] == "rnnscope-checkpoint" and config["version"] == 2
     assert config["model"] == {"vocab": [" ", "(", ")", "0", "1", "2", "3", "4"], "cell": "gru",
-                               "hidden_size": 15, "num_layers": 1, "embedding_dim": 15}
+                               "hidden_size": 15, "num_layers": 1, "embedding_dim": 15, "bias": True}
     assert config["training"] == {"note": "fixture", "best": {"step": 3}}
     loaded = checkpoint.load(ck)
     assert loaded.training_record == {"note": "fixture", "best": {"step": 3}}
     # index order: the decoder's row i is the logit of vocab[i]
     assert loaded.vocab.decode([1, 0, 7]) == "( 4"
+
+
+def test_a_relu_rnn_keeps_its_nonlinearity_through_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=VOCAB, cell="rnn", hidden_size=6, num_layers=2, nonlinearity="relu")).eval()
+    checkpoint.save(model, tmp_path / "ck")
+    assert json.loads((tmp_path / "ck" / "config.json").read_text())["model"]["nonlinearity"] == "relu"
+    loaded = checkpoint.load(tmp_path / "ck")
+    assert loaded.rnn.nonlinearity == "relu"
+    assert torch.equal(outputs(loaded), outputs(model))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_a_model_without_biases_saves_and_loads(tmp_path, cell):
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=VOCAB, cell=cell, hidden_size=5, num_layers=2, bias=False)).eval()
+    checkpoint.save(model, tmp_path / "ck")
+    with safe_open(tmp_path / "ck" / "model.safetensors", framework="pt") as f:
+        assert not any("bias_" in name for name in f.keys())
+    loaded = checkpoint.load(tmp_path / "ck")
+    assert loaded.config.bias is False and loaded.rnn.bias is False
+    assert torch.equal(outputs(loaded), outputs(model))
+
+
+def test_a_version_1_config_without_the_new_keys_loads_as_tanh_with_biases(tmp_path):
+    path = checkpoint.save(make_model("rnn", 4, 1, None), tmp_path / "ck")
+    edit_config(path, lambda c: (c.update(version=1), c["model"].pop("bias"), c["model"].pop("nonlinearity")))
+    loaded = checkpoint.load(path)
+    assert (loaded.config.nonlinearity, loaded.config.bias, loaded.rnn.nonlinearity) == ("tanh", True, "tanh")
+
+
+def test_config_json_of_a_gru_has_no_nonlinearity_key(ck):
+    assert "nonlinearity" not in json.loads((ck / "config.json").read_text())["model"]
 
 
 def test_the_shipped_default_checkpoint_loads():
@@ -142,8 +177,8 @@ def test_config_that_is_not_an_object(ck):
 
 
 def test_wrong_version(ck):
-    edit_config(ck, lambda c: c.update(version=2))
-    refused(ck, f"{ck / 'config.json'}: version 2 is not supported (expected 1)")
+    edit_config(ck, lambda c: c.update(version=3))
+    refused(ck, f"{ck / 'config.json'}: version 3 is not supported (this rnnscope reads versions 1, 2)")
 
 
 def test_missing_model_section(ck):
@@ -159,6 +194,9 @@ def test_missing_model_section(ck):
     (lambda m: m.update(vocab=[]), "a vocabulary is a list of distinct single characters"),
     (lambda m: m.update(embedding_dim=-3), "embedding_dim must be a positive integer or null"),
     (lambda m: m.update(dropout=0.5), "dropout"),
+    (lambda m: m.update(nonlinearity="relu"), "nonlinearity 'relu' is for cell 'rnn' only"),
+    (lambda m: m.update(cell="rnn", nonlinearity="gelu"), "nonlinearity must be one of ['tanh', 'relu'], got 'gelu'"),
+    (lambda m: m.update(bias="yes"), "bias must be true or false, got 'yes'"),
 ])
 def test_invalid_model_section(ck, change, problem):
     edit_config(ck, lambda c: change(c["model"]))
@@ -333,3 +371,143 @@ def test_update_record_rewrites_the_record_and_keeps_the_weights(ck):
     checkpoint.update_record(ck, {"note": "full history", "history": [1, 2, 3]})
     assert json.loads((ck / "config.json").read_text())["training"]["history"] == [1, 2, 3]
     assert torch.equal(outputs(checkpoint.load(ck)), before)
+
+
+# --- crash safety: a kill at any point of a save leaves a findable checkpoint ----------------------
+
+def _kill_self(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _crash_during_temp_write(monkeypatch):
+    def half(tensors, filename, *args, **kwargs):
+        Path(filename).write_bytes(b"half a file")
+        _kill_self()
+    monkeypatch.setattr(checkpoint, "save_file", half)
+
+
+def _crash_before_exchange(monkeypatch):
+    monkeypatch.setattr(checkpoint, "_exchange", _kill_self)
+
+
+def _crash_after_exchange(monkeypatch):
+    exchange = checkpoint._exchange
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: (exchange(a, b), _kill_self()))
+
+
+def _crash_between_fallback_renames(monkeypatch):
+    """Where renameat2 cannot exchange: old -> .NAME.old-PID has happened, new -> NAME has not."""
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: False)
+    replace, calls = os.replace, []
+
+    def second_kills(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            _kill_self()
+        replace(src, dst)
+    monkeypatch.setattr(checkpoint.os, "replace", second_kills)
+
+
+def _crash_after_fallback_renames(monkeypatch):
+    monkeypatch.setattr(checkpoint, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", _kill_self)
+
+
+def killed_while_saving(monkeypatch, crash, model, path) -> int:
+    """Save ``model`` to ``path`` in a forked child that SIGKILLs itself at the crash point; its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            crash(monkeypatch)
+            checkpoint.save(model, path, training={"note": "newer"})
+        finally:
+            os._exit(0)   # reaching here means the crash point was never hit
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the child was not killed"
+    return pid
+
+
+@pytest.mark.parametrize("crash, survivor", [
+    (_crash_during_temp_write, "old"), (_crash_before_exchange, "old"), (_crash_after_exchange, "new"),
+    (_crash_between_fallback_renames, "old"), (_crash_after_fallback_renames, "new"),
+])
+def test_a_save_killed_at_any_point_leaves_a_whole_checkpoint_and_the_next_load_cleans_up(
+        ck, tmp_path, monkeypatch, capsys, crash, survivor):
+    old, new = checkpoint.load(ck), make_model(seed=9)
+    killed_while_saving(monkeypatch, crash, new, ck)
+    loaded = checkpoint.load(ck)
+    assert torch.equal(outputs(loaded), outputs(old if survivor == "old" else new))
+    assert loaded.training_record["note"] == ("fixture" if survivor == "old" else "newer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"], "the dead writer's leftovers are removed"
+    if crash is _crash_between_fallback_renames:
+        assert "restored the previous checkpoint" in capsys.readouterr().err
+
+
+def test_a_save_after_an_interrupted_one_recovers_first_and_then_replaces(ck, tmp_path, monkeypatch):
+    killed_while_saving(monkeypatch, _crash_between_fallback_renames, make_model(seed=9), ck)
+    assert not ck.exists()
+    newest = make_model(seed=11)
+    checkpoint.save(newest, ck)
+    assert torch.equal(outputs(checkpoint.load(ck)), outputs(newest))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+
+
+def test_a_live_writers_temporaries_are_never_removed(ck, tmp_path):
+    live = [tmp_path / f".ck.tmp-{os.getpid()}-abcd", tmp_path / f".ck.old-{os.getppid()}"]
+    for p in live:
+        p.mkdir()
+    checkpoint.load(ck)
+    checkpoint.save(make_model(seed=3), ck)
+    assert all(p.is_dir() for p in live)
+
+
+def test_exchange_swaps_two_directories_atomically_where_supported(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "was_a").touch()
+    if not checkpoint._exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("renameat2(RENAME_EXCHANGE) unsupported here; the fallback is tested above")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["was_a"]
+    assert list((tmp_path / "a").iterdir()) == []
+
+
+# --- the documented format: its worked example runs -------------------------------------------------
+
+FORMAT_DOC = Path(__file__).resolve().parent.parent / "docs" / "checkpoint-format.md"
+
+
+def test_the_documented_hand_saved_torch_model_loads_and_traces(tmp_path, monkeypatch):
+    """The worked example in docs/checkpoint-format.md, run as written: what it saves loads,
+    predicts exactly what the hand-built torch modules predict, and traces."""
+    import re
+
+    from models.tracer import trace
+    doc = FORMAT_DOC.read_text(encoding="utf-8")
+    example = doc.split("## Worked example", 1)[1]
+    code = re.search(r"```python\n(.*?)```", example, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, str(FORMAT_DOC), "exec"), namespace)
+    model = checkpoint.load(tmp_path / "my-gru")
+    assert (model.config.cell, model.config.hidden_size, model.config.embedding_dim) == ("gru", 12, 10)
+    text = "( 1 ( 2 ) 1 ) 0 "
+    ids = torch.as_tensor(model.vocab.encode(text))[None]
+    with torch.no_grad():
+        by_hand = namespace["decoder"](namespace["gru"](namespace["embed"](ids))[0])
+        torch.testing.assert_close(model(ids)[0], by_hand, rtol=0, atol=1e-6)
+    tr = trace(model, text)
+    assert tr.hidden[0].shape == (len(text), 12) and set(tr.views) == {"h", "r", "z", "n"}
+    np.testing.assert_allclose(tr.probs, torch.softmax(by_hand, -1)[0].numpy(), atol=1e-5)
+
+
+def test_the_format_doc_lists_every_model_config_key():
+    from dataclasses import fields
+    doc = FORMAT_DOC.read_text(encoding="utf-8")
+    for f in fields(ModelConfig):
+        assert f"`model.{f.name}`" in doc, f.name
+
+
+def test_a_config_saying_no_bias_over_weights_with_biases_names_the_extra_tensors(ck):
+    edit_config(ck, lambda c: c["model"].update(bias=False))
+    refused(ck, f"{ck / 'model.safetensors'}: does not match config.json (a 1-layer GRU with 15 units over 8 "
+                f"characters, without biases)", "unexpected tensors ['rnn.bias_hh_l0', 'rnn.bias_ih_l0']")

@@ -3,6 +3,7 @@ an error a user can cause exits with status 2 and exactly one line on stderr."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from rnnscope.cli import main
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
-COMMANDS = ["generate", "train", "eval", "trace", "sample", "summary", "export"]
+COMMANDS = ["generate", "train", "eval", "trace", "sample", "summary", "export", "probe", "explain"]
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -124,7 +125,7 @@ def test_train_prints_the_best_loss_and_where_it_saved(capsys, tmp_path):
 
 
 def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
-    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--json"))
     assert set(result) == {"chars", "loss", "floor", "ratio_to_floor"}
     text = grammar.generate(3000, seed=9)
     model = checkpoint.load(ck)
@@ -135,7 +136,8 @@ def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
 
 
 def test_eval_on_given_text_has_no_floor_and_samples_are_counted(capsys, ck):
-    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--text", "( 1 ( 2 ) 1 ) 0 ", "--samples", "2"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--text", "( 1 ( 2 ) 1 ) 0 ", "--samples", "2",
+                               "--json"))
     assert result["chars"] == 16 and "floor" not in result
     for name in ("from_start", "after_warmup"):
         good, n = result[f"grammatical_{name}"].split("/")
@@ -273,11 +275,11 @@ def test_eval_uses_the_grammar_the_model_was_trained_on(capsys, tmp_path):
     out = tmp_path / "shallow"
     run_ok(capsys, "train", "--out", str(out), "--steps", "4", "--batch", "4", "--row-chars", "300",
            "--eval-chars", "2000", "--max-depth", "2", "--device", "cpu", "--quiet")
-    result = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000"))
+    result = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--json"))
     shallow = grammar.GrammarSpec(max_depth=2)
     assert result["floor"] == round(grammar.empirical_floor(grammar.generate(20000, seed=12345, spec=shallow),
                                                            shallow), 5)
-    deeper = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--max-depth", "2"))
+    deeper = json.loads(run_ok(capsys, "eval", "--model", str(out), "--chars", "20000", "--max-depth", "2", "--json"))
     assert deeper["floor"] == result["floor"]
 
 
@@ -305,3 +307,222 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_checkpoint(capsys, tmp_
     assert "refusing to replace this directory" in run_error(capsys, "train", "--out", str(tmp_path / "mine"),
                                                              "--steps", "1", "--quiet")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+# --- train checks its --out before training ----------------------------------------------------------
+
+TINY_TRAIN = ["--steps", "2", "--batch", "4", "--row-chars", "150", "--bptt", "50", "--eval-chars", "800",
+              "--hidden", "3", "--device", "cpu", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Training must not start: building the model fails the test."""
+    import models.train
+    monkeypatch.setattr(models.train, "CharRNN", lambda *a, **k: pytest.fail("training started"))
+
+
+def saved_gru(path: Path) -> Path:
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet, hidden_size=7))
+    return checkpoint.save(model, path, training={"best": {"step": 900, "heldout_loss": 0.49123}})
+
+
+def test_train_refuses_existing_checkpoint_without_force(capsys, tmp_path, no_training):
+    ck = saved_gru(tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in ck.iterdir()}
+    line = run_error(capsys, "train", "--out", str(ck), "--cell", "lstm", *TINY_TRAIN)
+    assert line == (f"rnnscope train: error: {ck}: already holds a checkpoint of a 1-layer GRU with 7 units over "
+                    f"8 characters (best held-out loss 0.49123 nats/char at step 900); give --force to replace "
+                    f"it, or choose another --out")
+    assert {p.name: p.read_bytes() for p in ck.iterdir()} == before
+
+
+def test_train_with_force_replaces_a_checkpoint_of_another_architecture(capsys, tmp_path):
+    ck = saved_gru(tmp_path / "m")
+    run_ok(capsys, "train", "-o", str(ck), "--force", "--cell", "lstm", *TINY_TRAIN)
+    assert checkpoint.load(ck).config.cell == "lstm"
+
+
+@pytest.mark.parametrize("where", ["/proc/rnnscope-out", "a-file/ck"])
+def test_train_into_an_unwritable_place_fails_before_training_naming_the_path_given(
+        capsys, tmp_path, monkeypatch, no_training, where):
+    monkeypatch.chdir(tmp_path)
+    Path("a-file").write_text("not a folder")
+    line = run_error(capsys, "train", "--out", where, *TINY_TRAIN)
+    assert line.startswith(f"rnnscope train: error: {where}: cannot write a checkpoint"), line
+    assert ".tmp" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_train_into_a_read_only_folder_fails_before_training(capsys, tmp_path, no_training):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    line = run_error(capsys, "train", "--out", str(tmp_path / "ro" / "m"), *TINY_TRAIN)
+    assert f"{tmp_path / 'ro' / 'm'}: cannot write a checkpoint in {tmp_path / 'ro'} (Permission denied)" in line
+
+
+def test_train_creates_a_missing_parent_folder(capsys, tmp_path):
+    run_ok(capsys, "train", "--out", str(tmp_path / "runs" / "new" / "m"), *TINY_TRAIN)
+    assert checkpoint.load(tmp_path / "runs" / "new" / "m").config.hidden_size == 3
+
+
+def test_train_says_loudly_in_its_final_line_when_the_best_is_worse_than_unigram(capsys, tmp_path):
+    """Two steps of a 3-cell model cannot beat the character frequencies: the run still ends
+    normally (its checkpoint is a valid model) but its last line says so."""
+    code = main(["train", "--out", str(tmp_path / "m"), *TINY_TRAIN])
+    captured = capsys.readouterr()
+    assert code == 0
+    last = captured.out.splitlines()[-1]
+    unigram = checkpoint.load(tmp_path / "m").training_record["unigram"]
+    assert f"WARNING: worse than the unigram baseline {unigram:.5f} nats/char" in last
+    assert "worse than the unigram baseline" in captured.err
+
+
+def test_train_reports_a_diverged_run_as_one_line_and_exits_2(capsys, tmp_path, monkeypatch):
+    import models.train
+    monkeypatch.setattr(models.train, "lr_at", lambda step, cfg: float("nan"))
+    line = run_error(capsys, "train", "--out", str(tmp_path / "m"), *TINY_TRAIN)
+    assert line == ("rnnscope train: error: training diverged at step 1: training loss is nan (try a smaller "
+                    "--lr); nothing was saved by this run")
+    assert not (tmp_path / "m").exists()
+
+
+# --- ReLU RNNs and models without biases ----------------------------------------------------------------
+
+def test_train_a_relu_rnn_without_biases(capsys, tmp_path):
+    run_ok(capsys, "train", "--out", str(tmp_path / "m"), "--cell", "rnn", "--nonlinearity", "relu", "--no-bias",
+           *TINY_TRAIN)
+    model = checkpoint.load(tmp_path / "m")
+    assert (model.config.nonlinearity, model.config.bias) == ("relu", False)
+    assert model.rnn.nonlinearity == "relu" and model.rnn.bias is False
+
+
+def test_train_refuses_a_nonlinearity_for_a_gru(capsys, tmp_path):
+    line = run_error(capsys, "train", "--out", str(tmp_path / "m"), "--nonlinearity", "relu", *TINY_TRAIN)
+    assert line.endswith("nonlinearity 'relu' is for cell 'rnn' only; a GRU has fixed nonlinearities")
+    assert not (tmp_path / "m").exists()
+
+
+def test_summary_of_a_bias_free_gru_and_a_relu_rnn_counts_only_the_weights_they_have(capsys, tmp_path):
+    gru = CharRNN(ModelConfig(vocab=list("abc"), cell="gru", hidden_size=4, embedding_dim=2, bias=False))
+    checkpoint.save(gru, tmp_path / "gru")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "gru"))
+    assert any(line.startswith("rnn layer 0 (GRU, 4 units, no bias)") and line.endswith(f" {3 * 4 * (2 + 4)}")
+               for line in out.splitlines()), out
+    assert f"Total params: {3 * 2 + 3 * 4 * 6 + 4 * 3 + 3}" in out
+    rnn = CharRNN(ModelConfig(vocab=list("abc"), cell="rnn", hidden_size=4, embedding_dim=2, nonlinearity="relu"))
+    checkpoint.save(rnn, tmp_path / "rnn")
+    out = run_ok(capsys, "summary", "--model", str(tmp_path / "rnn"))
+    assert any(line.startswith("rnn layer 0 (RNN relu, 4 units)") and line.endswith(f" {4 * 6 + 2 * 4}")
+               for line in out.splitlines()), out
+
+
+# --- one CLI, consistent across commands -----------------------------------------------------------
+
+RUNS_A_MODEL = ["train", "eval", "trace", "sample", "export"]
+
+
+def subparsers() -> dict:
+    from rnnscope.cli import build_parser
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return {"": parser, **action.choices}
+
+
+def test_every_option_of_every_command_has_help():
+    missing = [f"{name or 'rnnscope'} {'/'.join(a.option_strings)}"
+               for name, parser in subparsers().items() for a in parser._actions
+               if a.option_strings and not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    from importlib.metadata import version
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"rnnscope {version('rnnscope')}\n"
+
+
+@pytest.mark.parametrize("command", RUNS_A_MODEL)
+def test_every_command_that_runs_a_model_takes_device_auto_and_threads(command):
+    options = {o: a for a in subparsers()[command]._actions for o in a.option_strings}
+    assert options["--device"].default == "auto"
+    assert "--threads" in options
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "eval", "summary", "trace", "export", "generate"])
+def test_every_command_that_writes_takes_dash_o_and_out(command):
+    options = {o for a in subparsers()[command]._actions for o in a.option_strings}
+    assert {"-o", "--out"} <= options
+
+
+@pytest.mark.parametrize("command, extra", [("sample", []), ("eval", ["--chars", "100"]),
+                                            ("trace", ["--text", "( 1 ", "-o", "t.npz"])])
+def test_an_unknown_device_is_one_line_everywhere(capsys, ck, tmp_path, monkeypatch, command, extra):
+    monkeypatch.chdir(tmp_path)
+    line = run_error(capsys, command, "--model", str(ck), *extra, "--device", "bogus")
+    assert line.endswith("unknown device 'bogus'; use auto, cpu or cuda")
+
+
+def test_threads_sets_torchs_threads(capsys, ck, monkeypatch):
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    run_ok(capsys, "sample", "--model", str(ck), "--chars", "5", "--threads", "1")
+    assert seen == [1]
+
+
+def test_export_refuses_a_device_it_cannot_use(capsys, ck, tmp_path):
+    line = run_error(capsys, "export", "--model", str(ck), "--text", "( 1 ) 0 ", "--device", "cuda:0",
+                     "-o", str(tmp_path / "x.html"))
+    assert line.endswith("export runs the model through the page's own code, on the CPU; --device cuda:0 is not "
+                         "available here (use auto or cpu)")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_eval_prints_text_for_people_by_default(capsys, ck):
+    out = run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--samples", "2")
+    result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--samples",
+                               "2", "--json"))
+    lines = out.splitlines()
+    assert lines[0] == (f"loss {result['loss']:.5f} nats/char over 3,000 characters (floor {result['floor']:.5f}, "
+                        f"{result['ratio_to_floor']:.5f} x the floor)")
+    assert f"grammatical samples from the start state: {result['grammatical_from_start']}" in lines
+    assert f"grammatical samples after a warm-up: {result['grammatical_after_warmup']}" in lines
+
+
+def test_eval_json_to_a_file(capsys, ck, tmp_path):
+    out = run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--json", "-o", str(tmp_path / "e.json"))
+    assert out == f"wrote the evaluation to {tmp_path / 'e.json'}\n"
+    assert json.loads((tmp_path / "e.json").read_text())["chars"] == 3000
+    assert [p.name for p in tmp_path.iterdir()] == ["e.json"]
+
+
+def test_summary_json_has_the_same_rows_as_the_table(capsys, ck, tmp_path):
+    table = run_ok(capsys, "summary", "--model", str(ck))
+    data = json.loads(run_ok(capsys, "summary", "--model", str(ck), "--json"))
+    assert [r["layer"] for r in data["layers"]] == ["embed (Embedding)", "rnn layer 0 (GRU, 6 units)",
+                                                    "decoder (Linear)"]
+    assert data["total_params"] == sum(p.numel() for p in checkpoint.load(ck).parameters())
+    assert f"Total params: {data['total_params']:,}" in table
+    assert data["model"] == checkpoint.read_config(ck)["model"]
+    run_ok(capsys, "summary", "--model", str(ck), "-o", str(tmp_path / "s.txt"))
+    assert (tmp_path / "s.txt").read_text() == table
+
+
+def test_sample_to_a_file(capsys, ck, tmp_path):
+    printed = run_ok(capsys, "sample", "--model", str(ck), "-n", "3", "--chars", "20", "--seed", "1")
+    out = run_ok(capsys, "sample", "--model", str(ck), "-n", "3", "--chars", "20", "--seed", "1",
+                 "-o", str(tmp_path / "s.txt"))
+    assert out == f"wrote 3 sample(s) to {tmp_path / 's.txt'}\n"
+    assert (tmp_path / "s.txt").read_text() == printed
+    assert [p.name for p in tmp_path.iterdir()] == ["s.txt"]
+
+
+@pytest.mark.parametrize("command", ["sample", "eval", "summary"])
+def test_an_output_file_that_cannot_be_written_fails_before_the_model_runs(capsys, ck, tmp_path, monkeypatch,
+                                                                           command):
+    monkeypatch.setattr(checkpoint, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    line = run_error(capsys, command, "--model", str(ck), "-o", str(tmp_path / "nope" / "x.txt"))
+    assert f"{tmp_path / 'nope'}: no such directory" in line

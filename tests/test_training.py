@@ -14,7 +14,7 @@ import grammar
 from models import checkpoint
 from models import train as train_module
 from models.data import GrammarData, TextData
-from models.errors import RnnscopeError
+from models.errors import RnnscopeError, TrainingDiverged
 from models.evaluate import grammatical_share, heldout_loss
 from models.model import ModelConfig
 from models.sample import MAX_SAMPLE_CHARS, sample
@@ -333,3 +333,96 @@ def test_the_grammar_of_a_model_comes_from_its_record_or_its_vocabulary():
     # a hand-saved checkpoint with no record: the default grammar only if the vocabulary says so
     assert grammar_spec_of({}, grammar.GrammarSpec().alphabet) == grammar.GrammarSpec()
     assert grammar_spec_of({}, list("abc")) is None
+
+
+# --- divergence and the unigram baseline -------------------------------------------------------------
+
+def nan_lr_from(step_from: int, monkeypatch) -> None:
+    """Adam with a NaN learning rate makes every weight NaN: a divergence on demand."""
+    lr_at = train_module.lr_at
+    monkeypatch.setattr(train_module, "lr_at",
+                        lambda step, cfg: float("nan") if step >= step_from else lr_at(step, cfg))
+
+
+def test_a_non_finite_training_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    nan_lr_from(7, monkeypatch)   # weights turn NaN at step 7, so step 8's loss is NaN
+    with pytest.raises(TrainingDiverged) as info:
+        run(tmp_path / "ck", steps=30)
+    assert str(info.value) == (f"training diverged at step 8: training loss is nan (try a smaller --lr); "
+                               f"kept {tmp_path / 'ck'} from step 5 (held-out "
+                               f"{checkpoint.load(tmp_path / 'ck').training_record['best']['heldout_loss']:.5f} "
+                               f"nats/char)")
+    model = checkpoint.load(tmp_path / "ck")
+    assert model.training_record["best"]["step"] == 5
+    assert model.training_record["diverged"] == {"step": 8, "loss": "training", "value": "nan"}
+    ids, _ = grammar_data().heldout()
+    assert heldout_loss(model, ids) == pytest.approx(model.training_record["best"]["heldout_loss"], abs=1e-5)
+
+
+def test_a_run_that_diverges_before_its_first_evaluation_saves_nothing(tmp_path, monkeypatch):
+    nan_lr_from(0, monkeypatch)
+    with pytest.raises(TrainingDiverged, match=r"at step 1: training loss is nan .*; nothing was saved by this run"):
+        run(tmp_path / "ck", steps=30)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_non_finite_heldout_loss_stops_the_run(tmp_path, monkeypatch):
+    calls = []
+
+    def scored(model, ids):
+        calls.append(1)
+        return float("inf") if len(calls) == 2 else heldout_loss(model, ids)
+
+    monkeypatch.setattr(train_module, "heldout_loss", scored)
+    with pytest.raises(TrainingDiverged, match=r"at step 10: held-out loss is inf .*; kept .* from step 5"):
+        run(tmp_path / "ck", steps=30)
+    assert checkpoint.load(tmp_path / "ck").training_record["diverged"]["loss"] == "held-out"
+
+
+def test_saving_a_non_finite_model_is_refused_and_writes_nothing(tmp_path):
+    from models.model import CharRNN
+    model = CharRNN(ModelConfig(vocab=SPEC.alphabet))
+    with torch.no_grad():
+        model.decoder.weight[0, 0] = float("nan")
+    with pytest.raises(RnnscopeError, match=r"ck: not saved: tensor decoder.weight contains NaN or infinite"):
+        checkpoint.save(model, tmp_path / "ck")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unigram_entropy_is_the_entropy_of_character_frequencies():
+    from models.evaluate import unigram_entropy
+    assert unigram_entropy(np.array([[0, 0, 1, 1]]), 5) == pytest.approx(math.log(2))
+    assert unigram_entropy(np.array([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
+    assert unigram_entropy(np.array([3, 3, 3]), 4) == 0.0
+
+
+def test_heldout_worse_than_unigram_is_warned_on_stderr_and_recorded(tmp_path, monkeypatch, capsys):
+    from models.evaluate import unigram_entropy
+    monkeypatch.setattr(train_module, "heldout_loss", lambda model, ids: 9.0)
+    record = run(tmp_path / "ck", steps=10)
+    rows, _ = grammar_data().epoch(0, TINY["batch_size"])
+    assert record["unigram"] == round(unigram_entropy(rows, 8), 5)
+    assert 1.4 < record["unigram"] < 1.7   # spaces are half the stream
+    assert all(e["worse_than_unigram"] for e in record["history"]) and record["best_worse_than_unigram"]
+    err = capsys.readouterr().err
+    assert (f"warning: step 5: held-out loss 9.00000 is worse than the unigram baseline {record['unigram']:.5f} "
+            f"nats/char") in err
+    assert checkpoint.load(tmp_path / "ck").training_record["best_worse_than_unigram"] is True
+
+
+def test_a_run_that_beats_unigram_says_so_in_its_record(trained):
+    _, record = trained
+    assert record["best"]["heldout_loss"] < record["unigram"] and record["best_worse_than_unigram"] is False
+    assert "worse_than_unigram" not in record["best"]
+
+
+def test_a_forced_run_that_diverges_at_once_says_the_previous_checkpoint_is_still_there(tmp_path, monkeypatch):
+    from models.model import CharRNN
+    checkpoint.save(CharRNN(ModelConfig(vocab=SPEC.alphabet)), tmp_path / "ck", training={"note": "before"})
+    nan_lr_from(0, monkeypatch)
+    data = grammar_data()
+    with pytest.raises(TrainingDiverged, match=r"nothing was saved by this run \(.*ck still holds the checkpoint "
+                                               r"that was there before\)"):
+        train(data, ModelConfig(vocab=data.vocab.chars), TrainConfig(**TINY), tmp_path / "ck", progress=False,
+              force=True)
+    assert checkpoint.load(tmp_path / "ck").training_record == {"note": "before"}

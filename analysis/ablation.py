@@ -1,0 +1,40 @@
+"""Which cells does the model need? Each cell ablated alone (issue 7 item 3): the rise in
+held-out loss when it is replaced after every step (models/ablation.py holds the semantics).
+All cells of a layer run as one batch of variants beside the intact model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.ablation import Ablation, loss_of, run_ablated
+
+
+@dataclass(frozen=True)
+class CellEffect:
+    layer: int
+    cell: int
+    loss: float             # nats/char with the cell ablated
+    delta: float            # loss - intact loss
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "cell": self.cell, "loss": round(self.loss, 5), "delta_loss": round(self.delta, 5)}
+
+
+def held_out_means(hidden: list[np.ndarray], cell_states: list[np.ndarray] | None = None) -> dict:
+    """{(layer, "h"): [H] mean, (layer, "c"): ...} over states read in context: what mode "mean" puts in."""
+    means = {(k, "h"): h.mean(axis=0) for k, h in enumerate(hidden)}
+    means |= {(k, "c"): c.mean(axis=0) for k, c in enumerate(cell_states or [])}
+    return means
+
+
+def rank_by_ablation(model, text: str, means: dict, mode: str = "mean", state: str = "h",
+                     value: float = 0.0) -> tuple[float, list[CellEffect]]:
+    """The intact loss on ``text`` and every cell's effect, largest rise first."""
+    H, layers = model.config.hidden_size, model.config.num_layers
+    variants = [[]] + [[Ablation(k, (c,), mode, value, state)] for k in range(layers) for c in range(H)]
+    probs = run_ablated(model, text, variants, means)
+    losses = loss_of(probs, model.vocab.encode(text))
+    effects = [CellEffect(k, c, float(losses[1 + k * H + c]), float(losses[1 + k * H + c] - losses[0]))
+               for k in range(layers) for c in range(H)]
+    return float(losses[0]), sorted(effects, key=lambda e: (-e.delta, e.layer, e.cell))
