@@ -55,7 +55,7 @@ def standalone_html(frame: Frame, caption: str = "") -> str:
 
 def export_file(path: str | Path, model_path: str | Path, *, text: str | None = None, index: int | None = None,
                 window: int = 100, view: str = "h", layer: int = 0, order: str = "index",
-                selected: list[int] | None = None) -> tuple[Path, float]:
+                selected: list[int] | None = None, hide_separators: bool = False) -> tuple[Path, float]:
     """The command line's export: the same state the page would hold, written to ``path``.
     ``text``, or else the held-out window at ``index``. Returns the path and the seconds it took."""
     import time
@@ -82,7 +82,7 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
     bad = [c for c in selected or [] if c not in state.param.selected.objects]
     if bad:
         raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {cells - 1}")
-    frame = make_frame(state.trace, view, layer, order, selected)
+    frame = make_frame(state.trace, view, layer, order, selected, hide_separators=hide_separators)
     out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}")
     return out, time.perf_counter() - start
 

@@ -2,10 +2,12 @@
 alike, which is how the export shows exactly what the page shows. NumPy only."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from grammar import SEPARATOR
 from models.trace import VIEW_LABELS, Trace
 
 from .ordering import cell_order, depth_correlation
@@ -24,18 +26,26 @@ class Frame:
     high: float
     depth: np.ndarray | None   # [T] grammar depth (None: not grammar text)
     p_next: np.ndarray         # [T] p(actual next char) from the state after char t; NaN at the end
+                               # (separators hidden: p of all that comes up to the next shown column)
     correlation: np.ndarray | None  # [H] r(cell, depth) by true cell number
     selected: list[int] = field(default_factory=list)   # true cell numbers drawn as lines
     x_start: float | None = None   # visible x range (None: the whole sequence)
     x_end: float | None = None
     order: str = "index"           # how the rows are ordered
+    # Separator columns hidden: ``text`` and every [T] array hold the kept columns only, and
+    # positions[t] is the true character index of column t (None: column t is character t).
+    # ``hidden`` counts the columns left out; ``hidden_note`` says so on the page, e.g.
+    # "separators ␣ hidden: 50 of 100 columns" ('' when hiding was not asked for).
+    positions: np.ndarray | None = None
+    hidden: int = 0
+    hidden_note: str = ""
 
     @property
     def row_labels(self) -> list[str]:
         """One per displayed row. Ordered by depth, each label also gives the correlation that
         put the cell there, so the order can be read, not just trusted."""
         if self.order == "depth" and self.correlation is not None:
-            return [f"cell {c}  r={self.correlation[c]:+.2f}" for c in self.cells]
+            return [f"cell {c}  r={signed(self.correlation[c])}" for c in self.cells]
         return [f"cell {c}" for c in self.cells]
 
     @property
@@ -43,12 +53,22 @@ class Frame:
         with np.errstate(divide="ignore"):
             return -np.log(self.p_next)
 
+    @property
+    def char_positions(self) -> np.ndarray:
+        """[T] the true character index of each column."""
+        return np.arange(len(self.text)) if self.positions is None else self.positions
+
     def selected_values(self) -> np.ndarray:
         """[k, T] the selected cells' values, by true cell number."""
         rows = {c: i for i, c in enumerate(self.cells)}
         if not self.selected:
             return np.zeros((0, len(self.text)), np.float32)
         return np.stack([self.values[rows[c]] for c in self.selected])
+
+
+def signed(r: float) -> str:
+    """r to 2 places with its sign, never a signed zero: -0.001 reads +0.00, not -0.00."""
+    return f"{round(float(r), 2) + 0.0:+.2f}"      # + 0.0 turns -0.0 into 0.0
 
 
 def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:
@@ -63,8 +83,52 @@ def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:
     return -m, m
 
 
+def separator_columns(trace: Trace) -> np.ndarray:
+    """[T] bool, True at separators: the grammar's own (its annotation says which characters
+    are separators, whatever the grammar uses), for any other text the spaces."""
+    kind = trace.annotations.get("kind")
+    if kind is not None:
+        return np.asarray(kind) == SEPARATOR
+    return np.frombuffer(trace.text.encode("utf-32-le"), dtype=np.uint32) == ord(" ")
+
+
+def without_separators(frame: Frame, separators: np.ndarray) -> Frame:
+    """The frame with the separator columns left out, each kept column remembering its true
+    position. Rows, their order and r stay those of the whole sequence, so hiding the
+    separators changes which columns are drawn and nothing else. A text of nothing but
+    separators keeps them all (an empty heatmap would say nothing), and says so."""
+    keep = ~separators
+    if not separators.any():
+        return dataclasses.replace(frame, hidden_note="no separators to hide")
+    if not keep.any():
+        return dataclasses.replace(frame, hidden_note="nothing but separators: none hidden")
+    chars = "".join(sorted(set(np.array(list(frame.text))[separators])))
+    text = "".join(np.array(list(frame.text))[keep])
+    positions = np.flatnonzero(keep)
+    return dataclasses.replace(
+        frame, text=text, values=np.ascontiguousarray(frame.values[:, keep]),
+        depth=None if frame.depth is None else frame.depth[keep], p_next=p_up_to_next(frame.p_next, positions),
+        positions=positions, hidden=int(separators.sum()),
+        hidden_note=f"separators {shown_char(chars)} hidden: {separators.sum():,} of {len(frame.text):,} columns")
+
+
+def p_up_to_next(p_next: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """For each kept column, the probability of everything up to and including the next kept
+    character: the next character alone is (nearly always) the hidden separator, p ~ 1, which
+    says nothing; the product over the hidden stretch and the next token is what the model
+    risked. Surprisals add up, so this also keeps the separators' own surprisal in sight."""
+    with np.errstate(divide="ignore"):
+        return np.exp(np.add.reduceat(np.log(p_next.astype(np.float64)), positions)).astype(np.float32)
+
+
+def shown_char(chars: str) -> str:
+    """Characters as the axis draws them (a space is ␣)."""
+    return chars.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥")
+
+
 def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "index",
-               selected: list[int] | None = None, x_range: tuple[float, float] | None = None) -> Frame:
+               selected: list[int] | None = None, x_range: tuple[float, float] | None = None,
+               hide_separators: bool = False) -> Frame:
     values = trace.values(view, layer)                                   # [T, H]
     depth = trace.annotations.get("depth")
     corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
@@ -75,7 +139,8 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     layers = f", layer {layer}" if trace.num_layers > 1 else ""
     n_cells = values.shape[1]
     sel = [c for c in (selected or []) if 0 <= c < n_cells]
-    return Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
-                 values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
-                 low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
-                 x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order)
+    frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
+                  values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
+                  low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
+                  x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order)
+    return without_separators(frame, separator_columns(trace)) if hide_separators else frame

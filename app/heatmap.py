@@ -8,8 +8,8 @@ than 65,535 columns (bokeh#13645).
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import (ColorBar, ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, LinearColorMapper,
-                          Range1d)
+from bokeh.models import (BasicTicker, ColorBar, ColumnDataSource, CustomJSHover, CustomJSTickFormatter, FixedTicker,
+                          HoverTool, LinearColorMapper, Range1d)
 from bokeh.palettes import RdBu11, interp_palette
 from bokeh.plotting import figure
 
@@ -28,10 +28,15 @@ _X_HOVER = """
 const t = Math.round(value);
 const codes = src.data.code;
 if (t < 0 || t >= codes.length) return "";
-if (format === "pos") return t.toLocaleString();
+if (format === "pos") return src.data.pos[t].toLocaleString();   // the true index, separators hidden or not
 if (format === "depth") { const d = src.data.depth[t]; return Number.isNaN(d) ? "n/a" : String(d); }
 const c = String.fromCodePoint(codes[t]);
 return c === " " ? "\u2423 (space)" : c === "\\n" ? "\u21b5 (newline)" : c;
+"""
+
+_POSITION = """
+const pos = src.data.pos, t = Math.round(tick);
+return t === tick && t >= 0 && t < pos.length ? pos[t].toLocaleString() : "";
 """
 
 _Y_HOVER = """
@@ -46,7 +51,8 @@ def sequence_data(frame: Frame) -> dict:
     T = len(frame.text)
     code = np.frombuffer(frame.text.encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
     depth = frame.depth.astype(np.float32) if frame.depth is not None else np.full(T, np.nan, np.float32)
-    return {"x": np.arange(T, dtype=np.float32), "code": code, "depth": depth,
+    return {"x": np.arange(T, dtype=np.float32), "pos": frame.char_positions.astype(np.int32), "code": code,
+            "depth": depth,
             "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32)}
 
 
@@ -76,6 +82,10 @@ class Heatmap:
                                 formatters={"$x": CustomJSHover(args=dict(src=seq), code=_X_HOVER),
                                             "$y": CustomJSHover(args=dict(rows=self.rows), code=_Y_HOVER)}))
         fig.xaxis.axis_label = "position"
+        # Whole columns only, labelled with their true character index (not the column's
+        # number: with separators hidden, column 20 is character 40).
+        fig.xaxis.ticker = BasicTicker(min_interval=1)
+        fig.xaxis.formatter = CustomJSTickFormatter(args=dict(src=seq), code=_POSITION)
         fig.add_layout(char_axis(fig, seq), "below")
         fig.yaxis.ticker = FixedTicker(ticks=[])
         fig.yaxis.major_label_text_font_size = "11px"
@@ -118,4 +128,5 @@ def colour_title(frame: Frame) -> str:
     def num(v: float) -> str:
         return f"{v:g}".replace("-", "\u2212")
     low = f"{num(frame.low)} (blue)" if frame.low < 0 else num(frame.low)
-    return f"{frame.title} \u2014 colour: {low} \u2026 {num(frame.high)} (red), white = 0"
+    hidden = f" \u2014 {frame.hidden_note}" if frame.hidden_note else ""
+    return f"{frame.title} \u2014 colour: {low} \u2026 {num(frame.high)} (red), white = 0{hidden}"

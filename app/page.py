@@ -22,7 +22,7 @@ from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
 
-REDRAW_ON = ["trace", "view", "layer", "order", "selected"]
+REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators"]
 # The page's own files live in the top-level static/. app/static links there, and Bokeh serves
 # an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
 STATIC = "app/static/"
@@ -44,7 +44,8 @@ class Page(Viewer):
     def _redraw(self, *events) -> None:
         s = self.state
         try:
-            frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected))
+            frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected),
+                               hide_separators=s.hide_separators)
         except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
             s.refuse(str(e))
             return
@@ -116,7 +117,9 @@ class Page(Viewer):
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
             pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
             W.RadioButtonGroup.from_param(p.order),
-            W.MultiChoice.from_param(p.selected, name="Cells to plot (or click a heatmap row)"),
+            W.Checkbox.from_param(p.hide_separators),
+            pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
+            cell_picker(p.selected),
             download,
         ]
 
@@ -156,6 +159,14 @@ def static_url(name: str) -> str:
     doc = pn.state.curdoc
     request = doc.session_context.request if doc is not None and doc.session_context else None
     return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
+
+
+def cell_picker(selected: param.ListSelector) -> pn.widgets.CheckButtonGroup:
+    """A toggle button per cell, wrapped into rows. Not a MultiChoice: its Choices.js logs an
+    "allowHTML" deprecation warning on every page load, and Bokeh exposes no option to set it."""
+    return pn.widgets.CheckButtonGroup.from_param(
+        selected, button_type="primary", button_style="outline",
+        sizing_mode="stretch_width", stylesheets=[":host .bk-btn-group { flex-wrap: wrap; }"])
 
 
 def heading(text: str) -> pn.pane.Markdown:

@@ -12,21 +12,24 @@ from .tracks import Tracks
 
 class Scope:
     def __init__(self):
-        self.seq = ColumnDataSource({"x": [], "code": [], "depth": [], "p_next": [], "surprisal": []})
+        self.seq = ColumnDataSource({"x": [], "pos": [], "code": [], "depth": [], "p_next": [], "surprisal": []})
         self.x_range = Range1d(-0.5, 0.5, bounds=None)
         self.heatmap = Heatmap(self.seq, self.x_range)
         self.tracks = Tracks(self.seq, self.x_range)
         self.layout = column(self.heatmap.figure, *self.tracks.figures, sizing_mode="stretch_width")
-        self._text = None
+        self._columns = None
 
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
-        if frame.text != self._text:
+        columns = (frame.text, None if frame.positions is None else frame.positions.tobytes())
+        if columns != self._columns:          # another sequence, or separators hidden / shown
             self.seq.data = sequence_data(frame)
-            self._text = frame.text
+            self._columns = columns
             # bounds first: the browser clamps a new end to the old bounds (and sends that back)
             self.x_range.bounds = (-0.5, T - 0.5)
-            self.x_range.update(start=-0.5, end=T - 0.5)
+            # reset_* too: the Reset tool goes back to them, and they default to the first
+            # sequence's range (a window of 1,000 would reset to 0..100)
+            self.x_range.update(start=-0.5, end=T - 0.5, reset_start=-0.5, reset_end=T - 0.5)
         if frame.x_start is not None and frame.x_end is not None:
             self.x_range.update(start=frame.x_start, end=frame.x_end)
         self.heatmap.update(frame)

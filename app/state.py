@@ -97,6 +97,7 @@ class AppState(param.Parameterized):
     layer = param.Selector(default=0, objects=[0], label="Layer")
     order = param.Selector(default="index", objects=list(ORDERS), label="Order cells by")
     selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
+    hide_separators = param.Boolean(default=False, label="Hide separators (tokens side by side)")
 
     trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")

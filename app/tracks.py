@@ -8,8 +8,8 @@ zoom on every track. Few y ticks: a track is only ~60 px tall."""
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import BasicTicker, ColumnDataSource, FixedTicker, HoverTool, Range1d
-from bokeh.palettes import Category10_10
+from bokeh.models import BasicTicker, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d
+from bokeh.palettes import Dark2_8
 from bokeh.plotting import figure
 
 from .axes import char_axis
@@ -17,6 +17,19 @@ from .frame import Frame
 from .heatmap import BORDER_LEFT, BORDER_RIGHT
 
 CHAR_AXIS_PX = 22
+P_NEXT_COLOUR, SURPRISAL_COLOUR, DEPTH_COLOUR = "#1f77b4", "#d62728", "#444444"
+# Picked cells, in the order picked: Dark2 has no plain blue or red (the p(next) and surprisal
+# tracks, the heatmap's two ends); its grey is dropped as too close to the depth track's.
+CELL_COLOURS = tuple(c for c in Dark2_8 if c != "#666666")
+CELLS_PLOT_PX = 170           # the cell plot's height, plus a legend row above it per LEGEND_COLUMNS cells
+LEGEND_ROW_PX = 22
+LEGEND_COLUMNS = 8
+# {separators hidden: title}; hidden, the next character is a separator (p ~ 1) and the
+# tracks show the probability of everything up to the next shown character instead.
+P_TITLE = {False: "p(actual next character), from the state after this one",
+           True: "p(next shown character, with the hidden separators before it), from the state after this one"}
+SURPRISAL_TITLE = {False: "surprisal of the next character, \u2212ln p (nats)",
+                   True: "surprisal of the hidden separators and the next shown character, \u2212ln p (nats)"}
 
 
 def _track(x_range: Range1d, seq: ColumnDataSource, title: str, height: int = 100, ticker=None, **kw):
@@ -38,41 +51,55 @@ class Tracks:
         self.seq = seq
         self.depth = _track(x_range, seq, "grammar depth (after reading the character)",
                             ticker=BasicTicker(desired_num_ticks=3, min_interval=1))     # depth is a whole number
-        self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color="#444444")
-        self.depth.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("depth", "@depth")], mode="vline"))
+        self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color=DEPTH_COLOUR)
+        self.depth.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth")], mode="vline"))
 
-        self.prob = _track(x_range, seq, "p(actual next character), from the state after this one",
+        self.prob = _track(x_range, seq, P_TITLE[False],
                            y_range=Range1d(0, 1.05), ticker=FixedTicker(ticks=[0, 0.5, 1]))
-        self.prob.line(x="x", y="p_next", source=seq, color="#1f77b4", line_width=1.2)
-        self.prob.add_tools(HoverTool(tooltips=[("position", "@x{0,0}"), ("p(next)", "@p_next{0.000}"),
+        self.prob.line(x="x", y="p_next", source=seq, color=P_NEXT_COLOUR, line_width=1.2)
+        self.prob.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("p(next)", "@p_next{0.000}"),
                                                 ("surprisal", "@surprisal{0.00} nats")], mode="vline"))
-        self.surprisal = _track(x_range, seq, "surprisal of the next character, \u2212ln p (nats)")
-        self.surprisal.line(x="x", y="surprisal", source=seq, color="#d62728", line_width=1.2)
+        self.surprisal = _track(x_range, seq, SURPRISAL_TITLE[False])
+        self.surprisal.line(x="x", y="surprisal", source=seq, color=SURPRISAL_COLOUR, line_width=1.2)
         self.surprisal_chars = char_axis(self.surprisal, seq)     # the stack's bottom while no cell is picked
         self.surprisal.add_layout(self.surprisal_chars, "below")
 
         self.cells_source = ColumnDataSource({"xs": [], "ys": [], "color": [], "label": []})
-        self.cells = _track(x_range, seq, "", height=190, y_range=Range1d(-1.05, 1.05))
+        self.cells = _track(x_range, seq, "", height=CELLS_PLOT_PX + LEGEND_ROW_PX, y_range=Range1d(-1.05, 1.05))
         self.cells.add_layout(char_axis(self.cells, seq), "below")
-        self.cells.multi_line(xs="xs", ys="ys", color="color", legend_field="label", source=self.cells_source,
-                              line_width=1.5)
-        self.cells.legend.location = "top_left"
-        self.cells.legend.orientation = "horizontal"
-        self.cells.legend.label_text_font_size = "11px"
-        self.cells.legend.background_fill_alpha = 0.6
+        # Steps, as the heatmap and the depth track draw them: one flat value per column.
+        lines = self.cells.multi_line(xs="xs", ys="ys", color="color", source=self.cells_source, line_width=1.5)
+        # Above the plot, not on it: inside it hides the lines; at the right it would narrow this
+        # plot and its columns would no longer line up with the heatmap's.
+        self.legend = Legend(items=[LegendItem(label={"field": "label"}, renderers=[lines])], orientation="horizontal",
+                             label_text_font_size="11px", margin=0, padding=2, spacing=12, border_line_color=None)
+        self.cells.add_layout(self.legend, "above")
         self.figures = [self.depth, self.prob, self.surprisal, self.cells]
 
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
         self.depth.visible = frame.depth is not None
+        hidden = frame.positions is not None
+        self.prob.title.text, self.surprisal.title.text = P_TITLE[hidden], SURPRISAL_TITLE[hidden]
         ys = frame.selected_values()
         x = np.arange(T, dtype=np.float32)
-        self.cells_source.data = {"xs": [x] * len(ys), "ys": list(ys),
-                                  "color": [Category10_10[c % 10] for c in frame.selected],
+        steps = [step_center(x, y) for y in ys]
+        self.cells_source.data = {"xs": [sx for sx, _ in steps], "ys": [sy for _, sy in steps],
+                                  "color": [CELL_COLOURS[i % len(CELL_COLOURS)] for i in range(len(ys))],
                                   "label": [f"cell {c}" for c in frame.selected]}
+        rows = -(-len(ys) // LEGEND_COLUMNS)
+        self.legend.ncols = max(1, min(len(ys), LEGEND_COLUMNS))
+        self.cells.height = CELLS_PLOT_PX + LEGEND_ROW_PX * max(rows, 1)
         self.cells.visible = bool(frame.selected)
         self.surprisal_chars.visible = not frame.selected
         self.surprisal.height = 100 + (0 if frame.selected else CHAR_AXIS_PX)   # the same plot height either way
         self.cells.title.text = f"{frame.title} of the selected cells"
         self.cells.y_range.update(start=frame.low - 0.05 * (frame.high - frame.low),
                                   end=frame.high + 0.05 * (frame.high - frame.low))
+
+
+def step_center(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A line through (x, y) drawn as steps centred on each x, like ``step(mode="center")``
+    (which multi_line lacks): y[t] holds flat from x[t]-0.5 to x[t]+0.5, then rises to y[t+1]."""
+    xs = (np.repeat(x, 2) + np.tile(np.array([-0.5, 0.5], np.float32), len(x))).astype(np.float32)
+    return xs, np.repeat(y, 2)

@@ -371,7 +371,8 @@ def cmd_export(args) -> None:
                             f"--device {args.device} is not available here (use auto or cpu)")
     _runtime(args)   # --threads
     path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
-                                view=args.view, layer=args.layer, order=args.order, selected=cells)
+                                view=args.view, layer=args.layer, order=args.order, selected=cells,
+                                hide_separators=args.hide_separators)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
 
 
@@ -464,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0, help="which layer to show (default 0)")
     p.add_argument("--order", choices=["index", "depth"], default="index", help="cell order (default index)")
     p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
+    p.add_argument("--hide-separators", action="store_true",
+                   help="leave out the separator columns (the grammar's separator; spaces in other text)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
     _runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)

@@ -119,6 +119,7 @@ class Watched:
     """A page with everything it logged and asked for."""
     page: object
     console_errors: list[str] = field(default_factory=list)
+    console_warnings: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
@@ -134,7 +135,8 @@ class Watched:
 
 def watch(context, page) -> Watched:
     w = Watched(page)
-    page.on("console", lambda m: w.console_errors.append(f"{m.text} ({m.location})") if m.type == "error" else None)
+    page.on("console", lambda m: (w.console_errors if m.type == "error" else w.console_warnings
+                                  if m.type == "warning" else []).append(f"{m.text} ({m.location})"))
     page.on("pageerror", lambda e: w.page_errors.append(str(e)))
     context.on("request", lambda r: w.requests.append(r.url))
     page.on("websocket", lambda ws: w.requests.append(ws.url))

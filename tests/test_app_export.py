@@ -143,3 +143,12 @@ def test_export_help(capsys):
         main(["export", "--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0 and "--index" in out and "--cells" in out and "--window" in out
+
+
+def test_cli_export_can_hide_separators(default_model, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "x.html"
+    code, err = run_export(capsys, "--model", str(default_model), "--text", "( 1 ( 2 ) 1 ) 0 ",
+                           "--hide-separators", "-o", str(out))
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert re.search(r"separators (\u2423|\\\\u2423) hidden: 8 of 16 columns", html)

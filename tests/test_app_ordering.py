@@ -34,3 +34,11 @@ def test_order_is_a_permutation_sorted_by_strength(T, H, seed):
     assert sorted(order) == list(range(H))
     r = np.abs(depth_correlation(values, depth))[order]
     assert np.all(np.diff(r) <= 1e-12)
+
+
+def test_row_labels_never_show_a_signed_zero():
+    from app.frame import Frame
+    r = np.array([-0.001, 0.004, -0.5, -0.0])
+    frame = Frame(text="ab", title="t", values=np.zeros((4, 2), np.float32), cells=np.arange(4), low=-1, high=1,
+                  depth=np.zeros(2), p_next=np.zeros(2), correlation=r, order="depth")
+    assert frame.row_labels == ["cell 0  r=+0.00", "cell 1  r=+0.00", "cell 2  r=-0.50", "cell 3  r=+0.00"]

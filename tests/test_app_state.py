@@ -135,7 +135,7 @@ def test_selected_cells_are_drawn_as_lines_and_tap_toggles_a_row(page):
     page.state.selected = [4, 12]
     data = page.scope.tracks.cells_source.data
     assert data["label"] == ["cell 4", "cell 12"]
-    np.testing.assert_allclose(data["ys"][0], page.state.trace.values("h", 0)[:, 4])
+    np.testing.assert_allclose(data["ys"][0][::2], page.state.trace.values("h", 0)[:, 4])   # drawn as steps
 
     class Tap:
         y = 14 - 2      # the third row from the top
@@ -282,3 +282,47 @@ def test_in_a_served_session_redraws_wait_for_the_documents_next_tick(page):
     np.testing.assert_array_equal(image(page), before)   # not drawn yet
     queued[0]()
     np.testing.assert_allclose(image(page)[::-1], page.state.trace.values("z", 0).T)
+
+
+def test_hiding_separators_keeps_the_tokens_and_their_true_positions(page):
+    page.state.text = "( 1 ( 2 ) 1 ) 0 "
+    page.state.selected = [4]
+    full = page.frame
+    page.state.hide_separators = True
+    f = page.frame
+    kept = [0, 2, 4, 6, 8, 10, 12, 14]
+    assert f.text == "(1(2)1)0" and list(f.positions) == kept and f.hidden == 8
+    np.testing.assert_array_equal(f.values, full.values[:, kept])
+    np.testing.assert_array_equal(f.depth, full.depth[kept])
+    # p of the hidden separator and the next token together (the separator alone is ~1); none after the last
+    np.testing.assert_allclose(f.p_next, [full.p_next[t] * full.p_next[t + 1] for t in kept], rtol=1e-6)
+    assert np.isnan(f.p_next[-1]) and "next shown character" in page.scope.tracks.prob.title.text
+    assert list(f.cells) == list(full.cells)                          # rows are not reordered
+    seq = page.scope.seq.data                                         # what the hover, axes and tracks read
+    assert list(seq["pos"]) == kept and "".join(map(chr, seq["code"])) == "(1(2)1)0"
+    assert image(page).shape == (15, 8)
+    lines = page.scope.tracks.cells_source.data
+    assert len(lines["xs"][0]) == 2 * 8                               # the cell line has the same columns
+    assert "separators \u2423 hidden: 8 of 16 columns" in page.scope.heatmap.figure.title.text
+    assert list(page.current_frame().positions) == kept                # the export draws the same columns
+    page.state.hide_separators = False
+    assert page.frame.text == "( 1 ( 2 ) 1 ) 0 " and list(page.scope.seq.data["pos"]) == list(range(16))
+    assert "separators" not in page.scope.heatmap.figure.title.text
+
+
+def test_hiding_separators_of_plain_text_hides_spaces_and_never_everything():
+    from app.frame import make_frame
+    from models.trace import Trace
+    vocab = list(" ab")
+
+    def trace(text):
+        T = len(text)
+        return Trace(text=text, vocab=vocab, cell="gru", hidden=[np.arange(T * 2, dtype=np.float32).reshape(T, 2)],
+                     gates=[{}], probs=np.full((T, 3), 1 / 3, np.float32))
+    f = make_frame(trace("ab  ba"), hide_separators=True)
+    assert f.text == "abba" and list(f.positions) == [0, 1, 4, 5] and f.depth is None
+    np.testing.assert_allclose(f.p_next, [1 / 3, 1 / 27, 1 / 3, np.nan], rtol=1e-6)   # "b" is followed by 2 spaces
+    assert f.hidden_note == "separators \u2423 hidden: 2 of 6 columns"
+    f = make_frame(trace("   "), hide_separators=True)
+    assert f.text == "   " and f.hidden == 0 and f.hidden_note == "nothing but separators: none hidden"
+    assert make_frame(trace("ab"), hide_separators=True).hidden_note == "no separators to hide"

@@ -64,6 +64,16 @@ _CELL_LINES = """() => {
   const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.data_source === src));
   return {labels: Array.from(src.data.label), visible: fig.visible};
 }"""
+# The character labels under the heatmap, as its axis computes them now (its own ticker and
+# formatter, on the plot's current width and range), and how many pixels a column gets.
+_CHAR_LABELS = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const axis = fig.below.find(a => a.ticker && a.ticker.type === "CustomJSTicker");
+  const r = fig.x_range, font = axis.major_label_text_font_size;     // as last drawn
+  const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
+  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), font, column_px: fig.inner_width / (r.end - r.start)};
+}"""
 # Distinct colours in the largest canvas under an element: 1 means blank.
 _CANVAS_COLOURS = """el => {
   let best = 0;
@@ -278,7 +288,9 @@ def test_clicking_a_heatmap_row_plots_that_cell(app):
     assert app.page.evaluate(_CELL_LINES)["labels"] == []
     box = app.heatmap.bounding_box()
     app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
-    app.page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 1", timeout=60_000)
+    # the lines' data and the plot's visibility may arrive in separate messages: wait for both
+    app.page.wait_for_function(f"() => {{ const c = ({_CELL_LINES})(); return c.labels.length === 1 && c.visible; }}",
+                               timeout=60_000)
     lines = app.page.evaluate(_CELL_LINES)
     assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
     app.page.wait_for_timeout(800)
@@ -441,3 +453,87 @@ def test_export_opens_offline_with_hover_and_zoom(app, chromium, tmp_path):  # n
         assert all(u.startswith("file:") for u in watched.requests), watched.requests
     finally:
         context.close()
+
+
+def test_reset_shows_the_whole_current_sequence(app):
+    """Bokeh's Reset goes back to the range's reset_start/end, which default to the first range
+    it had (0..100 here): after widening the window it must show all of the new sequence."""
+    window = app.page.locator("input").nth(1)                      # "Window (chars)"
+
+    def widen():
+        window.fill("1000")
+        window.press("Enter")
+    app.changes_heatmap(widen, "window 1000")
+    box = app.heatmap.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    for _ in range(10):
+        app.page.mouse.wheel(0, -300)
+        app.page.wait_for_timeout(100)
+    start, end = app.page.evaluate(_X_RANGE)
+    assert end - start < 900, (start, end)
+    app.page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
+    zoomed = [start, end]
+    app.page.wait_for_function(f"() => ({_X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
+    app.page.wait_for_timeout(300)
+    assert app.page.evaluate(_X_RANGE) == pytest.approx([-0.5, 999.5])
+    app.check()
+
+
+# Warnings the page's own code may not cause, but the browser here does: Chromium's software
+# GL (no GPU in these machines) warns about its fallback when a canvas reads pixels back.
+HARMLESS_WARNINGS = re.compile(r"GPU stall due to ReadPixels|Automatic fallback to software WebGL|"
+                               r"WebGL.*(software|SwiftShader)", re.I)
+
+
+def test_page_logs_no_warning(app):
+    """Not only no errors: a warning from the page's own code (a deprecated widget option,
+    say) is a problem in waiting. Wait for the widgets to render, then read the console."""
+    app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
+    app.page.wait_for_timeout(1500)
+    screenshot(app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
+    own = [w for w in app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
+    assert own == [], own
+    app.check()
+
+
+def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
+    full = app.text()
+    assert full.count(" ") == 50                                    # the grammar: every other character
+    hide = app.page.locator("input[type=checkbox]")                 # the page's one checkbox
+    app.changes_heatmap(lambda: hide.check(), "hide separators")
+    assert app.image().startswith("15x50/") and app.text() == full.replace(" ", "")
+    assert "separators \u2423 hidden: 50 of 100 columns" in app.page.evaluate(_COLOUR_BAR)["title"]
+    box = app.heatmap.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    app.page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('position')", timeout=10_000)
+    tip = app.page.evaluate(_TOOLTIP_TEXT)
+    found = re.search(r"char:?\s*(\S)\s*position:?\s*([\d,]+)", tip)
+    assert found, tip
+    char, pos = found.group(1), int(found.group(2).replace(",", ""))
+    assert full[pos] == char != " " and pos > 50, tip                 # the true index, past the 50 kept columns' range
+    full_page_shot(app, "07-separators-hidden")
+    app.check()
+
+
+def test_characters_show_under_a_100_character_window_at_1024_px(app):
+    """5.3 px a column: too narrow for every 12px glyph, wide enough for the grammar's tokens
+    once its spaces go unlabelled (it used to hide every label); text with no spaces to leave
+    out gets a smaller font."""
+    app.page.set_viewport_size({"width": 1024, "height": 768})
+    text = app.text()
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px < 6", timeout=10_000)
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == [c for c in text if c != " "] and drawn["font"] == "12px", drawn
+    app.page.wait_for_timeout(500)
+    screenshot(app.page, "09-characters-at-1024")
+    packed = "(())" * 24                                            # no spaces to leave out: a smaller font
+    app.changes_heatmap(lambda: app.trace_text(packed), "96 characters without a space")
+    app.page.wait_for_timeout(500)
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == list(packed) and drawn["font"] == "8px", drawn
+    screenshot(app.page, "10-packed-characters-at-1024")
+    app.page.set_viewport_size({"width": 1440, "height": 1000})      # 9.9 px a column: the full size again
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px > 9", timeout=10_000)
+    drawn = app.page.evaluate(_CHAR_LABELS)
+    assert drawn["labels"] == list(packed) and drawn["font"] == "12px", drawn
+    app.check()
