@@ -91,7 +91,7 @@ def run_export(capsys, *args) -> tuple[int, list[str]]:
     (["--index", "-5"], "index must be >= 0, got -5"),
     (["--index", "0", "--window", "0"], "window must be between 1 and 200,000, got 0"),
     (["--index", "0", "--window", "100000000"], "window must be between 1 and 200,000, got 100000000"),
-    (["--index", "10000000"], "index 10,000,000 is outside the held-out stream"),
+    (["--index", "10000000"], "held-out index must be 0 .. 199,999; got 10,000,000"),
     (["--text", "( 1 ) 0 ", "--cells", "a,b"], "--cells takes comma-separated cell numbers, got 'a,b'"),
     (["--text", "( 1 ) 0 ", "--cells", "3,-1,15"], "cells [-1, 15] do not exist; this model's cells are 0 .. 14"),
     (["--text", "( 1 ) 0 ", "--layer", "1"], "layer 1 does not exist; this model's layers are 0 .. 0"),
