@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 import grammar
 from app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
-from models.heldout import HELDOUT_CHARS
+from models.heldout import HELDOUT_CHARS, heldout_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -536,4 +536,45 @@ def test_characters_show_under_a_100_character_window_at_1024_px(app):
     app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px > 9", timeout=10_000)
     drawn = app.page.evaluate(_CHAR_LABELS)
     assert drawn["labels"] == list(packed) and drawn["font"] == "12px", drawn
+    app.check()
+
+
+# The first image tile as numbers: [rows, columns] with row 0 the top row (the last cell in index order).
+_IMAGE_VALUES = """() => {
+  const src = [...Bokeh.documents[0]._all_models.values()].find(
+    m => m.data && m.data.image !== undefined && m.data.dw !== undefined);
+  const a = src.data.image[0];
+  return {shape: a.shape, values: Array.from(a)};
+}"""
+
+
+def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app, browser_model):  # noqa: F811
+    """A window at 5,000 shows the states the model holds there after reading the stream from its
+    start -- the numbers of one trace of the whole prefix -- and says so; the zero state stays a choice."""
+    import numpy as np
+
+    from models import checkpoint
+    from models.tracer import trace
+    held_text = heldout_of(browser_model).text
+    model = checkpoint.load(browser_model)
+    in_context = trace(model, held_text[:5_100]).hidden[0][5_000:]
+    from_zero = trace(model, held_text[5_000:5_100]).hidden[0]
+
+    def shown() -> np.ndarray:
+        got = app.page.evaluate(_IMAGE_VALUES)
+        return np.array(got["values"], dtype=np.float32).reshape(got["shape"])[::-1].T    # back to [T, cells]
+
+    box = app.page.get_by_label("Held-out index", exact=True)
+
+    def pick():
+        box.fill("5000")
+        box.press("Enter")
+    app.changes_heatmap(pick, "index 5000")
+    assert "characters 5,000 .. 5,099, read in context" in app.note()
+    np.testing.assert_allclose(shown(), in_context, atol=1e-5)
+    assert np.abs(in_context - from_zero)[:3].max() > 0.05          # the two readings differ where it matters
+    app.changes_heatmap(lambda: app.page.get_by_label("Read the window", exact=True).select_option(
+        "from the zero state"), "reading from the zero state")
+    assert "read from the zero state" in app.note()
+    np.testing.assert_allclose(shown(), from_zero, atol=1e-5)
     app.check()
