@@ -43,8 +43,9 @@ def bokehjs(*parts: str) -> str:
 
 
 def standalone(layout, title: str, caption: str = "", body_html: str = "", style: str = "",
-               parts: tuple[str, ...] = ("bokeh",)) -> str:
-    """The page: ``title`` and ``caption`` are escaped; ``body_html`` is trusted HTML put above the plots."""
+               parts: tuple[str, ...] = ("bokeh",), heading: str | None = None) -> str:
+    """The page: ``title``, ``heading`` (default: the title) and ``caption`` are escaped;
+    ``body_html`` is trusted HTML put above the plots."""
     script, div = components(layout)
-    return _PAGE.format(title=html.escape(title), heading=html.escape(title), caption=html.escape(caption),
+    return _PAGE.format(title=html.escape(title), heading=html.escape(heading or title), caption=html.escape(caption),
                         style=style, scripts=bokehjs(*parts), body=body_html, div=div, script=script)

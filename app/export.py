@@ -1,19 +1,13 @@
 """One standalone HTML file of exactly what is on screen: the same Frame drawn by the same
 Scope, with Bokeh's JavaScript inlined so it opens offline with hover and zoom working.
 
-Panel's own ``save(resources=INLINE)`` still fetches from a CDN (panel#6759), and once Panel
-is imported it also adds a relative ``<script src="static/extensions/panel/...">`` to
-Bokeh's ``file_html(..., INLINE)``. So the page is assembled here from ``components`` and
-BokehJS read straight from Bokeh's own package: nothing but the plots needs loading."""
+The page around it is analysis/html.py's, which the probing report uses too (why it is built
+from ``components`` and Bokeh's own JS rather than Panel's or Bokeh's save: see there)."""
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from bokeh import __version__ as bokeh_version
-from bokeh.embed import components
-from bokeh.util.paths import bokehjs_path
-
+from analysis.html import standalone
 from models.atomic import check_writable, write_text_atomic
 from models.errors import RnnscopeError
 
@@ -21,36 +15,10 @@ from .frame import Frame
 from .scope import Scope
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>body {{ font-family: sans-serif; margin: 12px 20px; }} .caption {{ color: #444; margin: 0 0 8px; }}</style>
-<script>/* BokehJS {version}, inlined */
-{bokehjs}
-</script>
-</head>
-<body>
-<h3 style="margin: 0 0 4px">rnnscope &middot; {title_html}</h3>
-<p class="caption">{caption}</p>
-{div}
-{script}
-</body>
-</html>
-"""
-
-
-def _bokehjs() -> str:
-    return (bokehjs_path() / "js" / "bokeh.min.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
-
-
 def standalone_html(frame: Frame, caption: str = "") -> str:
     scope = Scope()
     scope.update(frame)
-    script, div = components(scope.layout)
-    return _PAGE.format(title=html.escape(f"rnnscope: {frame.title}"), title_html=html.escape(frame.title),
-                        caption=html.escape(caption), version=bokeh_version, bokehjs=_bokehjs(), div=div, script=script)
+    return standalone(scope.layout, f"rnnscope: {frame.title}", caption, heading=f"rnnscope \u00b7 {frame.title}")
 
 
 def export_file(path: str | Path, model_path: str | Path, *, text: str | None = None, index: int | None = None,

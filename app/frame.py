@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grammar import SEPARATOR
-from models.trace import VIEW_LABELS, Trace
+from models.trace import VIEW_LABELS, Trace, value_range
 
 from .ordering import cell_order, depth_correlation
 
-SIGMOID_GATES = {"r", "z", "i", "f", "o"}          # values in 0..1
-TANH_VIEWS = {"h", "n", "g"}                       # values in -1..1 (h of an LSTM too: o * tanh(c))
 
 
 @dataclass
@@ -71,18 +69,6 @@ def signed(r: float) -> str:
     return f"{round(float(r), 2) + 0.0:+.2f}"      # + 0.0 turns -0.0 into 0.0
 
 
-def colour_range(view: str, values: np.ndarray) -> tuple[float, float]:
-    """Fixed per view so colours mean the same thing across sequences; LSTM's c is unbounded,
-    so it gets a symmetric range from this trace's largest magnitude, rounded up."""
-    if view in SIGMOID_GATES:
-        return 0.0, 1.0
-    if view in TANH_VIEWS:
-        return -1.0, 1.0
-    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
-    m = float(np.ceil(max(m, 1e-6) * 2) / 2)       # to the next 0.5
-    return -m, m
-
-
 def separator_columns(trace: Trace) -> np.ndarray:
     """[T] bool, True at separators: the grammar's own (its annotation says which characters
     are separators, whatever the grammar uses), for any other text the spaces."""
@@ -133,7 +119,7 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     depth = trace.annotations.get("depth")
     corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
     rows = cell_order(values, depth, order)
-    low, high = colour_range(view, values)
+    low, high = value_range(view, values)     # fixed per view: colours mean the same across sequences
     p_next = np.full(len(trace), np.nan, dtype=np.float32)
     p_next[:-1] = trace.next_char_prob()
     layers = f", layer {layer}" if trace.num_layers > 1 else ""

@@ -1,9 +1,12 @@
-"""Which cells track grammar depth, and the row order that follows from it. NumPy only."""
+"""The row orders: by index, by how strongly each cell tracks grammar depth, or by cluster
+(similar cells adjacent, analysis/clustering.py). NumPy and scipy only."""
 from __future__ import annotations
 
 import numpy as np
 
-ORDERS = ("index", "depth")
+from analysis.clustering import cluster_order
+
+ORDERS = ("index", "depth", "cluster")
 
 
 def depth_correlation(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -19,8 +22,11 @@ def depth_correlation(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
 
 def cell_order(values: np.ndarray, depth: np.ndarray | None, how: str) -> np.ndarray:
     """True cell numbers in display order (first = top row). ``depth``: strongest |r| first,
-    ties by index; falls back to index order when there is no depth to compare with."""
+    ties by index; falls back to index order when there is no depth to compare with.
+    ``cluster``: similar cells adjacent."""
     n = values.shape[1]
+    if how == "cluster":
+        return cluster_order(values)
     if how == "index" or depth is None or len(depth) < 2:
         return np.arange(n)
     if how != "depth":

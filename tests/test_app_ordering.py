@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ordering import cell_order, depth_correlation
+from app.ordering import ORDERS, cell_order, depth_correlation
 
 
 def test_a_cell_that_copies_depth_correlates_one_and_comes_first():
@@ -42,3 +42,24 @@ def test_row_labels_never_show_a_signed_zero():
     frame = Frame(text="ab", title="t", values=np.zeros((4, 2), np.float32), cells=np.arange(4), low=-1, high=1,
                   depth=np.zeros(2), p_next=np.zeros(2), correlation=r, order="depth")
     assert frame.row_labels == ["cell 0  r=+0.00", "cell 1  r=+0.00", "cell 2  r=-0.50", "cell 3  r=+0.00"]
+
+
+def test_cluster_order_puts_similar_cells_side_by_side():
+    from analysis.clustering import cluster_order, correlation_matrix
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=500), rng.normal(size=500)
+    noise = lambda: 0.05 * rng.normal(size=500)    # noqa: E731
+    # cells 0, 2, 4 follow a (4 mirrored); 1, 3 follow b; 5 is constant
+    values = np.stack([a + noise(), b + noise(), a + noise(), b + noise(), -a + noise(), np.full(500, 0.3)], axis=1)
+    order = list(cluster_order(values))
+    assert sorted(order) == list(range(6))
+    groups = [{0, 2, 4}, {1, 3}]
+    for g in groups:
+        where = sorted(order.index(c) for c in g)
+        assert where == list(range(where[0], where[0] + len(g))), order      # contiguous
+    r = correlation_matrix(values)
+    assert r[5, 0] == 0 and r[5, 5] == 1 and r[0, 4] < -0.9
+
+
+def test_the_page_offers_the_cluster_order():
+    assert "cluster" in ORDERS
