@@ -463,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=100, help="window length for --index (default 100)")
     p.add_argument("--view", default="h", help="h, or a gate: z r n (GRU), i f g o c (LSTM) (default h)")
     p.add_argument("--layer", type=int, default=0, help="which layer to show (default 0)")
-    p.add_argument("--order", choices=["index", "depth"], default="index", help="cell order (default index)")
+    p.add_argument("--order", choices=["index", "depth", "cluster"], default="index",
+                   help="cell order: index, depth (|r| with depth) or cluster (similar cells adjacent) (default index)")
     p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
     p.add_argument("--hide-separators", action="store_true",
                    help="leave out the separator columns (the grammar's separator; spaces in other text)")
