@@ -74,21 +74,28 @@ def cell_table(cells: list[dict]) -> DataTable:
 
 def profile(run: ProbingRun, layer: int, name: str):
     ann = run.annotations[name]
-    means = category_means(run.trace.hidden[layer], ann)                       # [H, K]
+    return profile_figure(category_means(run.trace.hidden[layer], ann), ann, f"layer {layer}: mean h by "
+                          f"{name.replace('_', ' ')}", value_range("h", run.trace.hidden[layer]))
+
+
+def profile_figure(means: np.ndarray, ann, title: str, low_high: tuple[float, float]):
+    """Cells x categories, each cell's mean in each category ([H, K] ``means``), coloured on the view's range."""
     H, K = means.shape
     cells = [f"cell {c}" for c in range(H)]
     cats = [ann.wording[k] if ann.wording else ann.categories[k] for k in range(K)]
     xs, ys = np.meshgrid(np.arange(K), np.arange(H))
     source = ColumnDataSource({"x": [cats[i] for i in xs.ravel()], "y": [cells[j] for j in ys.ravel()],
                                "mean": means.ravel()})
-    low, high = value_range("h", means)
+    low, high = low_high
+    palette = DIVERGING if low < 0 else DIVERGING[127:]
     fig = figure(x_range=cats, y_range=list(reversed(cells)), height=60 + 18 * H, width=120 + 70 * K,
-                 title=f"layer {layer}: mean h by {name.replace('_', ' ')}", tools="hover",
-                 tooltips=[("cell", "@y"), (name, "@x"), ("mean", "@mean{0.000}")], toolbar_location=None)
+                 title=title, tools="hover", tooltips=[("cell", "@y"), (ann.name, "@x"), ("mean", "@mean{0.000}")],
+                 toolbar_location=None)
     fig.rect("x", "y", 1, 1, source=source, line_color=None,
-             fill_color={"field": "mean", "transform": LinearColorMapper(palette=DIVERGING, low=low, high=high)})
+             fill_color={"field": "mean", "transform": LinearColorMapper(palette=palette, low=low, high=high)})
     fig.grid.visible = False
     fig.xaxis.major_label_orientation = 0.6 if K > 5 else 0
+    fig.title.text_font_size = "12px"
     return fig
 
 

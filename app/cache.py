@@ -64,3 +64,33 @@ def trace_in_context(path: str | Path, index: int, length: int):
     """The held-out window at ``index`` as the model reads it along the stream (models/context.py):
     the states it holds there, not those of a fresh start. Shared across sessions."""
     return _window(str(path), stamp(path), index, length)
+
+
+LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (DESIGN.md section 9: >= 100k, in context)
+
+
+@pn.cache(max_items=2)
+def _heldout_trace(path: str, mtime: float, chars: int):
+    """The first ``chars`` of the held-out stream, read from its start (so in context), with annotations."""
+    from analysis.probing import annotations_of
+    held = heldout_of(path)
+    ann = annotations_of(held, min(chars, len(held.text)))
+    return _trace(_load(path, mtime), held.text[:min(chars, len(held.text))]), ann
+
+
+@pn.cache(max_items=16)
+def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
+    from analysis.labels import category_means, label_cells
+    from models.trace import value_range
+    tr, ann = _heldout_trace(path, mtime, chars)
+    values = tr.values(view, layer)
+    low_high = value_range(view, values)
+    profiles = {name: category_means(values, ann[name]) for name in ("depth_level", "kind")}
+    return label_cells(values, ann, low_high), profiles, ann, low_high
+
+
+def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS):
+    """Labels of every cell of one view and layer on the model's held-out stream read in context,
+    the per-category means (depth level, token kind), the annotations and the view's range.
+    Raises RnnscopeError for a model with nothing to label against (a text model, for now)."""
+    return _labels(str(path), stamp(path), view, layer, chars)

@@ -17,7 +17,8 @@ from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 
-from . import export, sequences
+from . import cache, export, sequences
+from .cells import CellsTab
 from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
@@ -141,7 +142,12 @@ class Page(Viewer):
         return [error, model, note]
 
     def __panel__(self):
-        return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"),
+        # The tools that explain the heatmap, below it (DESIGN.md section 5); dynamic: a tab is
+        # built (and computes) only when it is first opened.
+        tools = pn.Tabs(("Model", pn.pane.Markdown(pn.bind(model_summary, self.state.param.model_path),
+                                                   sizing_mode="stretch_width")),
+                        ("Cells", CellsTab(state=self.state)), dynamic=True, sizing_mode="stretch_width")
+        return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")
 
     def template(self):
@@ -151,6 +157,12 @@ class Page(Viewer):
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
+
+
+def model_summary(path: str) -> str:
+    """The Model tab: layers, shapes and parameter counts, as `rnnscope summary` prints them."""
+    from models.summary import summary
+    return f"```\n{summary(cache.load_model(path))}\n```"
 
 
 def static_url(name: str) -> str:

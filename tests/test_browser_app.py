@@ -578,3 +578,17 @@ def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app
     assert "read from the zero state" in app.note()
     np.testing.assert_allclose(shown(), from_zero, atol=1e-5)
     app.check()
+
+
+def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
+    page = app.page
+    page.locator(".bk-tab").filter(has_text="Cells").click()
+    row = page.locator(".tabulator-row").filter(has_text="when depth \u2265 4")
+    row.wait_for(state="visible", timeout=120_000)
+    assert page.locator(".tabulator-row").count() == 15
+    assert "read in context" in page.get_by_text("Each cell of").inner_text()
+    cell = int(row.locator(".tabulator-cell").first.inner_text())
+    row.locator(".tabulator-cell").nth(1).click()
+    page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {cell}')", timeout=60_000)
+    full_page_shot(app, "11-cells-tab")
+    app.check()

@@ -1,0 +1,79 @@
+"""The Cells tab under the heatmap: what every cell of the shown view and layer goes with, on
+the model's held-out stream read in context (analysis/labels.py), as a sortable table whose
+rows pick the cell to plot, beside each cell's mean per depth level and per token kind.
+
+Labels are computed once per (model, view, layer) and shared by every session (app/cache.py);
+the first time takes a few seconds (a 100,000-character trace, then the counts)."""
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from analysis.labels import CellLabel
+from analysis.report import profile_figure
+from models.errors import RnnscopeError
+
+from . import cache
+from .state import AppState
+
+COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "score": "score",
+           "explained": "share explained"}
+
+
+def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
+    """One row per cell, best explained first (the labeller's order)."""
+    rows = [{"cell": lab.cell, "label": lab.label, "stat": lab.best.stat if lab.best else "",
+             "score": round(lab.best.score, 3) if lab.best else None,
+             "explained": round(lab.best.explained, 3) if lab.best else None} for lab in labels]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+class CellsTab(Viewer):
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.table = pn.widgets.Tabulator(labels_frame([]), show_index=False, disabled=True, selectable=False,
+                                          titles=COLUMNS, sizing_mode="stretch_width", height=360,
+                                          widths={"cell": 80, "stat": 100, "score": 90, "explained": 150},
+                                          header_filters=False, layout="fit_data_stretch")
+        self.table.on_click(self._on_click)
+        self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.profiles = pn.Row()
+        self._shown = False      # labels are computed once the tab is first shown, not while the page loads
+        self.state.param.watch(self._refresh, ["model_path", "view", "layer"])
+
+    def _refresh(self, *events) -> None:
+        if not self._shown:
+            return
+        s = self.state
+        try:
+            labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer)
+        except RnnscopeError as e:
+            self.table.value = labels_frame([])
+            self.profiles.objects = []
+            self.note.object = f"No labels for this model: {e}"
+            return
+        self.table.value = labels_frame(labels)
+        self.note.object = (
+            f"Each cell of **{s.view}**, layer {s.layer}, on the first {cache.LABEL_CHARS:,} characters of the "
+            "held-out stream read in context. Statistic: **r** = Pearson correlation, **MI** = mutual information "
+            "in bits with the cell's value in 10 bins; *share explained* = r\u00b2 or MI / the cell's entropy. "
+            "Click a row to plot that cell.")
+        self.profiles.objects = [pn.pane.Bokeh(profile_figure(means, ann[name],
+                                                              f"mean {s.view} by {name.replace('_', ' ')}", low_high))
+                                 for name, means in profiles.items()]
+
+    def _on_click(self, event) -> None:
+        cell = int(self.table.value.iloc[event.row]["cell"])
+        selected = list(self.state.selected)
+        if cell not in selected:
+            self.state.selected = [*selected, cell]
+
+    def __panel__(self):
+        if not self._shown:
+            self._shown = True
+            self._refresh()
+        return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")

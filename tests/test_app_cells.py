@@ -1,0 +1,55 @@
+"""The Cells tab (issue 7 item 1 in the app): labels of the shown view and layer on held-out data
+read in context, a row click plots that cell, and a model with nothing to label says so."""
+from __future__ import annotations
+
+import torch
+
+from app.cells import CellsTab
+from app.state import AppState
+from models import checkpoint
+from models.model import CharRNN, ModelConfig
+
+from app_fixtures import default_model, gru2_model  # noqa: F401
+
+
+class Click:
+    def __init__(self, row: int):
+        self.row = row
+
+
+def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):  # noqa: F811
+    state = AppState(default_model)
+    tab = CellsTab(state=state)
+    assert tab.table.value.empty                       # nothing computed until the tab is shown
+    tab.__panel__()
+    table = tab.table.value
+    assert sorted(table["cell"]) == list(range(15))
+    depth4 = table[table["label"].str.startswith("\u22121.0 when depth \u2265 4")]
+    assert len(depth4) == 1 and depth4["explained"].iloc[0] > 0.95
+    row = int(depth4.index[0])
+    tab._on_click(Click(row))
+    assert state.selected == [int(depth4["cell"].iloc[0])]
+    assert "read in context" in tab.note.object and len(tab.profiles.objects) == 2
+
+
+def test_the_table_follows_the_view_and_layer(gru2_model):  # noqa: F811
+    state = AppState(gru2_model)
+    tab = CellsTab(state=state)
+    tab.__panel__()
+    before = tab.table.value.copy()
+    state.layer = 1
+    assert "layer 1" in tab.note.object and not tab.table.value.equals(before)
+    state.view = "z"
+    assert "**z**" in tab.note.object
+
+
+def test_a_text_model_says_why_there_are_no_labels(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("hello world, hello rnnscope\n" * 100, encoding="utf-8")
+    model = CharRNN(ModelConfig(vocab=sorted(set(text.read_text())), hidden_size=4, embedding_dim=3))
+    torch.manual_seed(0)
+    checkpoint.save(model, tmp_path / "m", {"data": {"kind": "text", "path": str(text)}})
+    state = AppState(tmp_path / "m")
+    tab = CellsTab(state=state)
+    tab.__panel__()
+    assert tab.table.value.empty and "text annotations" in tab.note.object
