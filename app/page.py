@@ -19,6 +19,7 @@ from models.errors import RnnscopeError
 
 from . import cache, export, sequences
 from .cells import CellsTab
+from .explain_tab import ExplainTab
 from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
@@ -37,6 +38,7 @@ class Page(Viewer):
         self.scope = Scope()
         self.frame: Frame | None = None
         self._queued: Frame | None = None      # the newest frame waiting for the document's next tick
+        self.explain = ExplainTab(state=self.state)
         self.scope.heatmap.figure.on_event(Tap, self._on_tap)
         self.state.param.watch(self._redraw, REDRAW_ON)
         self._redraw()
@@ -71,6 +73,10 @@ class Page(Viewer):
     def _on_tap(self, event) -> None:
         H = len(self.frame.cells)
         row = H - 1 - round(event.y)
+        column = round(event.x)
+        if 0 <= row < H and 0 <= column < len(self.frame.text):     # the Explain tab follows the click
+            self.explain.param.update(cell=int(self.frame.cells[row]),
+                                      step=int(self.frame.char_positions[column]))
         if 0 <= row < H:
             cell = int(self.frame.cells[row])
             sel = list(self.state.selected)
@@ -146,7 +152,8 @@ class Page(Viewer):
         # built (and computes) only when it is first opened.
         tools = pn.Tabs(("Model", pn.pane.Markdown(pn.bind(model_summary, self.state.param.model_path),
                                                    sizing_mode="stretch_width")),
-                        ("Cells", CellsTab(state=self.state)), dynamic=True, sizing_mode="stretch_width")
+                        ("Cells", CellsTab(state=self.state)), ("Explain", self.explain), dynamic=True,
+                        sizing_mode="stretch_width")
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")
 

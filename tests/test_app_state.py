@@ -138,7 +138,7 @@ def test_selected_cells_are_drawn_as_lines_and_tap_toggles_a_row(page):
     np.testing.assert_allclose(data["ys"][0][::2], page.state.trace.values("h", 0)[:, 4])   # drawn as steps
 
     class Tap:
-        y = 14 - 2      # the third row from the top
+        x, y = 5, 14 - 2      # the sixth character, the third row from the top
     page._on_tap(Tap)
     third = int(page.frame.cells[2])
     assert third in page.state.selected

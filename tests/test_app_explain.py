@@ -1,0 +1,44 @@
+"""The Explain tab (issue 7 item 5 in the app): a click on the heatmap explains that cell at that
+step, the terms adding up to the value shown -- at the true position when separators are hidden."""
+from __future__ import annotations
+
+from app.page import Page
+from app.state import AppState
+
+from app_fixtures import default_model  # noqa: F401
+
+
+class Tap:
+    def __init__(self, x: float, y: float):
+        self.x, self.y = x, y
+
+
+def test_a_click_explains_that_cell_at_that_step(default_model):  # noqa: F811
+    page = Page(AppState(default_model, index=5_000, window=100))
+    assert "Click a cell" in page.explain.text.object
+    page._on_tap(Tap(x=10, y=14 - 2))                 # step 10, the third row from the top
+    cell = int(page.frame.cells[2])
+    assert (page.explain.cell, page.explain.step) == (cell, 10)
+    text = page.explain.text.object
+    assert f"**Cell {cell}, layer 0, step 10**" in text and "| z |" in text and "h = (1 \u2212 z)" in text
+    shown = float(page.state.trace.hidden[0][10, cell])
+    assert f"the heatmap shows {shown:+.6f}" in text
+    difference = float(text.rsplit("(difference ", 1)[1].split(")")[0])
+    assert difference < 1e-5
+
+
+def test_with_separators_hidden_a_click_explains_the_true_position(default_model):  # noqa: F811
+    state = AppState(default_model, index=5_000, window=100)
+    page = Page(state)
+    state.hide_separators = True
+    page._on_tap(Tap(x=3, y=14))                      # the fourth kept column, the top row
+    assert page.explain.step == int(page.frame.char_positions[3]) and page.explain.step > 3
+    assert state.trace.text[page.explain.step] != " "
+
+
+def test_a_new_sequence_forgets_the_click(default_model):  # noqa: F811
+    state = AppState(default_model)
+    page = Page(state)
+    page._on_tap(Tap(x=1, y=0))
+    state.index = 300
+    assert page.explain.cell is None and "Click a cell" in page.explain.text.object
