@@ -94,3 +94,18 @@ def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHAR
     the per-category means (depth level, token kind), the annotations and the view's range.
     Raises RnnscopeError for a model with nothing to label against (a text model, for now)."""
     return _labels(str(path), stamp(path), view, layer, chars)
+
+
+@pn.cache(max_items=4)
+def _probes(path: str, mtime: float, chars: int):
+    from analysis.probing import PROBE_TARGETS
+    from analysis.probes import probe
+    tr, ann = _heldout_trace(path, mtime, chars)
+    return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
+            for k in range(tr.num_layers) for t in PROBE_TARGETS]
+
+
+def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+    """Linear probes of every layer for depth and the next token's kind, with their references
+    (analysis/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
+    return _probes(str(path), stamp(path), chars)

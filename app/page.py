@@ -20,6 +20,7 @@ from models.errors import RnnscopeError
 from . import cache, export, sequences
 from .cells import CellsTab
 from .explain_tab import ExplainTab
+from .probes_tab import ProbesTab
 from .frame import Frame, make_frame
 from .scope import Scope
 from .state import AppState
@@ -152,7 +153,8 @@ class Page(Viewer):
         # built (and computes) only when it is first opened.
         tools = pn.Tabs(("Model", pn.pane.Markdown(pn.bind(model_summary, self.state.param.model_path),
                                                    sizing_mode="stretch_width")),
-                        ("Cells", CellsTab(state=self.state)), ("Explain", self.explain), dynamic=True,
+                        ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
+                        ("Explain", self.explain), dynamic=True,
                         sizing_mode="stretch_width")
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")

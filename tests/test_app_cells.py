@@ -53,3 +53,13 @@ def test_a_text_model_says_why_there_are_no_labels(tmp_path):
     tab = CellsTab(state=state)
     tab.__panel__()
     assert tab.table.value.empty and "text annotations" in tab.note.object
+
+
+def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  # noqa: F811
+    from app.probes_tab import ProbesTab
+    tab = ProbesTab(state=AppState(default_model))
+    assert tab.body.objects == []                     # nothing computed until the tab is shown
+    tab.__panel__()
+    table = tab.body.objects[0].object
+    assert "| 0 | depth_level | **1.000** |" in table and "selectivity" in table and "input only" in table
+    assert len(tab.body.objects[1].objects) == 2      # one curve per target

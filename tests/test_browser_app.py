@@ -606,3 +606,13 @@ def test_a_heatmap_click_is_explained_in_the_explain_tab(app):
     assert float(re.search(r"difference ([0-9.e+-]+)\)", said).group(1)) < 1e-5, said
     full_page_shot(app, "12-explain-tab")
     app.check()
+
+
+def test_the_probes_tab_shows_depth_read_from_the_states(app):
+    page = app.page
+    page.locator(".bk-tab").filter(has_text="Probes").click()
+    cell = page.get_by_role("cell", name="depth_level").first
+    cell.wait_for(state="visible", timeout=180_000)
+    assert page.locator("table").filter(has_text="selectivity").count() >= 1
+    full_page_shot(app, "13-probes-tab")
+    app.check()

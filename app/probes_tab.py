@@ -1,0 +1,52 @@
+"""The Probes tab: can depth and the next token's kind be read linearly from each layer, and from
+how few cells? Each probe's accuracy beside its references (majority, input only, control task)
+and the accuracy-vs-k curve (analysis/probes.py, drawn as in the `rnnscope probe` report).
+Computed when the tab is first opened (some seconds), then shared by every session."""
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from analysis.report import probe_plot
+from models.errors import RnnscopeError
+
+from . import cache
+from .state import AppState
+
+
+class ProbesTab(Viewer):
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.body = pn.Column(sizing_mode="stretch_width")
+        self._shown = False
+        self.state.param.watch(self._refresh, ["model_path"])
+
+    def _refresh(self, *events) -> None:
+        if not self._shown:
+            return
+        try:
+            results = cache.probes(self.state.model_path)
+        except RnnscopeError as e:
+            self.body.objects = [pn.pane.Markdown(f"No probes for this model: {e}")]
+            return
+        rows = ["| layer | target | accuracy | majority | input only | control | selectivity | cells for 99% | "
+                "best cells |", "|---|---|---|---|---|---|---|---|---|"]
+        rows += [f"| {p['layer']} | {p['target']} | **{p['accuracy']:.3f}** | {p['majority_accuracy']:.3f} | "
+                 f"{p['input_baseline_accuracy']:.3f} | {p['control_accuracy']:.3f} | {p['selectivity']:+.3f} | "
+                 f"{p['cells_needed_99']} | {p['cell_order'][:p['cells_needed_99']]} |" for p in results]
+        note = (f"Logistic regression (scikit-learn) on standardised states of the first {cache.LABEL_CHARS:,} "
+                "held-out characters read in context: trained on the first half, scored on the second. "
+                "*Input only*: the same probe on the current character's one-hot. *Control*: each character type "
+                "mapped to a random label (Hewitt & Liang 2019); selectivity = accuracy \u2212 control. The next "
+                "token's kind is chosen at random by the grammar: no state can do much better than the majority.")
+        self.body.objects = [pn.pane.Markdown(note + "\n\n" + "\n".join(rows), sizing_mode="stretch_width"),
+                             pn.Row(*[pn.pane.Bokeh(probe_plot(p)) for p in results])]
+
+    def __panel__(self):
+        if not self._shown:
+            self._shown = True
+            self._refresh()
+        return self.body
