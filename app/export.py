@@ -50,7 +50,8 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
     bad = [c for c in selected or [] if c not in state.param.selected.objects]
     if bad:
         raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {cells - 1}")
-    frame = make_frame(state.trace, view, layer, order, selected, hide_separators=hide_separators)
+    frame = make_frame(state.trace, view, layer, order, selected, hide_separators=hide_separators,
+                       divergence=state.divergence)
     out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}")
     return out, time.perf_counter() - start
 

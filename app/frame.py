@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.divergence import Divergence
 from grammar import SEPARATOR
 from models.trace import VIEW_LABELS, Trace, value_range
 
@@ -37,6 +38,11 @@ class Frame:
     positions: np.ndarray | None = None
     hidden: int = 0
     hidden_note: str = ""
+    # The grammar's oracle against the model (analysis/divergence.py), per column: KL(oracle || model)
+    # in nats and the mass on characters the grammar forbids there; NaN where the text left the
+    # grammar, None for a model of other text. Separators hidden: summed up to the next shown column.
+    kl: np.ndarray | None = None
+    illegal: np.ndarray | None = None
 
     @property
     def row_labels(self) -> list[str]:
@@ -94,6 +100,8 @@ def without_separators(frame: Frame, separators: np.ndarray) -> Frame:
     return dataclasses.replace(
         frame, text=text, values=np.ascontiguousarray(frame.values[:, keep]),
         depth=None if frame.depth is None else frame.depth[keep], p_next=p_up_to_next(frame.p_next, positions),
+        kl=None if frame.kl is None else np.add.reduceat(frame.kl, positions),
+        illegal=None if frame.illegal is None else np.add.reduceat(frame.illegal, positions),
         positions=positions, hidden=int(separators.sum()),
         hidden_note=f"separators {shown_char(chars)} hidden: {separators.sum():,} of {len(frame.text):,} columns")
 
@@ -114,7 +122,7 @@ def shown_char(chars: str) -> str:
 
 def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "index",
                selected: list[int] | None = None, x_range: tuple[float, float] | None = None,
-               hide_separators: bool = False) -> Frame:
+               hide_separators: bool = False, divergence: Divergence | None = None) -> Frame:
     values = trace.values(view, layer)                                   # [T, H]
     depth = trace.annotations.get("depth")
     corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
@@ -128,5 +136,7 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
                   values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
                   low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
-                  x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order)
+                  x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order,
+                  kl=None if divergence is None else divergence.kl.astype(np.float32),
+                  illegal=None if divergence is None else divergence.illegal.astype(np.float32))
     return without_separators(frame, separator_columns(trace)) if hide_separators else frame

@@ -12,7 +12,8 @@ from .tracks import Tracks
 
 class Scope:
     def __init__(self):
-        self.seq = ColumnDataSource({"x": [], "pos": [], "code": [], "depth": [], "p_next": [], "surprisal": []})
+        self.seq = ColumnDataSource({"x": [], "pos": [], "code": [], "depth": [], "p_next": [], "surprisal": [],
+                                       "kl": [], "illegal": []})
         self.x_range = Range1d(-0.5, 0.5, bounds=None)
         self.heatmap = Heatmap(self.seq, self.x_range)
         self.tracks = Tracks(self.seq, self.x_range)

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import param
 
+import grammar
+from analysis.divergence import oracle_divergence
 from models.checkpoint import DEFAULT_CHECKPOINT
 from models.errors import RnnscopeError
+from models.heldout import heldout_of
 from models.trace import VIEW_LABELS
 
 from . import cache, sequences
@@ -100,6 +103,8 @@ class AppState(param.Parameterized):
     hide_separators = param.Boolean(default=False, label="Hide separators (tokens side by side)")
 
     trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
+    divergence = param.Parameter(default=None, precedence=-1,
+                                 doc="the trace against the grammar's oracle (None: not a grammar model)")
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
     error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
     refusal = param.String(default="", precedence=-1,
@@ -240,8 +245,20 @@ class AppState(param.Parameterized):
         note = sequences.grammar_note(text, self._spec, start_depth)
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
-        self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}", trace=trace)
+        self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
+                          divergence=self._divergence(trace, start_depth), trace=trace)
         return True
+
+    def _divergence(self, trace, start_depth: int):
+        """KL(oracle || model) and illegal mass per step: a held-out window's oracle is the stream's
+        own (its true depth); other text's is counted from ``start_depth`` and ends where it breaks."""
+        if self._spec is None:
+            return None
+        if self.source == "held-out":
+            oracle = heldout_of(self.model_path).oracle[self.index:self.index + len(trace)]
+        else:
+            oracle = grammar.next_char_probs(trace.text, self._spec, start_depth)
+        return oracle_divergence(trace.probs, trace.vocab, oracle, self._spec.alphabet)
 
     def _trace(self, text: str):
         """The trace of ``text``; a held-out window carries the stream's own annotations

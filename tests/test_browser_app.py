@@ -616,3 +616,19 @@ def test_the_probes_tab_shows_depth_read_from_the_states(app):
     assert page.locator("table").filter(has_text="selectivity").count() >= 1
     full_page_shot(app, "13-probes-tab")
     app.check()
+
+
+_KL_TRACK = """() => {
+  const fig = [...Bokeh.documents[0]._all_models.values()].find(
+    m => m.type === "Figure" && m.title && m.title.text && m.title.text.startsWith("KL(oracle"));
+  return fig ? {title: fig.title.text, visible: fig.visible} : null;
+}"""
+
+
+def test_the_oracle_divergence_track_says_where_the_model_is_wrong(app):
+    track = app.page.evaluate(_KL_TRACK)
+    assert track and track["visible"] and "per step, nats: mean" in track["title"] and "illegal mass" in track["title"]
+    app.changes_heatmap(lambda: app.trace_text("( 1 ) ) 0 ( 1 ) 0 "), "ungrammatical typed text")
+    app.page.wait_for_function(f"() => ({_KL_TRACK})().title.includes('none after the grammar breaks')",
+                               timeout=60_000)
+    app.check()
