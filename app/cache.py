@@ -109,3 +109,27 @@ def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
     """Linear probes of every layer for depth and the next token's kind, with their references
     (analysis/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
     return _probes(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=4)
+def _held_out_means(path: str, mtime: float, chars: int) -> dict:
+    from analysis.ablation import held_out_means
+    tr, _ = _heldout_trace(path, mtime, chars)
+    return held_out_means(tr.hidden, [g["c"] for g in tr.gates] if tr.cell == "lstm" else None)
+
+
+def held_out_means(path: str | Path, chars: int = LABEL_CHARS) -> dict:
+    """{(layer, "h" | "c"): [H]} each cell's mean over the held-out stream read in context (ablation's "mean")."""
+    return _held_out_means(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=4)
+def _ablation_ranking(path: str, mtime: float, chars: int):
+    from analysis.ablation import rank_by_ablation
+    held = heldout_of(path)
+    return rank_by_ablation(_load(path, mtime), held.text[:chars], held_out_means(path))
+
+
+def ablation_ranking(path: str | Path, chars: int = 20_000):
+    """The intact held-out loss and every cell's rise in loss when it alone is mean-ablated."""
+    return _ablation_ranking(str(path), stamp(path), chars)

@@ -18,6 +18,7 @@ from panel.viewable import Viewer
 from models.errors import RnnscopeError
 
 from . import cache, export, sequences
+from .ablation_tab import AblationTab
 from .cells import CellsTab
 from .explain_tab import ExplainTab
 from .probes_tab import ProbesTab
@@ -154,6 +155,7 @@ class Page(Viewer):
         tools = pn.Tabs(("Model", pn.pane.Markdown(pn.bind(model_summary, self.state.param.model_path),
                                                    sizing_mode="stretch_width")),
                         ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
+                        ("Ablation", AblationTab(state=self.state, x_range=self.scope.x_range)),
                         ("Explain", self.explain), dynamic=True,
                         sizing_mode="stretch_width")
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,

@@ -271,6 +271,11 @@ class AppState(param.Parameterized):
         # the cached trace is shared: never mutate it
         return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
 
+    @property
+    def grammar_spec(self):
+        """The grammar the shown model was trained on (None: a model of other text)."""
+        return self._spec
+
     def refuse(self, why: str):
         """Say why an input was refused: the bare reason, and the sentence the page shows."""
         why = why.rstrip(".")

@@ -63,3 +63,33 @@ def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  
     table = tab.body.objects[0].object
     assert "| 0 | depth_level | **1.000** |" in table and "selectivity" in table and "input only" in table
     assert len(tab.body.objects[1].objects) == 2      # one curve per target
+
+
+def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_model):  # noqa: F811
+    import numpy as np
+
+    from app.ablation_tab import AblationTab
+    from models.ablation import Ablation, loss_of, run_ablated
+    state = AppState(default_model)
+    tab = AblationTab(state=state)
+    tab.param.trigger("run")
+    assert "No cells picked" in tab.result.object
+    state.selected = [2, 11]
+    tab.mode = "zero"
+    tab.param.trigger("run")
+    model = checkpoint.load(default_model)
+    probs = run_ablated(model, state.trace.text, [[], [Ablation(0, (2, 11), "zero")]])
+    intact, ablated = loss_of(probs, model.vocab.encode(state.trace.text))
+    assert f"loss **{ablated:.4f}** nats/char against {intact:.4f} intact" in tab.result.object
+    assert "the oracle's floor on this text" in tab.result.object and ablated > intact + 0.1
+    assert tab.plot.visible and len(tab.source.data["x"]) == len(state.trace) - 1
+    np.testing.assert_allclose(tab.source.data["intact"], state.trace.next_char_prob(), atol=1e-5)
+
+
+def test_the_ablation_ranking(default_model):  # noqa: F811
+    from app.ablation_tab import AblationTab
+    tab = AblationTab(state=AppState(default_model))
+    tab.param.trigger("rank")
+    table = tab.ranking.value
+    assert tab.ranking.visible and len(table) == 15
+    assert table["rise in loss"].iloc[0] == table["rise in loss"].max() > 0.3

@@ -632,3 +632,17 @@ def test_the_oracle_divergence_track_says_where_the_model_is_wrong(app):
     app.page.wait_for_function(f"() => ({_KL_TRACK})().title.includes('none after the grammar breaks')",
                                timeout=60_000)
     app.check()
+
+
+def test_the_ablation_tab_shows_the_loss_and_p_next_of_the_ablated_model(app):
+    page = app.page
+    for cell in ("cell 2", "cell 11"):
+        page.get_by_role("button", name=cell, exact=True).click()
+    page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 2", timeout=60_000)
+    page.locator(".bk-tab").filter(has_text="Ablation").click()
+    page.get_by_role("button", name="Ablate the picked cells").click()
+    said = page.get_by_text(re.compile(r"cells \[2, 11\] replaced by their held-out means"))
+    said.wait_for(state="visible", timeout=60_000)
+    assert "nats/char against" in said.inner_text() and "the oracle's floor on this text" in said.inner_text()
+    full_page_shot(app, "14-ablation-tab")
+    app.check()
