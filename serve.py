@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         cmd.append("--show")
     env = {**os.environ, "RNNSCOPE_MODEL": str(args.model.resolve())}
-    print(f"rnnscope: serving {args.model} at http://{host}:{args.port}/app", flush=True)
+    shown = "localhost" if args.address == "0.0.0.0" else args.address     # the address it listens on
+    print(f"rnnscope: serving {args.model} at http://{shown}:{args.port}/app", flush=True)
     # Become the server rather than start it as a child: this PID is then the server's, so a
     # signal sent to it (SIGTERM, SIGINT) stops the server instead of orphaning it.
     os.chdir(ROOT)

@@ -88,9 +88,12 @@ def explain_text(r: dict) -> str:
     lines = [f"cell {r['cell']} of layer {r['layer']} at step {r['step']} (character {r['char']!r}), "
              f"{r['cell_type'].upper()}:", f"  h_prev = {r['h_prev']:+.4f}"]
     for name, g in r["gates"].items():
-        extra = f", r\u00b7recurrent {g['reset_times_recurrent']:+.4f}" if "reset_times_recurrent" in g else ""
-        lines.append(f"  {name} = {g['value']:.4f}  (pre-activation {g['pre']:+.4f} = input {g['input']:+.4f} "
-                     f"+ recurrent {g['recurrent']:+.4f}{extra})")
+        if "reset_times_recurrent" in g:      # the candidate reads r times the recurrent part
+            parts = (f"input {g['input']:+.4f} + r\u00b7recurrent {g['reset_times_recurrent']:+.4f}; "
+                     f"recurrent alone {g['recurrent']:+.4f}")
+        else:
+            parts = f"input {g['input']:+.4f} + recurrent {g['recurrent']:+.4f}"
+        lines.append(f"  {name} = {g['value']:.4f}  (pre-activation {g['pre']:+.4f} = {parts})")
         for kind in ("top_recurrent", "top_input"):
             terms = ", ".join(f"{t['from']} {t['term']:+.3f}" for t in g[kind][:3])
             lines.append(f"      largest {kind[4:]} terms: {terms}")

@@ -68,7 +68,7 @@ def cell_table(cells: list[dict]) -> DataTable:
     columns = [TableColumn(field=k, title=k.replace("_", " "), width=widths.get(k, 80),
                            **({"formatter": fmt} if k in numeric else {}))
                for k in keys]
-    return DataTable(source=source, columns=columns, height=360, sortable=True, index_position=None,
+    return DataTable(source=source, columns=columns, height=360, sortable=True, reorderable=False, index_position=None,
                      sizing_mode="stretch_width")
 
 
@@ -94,7 +94,7 @@ def profile_figure(means: np.ndarray, ann, title: str, low_high: tuple[float, fl
     fig.rect("x", "y", 1, 1, source=source, line_color=None,
              fill_color={"field": "mean", "transform": LinearColorMapper(palette=palette, low=low, high=high)})
     fig.grid.visible = False
-    fig.xaxis.major_label_orientation = 0.6 if K > 5 else 0
+    fig.xaxis.major_label_orientation = 0.6 if K > 5 or max(map(len, cats)) > 8 else 0   # long names would overlap
     fig.title.text_font_size = "12px"
     return fig
 

@@ -23,7 +23,8 @@ def standalone_html(frame: Frame, caption: str = "") -> str:
 
 def export_file(path: str | Path, model_path: str | Path, *, text: str | None = None, index: int | None = None,
                 window: int = 100, view: str = "h", layer: int = 0, order: str = "index",
-                selected: list[int] | None = None, hide_separators: bool = False) -> tuple[Path, float]:
+                selected: list[int] | None = None, hide_separators: bool = False,
+                from_zero_state: bool = False) -> tuple[Path, float]:
     """The command line's export: the same state the page would hold, written to ``path``.
     ``text``, or else the held-out window at ``index``. Returns the path and the seconds it took."""
     import time
@@ -39,7 +40,8 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
         raise RnnscopeError(f"window must be between 1 and {MAX_CHARS:,}, got {window}")
     # The state raises the bare reason when it cannot show the sequence asked for.
     state = (AppState(model_path, source="typed", text=text) if text is not None else
-             AppState(model_path, source="held-out", index=index or 0, window=window))
+             AppState(model_path, source="held-out", index=index or 0, window=window,
+                      reading="from the zero state" if from_zero_state else "in context"))
     if view not in state.param.view.objects:
         views = list(state.param.view.objects)
         raise RnnscopeError(f"view {view!r} does not exist for this model; choose from {views}")

@@ -49,6 +49,8 @@ class Frame:
         """One per displayed row. Ordered by depth, each label also gives the correlation that
         put the cell there, so the order can be read, not just trusted."""
         if self.order == "depth" and self.correlation is not None:
+            if self.depth is not None and np.ptp(self.depth) == 0:      # r with a constant is undefined
+                return [f"cell {c}  r=n/a" for c in self.cells]
             return [f"cell {c}  r={signed(self.correlation[c])}" for c in self.cells]
         return [f"cell {c}" for c in self.cells]
 
@@ -133,7 +135,9 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     layers = f", layer {layer}" if trace.num_layers > 1 else ""
     n_cells = values.shape[1]
     sel = [c for c in (selected or []) if 0 <= c < n_cells]
-    frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}",
+    constant = order == "depth" and depth is not None and len(depth) > 0 and np.ptp(depth) == 0
+    note = " (depth is constant here: r is undefined, rows in index order)" if constant else ""
+    frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}{note}",
                   values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
                   low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
                   x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order,

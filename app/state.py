@@ -221,7 +221,9 @@ class AppState(param.Parameterized):
             if why:
                 raise RnnscopeError(why)
             text = sequences.window(self._stream, self.index, self.window)
-            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}, "
+            short = (f" (the stream ends there: {len(text):,} of the {self.window:,} characters asked for)"
+                     if len(text) < self.window else "")
+            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}{short}, "
                           f"read {READING_NOTES[self.reading]}")
         if self.source == "typed":
             return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"

@@ -20,10 +20,19 @@ def _umask() -> int:
 
 
 def check_writable(path: Path) -> None:
+    """Before any work: ``path`` can be written (its folder exists and takes a new file), so a
+    bad -o fails at once naming the path the user gave, not a temporary file minutes later."""
+    path = Path(path)
     if path.is_dir():
         raise RnnscopeError(f"{path}: is a directory; give a file name")
     if not path.parent.is_dir():
         raise RnnscopeError(f"{path.parent}: no such directory")
+    try:
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+    except OSError as e:
+        raise RnnscopeError(f"{path}: cannot write in {path.parent} ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:

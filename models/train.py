@@ -53,8 +53,10 @@ class TrainConfig:
                 raise RnnscopeError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.threads is not None and self.threads < 1:
             raise RnnscopeError(f"threads must be at least 1, got {self.threads}")
-        if not (self.lr > 0 and self.clip > 0 and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0):
-            raise RnnscopeError("lr and clip must be positive, min_lr_ratio within 0..1, warmup_steps >= 0")
+        if not self.lr > 0 or self.lr == float("inf"):       # also refuses NaN
+            raise RnnscopeError(f"lr must be a positive number, got {self.lr}")
+        if not (self.clip > 0 and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0):
+            raise RnnscopeError("clip must be positive, min_lr_ratio within 0..1, warmup_steps >= 0")
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:

@@ -146,8 +146,15 @@ def cmd_train(args) -> None:
                       device=args.device, eval_every=args.eval_every, threads=args.threads)
     record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
     best = record["best"]
-    worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
-             f"frequencies alone): it learned nothing from context" if record["best_worse_than_unigram"] else "")
+    import math
+    uniform = math.log(len(model_config.vocab))
+    worse = ""
+    if record["best_worse_than_unigram"]:
+        worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
+                 f"frequencies alone): it learned nothing from context")
+        if best["heldout_loss"] > 2 * uniform:   # far worse than guessing uniformly: the weights blew up
+            worse += (f"; worse than twice a uniform guess ({uniform:.3f} nats/char): the run blew up, "
+                      f"try a smaller --lr")
     print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
           + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
@@ -248,7 +255,9 @@ def _heldout_window(model, args):
     else:
         tr = StreamReader(model, held.text, held.annotations).trace(args.index, args.window)
         how = "in context"
-    return tr, f" (held-out characters {args.index:,} .. {args.index + len(tr) - 1:,}, read {how})"
+    short = (f"; the stream ends there: {len(tr):,} of the {args.window:,} characters asked for"
+             if len(tr) < args.window else "")
+    return tr, f" (held-out characters {args.index:,} .. {args.index + len(tr) - 1:,}{short}, read {how})"
 
 
 def cmd_sample(args) -> None:
@@ -370,7 +379,11 @@ def cmd_export(args) -> None:
         raise RnnscopeError(f"export runs the model through the page's own code, on the CPU; "
                             f"--device {args.device} is not available here (use auto or cpu)")
     _runtime(args)   # --threads
+    if args.from_zero_state and args.index is None:
+        raise RnnscopeError("--from-zero-state goes with --index (a held-out window); --text and --file are "
+                            "always read from the zero state")
     path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
+                                from_zero_state=args.from_zero_state,
                                 view=args.view, layer=args.layer, order=args.order, selected=cells,
                                 hide_separators=args.hide_separators)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
@@ -405,8 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=128, help="batch rows, each its own stream (default 128)")
     p.add_argument("--bptt", type=int, default=100, help="characters per back-propagation window (default 100)")
     p.add_argument("--lr", type=float, default=1e-2, help="peak Adam learning rate, cosine-decayed (default 0.01)")
-    p.add_argument("--row-chars", type=int, default=20_000, help="grammar: stream length per batch row per epoch")
-    p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters")
+    p.add_argument("--row-chars", type=int, default=20_000,
+                   help="grammar: stream length per batch row per epoch (default 20000)")
+    p.add_argument("--eval-chars", type=int, default=200_000, help="grammar: held-out characters (default 200000)")
     p.add_argument("--soft-targets", action="store_true",
                    help="grammar: learn the oracle's exact next-char distribution instead of the sampled character")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
@@ -422,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chars", type=int, default=200_000, help="fresh grammar stream length (default 200000)")
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh stream and the samples (default 12345)")
     p.add_argument("--samples", type=_at_least(0), default=0,
-                   help="also sample N 500-token texts and count grammatical ones")
+                   help="also sample N 500-token texts and count grammatical ones (default 0: none)")
     p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text for people")
     _out_arg(p, "the evaluation")
     _runtime_args(p)
@@ -466,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", choices=["index", "depth", "cluster"], default="index",
                    help="cell order: index, depth (|r| with depth) or cluster (similar cells adjacent) (default index)")
     p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
+    p.add_argument("--from-zero-state", action="store_true",
+                   help="with --index: read the window from the zero state instead of in context (as the page can)")
     p.add_argument("--hide-separators", action="store_true",
                    help="leave out the separator columns (the grammar's separator; spaces in other text)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")

@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import grammar
 from app.ordering import ORDERS, cell_order, depth_correlation
 
 
@@ -40,8 +41,18 @@ def test_row_labels_never_show_a_signed_zero():
     from app.frame import Frame
     r = np.array([-0.001, 0.004, -0.5, -0.0])
     frame = Frame(text="ab", title="t", values=np.zeros((4, 2), np.float32), cells=np.arange(4), low=-1, high=1,
-                  depth=np.zeros(2), p_next=np.zeros(2), correlation=r, order="depth")
+                  depth=np.array([0, 1]), p_next=np.zeros(2), correlation=r, order="depth")
     assert frame.row_labels == ["cell 0  r=+0.00", "cell 1  r=+0.00", "cell 2  r=-0.50", "cell 3  r=+0.00"]
+
+
+def test_a_constant_depth_has_no_r_and_says_so():
+    from app.frame import make_frame
+    from models import tracer
+    from models.model import CharRNN, ModelConfig
+    model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet, hidden_size=3, embedding_dim=2))
+    frame = make_frame(tracer.trace(model, "0 0 0 0 0 0 "), order="depth")
+    assert frame.row_labels == ["cell 0  r=n/a", "cell 1  r=n/a", "cell 2  r=n/a"]
+    assert "depth is constant here: r is undefined, rows in index order" in frame.title
 
 
 def test_cluster_order_puts_similar_cells_side_by_side():

@@ -179,3 +179,26 @@ def test_a_window_knows_the_state_it_was_read_from_and_keeps_it_on_disk(name, tm
     for got, want in zip(loaded.initial, window.initial):
         np.testing.assert_array_equal(got.h, want.h)
     assert tracer.trace(model, "( 1 ) 0 ").initial is None
+
+
+def test_a_window_past_the_streams_end_says_it_was_shortened(capsys, default_model, tmp_path):  # noqa: F811
+    state = AppState(default_model, index=199_950, window=100)
+    assert len(state.trace) == 50
+    assert "the stream ends there: 50 of the 100 characters asked for" in state.sequence_note
+    assert main(["trace", "--model", str(default_model), "--index", "199990", "--window", "300",
+                 "-o", str(tmp_path / "e.npz")]) == 0
+    assert "the stream ends there: 10 of the 300 characters asked for" in capsys.readouterr().out
+
+
+def test_export_can_read_a_window_from_the_zero_state_as_the_page_can(default_model, tmp_path):  # noqa: F811
+    for flag, said in ((["--from-zero-state"], "read from the zero state"), ([], "read in context")):
+        assert main(["export", "--model", str(default_model), "--index", "5000", *flag,
+                     "-o", str(tmp_path / "x.html")]) == 0
+        assert said in (tmp_path / "x.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", [["summary"], ["eval", "--chars", "1000"], ["sample", "--chars", "5"]])
+def test_an_unwritable_out_names_the_path_given(capsys, default_model, command):  # noqa: F811
+    assert main([*command, "--model", str(default_model), "-o", "/proc/x"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/x: cannot write in /proc" in err and ".tmp" not in err

@@ -288,7 +288,8 @@ def test_grammatical_share_after_warmup_counts_within_range(model):
     ({"bptt": 0}, "bptt must be a positive integer"),
     ({"eval_every": 0}, "eval_every must be a positive integer"),
     ({"threads": 0}, "threads must be at least 1, got 0"),
-    ({"lr": -1.0}, "lr and clip must be positive"),
+    ({"lr": -1.0}, "lr must be a positive number"),
+    ({"lr": float("nan")}, "lr must be a positive number"),
 ])
 def test_bad_training_settings_are_refused(change, problem):
     with pytest.raises(RnnscopeError, match=problem):
