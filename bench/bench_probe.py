@@ -94,7 +94,7 @@ def main() -> None:
         print(rows[-1], flush=True)
 
     head = (f"`python bench/bench_probe.py{' --quick' if args.quick else ''}`, {datetime.date.today()}, on "
-            f"{machine.describe()}; the shipped GRU-15. One run each (torch and BLAS on 1 thread).")
+            f"{machine.describe()}; the shipped GRU-15. One run each (torch on 1 thread; probe fits on 1 BLAS thread).")
     if not args.no_write:
         machine.write_section("Probing", head + "\n\n" + "\n".join(rows))
 
