@@ -61,8 +61,9 @@ def match(corpus, cells: np.ndarray | list[int], threshold: float, length: int, 
     best = np.zeros((0, 4), dtype=np.int64)                    # rows: extra_on, length_gap, start, end
     open_start, open_on = None, None                           # a run still going at a chunk's end
     for lo in range(0, N, chunk):
-        on = np.asarray(corpus[lo:lo + chunk]) > threshold     # [n, H]
-        inside = on[:, cells].all(axis=1)
+        values = np.asarray(corpus[lo:lo + chunk])
+        n = len(values)
+        inside = (values[:, cells] > threshold).all(axis=1)    # the selection's cells only: cheap
         edges = np.diff(np.concatenate([[0], inside.view(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)      # runs [s, e)
         if len(starts) == 0:
@@ -70,11 +71,12 @@ def match(corpus, cells: np.ndarray | list[int], threshold: float, length: int, 
                 best = _keep(best, _rows([open_start], [lo], open_on[None], others, length), top)
                 open_start = None
             continue
-        both = np.empty(2 * len(starts), dtype=np.int64)
-        both[0::2], both[1::2] = starts, np.minimum(ends, len(on) - 1)
-        together = np.logical_and.reduceat(on, both, axis=0)[0::2]          # on throughout each run
-        last_end = ends[-1]
-        together[-1] = on[starts[-1]:last_end].all(axis=0)                  # reduceat's last slice runs to the end
+        # Every cell is compared only on the steps inside runs, where the runs lie end to end: a
+        # cell is on throughout a run when its running count of on-steps grows by the run's length.
+        counts = np.zeros((int(inside.sum()) + 1, values.shape[1]), np.int32)
+        np.cumsum(values[inside] > threshold, axis=0, out=counts[1:])
+        bounds = np.concatenate([[0], np.cumsum(ends - starts)])
+        together = (counts[bounds[1:]] - counts[bounds[:-1]]) == (ends - starts)[:, None]
         if open_start is not None:
             if starts[0] == 0:                                  # the open run goes on into this chunk
                 together[0] &= open_on
@@ -83,7 +85,7 @@ def match(corpus, cells: np.ndarray | list[int], threshold: float, length: int, 
             else:
                 best = _keep(best, _rows([open_start], [lo], open_on[None], others, length), top)
             open_start = None
-        closed = ends < len(on) if lo + len(on) < N else np.ones(len(ends), bool)
+        closed = ends < n if lo + n < N else np.ones(len(ends), bool)
         if not closed[-1]:                                      # carry the last run into the next chunk
             open_start, open_on = lo + starts[-1], together[-1]
         best = _keep(best, _rows(lo + starts[closed], lo + ends[closed], together[closed], others, length), top)
