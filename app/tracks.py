@@ -8,7 +8,8 @@ zoom on every track. Few y ticks: a track is only ~60 px tall."""
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import BasicTicker, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d
+from bokeh.models import (BasicTickFormatter, BasicTicker, ColumnDataSource, FixedTicker, HoverTool, Legend,
+                          LegendItem, Range1d)
 from bokeh.palettes import Dark2_8
 from bokeh.plotting import figure
 
@@ -57,6 +58,7 @@ class Tracks:
         # Where the model is wrong, not merely surprised: only an exact oracle makes this track possible.
         self.kl = _track(x_range, seq, "KL(oracle \u2016 model), nats")
         self.kl.step(x="x", y="kl", source=seq, mode="center", color=KL_COLOUR, line_width=1.2)
+        self.kl.yaxis.formatter = BasicTickFormatter(precision=1, use_scientific=True)   # 6e-4, not 6.000e-4
         self.kl.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("KL", "@kl{0.000e+0} nats"),
                                               ("illegal mass", "@illegal{0.000e+0}")], mode="vline"))
         self.prob = _track(x_range, seq, P_TITLE[False],

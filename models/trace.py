@@ -35,12 +35,14 @@ TANH_VIEWS = {"h", "n", "g"}                       # values in -1..1 (h of an LS
 
 def value_range(view: str, values: np.ndarray) -> tuple[float, float]:
     """The range a view's values live in, fixed per view so that colours and bins mean the same
-    across sequences; an LSTM's c is unbounded: symmetric, from the largest magnitude, rounded up to 0.5."""
+    across sequences; unbounded values (an LSTM's c, a ReLU RNN's h) get a symmetric range from the
+    largest magnitude, rounded up to 0.5."""
     if view in SIGMOID_VIEWS:
         return 0.0, 1.0
-    if view in TANH_VIEWS:
-        return -1.0, 1.0
     m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    if view in TANH_VIEWS and m <= 1.0:
+        return -1.0, 1.0
+    # Unbounded: an LSTM's c, or the h of a ReLU RNN (never fitted into -1..1 without a word)
     m = float(np.ceil(max(m, 1e-6) * 2) / 2)
     return -m, m
 

@@ -158,3 +158,31 @@ def test_mutual_information_is_scikit_learns():
     for k, table in enumerate(tables):
         assert got[k] == pytest.approx(mutual_info_score(None, None, contingency=table) / math.log(2), abs=1e-12)
     assert mi_bits(np.zeros((10, 3)))[()] == 0.0
+
+
+def hand_built_relu_rnn():
+    """A ReLU RNN whose cells mean something by construction, on one-hot input:
+    cell 0 = depth exactly (h0' = relu(h0 + [`(`] - [`)`])), cell 1 = 1 on `(` and 0 elsewhere."""
+    from models.model import CharRNN, ModelConfig
+    vocab = grammar.GrammarSpec().alphabet
+    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
+    with torch.no_grad():
+        for w in model.rnn.parameters():
+            w.zero_()
+        model.rnn.weight_hh_l0[0, 0] = 1.0
+        model.rnn.weight_ih_l0[0, vocab.index("(")] = 1.0
+        model.rnn.weight_ih_l0[0, vocab.index(")")] = -1.0
+        model.rnn.weight_ih_l0[1, vocab.index("(")] = 1.0
+    return model.eval()
+
+
+def test_a_hand_built_model_is_labelled_by_what_its_cells_were_built_to_do():
+    from models.trace import value_range
+    tr = trace(hand_built_relu_rnn(), TEXT)
+    np.testing.assert_allclose(tr.hidden[0][:, 0], DEPTH, atol=1e-6)           # the construction holds
+    h = tr.hidden[0]
+    assert value_range("h", h) == (-4.0, 4.0)          # a ReLU h is not squeezed into -1..1
+    labels = {lab.cell: lab for lab in label_cells(h, ANN, value_range("h", h))}
+    assert labels[0].label == "tracks depth (r = +1.00)"
+    assert labels[1].best.value in ("(", "open") and labels[1].best.explained == pytest.approx(1.0)
+    assert labels[1].label.startswith(("+1.0 on `(`, 0.0 elsewhere", "+1.0 on an opening bracket, 0.0 elsewhere"))
