@@ -4,6 +4,8 @@ ranking and the saturation plots. Every figure states its statistic; hover gives
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import html
 
 import numpy as np
@@ -17,7 +19,9 @@ from models.trace import value_range
 
 from .html import standalone
 from .labels import category_means
-from .probing import ProbingRun
+
+if TYPE_CHECKING:           # typing only: importing probing would load scikit-learn with the page
+    from .probing import ProbingRun
 
 PROFILES = ("depth_level", "kind")
 DIVERGING = tuple(interp_palette(RdBu11, 255))

@@ -81,11 +81,12 @@ def _heldout_trace(path: str, mtime: float, chars: int):
 @pn.cache(max_items=16)
 def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
     from analysis.labels import category_means, label_cells
+    from analysis.report import PROFILES
     from models.trace import value_range
     tr, ann = _heldout_trace(path, mtime, chars)
     values = tr.values(view, layer)
     low_high = value_range(view, values)
-    profiles = {name: category_means(values, ann[name]) for name in ("depth_level", "kind")}
+    profiles = {name: category_means(values, ann[name]) for name in PROFILES}
     return label_cells(values, ann, low_high), profiles, ann, low_high
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.clustering import cluster_order
+from analysis.labels import pearson
 
 ORDERS = ("index", "depth", "cluster")
 
@@ -12,12 +13,7 @@ ORDERS = ("index", "depth", "cluster")
 def depth_correlation(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """[H] Pearson correlation of each cell ([T, H] values) with depth [T].
     A cell (or a depth) that never changes correlates 0, not NaN."""
-    v = values.astype(np.float64) - values.mean(axis=0)
-    d = depth.astype(np.float64) - depth.mean()
-    denom = np.sqrt((v * v).sum(axis=0) * (d * d).sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (v * d[:, None]).sum(axis=0) / denom
-    return np.where(denom > 0, r, 0.0)
+    return pearson(np.asarray(values, dtype=np.float64).T, np.asarray(depth, dtype=np.float64))
 
 
 def cell_order(values: np.ndarray, depth: np.ndarray | None, how: str) -> np.ndarray:

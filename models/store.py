@@ -27,8 +27,7 @@ import zarr
 
 from .errors import RnnscopeError
 from .model import CharRNN
-from .tracer import _run_layer, _tensors, zero_state
-from .trace import LayerState
+from .tracer import hidden_states
 
 FORMAT = 1
 CHUNK = 100_000
@@ -49,8 +48,6 @@ def text_sha(text: str) -> str:
 
 def build_store(model: CharRNN, text: str, path: str | Path, chunk: int = CHUNK) -> Path:
     """Write the states of ``text`` to a new store at ``path`` (refuses to replace anything)."""
-    import torch
-
     path = Path(path)
     if path.exists():
         raise RnnscopeError(f"{path}: exists; a store is never overwritten (open it, or choose another path)")
@@ -66,19 +63,11 @@ def build_store(model: CharRNN, text: str, path: str | Path, chunk: int = CHUNK)
                           chunks=(chunk,))
         arrays = [root.create_array(f"h_l{k}", shape=(len(text), cfg.hidden_size), chunks=(chunk, cfg.hidden_size),
                                     dtype="float32", compressors=None) for k in range(cfg.num_layers)]
-        state = zero_state(model)
-        with torch.no_grad():
-            for start in range(0, len(text), chunk):
-                x = model.inputs(torch.as_tensor(model.vocab.encode(text[start:start + chunk]),
-                                                 device=model.device)[None])[0]
-                after = []
-                for k, layer_state in enumerate(state):
-                    h0, c0 = _tensors(layer_state, x)
-                    x, c = _run_layer(model.layer(k), x, h0, c0)
-                    arrays[k][start:start + len(x)] = x.float().cpu().numpy()
-                    c_last = None if c is None else c.float().cpu().numpy()
-                    after.append(LayerState(x[-1].float().cpu().numpy(), c_last))
-                state = after
+        state = None
+        for start in range(0, len(text), chunk):
+            hidden, state = hidden_states(model, text[start:start + chunk], state)
+            for k, h in enumerate(hidden):
+                arrays[k][start:start + len(h)] = h
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

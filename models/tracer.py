@@ -76,18 +76,24 @@ def _tensors(s: LayerState, like: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 @torch.no_grad()
-def run_hidden(model: CharRNN, text: str, state: State | None = None) -> State:
-    """Only the state after reading ``text`` from ``state``: what carrying a state along a
-    stream needs, without gates or probabilities."""
+def hidden_states(model: CharRNN, text: str, state: State | None = None) -> tuple[list[np.ndarray], State]:
+    """h [T, H] of every layer for ``text`` read from ``state`` (None: zeros), and the state after
+    it: what carrying a state along a stream needs, without gates or probabilities."""
     model.eval()
     state = state or zero_state(model)
     x = model.inputs(torch.as_tensor(model.vocab.encode(text), device=model.device)[None])[0]
-    after = []
+    hidden, after = [], []
     for layer, s in enumerate(state):
         h0, c0 = _tensors(s, x)
         x, c = _run_layer(model.layer(layer), x, h0, c0)
-        after.append(LayerState(x[-1].float().cpu().numpy(), None if c is None else c.float().cpu().numpy()))
-    return after
+        hidden.append(x.float().cpu().numpy())
+        after.append(LayerState(hidden[-1][-1], None if c is None else c.float().cpu().numpy()))
+    return hidden, after
+
+
+def run_hidden(model: CharRNN, text: str, state: State | None = None) -> State:
+    """Only the state after reading ``text`` from ``state``."""
+    return hidden_states(model, text, state)[1]
 
 
 def _run_layer(module: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = None,

@@ -87,6 +87,14 @@ def _emit(args, text: str, what: str) -> None:
         print(text)
 
 
+def _layer_json_out_runtime(p: argparse.ArgumentParser, what: str) -> None:
+    """--layer, --json, -o and --device/--threads: the tail of the commands that look at one layer."""
+    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(p, what)
+    _runtime_args(p)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -106,14 +114,16 @@ def _text_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def _read_text(args) -> str:
-    if args.text is not None:
-        return args.text
+    return args.text if args.text is not None else _read_file(args.file)
+
+
+def _read_file(path: Path) -> str:
     try:
-        return args.file.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RnnscopeError(f"{args.file}: no such file") from None
+        raise RnnscopeError(f"{path}: no such file") from None
     except UnicodeDecodeError as e:
-        raise RnnscopeError(f"{args.file}: not UTF-8 text ({e})") from None
+        raise RnnscopeError(f"{path}: not UTF-8 text ({e})") from None
 
 
 def cmd_generate(args) -> None:
@@ -315,7 +325,7 @@ def cmd_match(args) -> None:
         raise RnnscopeError(f"no cell of layer {args.layer} is above {args.threshold:g} throughout steps "
                             f"{args.start} .. {args.end} and not just outside them: select another span "
                             "or lower --threshold")
-    corpus = _read_corpus(args.corpus) if args.corpus else heldout_of(args.model).text
+    corpus = _read_file(args.corpus) if args.corpus else heldout_of(args.model).text
     path = args.store or default_store_path(model, corpus)
     store = store_for(model, corpus, path)
     found = match(store[f"h_l{args.layer}"], cells, args.threshold, args.end - args.start + 1, top=args.top)
@@ -332,15 +342,6 @@ def cmd_match(args) -> None:
     lines += [f"  {m['start']:>9,} .. {m['end']:<9,} other cells on {m['extra_on']}, length off by {m['length_gap']}:"
               f"  {m['context']!r}" for m in result["matches"]]
     _emit(args, "\n".join(lines), "the matches")
-
-
-def _read_corpus(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RnnscopeError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise RnnscopeError(f"{path}: not UTF-8 text ({e})") from None
 
 
 def cmd_probe(args) -> None:
@@ -499,10 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sequence_args(p)
     p.add_argument("--cell", type=int, required=True, help="the cell (0-based)")
     p.add_argument("--step", type=int, required=True, help="the position in the sequence (0-based)")
-    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
-    _out_arg(p, "the explanation")
-    _runtime_args(p)
+    _layer_json_out_runtime(p, "the explanation")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
@@ -518,13 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, required=True, help="first step of the span (0-based)")
     p.add_argument("--end", type=int, required=True, help="last step of the span (inclusive)")
     p.add_argument("--threshold", type=float, default=0.5, help="a cell is on above this (default 0.5)")
-    p.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
     p.add_argument("--top", type=_at_least(1), default=20, help="how many matches (default 20)")
     p.add_argument("--corpus", type=Path, help="match over this UTF-8 text instead of the held-out stream")
     p.add_argument("--store", type=Path, help="the state store to use or build (default: in ~/.cache/rnnscope)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
-    _out_arg(p, "the matches")
-    _runtime_args(p)
+    _layer_json_out_runtime(p, "the matches")
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser(

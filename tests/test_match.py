@@ -89,3 +89,19 @@ def test_a_store_of_another_model_or_text_is_refused_never_mixed(tmp_path):
         build_store(model, text, tmp_path / "s.zarr")
     with pytest.raises(RnnscopeError, match="not a readable state store|not an rnnscope state store"):
         open_store(tmp_path, model)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--start", "1", "--end", "2"], "no cell of layer 0 is above 0.5 throughout steps 1 .. 2"),
+    (["--start", "50", "--end", "70"], "the span 50 .. 70 is not inside the sequence (0 .. 59)"),
+    (["--start", "48", "--end", "51", "--layer", "1"], "--layer 1 does not exist"),
+])
+def test_cli_match_refuses_bad_spans_in_one_line_and_builds_no_store(capsys, tmp_path, argv, message):
+    from app_fixtures import _copy_checkpoint
+    from rnnscope.cli import main
+    model = _copy_checkpoint(tmp_path / "m")
+    code = main(["match", "--model", str(model), "--index", "5000", "--window", "60", *argv,
+                 "--store", str(tmp_path / "s.zarr"), "--threads", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "s.zarr").exists()
