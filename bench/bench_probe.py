@@ -24,7 +24,7 @@ import grammar  # noqa: E402
 from analysis.annotations import grammar_annotations  # noqa: E402
 from analysis.labels import label_cells  # noqa: E402
 from analysis.match import match, on_cells  # noqa: E402
-from analysis.probes import probe  # noqa: E402
+from analysis.probes import fit_score, probe  # noqa: E402
 from analysis.probing import probing_run  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.heldout import heldout_of  # noqa: E402
@@ -37,6 +37,33 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t
+
+
+def bare_counts(tr, views, ann) -> None:
+    """The least labelling could do: bin each view and count (bin, code) once per cell and annotation."""
+    for layer, view in views:
+        values = tr.values(view, layer)
+        low, high = value_range(view, values)
+        binned = np.clip(((values.T - low) / (high - low) * 10).astype(np.int32), 0, 9)
+        for a in ann:
+            codes = (a.values if not a.numeric else np.nan_to_num(a.values)).astype(np.int32) % 64
+            for row in binned:
+                np.bincount(row * 64 + codes, minlength=640)
+
+
+@torch.no_grad()
+def bare_gru(model, text: str) -> None:
+    x = model.inputs(torch.as_tensor(model.vocab.encode(text))[None])
+    state = None
+    for start in range(0, x.shape[1], 100_000):
+        _, state = model.rnn(x[:, start:start + 100_000], state)
+
+
+def bare_scan(array, cells) -> int:
+    n = 0
+    for lo in range(0, array.shape[0], 1_000_000):
+        n += int((np.asarray(array[lo:lo + 1_000_000])[:, cells] > 0.5).all(axis=1).sum())
+    return n
 
 
 def main() -> None:
@@ -55,10 +82,13 @@ def main() -> None:
     ann, t_ann = timed(lambda: grammar_annotations(text, spec))
     views = [(layer, view) for layer in range(tr.num_layers) for view in tr.views]
     _, t_label = timed(lambda: [label_cells(tr.values(v, k), ann, value_range(v, tr.values(v, k))) for k, v in views])
+    _, t_bare = timed(lambda: bare_counts(tr, views, ann))
     rows += [f"| trace with gates (input to labelling) | {n_label:,} chars | {t_trace:.2f} | |",
              f"| annotations | {n_label:,} chars | {t_ann:.2f} | |",
              f"| label every cell of every view ({len(views)} views x 15 cells) | {n_label:,} chars | "
-             f"{t_label:.2f} | < 5 |"]
+             f"{t_label:.2f} ({t_label / t_bare:.1f} x the bare count below) | < 5 |",
+             f"| baseline: bare NumPy, bin every view and one bincount per (cell, annotation) | {n_label:,} chars | "
+             f"{t_bare:.2f} | |"]
     print(rows[-1], flush=True)
 
     held = heldout_of(checkpoint.DEFAULT_CHECKPOINT)
@@ -67,8 +97,13 @@ def main() -> None:
     chars = small_ann["char"].values
     _, t_probe = timed(lambda: [probe(small.hidden[0], small_ann[t].values, chars, t)
                                 for t in ("depth_level", "next_kind")])
+    _, t_fit = timed(lambda: fit_score(small.hidden[0][:50_000], small_ann["depth_level"].values[:50_000],
+                                       small.hidden[0][50_000:], small_ann["depth_level"].values[50_000:]))
     rows.append(f"| probes: depth and next-token kind, each with majority, input-only, control and the 15-point "
-                f"accuracy-vs-k curve | 100,000 chars (50k train / 50k test) | {t_probe:.2f} | < 10 |")
+                f"accuracy-vs-k curve | 100,000 chars (50k train / 50k test) | {t_probe:.2f} "
+                f"({t_probe / t_fit:.0f} x one bare fit) | < 10 |")
+    rows.append(f"| baseline: one bare scikit-learn logistic regression fit + score (depth, all 15 cells) | "
+                f"100,000 chars | {t_fit:.2f} | |")
     print(rows[-1], flush=True)
     run, t_run = timed(lambda: probing_run(model, held))
     parts = ", ".join(f"{k} {v:.2f}" for k, v in run.numbers["seconds"].items())
@@ -78,15 +113,23 @@ def main() -> None:
     corpus = grammar.generate(n_store, seed=(7, 8))
     with tempfile.TemporaryDirectory() as tmp:
         path, t_build = timed(lambda: build_store(model, corpus, Path(tmp) / "s.zarr"))
+        n_bare = n_store // 10
+        _, t_gru = timed(lambda: bare_gru(model, corpus[:n_bare]))
+        rate, bare_rate = n_store / t_build, n_bare / t_gru
         rows.append(f"| build the Zarr state store (in context, one pass) | {n_store:,} chars | {t_build:.1f} "
-                    f"({n_store / t_build / 1e3:.0f}k chars/s) | |")
+                    f"({rate / 1e3:.0f}k chars/s, {rate / bare_rate:.2f} x torch's bare nn.GRU) | |")
+        rows.append(f"| baseline: torch's own nn.GRU forward, chunks of 100k with the state carried | {n_bare:,} chars "
+                    f"| {t_gru:.1f} ({bare_rate / 1e3:.0f}k chars/s) | |")
         print(rows[-1], flush=True)
         store = open_store(path, model, corpus)
         window = trace(model, held.text[5_000:5_060])
         cells = on_cells(window.hidden[0], 48, 51, 0.5)
         found, t_match = timed(lambda: match(store["h_l0"], cells, 0.5, 4))
+        _, t_scan = timed(lambda: bare_scan(store["h_l0"], cells))
         rows.append(f"| match the on-cells {list(map(int, cells))} of a span over the store (top 20) | "
-                    f"{n_store:,} steps | {t_match:.2f} | < 1 |")
+                    f"{n_store:,} steps | {t_match:.2f} ({t_match / t_scan:.1f} x the bare scan) | < 1 |")
+        rows.append(f"| baseline: bare scan, read the store chunk by chunk and count steps with the cells on | "
+                    f"{n_store:,} steps | {t_scan:.2f} | |")
         print(rows[-1], flush=True)
         dense = np.asarray(store["h_l0"][:])
         _, t_mem = timed(lambda: match(dense, cells, 0.5, 4))
@@ -94,7 +137,8 @@ def main() -> None:
         print(rows[-1], flush=True)
 
     head = (f"`python bench/bench_probe.py{' --quick' if args.quick else ''}`, {datetime.date.today()}, on "
-            f"{machine.describe()}; the shipped GRU-15. One run each (torch on 1 thread; probe fits on 1 BLAS thread).")
+            f"{machine.describe()}; the shipped GRU-15. One run each (torch on 1 thread; probe fits on 1 BLAS thread). "
+            "Each figure's ratio is against the baseline measured in the same run.")
     if not args.no_write:
         machine.write_section("Probing", head + "\n\n" + "\n".join(rows))
 
