@@ -43,11 +43,14 @@ class Frame:
     # grammar, None for a model of other text. Separators hidden: summed up to the next shown column.
     kl: np.ndarray | None = None
     illegal: np.ndarray | None = None
+    labels: list[str] | None = None     # one per displayed row, in place of the order's own (a comparison's pairs)
 
     @property
     def row_labels(self) -> list[str]:
         """One per displayed row. Ordered by depth, each label also gives the correlation that
         put the cell there, so the order can be read, not just trusted."""
+        if self.labels is not None:
+            return list(self.labels)
         if self.order == "depth" and self.correlation is not None:
             if self.depth is not None and np.ptp(self.depth) == 0:      # r with a constant is undefined
                 return [f"cell {c}  r=n/a" for c in self.cells]

@@ -344,6 +344,60 @@ def cmd_match(args) -> None:
     _emit(args, "\n".join(lines), "the matches")
 
 
+def cmd_compare(args) -> None:
+    """Two models on the same sequence, their cells paired by correlation (analysis/compare.py)."""
+    from analysis.compare import check_readable, compare_models, match_cells
+    from models import checkpoint
+    from models.atomic import check_writable, write_text_atomic
+    from models.context import StreamReader
+    from models.heldout import heldout_of
+    from models.tracer import trace
+    for path in (args.out, args.json):
+        if path:
+            check_writable(path)
+    device = _runtime(args)
+    a, b = checkpoint.load(args.model, device), checkpoint.load(args.other, device)
+    for model, layer, flag in ((a, args.layer, "--layer"), (b, args.other_layer, "--other-layer")):
+        if not 0 <= layer < model.config.num_layers:
+            raise RnnscopeError(f"{flag} {layer} does not exist; that model's layers are "
+                                f"0 .. {model.config.num_layers - 1}")
+    tr_a, what = _sequence_trace(a, args)
+    check_readable(b, tr_a.text, "model B")
+    if args.index is None or args.from_zero_state:
+        tr_b = trace(b, tr_a.text)
+    else:         # B reads A's held-out stream along from its start too: in context, as A does
+        held = heldout_of(args.model)
+        tr_b = StreamReader(b, held.text, held.annotations).trace(args.index, len(tr_a))
+    if args.match_on == "sequence":
+        comparison = match_cells(tr_a.values(args.view, args.layer), tr_b.values(args.view, args.other_layer))
+        basis = "the sequence shown"
+    else:
+        text = heldout_of(args.model).text[:args.chars]
+        comparison = compare_models(a, b, text, args.view, args.layer, args.other_layer)
+        basis = f"the first {len(text):,} characters of model A's held-out stream, read in context by both"
+    names = (f"A {Path(args.model).name}", f"B {Path(args.other).name}")
+    numbers = {"model_a": str(args.model), "model_b": str(args.other), "view": args.view,
+               "layer_a": args.layer, "layer_b": args.other_layer, "matched_on": basis} | comparison.to_dict()
+    if args.json:
+        write_text_atomic(args.json, json.dumps(numbers, indent=1) + "\n")
+        print(f"wrote the numbers to {args.json}")
+    if args.out:
+        from app.compare import comparison_html
+        from app.frame import make_frame
+        frames = (make_frame(tr_a, args.view, args.layer), make_frame(tr_b, args.view, args.other_layer))
+        caption = f"{names[0]} and {names[1]} on {len(tr_a):,} characters{what}; pairs matched on {basis}."
+        write_text_atomic(args.out, comparison_html(*frames, comparison, ("A", "B"), caption))
+        print(f"wrote the comparison to {args.out}")
+    if not (args.out or args.json):
+        lines = [f"{names[0]} vs {names[1]}, view {args.view}: Pearson r over {basis}; "
+                 f"mean |r| of the {len(comparison.pairs)} pairs {comparison.mean_abs_r:.3f}"]
+        lines += [f"  A {p.a:>3} <-> B {p.b:>3}  r = {p.to_dict()['r'] if p.to_dict()['r'] is not None else 'n/a'}"
+                  for p in comparison.pairs]
+        lines += [f"  unmatched in {n}: {cells}" for n, cells in zip(names, (comparison.unmatched_a,
+                                                                           comparison.unmatched_b)) if cells]
+        print("\n".join(lines))
+
+
 def cmd_probe(args) -> None:
     """Label, probe and ablate every cell on the model's held-out stream read in context."""
     from analysis.probing import probing_run, text_summary
@@ -521,6 +575,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, help="the state store to use or build (default: in ~/.cache/rnnscope)")
     _layer_json_out_runtime(p, "the matches")
     p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser(
+        "compare", help="two models on the same sequence, cells paired by correlation",
+        description="Pair the cells of --model (A) with those of --other (B): Pearson r between every pair over "
+                    "the first --chars of A's held-out stream read in context by both (or, --match-on sequence, "
+                    "over the sequence itself), then an optimal one-to-one assignment on |r| (scipy). -o draws "
+                    "both heatmaps of the sequence with rows in pair order; --json writes the pairs.")
+    _model_arg(p)
+    p.add_argument("--other", required=True, help="the second model's checkpoint directory (B)")
+    _sequence_args(p)
+    p.add_argument("--view", default="h", help="h, or a gate both models have (default h)")
+    p.add_argument("--layer", type=int, default=0, help="model A's layer (default 0)")
+    p.add_argument("--other-layer", type=int, default=0, help="model B's layer (default 0)")
+    p.add_argument("--match-on", choices=["held-out", "sequence"], default="held-out",
+                   help="the text the correlations run over (default held-out)")
+    p.add_argument("--chars", type=_at_least(2), default=20_000,
+                   help="held-out characters to pair the cells on (default 20000)")
+    p.add_argument("-o", "--out", type=Path, help="write the two heatmaps (one offline HTML file) here")
+    p.add_argument("--json", type=Path, help="write the pairs (JSON) here")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
         "probe", help="label, probe and ablate every cell on held-out data (report and numbers)",
