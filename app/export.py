@@ -11,20 +11,27 @@ from analysis.html import standalone
 from models.atomic import check_writable, write_text_atomic
 from models.errors import RnnscopeError
 
+from .coloured_text import frame_cell_html
 from .frame import Frame
 from .scope import Scope
 
 
-def standalone_html(frame: Frame, caption: str = "") -> str:
+def standalone_html(frame: Frame, caption: str = "", coloured_cell: int | None = None) -> str:
+    """``coloured_cell``: also the text itself coloured by that cell (app/coloured_text.py), above the heatmap."""
+    body = ""
+    if coloured_cell is not None:
+        body = (f"<h2 style='font-size:15px'>The text coloured by cell {coloured_cell}</h2>"
+                + frame_cell_html(frame, coloured_cell))
     scope = Scope()
     scope.update(frame)
-    return standalone(scope.layout, f"rnnscope: {frame.title}", caption, heading=f"rnnscope \u00b7 {frame.title}")
+    return standalone(scope.layout, f"rnnscope: {frame.title}", caption, body_html=body,
+                      heading=f"rnnscope \u00b7 {frame.title}")
 
 
 def export_file(path: str | Path, model_path: str | Path, *, text: str | None = None, index: int | None = None,
                 window: int = 100, view: str = "h", layer: int = 0, order: str = "index",
                 selected: list[int] | None = None, hide_separators: bool = False,
-                from_zero_state: bool = False) -> tuple[Path, float]:
+                from_zero_state: bool = False, coloured_cell: int | None = None) -> tuple[Path, float]:
     """The command line's export: the same state the page would hold, written to ``path``.
     ``text``, or else the held-out window at ``index``. Returns the path and the seconds it took."""
     import time
@@ -54,10 +61,10 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
         raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {cells - 1}")
     frame = make_frame(state.trace, view, layer, order, selected, hide_separators=hide_separators,
                        divergence=state.divergence)
-    out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}")
+    out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}", coloured_cell)
     return out, time.perf_counter() - start
 
 
-def write(path: str | Path, frame: Frame, caption: str = "") -> Path:
+def write(path: str | Path, frame: Frame, caption: str = "", coloured_cell: int | None = None) -> Path:
     """Write atomically (a temporary file renamed into place)."""
-    return write_text_atomic(path, standalone_html(frame, caption))
+    return write_text_atomic(path, standalone_html(frame, caption, coloured_cell))

@@ -440,7 +440,7 @@ def cmd_export(args) -> None:
     path, seconds = export_file(args.out, args.model, text=text, index=args.index, window=args.window,
                                 from_zero_state=args.from_zero_state,
                                 view=args.view, layer=args.layer, order=args.order, selected=cells,
-                                hide_separators=args.hide_separators)
+                                hide_separators=args.hide_separators, coloured_cell=args.colour_cell)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
 
 
@@ -539,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --index: read the window from the zero state instead of in context (as the page can)")
     p.add_argument("--hide-separators", action="store_true",
                    help="leave out the separator columns (the grammar's separator; spaces in other text)")
+    p.add_argument("--colour-cell", type=int, metavar="CELL",
+                   help="also write the text itself, each character's background coloured by this cell")
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
     _runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)
