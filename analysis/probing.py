@@ -4,6 +4,11 @@ gathered into plain numbers -- what `rnnscope probe --json` writes and its repor
 The states are read in context: the first ``chars`` characters of the model's held-out stream,
 from the stream's start (DESIGN.md section 9). Ablation re-runs the model step by step, so it
 uses the first ``ablation_chars`` of the same stretch.
+
+A grammar model is probed against the grammar's annotations and its exact oracle; a text model
+against the text annotations (analysis/text_annotations.py: character class, strings, comments,
+brackets, lines, indentation), counted from its training file's start. A text has no oracle, so
+the oracle's parts (divergence, the causal code of depth) are absent for it, and ``absent`` says why.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from models.trace import Trace, value_range
 
 from .ablation import held_out_means, rank_by_ablation
 from .annotations import Annotations, grammar_annotations
+from .best_cells import best_cells
+from .text_annotations import text_annotations
 from .causal import CausalCode, grammar_depth_oracle, search
 from .divergence import oracle_divergence
 from .labels import label_cells, signed
@@ -23,6 +30,11 @@ from .probes import probe
 from .saturation import saturation
 
 PROBE_TARGETS = ("depth_level", "next_kind")
+# Text: what the state must carry from the past (a string or brackets left open) and what it
+# predicts (the next character's class); the current character's class is left out because the
+# input alone gives it away (its input-only baseline is 1.0).
+TEXT_PROBE_TARGETS = ("in_string", "bracket_level", "next_char_class")
+NO_ORACLE = "a text has no exact oracle (only the grammar's next-character distribution is known)"
 SCHEMA_VERSION = 1
 
 
@@ -36,17 +48,26 @@ class ProbingRun:
 
 
 def annotations_of(held: HeldOut, chars: int) -> Annotations:
+    """The annotations of the first ``chars`` held-out characters: the grammar's, or for a text
+    model the text ones, counted from the start of the file the stream ends."""
     if held.spec is None:
-        raise RnnscopeError("this model was trained on a text file: text annotations (character class, "
-                            "brackets, strings ...) are not there yet, so there is nothing to label or probe "
-                            "against; use a grammar model")
+        start = len(held.before)
+        return text_annotations(held.before + held.text, start, start + chars)
     return grammar_annotations(held.text[:chars], held.spec, held.annotations["depth"][:chars])
+
+
+def probe_targets(held: HeldOut) -> tuple[str, ...]:
+    """The default probe targets for this model's data."""
+    return PROBE_TARGETS if held.spec is not None else TEXT_PROBE_TARGETS
 
 
 def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut) -> CausalCode | None:
     """The causal code of depth in the top layer, intervened right after separators (where the
     next token depends on depth alone); None for a grammar without separators."""
-    spec, kind = held.spec, ann["kind"]
+    spec = held.spec
+    if spec is None or "kind" not in ann.names():
+        return None
+    kind = ann["kind"]
     if not spec.separator or "separator" not in kind.categories:
         return None
     after_separator = kind.values == kind.categories.index("separator")
@@ -57,15 +78,18 @@ def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut) -> CausalCode 
 
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
-                targets: tuple[str, ...] = PROBE_TARGETS) -> ProbingRun:
+                targets: tuple[str, ...] | None = None) -> ProbingRun:
     from models.tracer import trace           # torch: only the trace and the ablation re-run the model
 
     if chars < 1_000:
         raise RnnscopeError(f"probing needs at least 1,000 held-out characters, got {chars:,}")
-    ann = annotations_of(held, chars)        # a text model is refused first: more text would not help
     if chars > len(held.text):
         raise RnnscopeError(f"the held-out stream has {len(held.text):,} characters; asked for {chars:,}")
+    targets = probe_targets(held) if targets is None else targets
     seconds, start = {}, time.perf_counter()
+    ann = annotations_of(held, chars)
+    seconds["annotations"] = time.perf_counter() - start
+    start = time.perf_counter()
     text = held.text[:chars]
     missing = [t for t in targets if t not in ann.names()]
     if missing:
@@ -74,12 +98,15 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     seconds["trace"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    cells = []
+    cells, labelled = [], {}
     for layer in range(tr.num_layers):
         for view in tr.views:
             values = tr.values(view, layer)
-            for lab in label_cells(values, ann, value_range(view, values)):
-                cells.append({"layer": layer, "view": view, **lab.to_dict()})
+            low_high = value_range(view, values)
+            labels = label_cells(values, ann, low_high)
+            labelled[(layer, view)] = values, low_high, labels
+            cells += [{"layer": layer, "view": view, **lab.to_dict()} for lab in labels]
+    best = [b.to_dict() for b in best_cells(labelled, ann)]
     seconds["labels"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -100,24 +127,38 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     causal = depth_code(model, tr, ann, held)
     seconds["causal_code"] = time.perf_counter() - start
 
-    div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet)
+    absent = {}
+    if held.spec is None:
+        div = None
+        absent = {"oracle_divergence": NO_ORACLE, "causal_code": NO_ORACLE + ": no distribution to match "
+                  "an intervention against, and no depth variable"}
+    else:
+        div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet).summary()
+        if causal is None:
+            absent["causal_code"] = "the grammar has no separator: no step where the next token depends on depth alone"
     sat = [{"layer": layer, "view": view, "cells": saturation(tr.values(view, layer),
                                                                value_range(view, tr.values(view, layer))).to_dict()}
            for layer in range(tr.num_layers) for view in tr.views if view != "c"]
     numbers = {
         "schema": SCHEMA_VERSION,
         "model": {"cell": model.config.cell, "layers": model.config.num_layers, "hidden": model.config.hidden_size},
-        "data": {"held_out_chars": chars, "read": "in context, from the held-out stream's start",
+        "data": {"kind": "grammar" if held.spec is not None else "text", "held_out_chars": chars,
+                 "read": "in context, from the held-out stream's start",
+                 "annotations": ("counted from the grammar stream's start" if held.spec is not None else
+                                 f"counted from the training file's start ({len(held.before):,} characters "
+                                 "before the held-out stream read for them)"),
                  "ablation_chars": min(ablation_chars, chars), "intact_loss": round(intact, 5)},
         "statistics": {"r": "Pearson correlation with a numeric annotation",
                        "MI": "mutual information in bits between the annotation (or a rule's two-way split) and "
                              "the cell's value in 10 equal-width bins over the view's range",
                        "explained": "r squared, or MI / entropy of the binned cell"},
         "cells": cells,
+        "best_cells": best,
         "probes": probes,
-        "oracle_divergence": div.summary(),
+        "oracle_divergence": div,
         "saturation": sat,
         "causal_code": causal.to_dict() if causal else None,
+        "absent": absent,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     return ProbingRun(numbers, tr, ann, seconds)
@@ -132,12 +173,17 @@ def text_summary(numbers: dict) -> str:
         delta = c["ablation_delta_loss"]
         drop = f"  ablated: loss {signed(delta, 4)} nats/char" if delta is not None else ""
         lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{drop}")
+    lines += ["", "the best cell for each annotation (h, and c for an LSTM; statistic in brackets):"]
+    lines += [f"  {b['annotation']:>17}: layer {b['layer']} {b['view']} cell {b['cell']:>3}: {b['says']}, explains "
+              f"{b['explained']:.0%}" for b in numbers["best_cells"]]
     lines += ["", "probes (accuracy on held-out states; references beside):"]
     for p in numbers["probes"]:
         lines.append(f"  layer {p['layer']} {p['target']}: {p['accuracy']:.3f} (majority {p['majority_accuracy']:.3f}, "
                      f"input only {p['input_baseline_accuracy']:.3f}, control {p['control_accuracy']:.3f}, "
                      f"selectivity {p['selectivity']:+.3f}); cells needed for 99%: {p['cells_needed_99']}")
     d = numbers["oracle_divergence"]
-    lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "
-                  f"{d['mean_illegal_mass']:.2e}"]
+    if d is not None:
+        lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "
+                      f"{d['mean_illegal_mass']:.2e}"]
+    lines += [f"no {name.replace('_', ' ')}: {why}" for name, why in numbers["absent"].items()]
     return "\n".join(lines)

@@ -23,7 +23,13 @@ from .labels import category_means
 if TYPE_CHECKING:           # typing only: importing probing would load scikit-learn with the page
     from .probing import ProbingRun
 
-PROFILES = ("depth_level", "kind")
+PROFILES = ("depth_level", "kind", "char_class", "in_string", "bracket_level")   # those the data has are drawn
+
+
+def profile_names(annotations) -> list[str]:
+    """The per-category profiles this data has: depth level and token kind for the grammar,
+    character class, strings and bracket level for text."""
+    return [name for name in PROFILES if name in annotations.names()]
 DIVERGING = tuple(interp_palette(RdBu11, 255))
 
 
@@ -32,12 +38,14 @@ def report_html(run: ProbingRun, title: str) -> str:
     data, div = n["data"], n["oracle_divergence"]
     caption = (f"{n['model']['cell'].upper()}, {n['model']['layers']} layer(s) x {n['model']['hidden']} cells; "
                f"{data['held_out_chars']:,} held-out characters read {data['read']}; intact loss "
-               f"{data['intact_loss']:.5f} nats/char on the first {data['ablation_chars']:,}; "
-               f"KL(oracle || model) {div['mean_kl_nats']:.2e} nats/char (max {div['max_kl_nats']:.2e}), "
-               f"illegal mass {div['mean_illegal_mass']:.2e} per step (max {div['max_illegal_mass']:.2e}).")
+               f"{data['intact_loss']:.5f} nats/char on the first {data['ablation_chars']:,}; " +
+               (f"KL(oracle || model) {div['mean_kl_nats']:.2e} nats/char (max {div['max_kl_nats']:.2e}), "
+                f"illegal mass {div['mean_illegal_mass']:.2e} per step (max {div['max_illegal_mass']:.2e})."
+                if div is not None else f"no oracle divergence: {n['absent']['oracle_divergence']}."))
     parts = [section("Cells: what each one goes with", n["statistics"]), cell_table(n["cells"])]
     parts += [section("Per-category profiles: each cell's mean in each category (hidden state h)")]
-    parts += [row(*[profile(run, layer, name) for name in PROFILES]) for layer in range(run.trace.num_layers)]
+    parts += [row(*[profile(run, layer, name) for name in profile_names(run.annotations)])
+              for layer in range(run.trace.num_layers)]
     parts += [section("Linear probes: accuracy on held-out states, using the k best cells",
                       {"references": "majority class (grey), input only: the current character's one-hot "
                                      "(orange), control task: random label per character type (green)"})]
@@ -50,6 +58,8 @@ def report_html(run: ProbingRun, title: str) -> str:
                           {"how": "right after a separator, set the chosen cells to depth v's mean code and compare "
                                   "the next-character distribution with the oracle's for v, over every context and v; "
                                   "cells added greedily"}), causal_plot(n["causal_code"])]
+    elif "causal_code" in n.get("absent", {}):
+        parts += [section("Causal code: none for this model", {"why": n["absent"]["causal_code"]})]
     parts += [section("Saturation (Karpathy et al. 2015): share of steps near each end of the range", {}),
               row(*[saturation_plot(s) for s in n["saturation"]])]
     return standalone(column(*parts, sizing_mode="stretch_width"), title, caption,

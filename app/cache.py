@@ -81,33 +81,34 @@ def _heldout_trace(path: str, mtime: float, chars: int):
 @pn.cache(max_items=16)
 def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
     from analysis.labels import category_means, label_cells
-    from analysis.report import PROFILES
+    from analysis.report import profile_names
     from models.trace import value_range
     tr, ann = _heldout_trace(path, mtime, chars)
     values = tr.values(view, layer)
     low_high = value_range(view, values)
-    profiles = {name: category_means(values, ann[name]) for name in PROFILES}
+    profiles = {name: category_means(values, ann[name]) for name in profile_names(ann)}
     return label_cells(values, ann, low_high), profiles, ann, low_high
 
 
 def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS):
     """Labels of every cell of one view and layer on the model's held-out stream read in context,
-    the per-category means (depth level, token kind), the annotations and the view's range.
-    Raises RnnscopeError for a model with nothing to label against (a text model, for now)."""
+    the per-category means (grammar: depth level, token kind; text: character class, strings, bracket
+    level), the annotations and the view's range. Raises RnnscopeError for a model with no held-out data."""
     return _labels(str(path), stamp(path), view, layer, chars)
 
 
 @pn.cache(max_items=4)
 def _probes(path: str, mtime: float, chars: int):
-    from analysis.probing import PROBE_TARGETS
+    from analysis.probing import probe_targets
     from analysis.probes import probe
     tr, ann = _heldout_trace(path, mtime, chars)
     return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
-            for k in range(tr.num_layers) for t in PROBE_TARGETS]
+            for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
 
 
 def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
-    """Linear probes of every layer for depth and the next token's kind, with their references
+    """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
+    text: analysis.probing.TEXT_PROBE_TARGETS), with their references
     (analysis/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
     return _probes(str(path), stamp(path), chars)
 

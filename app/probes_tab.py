@@ -1,4 +1,5 @@
-"""The Probes tab: can depth and the next token's kind be read linearly from each layer, and from
+"""The Probes tab: can depth and the next token's kind (grammar), or being inside a string, the
+bracket level and the next character's class (text), be read linearly from each layer, and from
 how few cells? Each probe's accuracy beside its references (majority, input only, control task)
 and the accuracy-vs-k curve (analysis/probes.py, drawn as in the `rnnscope probe` report).
 Computed when the tab is first opened (some seconds), then shared by every session."""
@@ -40,8 +41,10 @@ class ProbesTab(Viewer):
         note = (f"Logistic regression (scikit-learn) on standardised states of the first {cache.LABEL_CHARS:,} "
                 "held-out characters read in context: trained on the first half, scored on the second. "
                 "*Input only*: the same probe on the current character's one-hot. *Control*: each character type "
-                "mapped to a random label (Hewitt & Liang 2019); selectivity = accuracy \u2212 control. The next "
-                "token's kind is chosen at random by the grammar: no state can do much better than the majority.")
+                "mapped to a random label (Hewitt & Liang 2019); selectivity = accuracy \u2212 control.")
+        if any(p["target"] == "next_kind" for p in results):
+            note += (" The next token's kind is chosen at random by the grammar: no state can do much better than "
+                     "the majority.")
         self.body.objects = [pn.pane.Markdown(note + "\n\n" + "\n".join(rows), sizing_mode="stretch_width"),
                              pn.Row(*[pn.pane.Bokeh(probe_plot(p)) for p in results])]
 

@@ -26,6 +26,9 @@ class HeldOut:
     text: str
     spec: grammar.GrammarSpec | None             # the grammar (None: a text model)
     annotations: dict[str, np.ndarray]           # [len(text)] each, counted from the stream's start
+    # A text model's training text before the stream ('' when the stream starts its file): text
+    # annotations (strings, comments, brackets) read it to know the state the stream starts in.
+    before: str = ""
 
     def annotations_at(self, index: int, length: int) -> dict[str, np.ndarray]:
         return {k: v[index:index + length] for k, v in self.annotations.items()}
@@ -70,4 +73,5 @@ def _grammar_stream(spec_items: tuple, seed) -> HeldOut:
 @functools.lru_cache(maxsize=4)
 def _text_tail(text_file: str, mtime: float) -> HeldOut:
     text = Path(text_file).read_text(encoding="utf-8")
-    return HeldOut(text[int(len(text) * 0.9):], None, {})        # the trainer's held-out 10%
+    split = int(len(text) * 0.9)
+    return HeldOut(text[split:], None, {}, text[:split])        # the trainer's held-out 10%
