@@ -43,6 +43,9 @@ def report_html(run: ProbingRun, title: str) -> str:
                 f"illegal mass {div['mean_illegal_mass']:.2e} per step (max {div['max_illegal_mass']:.2e})."
                 if div is not None else f"no oracle divergence: {n['absent']['oracle_divergence']}."))
     parts = [section("Cells: what each one goes with", n["statistics"]), cell_table(n["cells"])]
+    parts += [section("The best cell for each annotation (h, and c for an LSTM)",
+                      {"how": "over every state cell, the labeller's finding about this annotation that explains "
+                              "most of its cell"}), best_cells_table(n["best_cells"])]
     parts += [section("Per-category profiles: each cell's mean in each category (hidden state h)")]
     parts += [row(*[profile(run, layer, name) for name in profile_names(run.annotations)])
               for layer in range(run.trace.num_layers)]
@@ -84,6 +87,17 @@ def cell_table(cells: list[dict]) -> DataTable:
                for k in keys]
     return DataTable(source=source, columns=columns, height=360, sortable=True, reorderable=False, index_position=None,
                      sizing_mode="stretch_width")
+
+
+def best_cells_table(best: list[dict]) -> DataTable:
+    keys = ["annotation", "layer", "view", "cell", "says", "stat", "score", "explained"]
+    source = ColumnDataSource({k: [b[k] for b in best] for k in keys})
+    fmt = NumberFormatter(format="0.000")
+    widths = {"annotation": 130, "layer": 40, "view": 40, "cell": 40, "says": 520, "stat": 40}
+    columns = [TableColumn(field=k, title=k, width=widths.get(k, 80),
+                           **({"formatter": fmt} if k in ("score", "explained") else {})) for k in keys]
+    return DataTable(source=source, columns=columns, height=40 + 26 * len(best), sortable=True, reorderable=False,
+                     index_position=None, sizing_mode="stretch_width")
 
 
 def profile(run: ProbingRun, layer: int, name: str):

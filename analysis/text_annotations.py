@@ -306,7 +306,8 @@ def _build(spec: TextAnnotation, values: np.ndarray, src: Source) -> Annotation:
         present = [k for k in range(len(spec.categories)) if (values == k).any()]
         names = {k: spec.categories[k] for k in present}
         ann = _categorical(spec.name, values, names, spec.phrase, spec.doc)
-        return dataclasses.replace(ann, wording=tuple(spec.wording[k] for k in present))
+        wording = spec.wording or spec.categories
+        return dataclasses.replace(ann, wording=tuple(wording[k] for k in present))
     keys = values[values != MISSING]
     if spec.name in ("char", "next_char"):        # code points: named by the character
         names = {int(k): chr(int(k)) for k in np.unique(keys)}

@@ -1,6 +1,7 @@
 """The Cells tab under the heatmap: what every cell of the shown view and layer goes with, on
 the model's held-out stream read in context (analysis/labels.py), as a sortable table whose
-rows pick the cell to plot, beside each cell's mean per depth level and per token kind.
+rows pick the cell to plot, beside each cell's mean per category (grammar: depth level and token
+kind; text: character class, inside a string, bracket level).
 
 Labels are computed once per (model, view, layer) and shared by every session (app/cache.py);
 the first time takes a few seconds (a 100,000-character trace, then the counts)."""

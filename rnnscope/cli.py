@@ -604,8 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find what every cell does, on the first --chars characters of the model's held-out stream read "
                     "in context (from the stream's start): a label per cell of every layer and view with its "
                     "statistic (Pearson r, or mutual information in bits), the rise in loss when each cell of h is "
-                    "ablated alone, linear probes for depth and the next token's kind beside the majority, "
-                    "input-only and control-task references, oracle divergence and gate saturation. "
+                    "ablated alone, the best cell for each annotation, linear probes (grammar: depth and the next "
+                    "token's kind; text: in a string, bracket level, the next character's class) beside the "
+                    "majority, input-only and control-task references, oracle divergence (grammar only) and gate "
+                    "saturation. A text model is labelled against text annotations (character class, strings, "
+                    "comments, brackets, column, line length, indentation). "
                     "The schema of --json is in docs/probe-json.md.")
     _model_arg(p)
     p.add_argument("--chars", type=_at_least(1_000), default=100_000,
