@@ -1,13 +1,11 @@
 """The Cells tab (issue 7 item 1 in the app): labels of the shown view and layer on held-out data
-read in context, a row click plots that cell, and a model with nothing to label says so."""
+read in context, a row click plots that cell, and a text model is labelled against text annotations."""
 from __future__ import annotations
 
-import torch
 
 from app.cells import CellsTab
 from app.state import AppState
 from models import checkpoint
-from models.model import CharRNN, ModelConfig
 
 from app_fixtures import default_model, gru2_model  # noqa: F401
 
@@ -43,16 +41,27 @@ def test_the_table_follows_the_view_and_layer(gru2_model):  # noqa: F811
     assert "**z**" in tab.note.object
 
 
-def test_a_text_model_says_why_there_are_no_labels(tmp_path):
-    text = tmp_path / "t.txt"
-    text.write_text("hello world, hello rnnscope\n" * 100, encoding="utf-8")
-    model = CharRNN(ModelConfig(vocab=sorted(set(text.read_text())), hidden_size=4, embedding_dim=3))
-    torch.manual_seed(0)
-    checkpoint.save(model, tmp_path / "m", {"data": {"kind": "text", "path": str(text)}})
+def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path):
+    """A hand-built paren counter saved as a model of a Python file: the Cells tab labels its cell 0
+    by construction and draws the text profiles; the Probes tab probes the text targets."""
+    from analysis.probing import TEXT_PROBE_TARGETS
+    from app.probes_tab import ProbesTab
+    from test_text_annotations import CODE, hand_built_paren_rnn
+    text = tmp_path / "code.py.txt"
+    text.write_text(CODE * 3, encoding="utf-8")
+    checkpoint.save(hand_built_paren_rnn(sorted(set(CODE))), tmp_path / "m", {"data": {"kind": "text",
+                                                                                       "path": str(text)}})
     state = AppState(tmp_path / "m")
     tab = CellsTab(state=state)
     tab.__panel__()
-    assert tab.table.value.empty and "text annotations" in tab.note.object
+    labels = dict(zip(tab.table.value["cell"], tab.table.value["label"]))
+    assert labels[0] == "tracks paren depth (r = +1.00)" and labels[1].startswith("+1.0 on `[`")
+    assert [p.object.title.text for p in tab.profiles.objects] == [
+        "mean h by char class", "mean h by in string", "mean h by bracket level"]
+    probes = ProbesTab(state=state)
+    probes.__panel__()
+    table = probes.body.objects[0].object
+    assert all(f"| 0 | {t} |" in table for t in TEXT_PROBE_TARGETS) and "grammar" not in table
 
 
 def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  # noqa: F811

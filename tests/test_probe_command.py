@@ -6,11 +6,10 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from models import checkpoint
-from models.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
 from app_fixtures import default_model  # noqa: F401
@@ -76,15 +75,75 @@ def test_with_neither_file_it_prints_the_labels(capsys, default_model):  # noqa:
     assert "read in context" in out and "layer 0  h cell" in out and "depth_level: " in out
 
 
-def test_a_text_model_is_refused_in_one_line(capsys, tmp_path):
-    text = tmp_path / "t.txt"
-    text.write_text("hello world\n" * 200, encoding="utf-8")
-    model = CharRNN(ModelConfig(vocab=sorted(set(text.read_text())), hidden_size=4, embedding_dim=3))
-    checkpoint.save(model, tmp_path / "m", {"data": {"kind": "text", "path": str(text)}})
-    assert main(["probe", "--model", str(tmp_path / "m"), "--chars", "1000", "-o", str(tmp_path / "r.html")]) == 2
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "text annotations" in err
-    assert not (tmp_path / "r.html").exists()
+SOURCE = ('def area(w, h):\n    """Area of a w x h box."""\n    return w * h  # no units\n\n'
+          "sizes = [area(2, 3), area(4, 5)]\nnames = {'a': \"x#y\", 'b': (1, 2)}\n")
+
+
+@pytest.fixture(scope="module")
+def text_probed(tmp_path_factory):
+    """A tiny GRU trained for a few steps on a small Python file, then probed end to end."""
+    out = tmp_path_factory.mktemp("textprobe")
+    data = out / "code.py.txt"
+    data.write_text(SOURCE * 120, encoding="utf-8")
+    assert main(["train", "--out", str(out / "m"), "--data", str(data), "--steps", "20", "--batch", "8", "--bptt", "40",
+                 "--hidden", "8", "--embedding", "6", "--eval-every", "20", "--device", "cpu", "--threads", "1",
+                 "--quiet"]) == 0
+    assert main(["probe", "--model", str(out / "m"), "--chars", "1500", "--ablation-chars", "200", "--threads", "1",
+                 "--device", "cpu", "-o", str(out / "r.html"), "--json", str(out / "n.json")]) == 0
+    return (json.loads((out / "n.json").read_text(encoding="utf-8")), (out / "r.html").read_text(encoding="utf-8"),
+            out)
+
+
+def test_a_text_model_is_labelled_and_probed_against_text_annotations(text_probed):
+    from analysis.probing import TEXT_PROBE_TARGETS
+    from analysis.text_annotations import REGISTRY
+    numbers, _, _ = text_probed
+    assert documented_keys("Top level") <= set(numbers) and numbers["data"]["kind"] == "text"
+    assert {(c["view"], c["cell"]) for c in numbers["cells"]} == {(v, c) for v in "hzrn" for c in range(8)}
+    assert {c["annotation"] for c in numbers["cells"]} <= set(REGISTRY) | {None}
+    assert [b["annotation"] for b in numbers["best_cells"]] == list(REGISTRY)
+    assert all(documented_keys("`best_cells[]`") <= set(b) and b["view"] == "h" for b in numbers["best_cells"])
+    assert [p["target"] for p in numbers["probes"]] == list(TEXT_PROBE_TARGETS)
+    assert next(p for p in numbers["probes"] if p["target"] == "in_string")["classes"] == ["yes", "no"]
+    assert numbers["oracle_divergence"] is None and numbers["causal_code"] is None
+    assert set(numbers["absent"]) == {"oracle_divergence", "causal_code"}
+    assert all("no exact oracle" in why for why in numbers["absent"].values())
+
+
+def test_a_text_models_held_out_annotations_are_counted_from_its_files_start(text_probed):
+    """The held-out 10% of SOURCE * 120 starts mid-file: its annotations must be those of the
+    whole file sliced, not of the tail read from nothing (an independent count here)."""
+    from analysis.probing import annotations_of
+    from analysis.text_annotations import text_annotations
+    from models.heldout import heldout_of
+    _, _, out = text_probed
+    text = SOURCE * 120
+    split = int(len(text) * 0.9)
+    held = heldout_of(out / "m")
+    assert held.text == text[split:] and held.before == text[:split]
+    got, whole = annotations_of(held, 1500), text_annotations(text)
+    for name in ("in_string", "paren_depth", "column", "indentation"):
+        a, b = got[name], whole[name]
+        if a.numeric:
+            np.testing.assert_array_equal(a.values, b.values[split:split + 1500])
+        else:
+            assert [a.categories[k] for k in a.values] == [b.categories[k] for k in b.values[split:split + 1500]]
+
+
+def test_the_text_report_says_why_the_oracle_parts_are_absent(text_probed):
+    _, html, _ = text_probed
+    assert "no oracle divergence: a text has no exact oracle" in html
+    assert "Causal code: none for this model" in html and "The best cell for each annotation" in html
+    assert "KL(oracle" not in html
+
+
+def test_the_terminal_summary_of_a_text_model(capsys, text_probed):
+    _, _, out = text_probed
+    assert main(["probe", "--model", str(out / "m"), "--chars", "1000", "--ablation-chars", "100",
+                 "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "the best cell for each annotation" in printed and "in_string: layer 0 h cell" in printed
+    assert "no oracle divergence: a text has no exact oracle" in printed and "oracle divergence: mean KL" not in printed
 
 
 @pytest.mark.parametrize("argv, message", [(["--chars", "10"], "at least 1000"),
