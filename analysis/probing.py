@@ -173,7 +173,7 @@ def text_summary(numbers: dict) -> str:
         delta = c["ablation_delta_loss"]
         drop = f"  ablated: loss {signed(delta, 4)} nats/char" if delta is not None else ""
         lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{drop}")
-    lines += ["", "the best cell for each annotation (h, and c for an LSTM; statistic in brackets):"]
+    lines += ["", "the best cell of h for each annotation (statistic in brackets):"]
     lines += [f"  {b['annotation']:>17}: layer {b['layer']} {b['view']} cell {b['cell']:>3}: {b['says']}, explains "
               f"{b['explained']:.0%}" for b in numbers["best_cells"]]
     lines += ["", "probes (accuracy on held-out states; references beside):"]

@@ -43,7 +43,7 @@ def report_html(run: ProbingRun, title: str) -> str:
                 f"illegal mass {div['mean_illegal_mass']:.2e} per step (max {div['max_illegal_mass']:.2e})."
                 if div is not None else f"no oracle divergence: {n['absent']['oracle_divergence']}."))
     parts = [section("Cells: what each one goes with", n["statistics"]), cell_table(n["cells"])]
-    parts += [section("The best cell for each annotation (h, and c for an LSTM)",
+    parts += [section("The best cell for each annotation (hidden state h)",
                       {"how": "over every state cell, the labeller's finding about this annotation that explains "
                               "most of its cell"}), best_cells_table(n["best_cells"])]
     parts += [section("Per-category profiles: each cell's mean in each category (hidden state h)")]

@@ -142,7 +142,7 @@ def test_the_terminal_summary_of_a_text_model(capsys, text_probed):
     assert main(["probe", "--model", str(out / "m"), "--chars", "1000", "--ablation-chars", "100",
                  "--threads", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "the best cell for each annotation" in printed and "in_string: layer 0 h cell" in printed
+    assert "the best cell of h for each annotation" in printed and "in_string: layer 0 h cell" in printed
     assert "no oracle divergence: a text has no exact oracle" in printed and "oracle divergence: mean KL" not in printed
 
 

@@ -178,8 +178,10 @@ def test_a_hand_built_paren_counter_is_labelled_as_tracking_paren_depth():
     labels = {lab.cell: lab for lab in label_cells(h, ann, value_range("h", h))}
     assert labels[0].label == "tracks paren depth (r = +1.00)"
     assert labels[1].label.startswith("+1.0 on `[`, 0.0 elsewhere")
-    best = {b.annotation: b for b in best_cells({(0, "h"): (h, value_range("h", h), list(labels.values()))}, ann)}
-    assert (best["paren_depth"].cell, best["paren_depth"].says) == (0, "tracks paren depth (r = +1.00)")
+    same_as_c = (h, value_range("h", h), list(labels.values()))       # met first, but c is not compared
+    best = {b.annotation: b for b in best_cells({(0, "c"): same_as_c, (0, "h"): same_as_c}, ann)}
+    assert (best["paren_depth"].view, best["paren_depth"].cell) == ("h", 0)
+    assert best["paren_depth"].says == "tracks paren depth (r = +1.00)"
     # the combined depth also counts [ ] and { }: the paren cell explains less of it, by a hand-checkable r
     r = np.corrcoef(ann["bracket_depth"].values, h[:, 0])[0, 1]
     assert best["bracket_depth"].finding.stat == "r" and best["bracket_depth"].finding.score == pytest.approx(r)
