@@ -127,10 +127,20 @@ def update_record(path: str | Path, training: dict) -> None:
 # Temporaries of writers that died are removed by ``recover`` too; a live writer's are never touched.
 
 def _write_dir(path: Path, write_weights, config: dict) -> None:
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-{os.getpid()}-"))
-    try:
+    def write(tmp: Path) -> None:
         write_weights(tmp)
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    write_dir(path, write)
+
+
+def write_dir(path: Path, write) -> None:
+    """Call ``write(tmp)`` to fill a new temporary directory beside ``path``, then swap it into
+    place as a whole (the protocol above). Also what a training run's resume state uses."""
+    path = Path(path)
+    recover(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-{os.getpid()}-"))
+    try:
+        write(tmp)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())

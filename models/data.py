@@ -14,6 +14,7 @@ punish them: this is what gets samples grammatical, not just the loss low.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 
 import grammar
 
+from . import corpus
 from .errors import RnnscopeError
 from .vocab import Vocab
 
@@ -81,40 +83,107 @@ class GrammarData:
                 "soft_targets": self.soft_targets}
 
 
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text, NFC-normalised: a decomposed e + combining accent is one character, é,
+    as in text typed on most keyboards, so a model sees one spelling of each character."""
+    try:
+        return unicodedata.normalize("NFC", Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RnnscopeError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RnnscopeError(f"{path}: is a directory, not a text file") from None
+    except UnicodeDecodeError as e:
+        raise RnnscopeError(f"{path}: not UTF-8 text ({e})") from None
+
+
 @dataclass
 class TextData:
-    """Any text file: the first 90% trains (cut into one contiguous segment per row), the rest is held out."""
+    """Any UTF-8 text file (NFC-normalised on the way in). The held-out text is ``val_path`` when
+    given (its characters must all be in the training text), else the file's last ``val_fraction``
+    (DESIGN.md section 10). Training rows are contiguous segments of the training text, one per
+    batch row, read left to right with a carried state; each epoch rotates the text by a seeded
+    random offset first, so the windows and row starts differ from epoch to epoch (the one seam
+    per row where the end of the text meets its start is the price of using every character)."""
     path: Path
+    val_path: Path | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
     eval_streams: int = 4
 
     def __post_init__(self):
         self.path = Path(self.path).resolve()   # the record must find it from any working directory
-        try:
-            self.text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RnnscopeError(f"{self.path}: no such file") from None
-        except UnicodeDecodeError as e:
-            raise RnnscopeError(f"{self.path}: not UTF-8 text ({e})") from None
-        if len(self.text) < 1000:
-            raise RnnscopeError(f"{self.path}: only {len(self.text)} characters; need at least 1,000 to train")
-        self._vocab = Vocab.from_text(self.text)
-        self.split = int(len(self.text) * 0.9)
+        text = read_text(self.path)
+        if len(text) < 1000:
+            raise RnnscopeError(f"{self.path}: only {len(text)} characters; need at least 1,000 to train")
+        self.sha256 = corpus.sha256(text)
+        self.corpus = corpus.read_sidecar(self.path, text)
+        if self.val_path is not None:
+            self.val_path = Path(self.val_path).resolve()
+            self.train_text, self.val_text = text, read_text(self.val_path)
+            self._vocab = Vocab.from_text(text)
+            unknown = sorted(set(self.val_text) - set(text))
+            if unknown:
+                shown = ", ".join(f"{c!r} ({self.val_text.count(c)}x)" for c in unknown[:10])
+                raise RnnscopeError(f"{self.val_path}: {len(unknown)} character(s) never seen in the training "
+                                    f"text {self.path.name}, so a model of it cannot read them: {shown}"
+                                    + (" ..." if len(unknown) > 10 else ""))
+        else:
+            if not 0 < self.val_fraction < 1:
+                raise RnnscopeError(f"the validation fraction must be between 0 and 1, got {self.val_fraction}")
+            split = int(len(text) * (1 - self.val_fraction))
+            self.train_text, self.val_text = text[:split], text[split:]
+            self._vocab = Vocab.from_text(text)   # the tail's characters too, so the held-out text is readable
+        if len(self.val_text) < 2 * self.eval_streams:
+            raise RnnscopeError(f"the held-out text has {len(self.val_text)} characters; it needs at least "
+                                f"{2 * self.eval_streams} ({self.eval_streams} streams of 2+)")
+        self.text = text
 
     @property
     def vocab(self) -> Vocab:
         return self._vocab
 
     def epoch(self, epoch: int, batch_size: int) -> tuple[np.ndarray, None]:
-        ids = self._vocab.encode(self.text[: self.split])
+        ids = self._vocab.encode(self.train_text)
         per_row = len(ids) // batch_size
         if per_row < 2:
             raise RnnscopeError(f"{self.path}: too short for a batch of {batch_size} rows")
-        return ids[: per_row * batch_size].reshape(batch_size, per_row), None
+        offset = int(np.random.default_rng((self.seed, 4, epoch)).integers(len(ids)))
+        return np.roll(ids, -offset)[: per_row * batch_size].reshape(batch_size, per_row), None
 
     def heldout(self) -> tuple[np.ndarray, None]:
-        ids = self._vocab.encode(self.text[self.split:])
+        ids = self._vocab.encode(self.val_text)
         n = len(ids) // self.eval_streams
         return ids[: n * self.eval_streams].reshape(self.eval_streams, n), None
 
+    def char_counts(self) -> list[int]:
+        """How often each vocabulary character occurs in the training text, in vocabulary order: a
+        sample's first character is drawn from these (models/sample.py), because a model trained on
+        windows read mid-text never learned what comes first from the zero state."""
+        counts = np.bincount(self._vocab.encode(self.train_text), minlength=len(self._vocab))
+        return counts.tolist()
+
     def describe(self) -> dict:
-        return {"kind": "text", "path": str(self.path), "chars": len(self.text)}
+        held = ({"path": str(self.val_path), "chars": len(self.val_text)} if self.val_path is not None
+                else {"fraction": self.val_fraction, "chars": len(self.val_text)})
+        out = {"kind": "text", "path": str(self.path), "chars": len(self.text), "sha256": self.sha256,
+               "normalised": "NFC", "val": held, "seed": self.seed, "eval_streams": self.eval_streams,
+               "char_counts": self.char_counts()}
+        if self.corpus is not None:
+            out["corpus"] = self.corpus
+        return out
+
+
+def data_from_record(data: dict) -> GrammarData | TextData:
+    """The training data a run's record describes, built again (to resume the run). A text file
+    that changed since is refused: the run would go on with other data."""
+    if data.get("kind") == "grammar":
+        return GrammarData(grammar.GrammarSpec.from_dict(data["spec"]), row_chars=data["row_chars"],
+                           eval_chars=data["eval_chars"], eval_streams=data["eval_streams"], seed=data["seed"],
+                           soft_targets=data["soft_targets"])
+    held = data["val"]
+    text = TextData(data["path"], val_path=held.get("path"), val_fraction=held.get("fraction", 0.1),
+                    seed=data["seed"], eval_streams=data["eval_streams"])
+    if text.sha256 != data["sha256"]:
+        raise RnnscopeError(f"{data['path']}: changed since the run started (its text digest differs); "
+                            f"the run cannot go on with other text")
+    return text

@@ -16,6 +16,7 @@ there: the record's ``best_worse_than_unigram`` says so for scripts that want to
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -26,10 +27,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import checkpoint
-from .data import GrammarData, TextData
+from .data import GrammarData, TextData, data_from_record
 from .evaluate import heldout_loss, unigram_entropy
 from .errors import RnnscopeError, TrainingDiverged
 from .model import CharRNN, ModelConfig
+from .run import (BITS_PER_NAT, append_metrics, load_state, metrics_line, read_run_json, run_dir_of,
+                  save_state, step_name, truncate_metrics, write_run_json)
 from .runtime import pick_device, set_threads
 
 
@@ -45,12 +48,15 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     eval_every: int = 500        # steps between held-out evaluations (and keep-best saves)
+    save_every: int | None = None  # steps between periodic checkpoints in the run directory
     threads: int | None = None   # CPU threads for torch; 1 is immune to other load and to the core count
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "bptt", "eval_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise RnnscopeError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.save_every is not None and (not isinstance(self.save_every, int) or self.save_every < 1):
+            raise RnnscopeError(f"save_every must be a positive integer, got {self.save_every!r}")
         if self.threads is not None and self.threads < 1:
             raise RnnscopeError(f"threads must be at least 1, got {self.threads}")
         if not self.lr > 0 or self.lr == float("inf"):       # also refuses NaN
@@ -67,36 +73,87 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainConfig, out: str | Path,
-          progress: bool = True, force: bool = False) -> dict:
-    """Train, saving the best model (by held-out loss) to ``out``. Returns the training record.
-    An existing checkpoint at ``out`` is replaced only with ``force``."""
+          progress: bool = True, force: bool = False, minutes: float | None = None,
+          stop_at: int | None = None) -> dict:
+    """Train, saving the best model (by held-out loss) to ``out`` and the run (its settings,
+    metrics, periodic checkpoints and resumable state) to ``out``.run (models/run.py). Returns the
+    training record. An existing checkpoint at ``out`` is replaced only with ``force``.
+    ``minutes`` limits this session's time and ``stop_at`` its last step: either stops cleanly
+    (evaluates, saves), and ``resume`` goes on from there."""
     checkpoint.check_output(out, force)   # fail now, not at the first evaluation minutes in
+    run = run_dir_of(out)
+    if run.exists() and not force:
+        raise RnnscopeError(f"{run}: a run is already there; continue it with --resume {run}, or give --force")
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     model = CharRNN(model_config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    heldout, floor = data.heldout()
     record = {"data": data.describe(), "train": asdict(cfg), "device": str(device), "torch": torch.__version__,
-              "floor": floor, "unigram": None, "history": [], "best": None}
+              "floor": None, "unigram": None, "history": [], "best": None}
+    if run.exists():
+        if not (run / "run.json").is_file():
+            raise RnnscopeError(f"{run}: exists and is not a training run; refusing to replace it, choose a new --out")
+        shutil.rmtree(run)    # --force: this run starts afresh
 
-    epoch, pos, state, rows = -1, 0, None, None
-    window_losses, start, chars = [], time.perf_counter(), 0
-    bar = tqdm(range(cfg.steps), disable=not progress, unit="step", dynamic_ncols=True, mininterval=1.0)
+    def start_run() -> None:   # at the first save: a run that dies before it leaves nothing behind
+        write_run_json(run, out, record["data"], model_config.to_dict(), cfg)
+    state = {"step": 0, "epoch": -1, "pos": 0, "chars": 0, "seconds": 0.0, "window_losses": [], "record": record}
+    return _loop(data, model, opt, cfg, Path(out), run, state, None, progress, minutes, stop_at, start_run)
+
+
+def resume(run: str | Path, progress: bool = True, minutes: float | None = None, stop_at: int | None = None,
+           threads: int | None = None, device: str | None = None) -> dict:
+    """Go on with the run in ``run`` (an OUT.run directory) from its saved state to its last step.
+    Its data, model and settings are those of run.json; ``threads`` and ``device`` may differ
+    (they change speed, not the run: on the CPU the result is the same to the bit)."""
+    run = Path(run)
+    spec = read_run_json(run)
+    cfg = TrainConfig(**{**spec["train"], **({"threads": threads} if threads else {}),
+                         **({"device": device} if device else {})})
+    data = data_from_record(spec["data"])
+    model_config = ModelConfig(**spec["model"])
+    set_threads(cfg.threads)
+    dev = pick_device(cfg.device)
+    model = CharRNN(model_config).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    carried, state = load_state(run, model, opt, dev)
+    if state["step"] >= cfg.steps:
+        raise RnnscopeError(f"{run}: the run already finished all {cfg.steps} steps; nothing to resume")
+    truncate_metrics(run, state["step"])
+    state["record"]["resumed_at"] = state["record"].get("resumed_at", []) + [state["step"]]
+    return _loop(data, model, opt, cfg, Path(spec["out"]), run, state, carried, progress, minutes, stop_at,
+                 lambda: None)
+
+
+def _loop(data, model, opt, cfg: TrainConfig, out: Path, run: Path, st: dict, carried, progress: bool,
+          minutes: float | None, stop_at: int | None, start_run) -> dict:
+    """The training story from step ``st['step']`` on; ``st`` holds everything a resume needs."""
+    device = model.device
+    record, window_losses = st["record"], st["window_losses"]
+    heldout, floor = data.heldout()
+    record["floor"] = floor
+    epoch, pos, state, rows, soft = st["epoch"], st["pos"], carried, None, None
+    if epoch >= 0:    # resuming mid-epoch: rebuild that epoch's rows (they come from its seed)
+        rows, soft = _rows(data, epoch, cfg, device)
+    session_start, chars = time.perf_counter(), st["chars"]
+
+    def elapsed() -> float:
+        return st["seconds"] + time.perf_counter() - session_start
+
+    def snapshot(step: int) -> dict:
+        return {"step": step, "epoch": epoch, "pos": pos, "chars": chars, "seconds": elapsed(),
+                "window_losses": window_losses[-100:], "record": record}
+
+    stopped = None
+    bar = tqdm(range(st["step"], cfg.steps), initial=st["step"], total=cfg.steps, disable=not progress,
+               unit="step", dynamic_ncols=True, mininterval=1.0)
     for step in bar:
-        if step and step % cfg.eval_every == 0:
-            _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars)
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
             epoch, pos, state = epoch + 1, 0, None
-            rows, soft = data.epoch(epoch, cfg.batch_size)
-            if epoch == 0:   # the baseline a model must beat to have learned anything from context
-                record["unigram"] = round(unigram_entropy(rows, len(model_config.vocab)), 5)
-            if rows.shape[1] < cfg.bptt + 1:
-                raise RnnscopeError(f"each of the {cfg.batch_size} batch rows holds {rows.shape[1]} characters, "
-                                    f"fewer than one window of {cfg.bptt} + 1: use more text, a smaller --batch "
-                                    f"or a smaller --bptt")
-            rows = torch.as_tensor(rows, device=device)
-            soft = None if soft is None else torch.as_tensor(soft, device=device)
+            rows, soft = _rows(data, epoch, cfg, device)
+            if record["unigram"] is None:   # the baseline a model must beat to have learned anything from context
+                record["unigram"] = round(unigram_entropy(rows.cpu().numpy(), len(model.config.vocab)), 5)
         x, y = rows[:, pos:pos + cfg.bptt], rows[:, pos + 1:pos + cfg.bptt + 1]
         target = None if soft is None else soft[:, pos:pos + cfg.bptt]
         pos += cfg.bptt
@@ -120,16 +177,52 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
 
         chars += y.numel()
         window_losses.append(value)
+        del window_losses[:-100]
         if progress and step % 20 == 0:
             recent = sum(window_losses[-50:]) / len(window_losses[-50:])
             gap = f" floor x{recent / floor:.4f}" if floor else ""
             bar.set_postfix_str(f"loss {recent:.4f}{gap} lr {lr_at(step, cfg):.1e} "
-                                f"{chars / (time.perf_counter() - start) / 1e3:.0f}k chars/s")
-    _evaluate(model, heldout, floor, record, cfg.steps, window_losses, out, start, chars)
+                                f"{(chars - st['chars']) / (time.perf_counter() - session_start) / 1e3:.0f}k chars/s")
+        done = step + 1
+        if done == cfg.steps:
+            break
+        if minutes is not None and time.perf_counter() - session_start >= minutes * 60:
+            stopped = f"time limit of {minutes:g} minutes"
+        elif stop_at is not None and done >= stop_at:
+            stopped = f"asked to stop at step {stop_at}"
+        saving = done % cfg.eval_every == 0 or stopped or (cfg.save_every and done % cfg.save_every == 0)
+        if saving and not (run / "run.json").exists():
+            start_run()
+        if done % cfg.eval_every == 0 or stopped:
+            _evaluate(model, heldout, floor, record, done, window_losses, out, run, elapsed(), chars, cfg,
+                      stopped)
+        if cfg.save_every and done % cfg.save_every == 0:
+            checkpoint.save(model, run / step_name(done, cfg.steps), record)
+        if saving:
+            save_state(run, model, opt, state, snapshot(done))
+        if stopped:
+            break
     bar.close()
+    if stopped is None:
+        if not (run / "run.json").exists():
+            start_run()
+        _evaluate(model, heldout, floor, record, cfg.steps, window_losses, out, run, elapsed(), chars, cfg, None)
+        if cfg.save_every:
+            checkpoint.save(model, run / step_name(cfg.steps, cfg.steps), record)
+        save_state(run, model, opt, state, snapshot(cfg.steps))
     record["best_worse_than_unigram"] = record["best"]["heldout_loss"] > record["unigram"]
+    record["stopped"] = stopped
     checkpoint.update_record(out, record)   # the saved record stopped at the best step
     return record
+
+
+def _rows(data, epoch: int, cfg: TrainConfig, device):
+    rows, soft = data.epoch(epoch, cfg.batch_size)
+    if rows.shape[1] < cfg.bptt + 1:
+        raise RnnscopeError(f"each of the {cfg.batch_size} batch rows holds {rows.shape[1]} characters, "
+                            f"fewer than one window of {cfg.bptt} + 1: use more text, a smaller --batch "
+                            f"or a smaller --bptt")
+    return torch.as_tensor(rows, device=device), None if soft is None else torch.as_tensor(soft, device=device)
 
 
 def _stop_diverged(record: dict, out, step: int, which: str, value: float) -> None:
@@ -146,23 +239,27 @@ def _stop_diverged(record: dict, out, step: int, which: str, value: float) -> No
                            f"(try a smaller --lr); {kept}")
 
 
-def _evaluate(model, heldout, floor, record, step, window_losses, out, start, chars) -> None:
+def _evaluate(model, heldout, floor, record, step, window_losses, out, run, elapsed, chars, cfg, stopped) -> None:
     loss = heldout_loss(model, heldout)
     if not math.isfinite(loss):
         _stop_diverged(record, out, step, "held-out", loss)
-    elapsed = time.perf_counter() - start
     train_loss = sum(window_losses[-100:]) / max(1, len(window_losses[-100:]))
     entry = {"step": step, "train_loss": round(train_loss, 5), "heldout_loss": round(loss, 5),
+             "heldout_bits_per_char": round(loss * BITS_PER_NAT, 5),
              "seconds": round(elapsed, 1), "chars": chars, "chars_per_s": round(chars / elapsed)}
     if floor:
         entry["ratio_to_floor"] = round(loss / floor, 5)
+    if stopped:
+        entry["stopped"] = stopped
     if loss > record["unigram"]:
         entry["worse_than_unigram"] = True
         tqdm.write(f"warning: step {step}: held-out loss {loss:.5f} is worse than the unigram baseline "
                    f"{record['unigram']:.5f} nats/char (character frequencies alone)", file=sys.stderr)
     record["history"].append(entry)
-    tqdm.write(f"step {step}: held-out {loss:.5f} nats/char" + (f" (floor {floor:.5f}, x{loss / floor:.5f})"
-                                                                  if floor else "") + f" after {elapsed:.0f}s")
+    append_metrics(run, metrics_line(step, train_loss, loss, lr_at(step - 1, cfg), chars / elapsed, elapsed))
+    tqdm.write(f"step {step}: held-out {loss:.5f} nats/char ({loss * BITS_PER_NAT:.4f} bits/char)"
+               + (f" (floor {floor:.5f}, x{loss / floor:.5f})" if floor else "") + f" after {elapsed:.0f}s"
+               + (f"; stopped: {stopped}" if stopped else ""))
     if record["best"] is None or loss < record["best"]["heldout_loss"]:
         record["best"] = entry
         checkpoint.save(model, out, record)

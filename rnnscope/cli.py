@@ -138,26 +138,105 @@ def cmd_generate(args) -> None:
         sys.stdout.write(text + "\n")
 
 
+# The flags that define a training run: left out, each takes its default for a new run and the
+# run's own value with --resume (so one given with --resume that differs from the run is refused).
+RUN_FLAGS = ("out", "data", "val", "val_fraction", "cell", "hidden", "layers", "embedding", "one_hot",
+             "nonlinearity", "no_bias", "steps", "batch", "bptt", "lr", "row_chars", "eval_chars",
+             "soft_targets", "seed", "eval_every", "save_every", "max_depth", "no_zero_digit", "separator")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _run_values(spec: dict) -> dict:
+    """A run's settings (run.json) in the train command's flags."""
+    d, m, t = spec["data"], spec["model"], spec["train"]
+    values = {"out": spec["out"], "cell": m["cell"], "hidden": m["hidden_size"], "layers": m["num_layers"],
+              "embedding": m["embedding_dim"], "one_hot": m["embedding_dim"] is None,
+              "nonlinearity": m.get("nonlinearity", "tanh"), "no_bias": not m.get("bias", True),
+              "steps": t["steps"], "batch": t["batch_size"], "bptt": t["bptt"], "lr": t["lr"], "seed": t["seed"],
+              "eval_every": t["eval_every"], "save_every": t["save_every"]}
+    if d["kind"] == "text":
+        return values | {"data": d["path"], "val": d["val"].get("path"), "val_fraction": d["val"].get("fraction"),
+                         "row_chars": None, "eval_chars": None, "soft_targets": False, "max_depth": None,
+                         "no_zero_digit": None, "separator": None}
+    return values | {"data": None, "val": None, "val_fraction": None, "row_chars": d["row_chars"],
+                     "eval_chars": d["eval_chars"], "soft_targets": d["soft_targets"],
+                     "max_depth": d["spec"]["max_depth"], "no_zero_digit": not d["spec"]["zero_digit"],
+                     "separator": d["spec"]["separator"]}
+
+
+def _check_resume_flags(args, spec: dict) -> None:
+    """Every run-defining flag given with --resume must say what the run already is."""
+    run = _run_values(spec)
+    for dest in RUN_FLAGS:
+        given = getattr(args, dest, None)
+        if given is None:
+            continue
+        ours = run.get(dest)
+        same = (Path(given).resolve() == Path(ours).resolve() if dest in ("out", "data", "val") and ours
+                else given == ours)
+        if not same:
+            what = "nothing (it trains on the grammar)" if ours is None and dest in ("data", "val", "val_fraction") \
+                else "nothing (it trains on text)" if ours is None else repr(ours)
+            raise RnnscopeError(f"--resume {args.resume}: {_flag(dest)} {given!r} contradicts the run, which has "
+                                f"{what}; leave {_flag(dest)} out to go on with the run's own")
+
+
 def cmd_train(args) -> None:
+    from models.run import read_run_json
+    from models.train import resume
+    if args.resume is not None:
+        if args.minutes is not None and not args.minutes > 0:
+            raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
+        _check_resume_flags(args, read_run_json(args.resume))
+        _runtime(args)
+        record = resume(args.resume, progress=not args.quiet, minutes=args.minutes, threads=args.threads,
+                        device=None if args.device == "auto" else args.device)
+        return _train_report(record, read_run_json(args.resume)["out"])
+    for dest, default in args.train_defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    _new_run(args)
+
+
+def _new_run(args) -> None:
     import grammar  # noqa: F401
     from models.data import GrammarData, TextData
     from models.model import ModelConfig
     from models.train import TrainConfig, train
+    if args.out is None:
+        raise RnnscopeError("say where to save: --out DIR (or --resume RUN to go on with a run)")
     if args.data and args.soft_targets:
         raise RnnscopeError("--soft-targets needs the grammar's oracle; a text file has none")
+    if not args.data and (args.val or args.val_fraction != args.train_defaults["val_fraction"]):
+        raise RnnscopeError("--val and --val-fraction go with --data (the grammar makes its own held-out stream)")
+    if args.val and args.val_fraction != args.train_defaults["val_fraction"]:
+        raise RnnscopeError("give --val FILE or --val-fraction F, not both")
+    if args.minutes is not None and not args.minutes > 0:
+        raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
     _runtime(args)   # an unknown --device is refused before any data is read or made
-    data = (TextData(args.data) if args.data else
+    data = (TextData(args.data, val_path=args.val, val_fraction=args.val_fraction, seed=args.seed) if args.data else
             GrammarData(_spec(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
                         soft_targets=args.soft_targets))
     model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
                                num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding,
                                nonlinearity=args.nonlinearity, bias=not args.no_bias)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
-                      device=args.device, eval_every=args.eval_every, threads=args.threads)
-    record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force)
-    best = record["best"]
+                      device=args.device, eval_every=args.eval_every, save_every=args.save_every,
+                      threads=args.threads)
+    record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force,
+                   minutes=args.minutes)
+    _train_report(record, args.out)
+
+
+def _train_report(record: dict, out) -> None:
     import math
-    uniform = math.log(len(model_config.vocab))
+    from models.run import BITS_PER_NAT, run_dir_of
+    from models.checkpoint import read_config
+    best = record["best"]
+    uniform = math.log(len(read_config(out)["model"]["vocab"]))
     worse = ""
     if record["best_worse_than_unigram"]:
         worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
@@ -165,9 +244,12 @@ def cmd_train(args) -> None:
         if best["heldout_loss"] > 2 * uniform:   # far worse than guessing uniformly: the weights blew up
             worse += (f"; worse than twice a uniform guess ({uniform:.3f} nats/char): the run blew up, "
                       f"try a smaller --lr")
-    print(f"best held-out loss {best['heldout_loss']:.5f} nats/char at step {best['step']}"
+    stopped = (f"; stopped at step {record['history'][-1]['step']} of {record['train']['steps']} "
+               f"({record['stopped']}): continue with --resume {run_dir_of(out)}") if record.get("stopped") else ""
+    print(f"best held-out loss {best['heldout_loss']:.5f} nats/char ({best['heldout_loss'] * BITS_PER_NAT:.4f} "
+          f"bits/char) at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
-          + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {args.out}")
+          + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {out}{stopped}")
 
 
 def cmd_eval(args) -> None:
@@ -278,6 +360,21 @@ def cmd_sample(args) -> None:
     samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n)
     texts = [args.prime + text for text in samples]
     _emit(args, "\n".join(texts), f"{len(texts)} sample(s)")
+
+
+def cmd_corpus(args) -> None:
+    """Build a demonstration corpus (models/corpus.py) and its sidecar record."""
+    import json as _json
+
+    from models import corpus
+    from models.atomic import check_writable, write_text_atomic
+    check_writable(args.out)
+    text, record = corpus.build(args.name, args.max_chars)
+    side = corpus.sidecar_path(args.out)
+    write_text_atomic(side, _json.dumps(record, indent=1) + "\n")
+    write_text_atomic(args.out, text)
+    print(f"wrote {record['chars']:,} characters from {record['files']} files of Python {record['python']}'s "
+          f"standard library to {args.out} (record: {side}; text sha256 {record['text_sha256'][:12]})")
 
 
 def cmd_summary(args) -> None:
@@ -457,10 +554,22 @@ def build_parser() -> argparse.ArgumentParser:
     _grammar_args(p)
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("train", help="train a character model (grammar by default, or --data FILE)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="checkpoint directory to write (best model is kept)")
-    p.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    p = sub.add_parser(
+        "train", help="train a character model (grammar by default, or --data FILE)",
+        description="Train a character model on the grammar, or on any UTF-8 text (--data; NFC-normalised on the "
+                    "way in, so a decomposed e + accent is one character). The best model by held-out loss is "
+                    "saved to --out; the run (run.json, metrics.jsonl with losses in nats and bits per char, "
+                    "periodic checkpoints step-N/ with --save-every, and the state to resume from: weights, "
+                    "Adam's state, the carried hidden state, the data position) goes to OUT.run beside it. "
+                    "--resume OUT.run goes on from the saved state, with the same result as a run never stopped.")
+    p.add_argument("-o", "--out", type=Path, help="checkpoint directory to write (best model is kept)")
+    p.add_argument("--resume", type=Path, metavar="RUN",
+                   help="go on with the run in this directory (OUT.run) from its last saved state")
+    p.add_argument("--force", action="store_true", help="replace a checkpoint (and its run) already at --out")
     p.add_argument("--data", type=Path, help="train on this UTF-8 text file instead of the grammar")
+    p.add_argument("--val", type=Path, help="text: held-out text from this file (default: the tail of --data)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="text: hold out this last fraction of --data (default 0.1)")
     p.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru", help="recurrent cell (default gru)")
     p.add_argument("--hidden", type=int, default=15, help="hidden cells per layer (default 15)")
     p.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
@@ -480,10 +589,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grammar: learn the oracle's exact next-char distribution instead of the sampled character")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
     p.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (default 500)")
+    p.add_argument("--save-every", type=int, help="steps between periodic checkpoints OUT.run/step-N (default none)")
+    p.add_argument("--minutes", type=float,
+                   help="stop cleanly after this many minutes (evaluate, save); --resume goes on later")
     _runtime_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _grammar_args(p)
-    p.set_defaults(func=cmd_train)
+    # Run-defining flags default to None, so --resume can tell a flag given from one left out.
+    p.set_defaults(func=cmd_train, train_defaults={a.dest: a.default for a in p._actions if a.dest in RUN_FLAGS},
+                   **{dest: None for dest in RUN_FLAGS})
 
     p = sub.add_parser("eval", help="held-out loss beside the oracle floor, and grammatical samples")
     _model_arg(p)
@@ -619,6 +733,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the numbers (JSON) here")
     _runtime_args(p)
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser(
+        "corpus", help="build a demonstration text corpus (the Python standard library's source)",
+        description="Build a reproducible corpus every machine has: python-stdlib is the .py files of the running "
+                    "interpreter's standard library (no tests, site-packages, idlelib or non-ASCII files), in "
+                    "sorted order, each after a '# file: PATH' line, whole files up to --max-chars, NFC. A sidecar "
+                    "FILE.json records the Python version, the file list, and digests of both.")
+    p.add_argument("name", choices=["python-stdlib"], help="which corpus")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the text file to write (atomically)")
+    p.add_argument("--max-chars", type=_at_least(1_000), default=3_000_000,
+                   help="take whole files up to this many characters (default 3000000)")
+    p.set_defaults(func=cmd_corpus)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)
