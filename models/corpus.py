@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sysconfig
 import unicodedata
@@ -37,13 +38,13 @@ def sha256(text: str) -> str:
 
 
 def _selected(stdlib: Path) -> list[Path]:
+    """The .py files of the selection, sorted by relative path; skipped folders are never walked
+    (site-packages can be larger than the library itself)."""
     files = []
-    for path in sorted(stdlib.rglob("*.py"), key=lambda p: p.relative_to(stdlib).as_posix()):
-        rel = path.relative_to(stdlib)
-        if SKIPPED_FOLDERS & set(rel.parts[:-1]) or rel.name.startswith("test_"):
-            continue
-        files.append(path)
-    return files
+    for folder, dirs, names in os.walk(stdlib):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_FOLDERS]
+        files += [Path(folder, n) for n in names if n.endswith(".py") and not n.startswith("test_")]
+    return sorted(files, key=lambda p: p.relative_to(stdlib).as_posix())
 
 
 def python_stdlib(max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, dict]:

@@ -1,7 +1,8 @@
 """The held-out stream of a checkpoint: the text a model is looked at on, never trained on.
 
-A grammar model's is a fresh stream of its own grammar; a text model's is the last 10% of
-its training file (which must still be where training read it). Its annotations are counted
+A grammar model's is a fresh stream of its own grammar; a text model's is its validation file or
+the recorded tail of its training file (which must still be where training read it, unless it
+was a corpus rnnscope builds again). Its annotations are counted
 once, from the stream's start, so a window anywhere in it gets its true depth.
 """
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 
 import grammar
 
-from . import checkpoint
-from .data import grammar_spec_of
+from . import checkpoint, corpus
+from .data import grammar_spec_of, read_text
 from .errors import RnnscopeError
 
 HELDOUT_CHARS = 200_000        # length of a grammar model's held-out stream
@@ -49,11 +50,7 @@ def heldout_of(path: str | Path) -> HeldOut:
     if spec is not None:
         return _grammar_stream(tuple(sorted(spec.to_dict().items())), _seed_key(data.get("seed", 0)))
     if data.get("kind") == "text" and data.get("path"):
-        text_file = Path(str(data["path"]))
-        if not text_file.is_file():
-            raise RnnscopeError(f"{path}: the held-out stream is the end of the training text {text_file}, "
-                                "which no longer exists")
-        return _text_tail(str(text_file), text_file.stat().st_mtime)
+        return _text_heldout(path, data)
     raise RnnscopeError(f"{path}: no held-out data known for this model "
                         "(not a grammar model, no training text recorded)")
 
@@ -70,8 +67,51 @@ def _grammar_stream(spec_items: tuple, seed) -> HeldOut:
     return HeldOut(text, spec, grammar.annotate(text, spec))
 
 
+def _text_heldout(path, data: dict) -> HeldOut:
+    """A text model's held-out text: its validation file, or its training text's tail (the
+    fraction recorded; 10% for checkpoints from before the record said). A training text that
+    is gone or changed is rebuilt when it was a corpus rnnscope builds (models/corpus.py), so a
+    shipped model works on any machine with the same Python; otherwise refused, saying why."""
+    val = data.get("val") or {}
+    if val.get("path"):
+        val_file = Path(str(val["path"]))
+        if not val_file.is_file():
+            raise RnnscopeError(f"{path}: the held-out text is {val_file}, which no longer exists")
+        return _text_file(str(val_file), val_file.stat().st_mtime, None, 0.0, None)
+    fraction = float(val.get("fraction", 0.1))
+    text_file = Path(str(data["path"]))
+    if text_file.is_file():
+        return _text_file(str(text_file), text_file.stat().st_mtime, data.get("sha256"), fraction,
+                          _recipe_key(data.get("corpus")))
+    if data.get("corpus"):
+        return _rebuilt_corpus(_recipe_key(data["corpus"]), fraction)
+    raise RnnscopeError(f"{path}: the held-out stream is the end of the training text {text_file}, "
+                        "which no longer exists")
+
+
+def _recipe_key(recipe: dict | None) -> tuple | None:
+    """A corpus record as a cache key: what rebuilding needs (corpus, max_chars, digests, versions)."""
+    return None if not recipe else tuple(sorted((k, v) for k, v in recipe.items() if isinstance(v, (str, int))))
+
+
 @functools.lru_cache(maxsize=4)
-def _text_tail(text_file: str, mtime: float) -> HeldOut:
-    text = Path(text_file).read_text(encoding="utf-8")
-    split = int(len(text) * 0.9)
-    return HeldOut(text[split:], None, {}, text[:split])        # the trainer's held-out 10%
+def _text_file(text_file: str, mtime: float, sha: str | None, fraction: float, recipe) -> HeldOut:
+    text = read_text(Path(text_file))
+    if sha and corpus.sha256(text) != sha:
+        if recipe:
+            return _rebuilt_corpus(recipe, fraction)
+        raise RnnscopeError(f"{text_file}: changed since the model was trained on it (its digest differs), so its "
+                            f"held-out tail is no longer the model's")
+    return _tail(text, fraction)
+
+
+@functools.lru_cache(maxsize=2)
+def _rebuilt_corpus(recipe: tuple, fraction: float) -> HeldOut:
+    return _tail(corpus.rebuild(dict(recipe)), fraction)
+
+
+def _tail(text: str, fraction: float) -> HeldOut:
+    """The trainer's held-out split (models/data.py TextData): everything from int(len * (1 - fraction)),
+    with the text before it (a validation file, fraction 0, is all stream and nothing before)."""
+    split = int(len(text) * (1 - fraction)) if fraction else 0
+    return HeldOut(text[split:], None, {}, text[:split])

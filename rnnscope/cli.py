@@ -357,9 +357,15 @@ def cmd_sample(args) -> None:
     from models.sample import sample
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
-    samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n)
+    samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n, top_k=args.top_k)
     texts = [args.prime + text for text in samples]
-    _emit(args, "\n".join(texts), f"{len(texts)} sample(s)")
+    if args.json:
+        return _emit(args, json.dumps(texts, indent=1, ensure_ascii=False), f"{len(texts)} sample(s)")
+    if len(texts) > 1 and "\n" in model.config.vocab:   # samples of multi-line text: one line each would mix them up
+        out = "\n".join(f"=== sample {i + 1} of {len(texts)} ===\n{t}" for i, t in enumerate(texts))
+    else:
+        out = "\n".join(texts)
+    _emit(args, out, f"{len(texts)} sample(s)")
 
 
 def cmd_corpus(args) -> None:
@@ -626,13 +632,22 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_args(p)
     p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser("sample", help="sample text from a model")
+    p = sub.add_parser(
+        "sample", help="sample text from a model",
+        description="Sample text. With no --prime a sample starts at the model's own start: its first character "
+                    "is drawn from the training text's character frequencies saved in the checkpoint (a grammar "
+                    "model: the grammar's first-token distribution), then the model goes on from there. All samples "
+                    "are drawn together in lock-step. Samples of a model whose vocabulary has a newline are "
+                    "separated by '=== sample i of n ===' lines when there are several (or use --json).")
     _model_arg(p)
     p.add_argument("--chars", type=int, default=200, help="characters to sample after the prime (default 200)")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1.0)")
+    p.add_argument("--top-k", type=_at_least(1), help="draw only among the k most likely characters (1: greedy)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--prime", default="(", help="text read before sampling (default '(')")
-    p.add_argument("-n", type=_at_least(1), default=1, help="number of samples, one per line (default 1)")
+    p.add_argument("--prime", default="", help="text read before sampling (default: none, the model's own start)")
+    p.add_argument("-n", "--samples", dest="n", type=_at_least(1), default=1,
+                   help="number of samples, drawn together (default 1)")
+    p.add_argument("--json", action="store_true", help="print the samples as a JSON list of strings")
     _out_arg(p, "the samples")
     _runtime_args(p)
     p.set_defaults(func=cmd_sample)

@@ -229,8 +229,12 @@ def test_sampling_is_seeded(model):
     assert all(set(s) <= set(SPEC.alphabet) for s in a)
 
 
-def test_sampling_defaults_to_one_sample_after_an_open_bracket(model):
-    assert sample(model, 30) == sample(model, 30, primes=["("])
+def test_sampling_defaults_to_one_sample_from_the_grammars_own_start(model):
+    """No prime: the first character is drawn from the grammar's first-token distribution ('(' or '0',
+    one half each), and the rest is the model read from there."""
+    firsts = [s[0] for s in sample(model, 1, seed=3, primes=[""] * 2000)]
+    assert set(firsts) == {"(", "0"} and abs(firsts.count("(") / 2000 - 0.5) < 0.04   # sd 0.011
+    assert sample(model, 30)[0][0] in "(0"
 
 
 def test_near_zero_temperature_is_greedy(model):
