@@ -123,6 +123,7 @@ class AppState(param.Parameterized):
         super().__init__(**params)
         self._rng = np.random.default_rng()
         self._good_model = None
+        self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
@@ -163,9 +164,14 @@ class AppState(param.Parameterized):
             self._stream, self._no_stream = "", str(e)
         if self.source == "held-out" and not self._stream and self._fallback:
             self.source = "typed"
-        if cfg.task:     # a task model reads its own short sequences from the zero state: start on a new one
-            with param.discard_events(self):
+        # A task model reads its own short sequences from the zero state: start on a new one, and
+        # leaving it go back to the held-out stream (its digits mean nothing to another model)
+        with param.discard_events(self):
+            if cfg.task:
                 self.param.update(source="typed", text=sequences.task_example(model))
+            elif self._left_task and self._stream:
+                self.source = "held-out"
+        self._left_task = bool(cfg.task)
         self._load()
 
     # --- sequence ------------------------------------------------------------------------
