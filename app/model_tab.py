@@ -1,24 +1,28 @@
 """The Model tab: the summary (layers, output shapes N, T, D, M, K, parameter counts with their
 formula) and the cell's equations with the loaded model's own sizes, as `rnnscope summary` prints
 them; for a sum3 model (seed 000) also the weights view, as `rnnscope weights` prints it, read off
-the loaded model."""
+the loaded model. Plain preformatted text (pn.pane.Str): a Markdown code block is drawn dark on dark
+by the template's highlighter."""
 from __future__ import annotations
 
+import panel as pn
+
 from analysis.weights import predictions, sum3_weights, weights_text
-from models.summary import summary
 from models.sum3 import DIGITS, is_sum3, new_triples, predict
+from models.summary import summary
 
 from . import cache
 
 PREDICTED_TRIPLES = 10
 
 
-def model_markdown(path: str) -> str:
+def model_view(path: str) -> pn.Column:
     model = cache.load_model(path)
-    text = f"#### Summary and equations\n```\n{summary(model)}\n```"
+    parts = [pn.pane.Markdown("#### Summary and equations"), pn.pane.Str(summary(model))]
     if is_sum3(model):
-        text += f"\n#### Weights: what the sum3 model learned (seed 000)\n```\n{weights_view(model)}\n```"
-    return text
+        parts += [pn.pane.Markdown("#### Weights: what the sum3 model learned (seed 000)"),
+                  pn.pane.Str(weights_view(model))]
+    return pn.Column(*parts, sizing_mode="stretch_width")
 
 
 def weights_view(model) -> str:
