@@ -213,6 +213,13 @@ def _train_task(args) -> None:
           f"see it with: rnnscope weights --model {args.out}")
 
 
+def _predicts_characters(model, args, what: str) -> None:
+    """A task model (no decoder) predicts no next character: refuse the commands that need one."""
+    if model.decoder is None:
+        raise RnnscopeError(f"{args.model}: a {model.config.task} model predicts a sum, not the next character: "
+                            f"nothing to {what}; see what it learned with rnnscope weights")
+
+
 def cmd_weights(args) -> None:
     """What a sum3 model learned, read off its weights, and its sums of new triples (analysis/weights.py)."""
     from analysis.weights import predictions, sum3_weights, weights_text
@@ -236,6 +243,7 @@ def cmd_eval(args) -> None:
     from models.evaluate import grammatical_share, heldout_loss
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
+    _predicts_characters(model, args, "evaluate as a character model")
     own = grammar_spec_of(model.training_record, model.config.vocab)
     spec = _spec(args, own)
     if args.text is not None or args.file is not None:
@@ -334,6 +342,7 @@ def cmd_sample(args) -> None:
     from models.sample import sample
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
+    _predicts_characters(model, args, "sample")
     samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n)
     texts = [args.prime + text for text in samples]
     _emit(args, "\n".join(texts), f"{len(texts)} sample(s)")

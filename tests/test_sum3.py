@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,39 @@ def test_configs_of_models_without_the_new_fields_are_written_as_before():
                                                             "embedding_dim", "bias"}
     one_hot = model_config("one-hot").to_dict()
     assert one_hot["task"] == "sum3" and "scalar_input" not in one_hot
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models" / "checkpoints" / "sum3-scalar"
+
+
+def test_the_shipped_sum3_model_has_the_seeds_weights():
+    model = checkpoint.load(SHIPPED)
+    view = sum3_weights(model.layer_arrays(0), model.input_vectors(DIGITS), "scalar")
+    assert view["W_gap"] < 0.01 and view["U_gap"] < 0.01 and view["b_gap"] < 0.01, view
+    np.testing.assert_allclose(predict(model, ALL_TRIPLES), ALL_TRIPLES.sum(axis=1), atol=0.01)
+
+
+@pytest.mark.parametrize("command", [["sample", "--prime", "5"], ["eval", "--text", "589"]])
+def test_commands_that_need_a_next_character_refuse_a_sum3_model(capsys, command):
+    line = run_error(capsys, command[0], "--model", str(SHIPPED), *command[1:])
+    assert line.endswith("a sum3 model predicts a sum, not the next character: nothing to "
+                         f"{'sample' if command[0] == 'sample' else 'evaluate as a character model'}; "
+                         "see what it learned with rnnscope weights")
+
+
+def test_the_app_opens_a_sum3_model_on_a_new_triple_and_leaves_it_for_the_held_out_stream():
+    from app.frame import make_frame
+    from app.state import AppState
+    from models.checkpoint import DEFAULT_CHECKPOINT
+    state = AppState(SHIPPED)
+    model = checkpoint.load(SHIPPED)
+    assert state.source == "typed" and state.trace.text == "589" and state.error == ""
+    ref = reference.run("rnn", numpy_weights(model), model.input_vectors("589"), 1, "linear")[0]["h"]
+    np.testing.assert_allclose(state.trace.hidden[0], ref, atol=1e-5)     # the running sum: ~5, 13, 22
+    frame = make_frame(state.trace)
+    assert frame.values.shape == (1, 3) and np.isnan(frame.p_next).all()  # no next character predicted
+    state.sample = True
+    assert state.refusal == ("a sum3 model predicts a sum, not the next character: there is nothing to sample; "
+                             "type three digits instead") and state.trace.text == "589"
+    state.model_path = str(DEFAULT_CHECKPOINT.resolve())
+    assert state.source == "held-out" and len(state.trace) == state.window and state.error == ""
