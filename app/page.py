@@ -17,12 +17,13 @@ from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 
-from . import cache, export, sequences
+from . import export, sequences
 from .ablation_tab import AblationTab
 from .cells import CellsTab
 from .explain_tab import ExplainTab
 from .probes_tab import ProbesTab
 from .frame import Frame, make_frame
+from .model_tab import model_view
 from .scope import Scope
 from .state import AppState
 
@@ -152,8 +153,8 @@ class Page(Viewer):
     def __panel__(self):
         # The tools that explain the heatmap, below it (DESIGN.md section 5); dynamic: a tab is
         # built (and computes) only when it is first opened.
-        tools = pn.Tabs(("Model", pn.pane.Markdown(pn.bind(model_summary, self.state.param.model_path),
-                                                   sizing_mode="stretch_width")),
+        tools = pn.Tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
+                                           sizing_mode="stretch_width")),
                         ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
                         ("Ablation", AblationTab(state=self.state, x_range=self.scope.x_range)),
                         ("Explain", self.explain), dynamic=True,
@@ -168,12 +169,6 @@ class Page(Viewer):
         tmpl.sidebar.extend(self.sidebar())
         tmpl.main.append(self)
         return tmpl
-
-
-def model_summary(path: str) -> str:
-    """The Model tab: layers, shapes and parameter counts, as `rnnscope summary` prints them."""
-    from models.summary import summary
-    return f"```\n{summary(cache.load_model(path))}\n```"
 
 
 def static_url(name: str) -> str:

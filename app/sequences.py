@@ -64,7 +64,16 @@ def check_typed(text: str, vocab: list[str]) -> str:
     return text
 
 
+def task_example(model) -> str:
+    """A sequence a task model reads (sum3: a triple of digits training never read)."""
+    from models.sum3 import as_text, new_triples
+    return as_text(new_triples(1))[0]
+
+
 def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> str:
+    if model.decoder is None:
+        raise RnnscopeError(f"a {model.config.task} model predicts a sum, not the next character: "
+                            "there is nothing to sample; type three digits instead")
     if not 0 < n_chars <= MAX_SAMPLE_CHARS:
         raise RnnscopeError(f"sample length must be between 1 and {MAX_SAMPLE_CHARS:,}, got {n_chars}")
     if n_chars <= len(prime):

@@ -71,6 +71,10 @@ def describe_model(model) -> str:
     what = (f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, "
             f"vocabulary of {len(cfg.vocab)}")
     best = record.get("best") or {}
+    final = record.get("final") or {}
+    if cfg.task and final.get("val_mse") is not None:     # a task model: its own loss, not nats/char
+        what += (f"; task {cfg.task}, {cfg.input_kind} input: validation mean squared error {final['val_mse']:.3g}, "
+                 f"{final['val_rounded_correct']:.1%} of validation triples rounded to their sum")
     if best.get("heldout_loss") is not None:
         what += f"; held-out loss {best['heldout_loss']:.4f} nats/char"
         if best.get("ratio_to_floor"):
@@ -119,6 +123,7 @@ class AppState(param.Parameterized):
         super().__init__(**params)
         self._rng = np.random.default_rng()
         self._good_model = None
+        self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
@@ -159,6 +164,14 @@ class AppState(param.Parameterized):
             self._stream, self._no_stream = "", str(e)
         if self.source == "held-out" and not self._stream and self._fallback:
             self.source = "typed"
+        # A task model reads its own short sequences from the zero state: start on a new one, and
+        # leaving it go back to the held-out stream (its digits mean nothing to another model)
+        with param.discard_events(self):
+            if cfg.task:
+                self.param.update(source="typed", text=sequences.task_example(model))
+            elif self._left_task and self._stream:
+                self.source = "held-out"
+        self._left_task = bool(cfg.task)
         self._load()
 
     # --- sequence ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The character language model and its config: embedding (or one-hot) -> recurrent cell
-(GRU | LSTM | tanh or ReLU RNN, with or without biases, 1..n layers) -> linear decoder.
+"""The character language model and its config: embedding (or one-hot, or a digit's value)
+-> recurrent cell (GRU | LSTM | tanh, ReLU or linear RNN, with or without biases, 1..n layers)
+-> linear decoder (none for a task whose prediction is the last state itself, seed 000's sum3).
 Nothing else lives here."""
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import RnnscopeError
+from .linear_rnn import LinearRNN
 from .vocab import Vocab
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
-NONLINEARITIES = ("tanh", "relu")   # nn.RNN's choice; GRU and LSTM have fixed ones
+# The plain RNN's activation: nn.RNN's tanh or relu, or the identity (seed 000's linear
+# SimpleRNN, run by models/linear_rnn.py). GRU and LSTM have fixed ones.
+NONLINEARITIES = ("tanh", "relu", "linear")
+# Tasks whose prediction is the top layer's last state itself, with no decoder (None: next-character
+# prediction). "sum3": three digits in, their sum out (seed 000; models/sum3.py).
+TASKS = ("sum3",)
 RECURRENT_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 @dataclass
@@ -26,6 +33,8 @@ class ModelConfig:
     embedding_dim: int | None = 15   # None: one-hot input (the seed's "simple" variant)
     nonlinearity: str = "tanh"       # RNN only: "tanh" or "relu"
     bias: bool = True                # the recurrent layers' bias_ih/bias_hh (the decoder always has one)
+    scalar_input: bool = False       # each character read as its digit's value, one number (seed 000's first model)
+    task: str | None = None          # None: predict the next character; "sum3": the last h is the prediction
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -43,16 +52,37 @@ class ModelConfig:
         if self.embedding_dim is not None and (not isinstance(self.embedding_dim, int) or self.embedding_dim < 1):
             raise RnnscopeError(f"embedding_dim must be a positive integer or null, got {self.embedding_dim!r}")
         Vocab(self.vocab)  # validates
+        self._check_digits_and_task()
+
+    def _check_digits_and_task(self) -> None:
+        if self.scalar_input not in (True, False):
+            raise RnnscopeError(f"scalar_input must be true or false, got {self.scalar_input!r}")
+        if self.scalar_input and self.embedding_dim is not None:
+            raise RnnscopeError("scalar_input reads each digit as one number: embedding_dim must be null")
+        if (self.scalar_input or self.task) and not all(c in "0123456789" for c in self.vocab):
+            raise RnnscopeError(f"a {'scalar input' if self.scalar_input else f'task {self.task!r}'} needs a "
+                                f"vocabulary of digits, got {''.join(self.vocab)!r}")
+        if self.task is not None and self.task not in TASKS:
+            raise RnnscopeError(f"task must be one of {list(TASKS)} or null, got {self.task!r}")
+        if self.task and self.hidden_size != 1:
+            raise RnnscopeError(f"task {self.task!r} reads its prediction off a 1-unit state: hidden_size must be 1, "
+                                f"got {self.hidden_size}")
 
     @property
     def input_size(self) -> int:
-        return self.embedding_dim or len(self.vocab)
+        return 1 if self.scalar_input else self.embedding_dim or len(self.vocab)
+
+    @property
+    def input_kind(self) -> str:
+        """How a character reaches the first layer: "scalar" | "one-hot" | "embedding"."""
+        return "scalar" if self.scalar_input else "embedding" if self.embedding_dim else "one-hot"
 
     def describe(self) -> str:
         """In a phrase, for messages: 'a 1-layer GRU with 15 units over 8 characters'."""
-        cell = self.cell.upper() + (" (ReLU)" if self.nonlinearity == "relu" else "")
+        cell = self.cell.upper() + {"relu": " (ReLU)", "linear": " (linear)"}.get(self.nonlinearity, "")
         return (f"a {self.num_layers}-layer {cell} with {self.hidden_size} units over {len(self.vocab)} characters"
-                + ("" if self.bias else ", without biases"))
+                + ("" if self.bias else ", without biases") + (", digits read as numbers" if self.scalar_input else "")
+                + (f", trained on task {self.task}" if self.task else ""))
 
     @property
     def rnn_kwargs(self) -> dict:
@@ -64,7 +94,15 @@ class ModelConfig:
         d = asdict(self)
         if self.cell != "rnn":
             del d["nonlinearity"]
+        # Written only when used, so every model's config.json reads as before they existed
+        for name, default in (("scalar_input", False), ("task", None)):
+            if d[name] == default:
+                del d[name]
         return d
+
+    @property
+    def rnn_class(self) -> type[nn.Module]:
+        return LinearRNN if self.cell == "rnn" and self.nonlinearity == "linear" else CELLS[self.cell]
 
 
 class CharRNN(nn.Module):
@@ -74,20 +112,26 @@ class CharRNN(nn.Module):
         self.vocab = Vocab(config.vocab)
         V = len(config.vocab)
         self.embed = nn.Embedding(V, config.embedding_dim) if config.embedding_dim else None
-        self.rnn = CELLS[config.cell](config.input_size, config.hidden_size, config.num_layers, batch_first=True,
-                                      **config.rnn_kwargs)
-        self.decoder = nn.Linear(config.hidden_size, V)
+        self.rnn = config.rnn_class(config.input_size, config.hidden_size, config.num_layers, batch_first=True,
+                                    **config.rnn_kwargs)
+        self.decoder = None if config.task else nn.Linear(config.hidden_size, V)
+        if config.scalar_input:   # not saved: it follows from the vocabulary
+            self.register_buffer("digit_values", torch.tensor([float(c) for c in config.vocab]), persistent=False)
 
     def inputs(self, ids: torch.Tensor) -> torch.Tensor:
         """[B, T] indices -> [B, T, input_size] vectors the first layer reads."""
+        dtype = self.rnn.weight_ih_l0.dtype
         if self.embed is not None:
             return self.embed(ids)
-        return F.one_hot(ids, len(self.config.vocab)).to(self.decoder.weight.dtype)
+        if self.config.scalar_input:
+            return self.digit_values.to(dtype)[ids][..., None]
+        return F.one_hot(ids, len(self.config.vocab)).to(dtype)
 
     def forward(self, ids: torch.Tensor, state=None):
-        """Logits [B, T, V] for the character after each position, and the carried state."""
+        """Logits [B, T, V] for the character after each position, and the carried state; for a
+        task model (no decoder) the top layer's h [B, T, H] itself, its prediction read at the end."""
         out, state = self.rnn(self.inputs(ids), state)
-        return self.decoder(out), state
+        return (out if self.decoder is None else self.decoder(out)), state
 
     def layer(self, k: int) -> nn.Module:
         """A single-layer module sharing layer ``k``'s weights (no copy): torch's stacked
@@ -119,8 +163,10 @@ class CharRNN(nn.Module):
         """A name for each input dimension of the first layer."""
         if self.embed is not None:
             return [f"embedding {d}" for d in range(self.config.embedding_dim)]
+        if self.config.scalar_input:
+            return ["digit value"]
         return [f"one-hot {c!r}" for c in self.config.vocab]
 
     @property
     def device(self) -> torch.device:
-        return self.decoder.weight.device
+        return self.rnn.weight_ih_l0.device

@@ -3,7 +3,8 @@ them out. This is the independent reference the tests hold the tracer and torch 
 it deliberately shares no code with them.
 
 Weights use torch's layout (state_dict names, gate blocks stacked in rows):
-  RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)     (or relu(...) for a ReLU RNN)
+  RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)     (relu(...) for a ReLU RNN; no function at all
+                                                     for a linear one, seed 000's sum of digits)
   GRU:  r = s(W_ir x + b_ir + W_hr h + b_hr)           reset
         z = s(W_iz x + b_iz + W_hz h + b_hz)           update
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))  candidate
@@ -26,8 +27,15 @@ def relu(x):
     return np.maximum(x, 0.0)
 
 
+def identity(x):
+    return x
+
+
+ACTIVATIONS = {"tanh": np.tanh, "relu": relu, "linear": identity}   # the plain RNN's choices
+
+
 def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
-    act = {"tanh": np.tanh, "relu": relu}[nonlinearity]
+    act = ACTIVATIONS[nonlinearity]
     h_new = act(W_ih @ x + b_ih + W_hh @ h + b_hh)
     return h_new, {}
 
@@ -63,7 +71,7 @@ def step_terms(cell, x, h, c, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     parts = lambda k: (gi[k * H:(k + 1) * H], gh[k * H:(k + 1) * H])   # noqa: E731
     terms = {}
     if cell == "rnn":
-        act = {"tanh": np.tanh, "relu": relu}[nonlinearity]
+        act = ACTIVATIONS[nonlinearity]
         i_part, h_part = parts(0)
         terms["a"] = {"input": i_part, "recurrent": h_part, "pre": i_part + h_part, "value": act(i_part + h_part)}
         return terms, terms["a"]["value"], None
@@ -90,7 +98,7 @@ def run(cell: str, weights: dict[str, np.ndarray], inputs: np.ndarray, num_layer
     """Run a stack of cells over ``inputs`` [T, D] from the zero state.
 
     ``weights`` maps torch's names (``weight_ih_l0`` ...) to arrays; missing biases are
-    zeros. ``nonlinearity`` is the RNN's ("tanh" or "relu"). Returns one dict per layer:
+    zeros. ``nonlinearity`` is the RNN's ("tanh", "relu" or "linear"). Returns one dict per layer:
     ``h`` [T, H], each gate [T, H], and ``c`` [T, H] for LSTM.
     """
     layers = []

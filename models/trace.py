@@ -8,6 +8,7 @@ Saved as ``.npz`` (no pickles) with these keys:
   vocab         [V] uint32, the model's vocabulary in index order, as code points
   cell          scalar unicode: "gru" | "lstm" | "rnn"
   probs         [T, V] float32, the model's next-character distribution after reading char t
+                ([T, 0] for a task model, seed 000's sum3: it predicts no next character)
   h_l{k}        [T, H] float32, hidden state of layer k after char t
   {gate}_l{k}   [T, H] float32, GRU: r, z, n; LSTM: i, f, g, o and the cell state c
   ann_{name}    [T], per-character annotations (grammar text: depth, kind)
@@ -117,7 +118,10 @@ class Trace:
         return [LayerState(np.zeros(H, np.float32), np.zeros(H, np.float32) if "c" in g else None) for g in self.gates]
 
     def next_char_prob(self) -> np.ndarray:
-        """[T-1]: the probability the model gave to the character that actually came next."""
+        """[T-1]: the probability the model gave to the character that actually came next (NaN
+        throughout for a task model: it gives none)."""
+        if self.probs.shape[1] == 0:
+            return np.full(len(self) - 1, np.nan, np.float32)
         index = {c: i for i, c in enumerate(self.vocab)}
         nxt = np.array([index[c] for c in self.text[1:]], dtype=np.int64)
         return self.probs[np.arange(len(nxt)), nxt]

@@ -47,11 +47,13 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None,
         gates.append(_gates(cfg.cell, weights, x, h, h0, c0))
         hidden.append(h)
         x = h
-    probs = torch.softmax(model.decoder(x), dim=-1)
+    # A task model (no decoder) predicts no next character: its probs have no columns
+    probs = x.new_zeros(len(x), 0) if model.decoder is None else torch.softmax(model.decoder(x), dim=-1)
     return Trace(text=text, vocab=list(cfg.vocab), cell=cfg.cell,
                  hidden=[h.float().cpu().numpy() for h in hidden],
                  gates=[{k: v.float().cpu().numpy() for k, v in g.items()} for g in gates],
-                 probs=probs.float().cpu().numpy(), annotations=_annotations(text, spec), initial=given)
+                 probs=probs.float().cpu().numpy(),
+                 annotations={} if cfg.task else _annotations(text, spec), initial=given)
 
 
 def zero_state(model: CharRNN) -> State:

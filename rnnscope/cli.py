@@ -184,7 +184,18 @@ def _check_resume_flags(args, spec: dict) -> None:
                                 f"{what}; leave {_flag(dest)} out to go on with the run's own")
 
 
+def _fill_train_defaults(args) -> None:
+    """The run-defining flags default to None (so --resume can tell a flag given from one left out);
+    a new run takes their usual defaults here."""
+    for dest, default in args.train_defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+
+
 def cmd_train(args) -> None:
+    if args.task or _given(args) & set(TASK_FLAGS):
+        _fill_train_defaults(args)
+        return _train_task(args)
     from models.run import read_run_json
     from models.train import resume
     if args.resume is not None:
@@ -195,9 +206,7 @@ def cmd_train(args) -> None:
         record = resume(args.resume, progress=not args.quiet, minutes=args.minutes, threads=args.threads,
                         device=None if args.device == "auto" else args.device)
         return _train_report(record, read_run_json(args.resume)["out"])
-    for dest, default in args.train_defaults.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
+    _fill_train_defaults(args)
     _new_run(args)
 
 
@@ -252,6 +261,71 @@ def _train_report(record: dict, out) -> None:
           + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {out}{stopped}")
 
 
+# The flags of a built-in task (seed 000's sum3), and the train flags it shares with text and grammar
+TASK_FLAGS = {"task": "--task", "input": "--input", "epochs": "--epochs", "triples": "--triples",
+              "cosine": "--cosine"}
+TASK_SHARED = {"out", "force", "seed", "lr", "batch", "device", "threads", "quiet", "func", "command"}
+_UNSET = object()
+
+
+def _given(args) -> set[str]:
+    """The destinations of the flags actually on the command line (not their defaults): argparse
+    cannot tell ``--hidden 15`` from no --hidden, so the line is parsed again with every default unset."""
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions).choices[args.command]
+    train.set_defaults(**{a.dest: _UNSET for a in train._actions if a.dest != "help"})
+    again = parser.parse_args(args.argv)
+    return {k for k, v in vars(again).items()
+            if v is not _UNSET and k not in ("command", "func", "argv", "train_defaults")}
+
+
+def _train_task(args) -> None:
+    """``train --task sum3``: seed 000's 1-unit linear RNN (models/sum3.py); a grammar or text flag is refused."""
+    from models.sum3 import Sum3Config, train_sum3
+    given = _given(args)
+    if not args.task:
+        flags = sorted(TASK_FLAGS[k] for k in given & set(TASK_FLAGS))
+        raise RnnscopeError(f"{', '.join(flags)} {'goes' if len(flags) == 1 else 'go'} with --task sum3")
+    stray = sorted(given - set(TASK_FLAGS) - TASK_SHARED)
+    if stray:
+        names = ", ".join("--" + d.replace("_", "-") for d in stray)
+        raise RnnscopeError(f"--task {args.task} trains seed 000's 1-unit linear RNN on digit triples; "
+                            f"{names} {'belongs' if len(stray) == 1 else 'belong'} to grammar or text training")
+    _runtime(args)
+    cfg = Sum3Config(input=args.input, triples=args.triples, epochs=args.epochs, seed=args.seed, cosine=args.cosine,
+                     batch_size=args.batch if "batch" in given else None, lr=args.lr if "lr" in given else None)
+    record = train_sum3(cfg, args.out, force=args.force, progress=None if args.quiet else print)
+    final = record["final"]
+    print(f"validation mean squared error {final['val_mse']:.3g} on {record['data']['validated_on']:,} triples, "
+          f"{final['val_rounded_correct']:.1%} rounded to the sum; trained {final['seconds']:.1f}s "
+          f"({cfg.epochs} epochs of {record['data']['trained_on']:,} triples, batch {cfg.batch_size}, Adam "
+          f"{cfg.lr:g}{', cosine-decayed' if cfg.cosine else ''}); saved to {args.out}; "
+          f"see it with: rnnscope weights --model {args.out}")
+
+
+def _predicts_characters(model, args, what: str) -> None:
+    """A task model (no decoder) predicts no next character: refuse the commands that need one."""
+    if model.decoder is None:
+        raise RnnscopeError(f"{args.model}: a {model.config.task} model predicts a sum, not the next character: "
+                            f"nothing to {what}; see what it learned with rnnscope weights")
+
+
+def cmd_weights(args) -> None:
+    """What a sum3 model learned, read off its weights, and its sums of new triples (analysis/weights.py)."""
+    from analysis.weights import predictions, sum3_weights, weights_text
+    from models import checkpoint
+    from models.sum3 import DIGITS, is_sum3, new_triples, predict
+    _check_out(args)
+    model = checkpoint.load(args.model)
+    if not is_sum3(model):
+        raise RnnscopeError(f"{args.model}: the weights view reads a sum3 model (train one with "
+                            f"rnnscope train --task sum3); this is {model.config.describe()}")
+    view = sum3_weights(model.layer_arrays(0), model.input_vectors(DIGITS), model.config.input_kind)
+    digits = new_triples(args.triples, args.seed)
+    view["predictions"] = predictions(digits, predict(model, digits))
+    _emit(args, json.dumps(view, indent=1) if args.json else weights_text(view), "the weights view")
+
+
 def cmd_eval(args) -> None:
     import grammar
     from models import checkpoint
@@ -259,6 +333,7 @@ def cmd_eval(args) -> None:
     from models.evaluate import grammatical_share, heldout_loss
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
+    _predicts_characters(model, args, "evaluate as a character model")
     own = grammar_spec_of(model.training_record, model.config.vocab)
     spec = _spec(args, own)
     if args.text is not None or args.file is not None:
@@ -357,6 +432,7 @@ def cmd_sample(args) -> None:
     from models.sample import sample
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
+    _predicts_characters(model, args, "sample")
     samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n, top_k=args.top_k)
     texts = [args.prime + text for text in samples]
     if args.json:
@@ -601,6 +677,19 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _grammar_args(p)
+    t = p.add_argument_group("a built-in task instead of characters (seed 000: the sum of three digits)")
+    t.add_argument("--task", choices=["sum3"],
+                   help="sum3: a 1-unit linear RNN learns the sum of three digits (its last state is the sum); "
+                        "takes -o, --force, --seed, --lr, --batch, --device, --threads, --quiet and the flags here")
+    t.add_argument("--input", choices=["scalar", "one-hot", "embedding"], default="scalar",
+                   help="how a digit is fed: its value as one number, one-hot, or a learned 10-d embedding "
+                        "(default scalar, the seed's first model)")
+    t.add_argument("--epochs", type=_at_least(1), help="epochs (default: the seed's: scalar 5, one-hot 8, embedding 4)")
+    t.add_argument("--triples", type=_at_least(10), default=10_000,
+                   help="random triples, the last 20%% held out for validation (default 10000, as the seed)")
+    t.add_argument("--cosine", action="store_true",
+                   help="decay Adam's rate to zero along a cosine (the seed keeps it constant); lets a larger "
+                        "--lr and --batch reach the same weights in fewer steps")
     # Run-defining flags default to None, so --resume can tell a flag given from one left out.
     p.set_defaults(func=cmd_train, train_defaults={a.dest: a.default for a in p._actions if a.dest in RUN_FLAGS},
                    **{dest: None for dest in RUN_FLAGS})
@@ -761,6 +850,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="take whole files up to this many characters (default 3000000)")
     p.set_defaults(func=cmd_corpus)
 
+    p = sub.add_parser(
+        "weights", help="what a sum3 model learned, read off its weights, and its sums of new triples",
+        description="For a model trained with train --task sum3 (seed 000): W, U and b of h_t = x_t W + h_{t-1} U + b "
+                    "as the model holds them, what each digit d adds at its step (x_d W + b: the seed finds it "
+                    "equal to d, and U = 1), and the model's sums of --triples new triples beside the true ones.")
+    _model_arg(p)
+    p.add_argument("--triples", type=_at_least(1), default=5, help="new triples to predict (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the new triples (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(p, "the weights view")
+    p.set_defaults(func=cmd_weights)
+
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON for scripts instead of the table")
@@ -772,6 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from grammar import GrammarError
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)     # what was given, not defaulted (_given)
     try:
         args.func(args)
     except (RnnscopeError, GrammarError, OSError) as e:

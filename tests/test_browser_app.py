@@ -646,3 +646,30 @@ def test_the_ablation_tab_shows_the_loss_and_p_next_of_the_ablated_model(app):
     assert "nats/char against" in said.inner_text() and "the oracle's floor on this text" in said.inner_text()
     full_page_shot(app, "14-ablation-tab")
     app.check()
+
+
+def test_the_model_tab_shows_the_equations_with_the_models_sizes_and_a_sum3_models_weights(app):
+    """One page load: the GRU's summary, formula and equations with its own sizes; then the shipped
+    sum3 model (seed 000): a 1-cell x 3-step heatmap of the running sum, its linear equation and what
+    its weights learned, read off the model."""
+    page = app.page
+    page.locator(".bk-tab").filter(has_text="Model").click()
+    page.get_by_text("W_ir, W_iz, W_in [15\u00d715] each", exact=False).wait_for(state="visible", timeout=60_000)
+    said = page.get_by_text("Equations:").inner_text()
+    assert "3 gate(s) × (M·M + D·M + 2·M) = 3 × (15·15 + 15·15 + 2·15) = 1,440" in said
+    assert "D = 15 (input features), M = 15 (hidden units), K = 8 (outputs)" in said
+    assert "softmax(W_dec h_t + b_dec)    W_dec [8\u00d715] (K\u00d7M)" in said
+    full_page_shot(app, "15-model-tab")
+    model = app.page.locator("select").filter(has=app.page.locator("option", has_text="sum3-scalar"))
+    app.changes_heatmap(lambda: model.select_option(label="sum3-scalar"), "the sum3 model")
+    assert app.image().startswith("1x3/")                          # one cell, three digits
+    page.get_by_text("(linear: no activation)", exact=False).wait_for(state="visible", timeout=60_000)
+    said = page.get_by_text("Equations:").inner_text()
+    assert "W_ih [1\u00d71], W_hh [1\u00d71], b_ih, b_hh [1] each" in said
+    assert "total with one bias vector per gate (Keras' SimpleRNN and LSTM; torch keeps two): 3" in said
+    assert "prediction = h_T, the last state itself (task sum3: no decoder)" in said
+    weights = page.get_by_text("what each digit adds at its step").inner_text()
+    assert re.search(r"U = 1\.000\d\d", weights) and "predictions on 10 new triples" in weights, weights
+    assert "typed text (3 characters)" in app.note()
+    full_page_shot(app, "16-sum3-model-tab")
+    app.check()

@@ -195,7 +195,8 @@ def test_missing_model_section(ck):
     (lambda m: m.update(embedding_dim=-3), "embedding_dim must be a positive integer or null"),
     (lambda m: m.update(dropout=0.5), "dropout"),
     (lambda m: m.update(nonlinearity="relu"), "nonlinearity 'relu' is for cell 'rnn' only"),
-    (lambda m: m.update(cell="rnn", nonlinearity="gelu"), "nonlinearity must be one of ['tanh', 'relu'], got 'gelu'"),
+    (lambda m: m.update(cell="rnn", nonlinearity="gelu"),
+     "nonlinearity must be one of ['tanh', 'relu', 'linear'], got 'gelu'"),
     (lambda m: m.update(bias="yes"), "bias must be true or false, got 'yes'"),
 ])
 def test_invalid_model_section(ck, change, problem):
