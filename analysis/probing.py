@@ -14,7 +14,7 @@ from models.errors import RnnscopeError
 from models.heldout import HeldOut
 from models.trace import Trace, value_range
 
-from .ablation import held_out_means, rank_by_ablation
+from .ablation import held_out_means, rank_by_ablation, top_ablation_samples
 from .annotations import Annotations, grammar_annotations
 from .causal import CausalCode, grammar_depth_oracle, search
 from .divergence import oracle_divergence
@@ -84,11 +84,15 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
 
     start = time.perf_counter()
     cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
-    intact, effects = rank_by_ablation(model, text[:ablation_chars], held_out_means(tr.hidden, cell_states))
+    means = held_out_means(tr.hidden, cell_states)
+    intact, effects = rank_by_ablation(model, text[:ablation_chars], means)
     delta = {(e.layer, e.cell): e.delta for e in effects}
     for row in cells:
         row["ablation_delta_loss"] = round(delta[(row["layer"], row["cell"])], 5) if row["view"] == "h" else None
     seconds["ablation"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ablation_samples = top_ablation_samples(model, held.spec, effects, means)
+    seconds["ablation_samples"] = time.perf_counter() - start
 
     start = time.perf_counter()
     char_codes = ann["char"].values
@@ -115,6 +119,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
                        "explained": "r squared, or MI / entropy of the binned cell"},
         "cells": cells,
         "probes": probes,
+        "ablation_samples": ablation_samples,
         "oracle_divergence": div.summary(),
         "saturation": sat,
         "causal_code": causal.to_dict() if causal else None,
@@ -137,6 +142,10 @@ def text_summary(numbers: dict) -> str:
         lines.append(f"  layer {p['layer']} {p['target']}: {p['accuracy']:.3f} (majority {p['majority_accuracy']:.3f}, "
                      f"input only {p['input_baseline_accuracy']:.3f}, control {p['control_accuracy']:.3f}, "
                      f"selectivity {p['selectivity']:+.3f}); cells needed for 99%: {p['cells_needed_99']}")
+    a = numbers["ablation_samples"]
+    lines += ["", f"grammatical samples ({a['intact']['samples']} of {a['chars']} chars after {a['prime']!r}): "
+                  f"{a['intact']['grammatical']} intact, {a['ablated']['grammatical']} with layer {a['layer']} "
+                  f"cell(s) {a['cells']} {a['mode']}-ablated"]
     d = numbers["oracle_divergence"]
     lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "
                   f"{d['mean_illegal_mass']:.2e}"]

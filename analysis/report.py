@@ -44,7 +44,7 @@ def report_html(run: ProbingRun, title: str) -> str:
     parts += [row(*[probe_plot(p) for p in n["probes"]])]
     parts += [section("Ablation: rise in loss when one cell of h is replaced by its held-out mean",
                       {"loss": f"nats/char on the first {data['ablation_chars']:,} held-out characters"}),
-              ablation_plot(n["cells"])]
+              ablation_plot(n["cells"]), samples_div(n["ablation_samples"])]
     if n["causal_code"]:
         parts += [section("Causal code: the cells the model reads depth from (interchange interventions)",
                           {"how": "right after a separator, set the chosen cells to depth v's mean code and compare "
@@ -159,3 +159,16 @@ def causal_plot(code: dict):
     fig.add_tools(HoverTool(tooltips=[("cells", "@k"), ("added", "@added"), ("mean KL", "@kl{0.00000} nats")]))
     fig.title.text_font_size = "12px"
     return fig
+
+
+def samples_div(a: dict) -> Div:
+    """The grammatical share with the top-ranked cell ablated, beside intact, and a few samples."""
+    intact, ablated = a["intact"], a["ablated"]
+    shown = "".join(f"<br><code>{html.escape(t[:120])}{'&hellip;' if len(t) > 120 else ''}</code>"
+                    for t in ablated["examples"])
+    return Div(text=(f"<b>Grammatical samples</b> ({intact['samples']} of {a['chars']} characters after "
+                     f"<code>{html.escape(a['prime'])}</code>, temperature {a['temperature']:g}, the same random "
+                     f"numbers for both; grammar/validate.py decides): <b>{intact['grammatical']} of "
+                     f"{intact['samples']}</b> intact, <b>{ablated['grammatical']} of {ablated['samples']}</b> with "
+                     f"layer {a['layer']} cell(s) {a['cells']} {a['mode']}-ablated (the top-ranked). The first "
+                     f"ablated samples (first 120 characters):{shown}"), sizing_mode="stretch_width")

@@ -15,6 +15,9 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 import grammar
+from analysis.ablation import SHARE_CHARS as SAMPLE_CHARS
+from analysis.ablation import SHARE_PRIME as SAMPLE_PRIME
+from analysis.ablation import SHARE_SAMPLES as SAMPLES
 from analysis.ablation import grammatical_shares
 from models.ablation import MODES, Ablation, loss_of, run_ablated
 from models.errors import RnnscopeError
@@ -23,7 +26,6 @@ from . import cache
 from .state import AppState
 from .tracks import P_NEXT_COLOUR
 
-SAMPLES, SAMPLE_CHARS, SAMPLE_PRIME = 100, 300, "("      # ~0.2 s for both variants on the shipped GRU
 SHOWN_SAMPLES, SHOWN_CHARS = 3, 120
 
 
@@ -66,8 +68,7 @@ class AblationTab(Viewer):
             means = cache.held_out_means(s.model_path) if self.mode == "mean" else None
             variants = [[], [Ablation(s.layer, cells, self.mode, self.value)]]
             probs = run_ablated(model, tr.text, variants, means)
-            shares = (grammatical_shares(model, s.grammar_spec, variants, means, SAMPLES, SAMPLE_CHARS,
-                                         prime=SAMPLE_PRIME) if s.grammar_spec is not None else None)
+            shares = grammatical_shares(model, s.grammar_spec, variants, means) if s.grammar_spec else None
         except RnnscopeError as e:
             self.result.object = f"Cannot ablate: {e}"
             return

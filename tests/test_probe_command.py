@@ -52,6 +52,20 @@ def test_the_numbers_have_every_documented_key(probed):
     assert len(code["kl"]) == len(code["cells"]) + 1 == 16
 
 
+def test_the_top_ranked_ablation_is_sampled_beside_intact(probed):
+    numbers, _ = probed
+    a = numbers["ablation_samples"]
+    assert documented_keys("`ablation_samples`") <= set(a)
+    top = max((c for c in numbers["cells"] if c["view"] == "h"), key=lambda c: c["ablation_delta_loss"])
+    assert (a["layer"], a["cells"]) == (top["layer"], [top["cell"]])
+    for side in ("intact", "ablated"):
+        s = a[side]
+        assert s["samples"] == 100 and s["share"] == pytest.approx(s["grammatical"] / 100)
+        assert all(t.startswith("(") and len(t) == 301 for t in s["examples"])
+        assert len(s["first_reasons"]) == min(3, 100 - s["grammatical"])
+    assert a["intact"]["grammatical"] >= 90 > a["ablated"]["grammatical"]
+
+
 def test_every_cell_of_every_view_is_labelled_and_h_is_ablated(probed):
     numbers, _ = probed
     views = {"h", "z", "r", "n"}
@@ -67,6 +81,7 @@ def test_the_report_is_one_offline_file(probed):
     markup = re.sub(r"<script>.*?</script>", "", html, flags=re.S)     # the inlined code's own strings aside
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", markup)  # nothing loaded from elsewhere
     assert "bokeh-tables" in html and "Linear probes" in html and "Per-category profiles" in html
+    assert "Grammatical samples" in html
 
 
 def test_with_neither_file_it_prints_the_labels(capsys, default_model):  # noqa: F811
