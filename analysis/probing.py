@@ -16,7 +16,7 @@ from models.trace import Trace, value_range
 
 from .ablation import held_out_means, rank_by_ablation, top_ablation_samples
 from .annotations import Annotations, grammar_annotations
-from .causal import CausalCode, grammar_depth_oracle, search
+from .causal import CausalCode, grammar_depth_oracle, layer_readout, search
 from .divergence import oracle_divergence
 from .labels import label_cells, signed
 from .probes import probe
@@ -43,17 +43,19 @@ def annotations_of(held: HeldOut, chars: int) -> Annotations:
     return grammar_annotations(held.text[:chars], held.spec, held.annotations["depth"][:chars])
 
 
-def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut) -> CausalCode | None:
-    """The causal code of depth in the top layer, intervened right after separators (where the
-    next token depends on depth alone); None for a grammar without separators."""
+def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut, layer: int | None = None) -> CausalCode | None:
+    """The causal code of depth in ``layer`` (default the top one), intervened right after
+    separators (where the next token depends on depth alone); None for a grammar without separators."""
     spec, kind = held.spec, ann["kind"]
     if not spec.separator or "separator" not in kind.categories:
         return None
+    layer = tr.num_layers - 1 if layer is None else layer
     after_separator = kind.values == kind.categories.index("separator")
-    w = model.decoder.weight.detach().double().cpu().numpy()
-    b = model.decoder.bias.detach().double().cpu().numpy()
-    return search(tr.hidden[-1], ann["depth"].values.astype(int), after_separator,
-                  grammar_depth_oracle(spec, list(model.config.vocab)), w, b, list(range(spec.max_depth + 1)))
+    cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
+    readout = layer_readout(model, tr.hidden, cell_states, layer)
+    return search(tr.hidden[layer], ann["depth"].values.astype(int), after_separator,
+                  grammar_depth_oracle(spec, list(model.config.vocab)), readout, list(range(spec.max_depth + 1)),
+                  layer=layer)
 
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
@@ -101,7 +103,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     seconds["probes"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    causal = depth_code(model, tr, ann, held)
+    causal = [depth_code(model, tr, ann, held, layer) for layer in range(tr.num_layers)]
     seconds["causal_code"] = time.perf_counter() - start
 
     div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet)
@@ -122,7 +124,8 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         "ablation_samples": ablation_samples,
         "oracle_divergence": div.summary(),
         "saturation": sat,
-        "causal_code": causal.to_dict() if causal else None,
+        "causal_code": causal[-1].to_dict() if causal[-1] else None,
+        "causal_codes": [c.to_dict() for c in causal if c],
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     return ProbingRun(numbers, tr, ann, seconds)

@@ -45,11 +45,14 @@ def report_html(run: ProbingRun, title: str) -> str:
     parts += [section("Ablation: rise in loss when one cell of h is replaced by its held-out mean",
                       {"loss": f"nats/char on the first {data['ablation_chars']:,} held-out characters"}),
               ablation_plot(n["cells"]), samples_div(n["ablation_samples"])]
-    if n["causal_code"]:
+    if n["causal_codes"]:
         parts += [section("Causal code: the cells the model reads depth from (interchange interventions)",
                           {"how": "right after a separator, set the chosen cells to depth v's mean code and compare "
                                   "the next-character distribution with the oracle's for v, over every context and v; "
-                                  "cells added greedily"}), causal_plot(n["causal_code"])]
+                                  "cells added greedily",
+                           "below the top layer": "the layers above read the edited state: each is stepped once "
+                                                  "from the state it held in context one step earlier"}),
+                  row(*[causal_plot(code) for code in n["causal_codes"]])]
     parts += [section("Saturation (Karpathy et al. 2015): share of steps near each end of the range", {}),
               row(*[saturation_plot(s) for s in n["saturation"]])]
     return standalone(column(*parts, sizing_mode="stretch_width"), title, caption,
@@ -152,8 +155,10 @@ def causal_plot(code: dict):
     size = code["complete_size"]
     fig = figure(height=260, width=560, x_axis_label="cells set to the mean code (greedy order)",
                  y_axis_label="mean KL(oracle || model), nats", toolbar_location=None,
-                 title=(f"{code['variable']}: complete code = {size} cells {code['cells'][:size]}" if size is not None
-                        else f"{code['variable']}: no set reaches {code['complete_threshold_nats']} nats"))
+                 title=(f"layer {code['layer']}, {code['variable']}: complete code = {size} cells "
+                        f"{code['cells'][:size]}" if size is not None else
+                        f"layer {code['layer']}, {code['variable']}: no set reaches "
+                        f"{code['complete_threshold_nats']} nats"))
     fig.line("k", "kl", source=source, line_width=2, color=Category10_10[0])
     fig.scatter("k", "kl", source=source, size=6, color=Category10_10[0])
     fig.add_tools(HoverTool(tooltips=[("cells", "@k"), ("added", "@added"), ("mean KL", "@kl{0.00000} nats")]))

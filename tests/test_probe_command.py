@@ -11,9 +11,10 @@ import torch
 
 from models import checkpoint
 from models.model import CharRNN, ModelConfig
+from analysis.report import report_html
 from rnnscope.cli import main
 
-from app_fixtures import default_model  # noqa: F401
+from app_fixtures import default_model, gru2_model  # noqa: F401
 
 torch.set_num_threads(1)
 
@@ -50,6 +51,25 @@ def test_the_numbers_have_every_documented_key(probed):
     code = numbers["causal_code"]
     assert documented_keys("`causal_code`") <= set(code) and code["variable"] == "depth"
     assert len(code["kl"]) == len(code["cells"]) + 1 == 16
+
+
+def test_a_two_layer_model_gets_a_causal_code_in_each_layer(gru2_model):  # noqa: F811
+    from analysis.causal import grammar_depth_oracle, layer_readout, search
+    from analysis.probing import depth_code, probing_run
+    from models.heldout import heldout_of
+    model, held = checkpoint.load(gru2_model), heldout_of(gru2_model)
+    run = probing_run(model, held, chars=1_500, ablation_chars=200)
+    codes = run.numbers["causal_codes"]
+    assert [c["layer"] for c in codes] == [0, 1] and run.numbers["causal_code"] == codes[1]
+    assert all(documented_keys("`causal_code`") <= set(c) and len(c["kl"]) == 7 for c in codes)
+    # layer 0's code is the search through layer 1, as analysis.causal builds it by hand
+    kind = run.annotations["kind"]
+    by_hand = search(run.trace.hidden[0], run.annotations["depth"].values.astype(int),
+                     kind.values == kind.categories.index("separator"),
+                     grammar_depth_oracle(held.spec, list(model.config.vocab)),
+                     layer_readout(model, run.trace.hidden, None, 0), list(range(5)), layer=0)
+    assert codes[0] == by_hand.to_dict() and depth_code(model, run.trace, run.annotations, held, 0) == by_hand
+    assert "layer 0, depth" in report_html(run, "t") and "layer 1, depth" in report_html(run, "t")
 
 
 def test_the_top_ranked_ablation_is_sampled_beside_intact(probed):
