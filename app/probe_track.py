@@ -19,7 +19,8 @@ class ProbeTrack:
 
     def title(self, layer: int) -> str:
         return (f"depth read by a linear probe from layer {layer}'s states (orange; held-out accuracy "
-                f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth (grey, under the orange where they agree)")
+                f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth "
+                "(grey, under the orange where they agree)")
 
 
 def probe_track(model_path: str, trace) -> ProbeTrack:
