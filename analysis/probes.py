@@ -62,19 +62,62 @@ class ProbeResult:
             "accuracy_by_k": [round(a, 4) for a in self.accuracy_by_k]}
 
 
-def fit_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-              seed: int = 0) -> tuple[float, np.ndarray]:
-    """Test accuracy of a probe trained on the training part, and its weights [classes, D] on
-    standardised inputs (a class seen only once still counts)."""
-    if len(np.unique(y_train)) < 2:          # one class: nothing to fit, the majority answers
-        return float((y_test == y_train[0]).mean()), np.zeros((1, x_train.shape[1]))
+def fit(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
+    """The probe, standardisation then logistic regression, fitted on the training part (needs two classes)."""
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=MAX_ITER, random_state=seed))
     # One BLAS thread: these matrices are small, and on 2 busy cores OpenBLAS's spinning
     # threads made each fit ~8x slower (measured: 7.0 s against 0.9 s for one probe).
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)   # separable saturated states: the score stands
         probe.fit(x_train, y_train)
+    return probe
+
+
+def fit_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+              seed: int = 0) -> tuple[float, np.ndarray]:
+    """Test accuracy of a probe trained on the training part, and its weights [classes, D] on
+    standardised inputs (a class seen only once still counts)."""
+    if len(np.unique(y_train)) < 2:          # one class: nothing to fit, the majority answers
+        return float((y_test == y_train[0]).mean()), np.zeros((1, x_train.shape[1]))
+    probe = fit(x_train, y_train, seed)
     return float(probe.score(x_test, y_test)), probe[-1].coef_
+
+
+@dataclass(frozen=True)
+class TrainedProbe:
+    """A probe kept to read other states (the page's probe track): fitted on the first part of a
+    stream and scored on the rest, exactly as ``probe`` does."""
+    target: str
+    accuracy: float                     # on the test part
+    train_chars: int
+    test_chars: int
+    classes: tuple[str, ...]            # the name of each class code
+    model: object                       # the fitted pipeline; None when training saw one class
+    only_class: int = 0                 # that class
+
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        """[T] class codes for ``states`` [T, D]."""
+        if self.model is None:
+            return np.full(len(states), self.only_class)
+        with threadpool_limits(limits=1):
+            return self.model.predict(np.asarray(states))
+
+
+def train_probe(states: np.ndarray, target: np.ndarray, name: str = "target", classes: tuple[str, ...] = (),
+                seed: int = 0) -> TrainedProbe:
+    """The probe of ``probe`` (same split, same fit) kept for prediction, without the references."""
+    states, target = np.asarray(states), np.asarray(target)
+    keep = target != MISSING
+    states, target = states[keep], target[keep]
+    split = int(len(target) * TRAIN_SHARE)
+    if split < 2 or len(target) - split < 1:
+        raise ValueError(f"{name}: {len(target)} annotated characters are too few to train and test a probe")
+    x_train, y_train, x_test, y_test = states[:split], target[:split], states[split:], target[split:]
+    if len(np.unique(y_train)) < 2:
+        return TrainedProbe(name, float((y_test == y_train[0]).mean()), split, len(target) - split,
+                            tuple(classes), None, int(y_train[0]))
+    model = fit(x_train, y_train, seed)
+    return TrainedProbe(name, float(model.score(x_test, y_test)), split, len(target) - split, tuple(classes), model)
 
 
 def control_labels(char_codes: np.ndarray, target: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -19,11 +19,11 @@ from models.errors import RnnscopeError
 from models.heldout import HeldOut
 from models.trace import Trace, value_range
 
-from .ablation import held_out_means, rank_by_ablation
+from .ablation import held_out_means, rank_by_ablation, top_ablation_samples
 from .annotations import Annotations, grammar_annotations
 from .best_cells import best_cells
+from .causal import CausalCode, grammar_depth_oracle, layer_readout, search
 from .text_annotations import text_annotations
-from .causal import CausalCode, grammar_depth_oracle, search
 from .divergence import oracle_divergence
 from .labels import label_cells, signed
 from .probes import probe
@@ -61,20 +61,23 @@ def probe_targets(held: HeldOut) -> tuple[str, ...]:
     return PROBE_TARGETS if held.spec is not None else TEXT_PROBE_TARGETS
 
 
-def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut) -> CausalCode | None:
-    """The causal code of depth in the top layer, intervened right after separators (where the
-    next token depends on depth alone); None for a grammar without separators."""
+def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut, layer: int | None = None) -> CausalCode | None:
+    """The causal code of depth in ``layer`` (default the top one), intervened right after
+    separators (where the next token depends on depth alone); None for a grammar without
+    separators and for text."""
     spec = held.spec
     if spec is None or "kind" not in ann.names():
         return None
     kind = ann["kind"]
     if not spec.separator or "separator" not in kind.categories:
         return None
+    layer = tr.num_layers - 1 if layer is None else layer
     after_separator = kind.values == kind.categories.index("separator")
-    w = model.decoder.weight.detach().double().cpu().numpy()
-    b = model.decoder.bias.detach().double().cpu().numpy()
-    return search(tr.hidden[-1], ann["depth"].values.astype(int), after_separator,
-                  grammar_depth_oracle(spec, list(model.config.vocab)), w, b, list(range(spec.max_depth + 1)))
+    cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
+    readout = layer_readout(model, tr.hidden, cell_states, layer)
+    return search(tr.hidden[layer], ann["depth"].values.astype(int), after_separator,
+                  grammar_depth_oracle(spec, list(model.config.vocab)), readout, list(range(spec.max_depth + 1)),
+                  layer=layer)
 
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
@@ -111,11 +114,15 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
 
     start = time.perf_counter()
     cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
-    intact, effects = rank_by_ablation(model, text[:ablation_chars], held_out_means(tr.hidden, cell_states))
+    means = held_out_means(tr.hidden, cell_states)
+    intact, effects = rank_by_ablation(model, text[:ablation_chars], means)
     delta = {(e.layer, e.cell): e.delta for e in effects}
     for row in cells:
         row["ablation_delta_loss"] = round(delta[(row["layer"], row["cell"])], 5) if row["view"] == "h" else None
     seconds["ablation"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ablation_samples = top_ablation_samples(model, held.spec, effects, means) if held.spec is not None else None
+    seconds["ablation_samples"] = time.perf_counter() - start
 
     start = time.perf_counter()
     char_codes = ann["char"].values
@@ -124,17 +131,18 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     seconds["probes"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    causal = depth_code(model, tr, ann, held)
+    causal = [depth_code(model, tr, ann, held, layer) for layer in range(tr.num_layers)]
     seconds["causal_code"] = time.perf_counter() - start
 
     absent = {}
     if held.spec is None:
         div = None
         absent = {"oracle_divergence": NO_ORACLE, "causal_code": NO_ORACLE + ": no distribution to match "
-                  "an intervention against, and no depth variable"}
+                  "an intervention against, and no depth variable",
+                  "ablation_samples": NO_ORACLE + ": no grammar decides which samples are well formed"}
     else:
         div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet).summary()
-        if causal is None:
+        if causal[-1] is None:
             absent["causal_code"] = "the grammar has no separator: no step where the next token depends on depth alone"
     sat = [{"layer": layer, "view": view, "cells": saturation(tr.values(view, layer),
                                                                value_range(view, tr.values(view, layer))).to_dict()}
@@ -155,9 +163,11 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         "cells": cells,
         "best_cells": best,
         "probes": probes,
+        "ablation_samples": ablation_samples,
         "oracle_divergence": div,
         "saturation": sat,
-        "causal_code": causal.to_dict() if causal else None,
+        "causal_code": causal[-1].to_dict() if causal[-1] else None,
+        "causal_codes": [c.to_dict() for c in causal if c],
         "absent": absent,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
@@ -181,6 +191,11 @@ def text_summary(numbers: dict) -> str:
         lines.append(f"  layer {p['layer']} {p['target']}: {p['accuracy']:.3f} (majority {p['majority_accuracy']:.3f}, "
                      f"input only {p['input_baseline_accuracy']:.3f}, control {p['control_accuracy']:.3f}, "
                      f"selectivity {p['selectivity']:+.3f}); cells needed for 99%: {p['cells_needed_99']}")
+    a = numbers["ablation_samples"]
+    if a is not None:
+        lines += ["", f"grammatical samples ({a['intact']['samples']} of {a['chars']} chars after {a['prime']!r}): "
+                      f"{a['intact']['grammatical']} intact, {a['ablated']['grammatical']} with layer {a['layer']} "
+                      f"cell(s) {a['cells']} {a['mode']}-ablated"]
     d = numbers["oracle_divergence"]
     if d is not None:
         lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "

@@ -56,11 +56,18 @@ def report_html(run: ProbingRun, title: str) -> str:
     parts += [section("Ablation: rise in loss when one cell of h is replaced by its held-out mean",
                       {"loss": f"nats/char on the first {data['ablation_chars']:,} held-out characters"}),
               ablation_plot(n["cells"])]
-    if n["causal_code"]:
+    if n["ablation_samples"] is not None:
+        parts += [samples_div(n["ablation_samples"])]
+    elif "ablation_samples" in n.get("absent", {}):
+        parts += [Div(text=f"<b>Grammatical samples</b>: none for this model ({n['absent']['ablation_samples']}).")]
+    if n["causal_codes"]:
         parts += [section("Causal code: the cells the model reads depth from (interchange interventions)",
                           {"how": "right after a separator, set the chosen cells to depth v's mean code and compare "
                                   "the next-character distribution with the oracle's for v, over every context and v; "
-                                  "cells added greedily"}), causal_plot(n["causal_code"])]
+                                  "cells added greedily",
+                           "below the top layer": "the layers above read the edited state: each is stepped once "
+                                                  "from the state it held in context one step earlier"}),
+                  row(*[causal_plot(code) for code in n["causal_codes"]])]
     elif "causal_code" in n.get("absent", {}):
         parts += [section("Causal code: none for this model", {"why": n["absent"]["causal_code"]})]
     parts += [section("Saturation (Karpathy et al. 2015): share of steps near each end of the range", {}),
@@ -176,10 +183,25 @@ def causal_plot(code: dict):
     size = code["complete_size"]
     fig = figure(height=260, width=560, x_axis_label="cells set to the mean code (greedy order)",
                  y_axis_label="mean KL(oracle || model), nats", toolbar_location=None,
-                 title=(f"{code['variable']}: complete code = {size} cells {code['cells'][:size]}" if size is not None
-                        else f"{code['variable']}: no set reaches {code['complete_threshold_nats']} nats"))
+                 title=(f"layer {code['layer']}, {code['variable']}: complete code = {size} cells "
+                        f"{code['cells'][:size]}" if size is not None else
+                        f"layer {code['layer']}, {code['variable']}: no set reaches "
+                        f"{code['complete_threshold_nats']} nats"))
     fig.line("k", "kl", source=source, line_width=2, color=Category10_10[0])
     fig.scatter("k", "kl", source=source, size=6, color=Category10_10[0])
     fig.add_tools(HoverTool(tooltips=[("cells", "@k"), ("added", "@added"), ("mean KL", "@kl{0.00000} nats")]))
     fig.title.text_font_size = "12px"
     return fig
+
+
+def samples_div(a: dict) -> Div:
+    """The grammatical share with the top-ranked cell ablated, beside intact, and a few samples."""
+    intact, ablated = a["intact"], a["ablated"]
+    shown = "".join(f"<br><code>{html.escape(t[:120])}{'&hellip;' if len(t) > 120 else ''}</code>"
+                    for t in ablated["examples"])
+    return Div(text=(f"<b>Grammatical samples</b> ({intact['samples']} of {a['chars']} characters after "
+                     f"<code>{html.escape(a['prime'])}</code>, temperature {a['temperature']:g}, the same random "
+                     f"numbers for both; grammar/validate.py decides): <b>{intact['grammatical']} of "
+                     f"{intact['samples']}</b> intact, <b>{ablated['grammatical']} of {ablated['samples']}</b> with "
+                     f"layer {a['layer']} cell(s) {a['cells']} {a['mode']}-ablated (the top-ranked). The first "
+                     f"ablated samples (first 120 characters):{shown}"), sizing_mode="stretch_width")

@@ -1,7 +1,9 @@
 """The Ablation tab: replace the picked cells after every step -- by 0, their held-out mean, or a
 clamp value (models/ablation.py) -- and see what moves on the sequence shown: the loss beside the
-intact model's and the oracle's floor, and p(next) ablated beside intact on the heatmap's x range.
-A second button ranks every cell by the rise in held-out loss when it alone is mean-ablated."""
+intact model's and the oracle's floor, p(next) ablated beside intact on the heatmap's x range, and
+(grammar models) the share of SAMPLES samples the grammar accepts, intact beside ablated, drawn with
+the same random numbers (analysis/ablation.py), with a few of the ablated ones. A second button
+ranks every cell by the rise in held-out loss when it alone is mean-ablated."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,12 +15,18 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 import grammar
+from analysis.ablation import SHARE_CHARS as SAMPLE_CHARS
+from analysis.ablation import SHARE_PRIME as SAMPLE_PRIME
+from analysis.ablation import SHARE_SAMPLES as SAMPLES
+from analysis.ablation import grammatical_shares
 from models.ablation import MODES, Ablation, loss_of, run_ablated
 from models.errors import RnnscopeError
 
 from . import cache
 from .state import AppState
 from .tracks import P_NEXT_COLOUR
+
+SHOWN_SAMPLES, SHOWN_CHARS = 3, 120
 
 
 class AblationTab(Viewer):
@@ -33,6 +41,7 @@ class AblationTab(Viewer):
         super().__init__(**params)
         self.result = pn.pane.Markdown("Pick cells (buttons in the sidebar or a heatmap row), then ablate them.",
                                        sizing_mode="stretch_width")
+        self.samples = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.source = ColumnDataSource({"x": [], "intact": [], "ablated": []})
         fig = figure(height=160, sizing_mode="stretch_width", x_range=x_range or Range1d(-0.5, 0.5), y_range=(0, 1.05),
                      tools="xpan,xwheel_zoom", toolbar_location=None, title="p(actual next character)")
@@ -57,7 +66,9 @@ class AblationTab(Viewer):
         try:
             model = cache.load_model(s.model_path)
             means = cache.held_out_means(s.model_path) if self.mode == "mean" else None
-            probs = run_ablated(model, tr.text, [[], [Ablation(s.layer, cells, self.mode, self.value)]], means)
+            variants = [[], [Ablation(s.layer, cells, self.mode, self.value)]]
+            probs = run_ablated(model, tr.text, variants, means)
+            shares = grammatical_shares(model, s.grammar_spec, variants, means) if s.grammar_spec else None
         except RnnscopeError as e:
             self.result.object = f"Cannot ablate: {e}"
             return
@@ -79,6 +90,7 @@ class AblationTab(Viewer):
         self.source.data = {"x": steps.astype(np.float32), "intact": probs[0, steps, nxt],
                             "ablated": probs[1, steps, nxt]}
         self.plot.visible = True
+        self.samples.object = samples_note(shares)
 
     @param.depends("rank", watch=True)
     def _rank(self) -> None:
@@ -98,4 +110,23 @@ class AblationTab(Viewer):
                                 pn.widgets.FloatInput.from_param(self.param.value, width=120),
                                 pn.widgets.Button.from_param(self.param.run, button_type="primary"),
                                 pn.widgets.Button.from_param(self.param.rank)),
-                         self.result, self.plot, self.ranking, sizing_mode="stretch_width")
+                         self.result, self.plot, self.samples, self.ranking, sizing_mode="stretch_width")
+
+
+def samples_note(shares) -> str:
+    """The grammatical share intact beside ablated, and the first few ablated samples."""
+    if shares is None:
+        return "No grammatical share: this model was trained on text, which has no grammar to validate samples against."
+    intact, ablated = shares
+    lines = [f"**Grammatical samples: {sum(intact.grammatical)} of {SAMPLES} intact, {sum(ablated.grammatical)} of "
+             f"{SAMPLES} ablated** ({SAMPLES} samples of {SAMPLE_CHARS} characters after `{SAMPLE_PRIME}` each, "
+             "temperature 1, from the zero state, the cells replaced after every step; sample i of both models "
+             "draws the same random numbers; grammar/validate.py decides). The first ablated samples (first "
+             f"{SHOWN_CHARS} characters of each):", "", "```"]
+    for text, ok in list(zip(ablated.texts, ablated.grammatical))[:SHOWN_SAMPLES]:
+        cut = "\u2026" if len(text) > SHOWN_CHARS else ""           # the line says it goes on
+        lines.append(f"{'ok' if ok else 'no'}  {text[:SHOWN_CHARS]}{cut}")
+    lines.append("```")
+    if ablated.reasons:
+        lines.append(f"First rejection: {ablated.reasons[0]}.")
+    return "\n".join(lines)

@@ -135,3 +135,17 @@ def _ablation_ranking(path: str, mtime: float, chars: int):
 def ablation_ranking(path: str | Path, chars: int = 20_000):
     """The intact held-out loss and every cell's rise in loss when it alone is mean-ablated."""
     return _ablation_ranking(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=8)
+def _depth_probe(path: str, mtime: float, layer: int, chars: int):
+    from analysis.probes import train_probe
+    tr, ann = _heldout_trace(path, mtime, chars)
+    target = ann["depth_level"]
+    return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
+
+
+def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
+    """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
+    context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
+    return _depth_probe(str(path), stamp(path), layer, chars)

@@ -60,7 +60,7 @@ def export_file(path: str | Path, model_path: str | Path, *, text: str | None = 
     if bad:
         raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {cells - 1}")
     frame = make_frame(state.trace, view, layer, order, selected, hide_separators=hide_separators,
-                       divergence=state.divergence)
+                       divergence=state.divergence, probe=state.probe)
     out = write(path, frame, f"{Path(state.model_path).name}: {state.sequence_note}", coloured_cell)
     return out, time.perf_counter() - start
 

@@ -12,6 +12,7 @@ from grammar import SEPARATOR
 from models.trace import VIEW_LABELS, Trace, value_range
 
 from .ordering import cell_order, depth_correlation
+from .probe_track import ProbeTrack
 
 
 
@@ -44,6 +45,10 @@ class Frame:
     kl: np.ndarray | None = None
     illegal: np.ndarray | None = None
     labels: list[str] | None = None     # one per displayed row, in place of the order's own (a comparison's pairs)
+    # The depth a linear probe reads from this layer's states, per column (app/probe_track.py), and
+    # the track's title with the probe's held-out accuracy; None for a model of text.
+    probe_depth: np.ndarray | None = None
+    probe_title: str = ""
 
     @property
     def row_labels(self) -> list[str]:
@@ -107,6 +112,7 @@ def without_separators(frame: Frame, separators: np.ndarray) -> Frame:
         depth=None if frame.depth is None else frame.depth[keep], p_next=p_up_to_next(frame.p_next, positions),
         kl=None if frame.kl is None else np.add.reduceat(frame.kl, positions),
         illegal=None if frame.illegal is None else np.add.reduceat(frame.illegal, positions),
+        probe_depth=None if frame.probe_depth is None else frame.probe_depth[keep],
         positions=positions, hidden=int(separators.sum()),
         hidden_note=f"separators {shown_char(chars)} hidden: {separators.sum():,} of {len(frame.text):,} columns")
 
@@ -127,7 +133,8 @@ def shown_char(chars: str) -> str:
 
 def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "index",
                selected: list[int] | None = None, x_range: tuple[float, float] | None = None,
-               hide_separators: bool = False, divergence: Divergence | None = None) -> Frame:
+               hide_separators: bool = False, divergence: Divergence | None = None,
+               probe: ProbeTrack | None = None) -> Frame:
     values = trace.values(view, layer)                                   # [T, H]
     depth = trace.annotations.get("depth")
     corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
@@ -145,5 +152,7 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
                   low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
                   x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order,
                   kl=None if divergence is None else divergence.kl.astype(np.float32),
-                  illegal=None if divergence is None else divergence.illegal.astype(np.float32))
+                  illegal=None if divergence is None else divergence.illegal.astype(np.float32),
+                  probe_depth=None if probe is None else probe.predicted[layer],
+                  probe_title="" if probe is None else probe.title(layer))
     return without_separators(frame, separator_columns(trace)) if hide_separators else frame

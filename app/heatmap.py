@@ -55,7 +55,13 @@ def sequence_data(frame: Frame) -> dict:
     return {"x": np.arange(T, dtype=np.float32), "pos": frame.char_positions.astype(np.int32), "code": code,
             "depth": depth,
             "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32),
-            "kl": none if frame.kl is None else frame.kl, "illegal": none if frame.illegal is None else frame.illegal}
+            "kl": none if frame.kl is None else frame.kl, "illegal": none if frame.illegal is None else frame.illegal,
+            "probe_depth": probe_column(frame)}
+
+
+def probe_column(frame: Frame) -> np.ndarray:
+    """[T] the depth probe's reading (NaN without a probe): per layer, unlike the other columns."""
+    return np.full(len(frame.text), np.nan, np.float32) if frame.probe_depth is None else frame.probe_depth
 
 
 def image_data(frame: Frame) -> dict:

@@ -51,7 +51,7 @@ class Page(Viewer):
         s = self.state
         try:
             frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected),
-                               hide_separators=s.hide_separators, divergence=s.divergence)
+                               hide_separators=s.hide_separators, divergence=s.divergence, probe=s.probe)
         except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
             s.refuse(str(e))
             return

@@ -24,6 +24,7 @@ from models.trace import VIEW_LABELS
 
 from . import cache, sequences
 from .ordering import ORDERS
+from .probe_track import probe_track
 
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
 MODELS_DIR = DEFAULT_CHECKPOINT.parent
@@ -109,6 +110,8 @@ class AppState(param.Parameterized):
     trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
     divergence = param.Parameter(default=None, precedence=-1,
                                  doc="the trace against the grammar's oracle (None: not a grammar model)")
+    probe = param.Parameter(default=None, precedence=-1,
+                            doc="each layer's depth probe read on the trace (app/probe_track.py; None: a text model)")
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
     error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
     refusal = param.String(default="", precedence=-1,
@@ -149,7 +152,8 @@ class AppState(param.Parameterized):
             return
         self._good_model, self._model, self._spec = self.model_path, model, spec
         cfg = model.config
-        self.model_note = describe_model(model)
+        self.model_note = describe_model(model) + ("" if spec is not None else
+                                                   "; no depth probe track: text has no depth to probe for")
         views = ["h", *{"gru": ("z", "r", "n"), "lstm": ("i", "f", "g", "o", "c")}.get(cfg.cell, ())]
         self.param.view.objects = {f"{v}: {VIEW_LABELS[v]}": v for v in views}
         self.param.layer.objects = {f"layer {k}": k for k in range(cfg.num_layers)}
@@ -261,7 +265,8 @@ class AppState(param.Parameterized):
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
-                          divergence=self._divergence(trace, start_depth), trace=trace)
+                          divergence=self._divergence(trace, start_depth),
+                          probe=probe_track(self.model_path, trace) if self._spec is not None else None, trace=trace)
         return True
 
     def _divergence(self, trace, start_depth: int):

@@ -19,6 +19,7 @@ from .heatmap import BORDER_LEFT, BORDER_RIGHT
 
 CHAR_AXIS_PX = 22
 P_NEXT_COLOUR, SURPRISAL_COLOUR, DEPTH_COLOUR, KL_COLOUR = "#1f77b4", "#d62728", "#444444", "#9467bd"
+PROBE_COLOUR, TRUE_DEPTH_COLOUR = "#ff7f0e", "#aaaaaa"
 # Picked cells, in the order picked: Dark2 has no plain blue or red (the p(next) and surprisal
 # tracks, the heatmap's two ends); its grey is dropped as too close to the depth track's.
 CELL_COLOURS = tuple(c for c in Dark2_8 if c != "#666666")
@@ -55,6 +56,14 @@ class Tracks:
         self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color=DEPTH_COLOUR)
         self.depth.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth")], mode="vline"))
 
+        # What a linear probe reads from the states, over the truth: where they part, the states
+        # do not say depth linearly (app/probe_track.py).
+        self.probe = _track(x_range, seq, "", ticker=BasicTicker(desired_num_ticks=3, min_interval=1))
+        self.probe.step(x="x", y="depth", source=seq, mode="center", line_width=3, color=TRUE_DEPTH_COLOUR)
+        self.probe.step(x="x", y="probe_depth", source=seq, mode="center", line_width=1.5, color=PROBE_COLOUR)
+        self.probe.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth"),
+                                                 ("probe reads", "@probe_depth")], mode="vline"))
+
         # Where the model is wrong, not merely surprised: only an exact oracle makes this track possible.
         self.kl = _track(x_range, seq, "KL(oracle \u2016 model), nats")
         self.kl.step(x="x", y="kl", source=seq, mode="center", color=KL_COLOUR, line_width=1.2)
@@ -81,12 +90,14 @@ class Tracks:
         self.legend = Legend(items=[LegendItem(label={"field": "label"}, renderers=[lines])], orientation="horizontal",
                              label_text_font_size="11px", margin=0, padding=2, spacing=12, border_line_color=None)
         self.cells.add_layout(self.legend, "above")
-        self.figures = [self.depth, self.kl, self.prob, self.surprisal, self.cells]
+        self.figures = [self.depth, self.probe, self.kl, self.prob, self.surprisal, self.cells]
 
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
         self.depth.visible = frame.depth is not None
         self.kl.visible = frame.kl is not None
+        self.probe.visible = frame.probe_depth is not None
+        self.probe.title.text = frame.probe_title
         if frame.kl is not None:
             self.kl.title.text = kl_title(frame)
         hidden = frame.positions is not None

@@ -6,6 +6,9 @@
 2. Held-out windows read in context (the state carried from the stream's start): the first
    window near the stream's end (the states are recorded on the way), then other windows.
 3. Export time and file size.
+3b. The probing tracks (KL to the oracle, the depth probe's reading) for a new 1,000-char sequence:
+   the whole update against the probe track's own share (``--probe-tracks-only`` runs just this
+   and writes its own section, ``## App: probing tracks``).
 4. N real browser sessions (headless Chromium via Playwright) on one ``panel serve app`` on
    loopback, each changing sequences: errors in the server log / page consoles, server RSS.
 Writes the ``## App`` section of bench/RESULTS.md.
@@ -73,6 +76,42 @@ def bench_update(model: str) -> list[str]:
         rows.append(f"| {n:,} | {t_trace * 1e3:.0f} ms | {min(t_draw) * 1e3:.0f} ms | {t_encode * 1e3:.1f} ms | "
                     f"**{total * 1e3:.0f} ms** | {t_export * 1e3:.0f} ms | {size / 1e6:.2f} MB |")
         print(rows[-1], flush=True)
+    return rows
+
+
+def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
+    """A new 1,000-char typed sequence -> updated sources, its trace uncached, against the parts
+    that are the probing tracks': the oracle divergence and the depth probe applied to the states
+    (the probe itself is trained once per model and shared by every session: timed apart)."""
+    from bokeh.document import Document
+
+    from app import cache
+    from app.page import Page
+    from app.probe_track import probe_track
+    from app.state import AppState
+
+    t_fit = timed(lambda: cache.depth_probe(model, 0), 1)        # first call: held-out trace + fit
+    page = Page(AppState(model))
+    Document().add_root(page.scope.layout)
+    texts = [grammar.generate(1_000, seed=2000 + k) for k in range(repeat)]
+    t_update, t_probe, t_div = [], [], []
+    for t in texts:                                # each a new sequence, traced afresh
+        start = time.perf_counter()
+        page.state.text = t
+        t_update.append(time.perf_counter() - start)
+        tr = page.state.trace
+        t_probe.append(timed(lambda tr=tr: probe_track(model, tr), 3))
+        t_div.append(timed(lambda tr=tr: page.state._divergence(tr, 0), 3))
+    update, probe, div = (min(x) * 1e3 for x in (t_update, t_probe, t_div))
+    rows = [f"`python bench/bench_app.py --probe-tracks-only`, {time.strftime('%Y-%m-%d')}, on {machine.describe()}; "
+            f"load average {os.getloadavg()[0]:.1f} when it ran. Best of {repeat} new typed sequences of 1,000 "
+            "characters (target: the probing tracks updated within 300 ms server-side).", "",
+            "| new 1,000-char sequence -> sources (trace uncached) | of which: depth probe track, all layers | "
+            "of which: KL(oracle ‖ model) track | training the depth probe (once per model, shared) |",
+            "|---|---|---|---|",
+            f"| **{update:.0f} ms** | {probe:.1f} ms ({probe / update:.0%}) | {div:.1f} ms ({div / update:.0%}) | "
+            f"{t_fit:.2f} s |"]
+    print("\n".join(rows), flush=True)
     return rows
 
 
@@ -220,12 +259,13 @@ def bench_sessions(model: str, n_sessions: int, rounds: int) -> list[str]:
     return rows
 
 
-def write_section(lines: list[str]) -> None:
+def write_section(lines: list[str], name: str = "App") -> None:
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    section = "## App\n\n" + "\n".join(lines).rstrip() + "\n"
-    if re.search(r"^## App\n", text, re.M):
-        text = re.sub(r"^## App\n.*?(?=^## |\Z)", section + "\n", text, flags=re.M | re.S)
+    section = f"## {name}\n\n" + "\n".join(lines).rstrip() + "\n"
+    head = re.escape(f"## {name}") + r"\n"
+    if re.search("^" + head, text, re.M):
+        text = re.sub("^" + head + r".*?(?=^## |\Z)", lambda _: section + "\n", text, flags=re.M | re.S)
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text.rstrip() + "\n")
@@ -237,7 +277,13 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--probe-tracks-only", action="store_true", help="only the probing tracks' timing")
     args = ap.parse_args()
+    if args.probe_tracks_only:
+        rows = bench_probe_tracks(args.model)
+        if not args.no_write:
+            write_section(rows, "App: probing tracks")
+        return
     cfg = checkpoint.read_config(args.model)["model"]
     head = [f"`python bench/bench_app.py`, {time.strftime('%Y-%m-%d')}, on {machine.describe()}; model "
             f"{Path(args.model).name} ({cfg['cell'].upper()}-{cfg['hidden_size']}). Best of 3 unless noted.", "",

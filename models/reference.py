@@ -34,29 +34,32 @@ def identity(x):
 ACTIVATIONS = {"tanh": np.tanh, "relu": relu, "linear": identity}   # the plain RNN's choices
 
 
+# The three step functions take one state [H] or a batch [..., H] (``x @ W.T`` is ``W @ x`` for
+# one vector): analysis/causal.py steps thousands of edited states at once through them.
 def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     act = ACTIVATIONS[nonlinearity]
-    h_new = act(W_ih @ x + b_ih + W_hh @ h + b_hh)
+    h_new = act(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
     return h_new, {}
 
 
 def gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
-    H = h.shape[0]
+    H = h.shape[-1]
     W_ir, W_iz, W_in = W_ih[:H], W_ih[H:2 * H], W_ih[2 * H:]
     W_hr, W_hz, W_hn = W_hh[:H], W_hh[H:2 * H], W_hh[2 * H:]
     b_ir, b_iz, b_in = b_ih[:H], b_ih[H:2 * H], b_ih[2 * H:]
     b_hr, b_hz, b_hn = b_hh[:H], b_hh[H:2 * H], b_hh[2 * H:]
-    r = sigmoid(W_ir @ x + b_ir + W_hr @ h + b_hr)
-    z = sigmoid(W_iz @ x + b_iz + W_hz @ h + b_hz)
-    n = np.tanh(W_in @ x + b_in + r * (W_hn @ h + b_hn))
+    r = sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)
+    z = sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
+    n = np.tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))
     h_new = (1.0 - z) * n + z * h
     return h_new, {"r": r, "z": z, "n": n}
 
 
 def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
-    H = h.shape[0]
-    a = W_ih @ x + b_ih + W_hh @ h + b_hh
-    i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
+    H = h.shape[-1]
+    a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+    i, f = sigmoid(a[..., :H]), sigmoid(a[..., H:2 * H])
+    g, o = np.tanh(a[..., 2 * H:3 * H]), sigmoid(a[..., 3 * H:])
     c_new = f * c + i * g
     h_new = o * np.tanh(c_new)
     return h_new, c_new, {"i": i, "f": f, "g": g, "o": o}

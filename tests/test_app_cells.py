@@ -93,6 +93,12 @@ def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_mode
     assert "the oracle's floor on this text" in tab.result.object and ablated > intact + 0.1
     assert tab.plot.visible and len(tab.source.data["x"]) == len(state.trace) - 1
     np.testing.assert_allclose(tab.source.data["intact"], state.trace.next_char_prob(), atol=1e-5)
+    # the grammatical share of 100 samples each, intact beside ablated, as analysis/ablation.py counts them
+    from analysis.ablation import grammatical_shares
+    shares = grammatical_shares(model, state.grammar_spec, [[], [Ablation(0, (2, 11), "zero")]], n=100, chars=300)
+    good = [sum(s.grammatical) for s in shares]
+    assert f"Grammatical samples: {good[0]} of 100 intact, {good[1]} of 100 ablated" in tab.samples.object
+    assert good[0] >= 90 and good[1] < good[0] and shares[1].texts[0][:120] in tab.samples.object
 
 
 def test_the_ablation_ranking(default_model):  # noqa: F811

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from app.frame import Frame
 from app.heatmap import DIVERGING
 from app.scope import Scope
+
+from app_fixtures import default_model, gru2_model  # noqa: F401
 
 
 def frame(text: str = "( 1 ( 2 ) 1 ) 0 ", H: int = 6, selected=(3, 1, 5)) -> Frame:
@@ -51,3 +54,46 @@ def test_cell_legend_sits_above_the_lines_not_on_them():
     assert legends and not any(m.__class__.__name__ == "Legend" for m in fig.center + fig.right)
     scope.update(frame(H=15, selected=range(12)))                   # more than a row: two rows, a taller plot
     assert legends[0].ncols == 8 and fig.height > 200
+
+
+def test_the_depth_probe_track_reads_depth_from_the_states(default_model):  # noqa: F811
+    """The Probes tab's depth probe applied to the window on screen: on the shipped GRU it reads
+    the true depth almost everywhere, and the title carries the Probes tab's own accuracy."""
+    from app import cache
+    from app.page import Page
+    from app.state import AppState
+    from models.heldout import heldout_of
+    state = AppState(default_model, index=150_000, window=1_000)
+    page = Page(state)
+    predicted = page.scope.seq.data["probe_depth"]
+    truth = heldout_of(default_model).annotations["depth"][150_000:151_000]
+    assert predicted.shape == (1_000,) and (predicted == truth).mean() >= 0.99
+    np.testing.assert_array_equal(predicted, page.frame.probe_depth)
+    # the title's accuracy: the probe's hits on the second half of the held-out states it was not trained on
+    kept = cache.depth_probe(default_model, 0)
+    held, ann = cache._heldout_trace(str(default_model), cache.stamp(default_model), cache.LABEL_CHARS)  # shared
+    hits = kept.predict(held.hidden[0][50_000:]) == ann["depth_level"].values[50_000:]
+    track = page.scope.tracks.probe
+    assert track.visible and f"held-out accuracy {hits.mean():.3f} on 50,000 characters" in track.title.text
+    state.hide_separators = True                       # the track keeps the shown columns only
+    np.testing.assert_array_equal(page.frame.probe_depth, predicted[page.frame.positions])
+
+
+def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path):  # noqa: F811
+    from app.page import Page
+    from app.state import AppState
+    from models import checkpoint
+    from models.model import CharRNN, ModelConfig
+    page = Page(AppState(gru2_model))
+    assert "layer 0's states" in page.scope.tracks.probe.title.text
+    page.state.layer = 1
+    assert "layer 1's states" in page.scope.tracks.probe.title.text
+    np.testing.assert_array_equal(page.scope.seq.data["probe_depth"], page.state.probe.predicted[1])
+    text = tmp_path / "t.txt"
+    text.write_text("hello world, hello rnnscope\n" * 100, encoding="utf-8")
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=sorted(set(text.read_text())), hidden_size=4, embedding_dim=3))
+    checkpoint.save(model, tmp_path / "m", {"data": {"kind": "text", "path": str(text)}})
+    page = Page(AppState(tmp_path / "m"))
+    assert page.frame.probe_depth is None and not page.scope.tracks.probe.visible
+    assert "no depth probe track: text has no depth to probe for" in page.state.model_note

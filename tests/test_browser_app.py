@@ -634,8 +634,23 @@ def test_the_oracle_divergence_track_says_where_the_model_is_wrong(app):
     app.check()
 
 
-def test_the_ablation_tab_shows_the_loss_and_p_next_of_the_ablated_model(app):
+_PROBE_TRACK = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const fig = models.find(m => m.type === "Figure" && m.title && m.title.text
+                               && m.title.text.startsWith("depth read by a linear probe"));
+  if (!fig) return null;
+  const src = fig.renderers[1].data_source;
+  const probe = Array.from(src.data.probe_depth), depth = Array.from(src.data.depth);
+  return {title: fig.title.text, visible: fig.visible, n: probe.length,
+          agree: probe.filter((p, i) => p === depth[i]).length};
+}"""
+
+
+def test_the_ablation_tab_shows_the_loss_p_next_and_grammatical_samples_and_the_probe_track_is_drawn(app):
     page = app.page
+    track = page.evaluate(_PROBE_TRACK)                  # the depth probe's reading under the heatmap
+    assert track and track["visible"] and "held-out accuracy" in track["title"], track
+    assert track["n"] > 0 and track["agree"] >= 0.95 * track["n"], track
     for cell in ("cell 2", "cell 11"):
         page.get_by_role("button", name=cell, exact=True).click()
     page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 2", timeout=60_000)
@@ -644,6 +659,10 @@ def test_the_ablation_tab_shows_the_loss_and_p_next_of_the_ablated_model(app):
     said = page.get_by_text(re.compile(r"cells \[2, 11\] replaced by their held-out means"))
     said.wait_for(state="visible", timeout=60_000)
     assert "nats/char against" in said.inner_text() and "the oracle's floor on this text" in said.inner_text()
+    share = page.get_by_text(re.compile(r"Grammatical samples: \d+ of 100 intact, \d+ of 100 ablated"))
+    share.wait_for(state="visible", timeout=60_000)
+    intact, ablated = map(int, re.search(r"(\d+) of 100 intact, (\d+) of 100 ablated", share.inner_text()).groups())
+    assert intact >= 90 > ablated
     full_page_shot(app, "14-ablation-tab")
     app.check()
 

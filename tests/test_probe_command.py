@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from models import checkpoint
+from analysis.report import report_html
 from rnnscope.cli import main
 
-from app_fixtures import default_model  # noqa: F401
+from app_fixtures import default_model, gru2_model  # noqa: F401
 
 torch.set_num_threads(1)
 
@@ -51,6 +53,39 @@ def test_the_numbers_have_every_documented_key(probed):
     assert len(code["kl"]) == len(code["cells"]) + 1 == 16
 
 
+def test_a_two_layer_model_gets_a_causal_code_in_each_layer(gru2_model):  # noqa: F811
+    from analysis.causal import grammar_depth_oracle, layer_readout, search
+    from analysis.probing import depth_code, probing_run
+    from models.heldout import heldout_of
+    model, held = checkpoint.load(gru2_model), heldout_of(gru2_model)
+    run = probing_run(model, held, chars=1_500, ablation_chars=200)
+    codes = run.numbers["causal_codes"]
+    assert [c["layer"] for c in codes] == [0, 1] and run.numbers["causal_code"] == codes[1]
+    assert all(documented_keys("`causal_code`") <= set(c) and len(c["kl"]) == 7 for c in codes)
+    # layer 0's code is the search through layer 1, as analysis.causal builds it by hand
+    kind = run.annotations["kind"]
+    by_hand = search(run.trace.hidden[0], run.annotations["depth"].values.astype(int),
+                     kind.values == kind.categories.index("separator"),
+                     grammar_depth_oracle(held.spec, list(model.config.vocab)),
+                     layer_readout(model, run.trace.hidden, None, 0), list(range(5)), layer=0)
+    assert codes[0] == by_hand.to_dict() and depth_code(model, run.trace, run.annotations, held, 0) == by_hand
+    assert "layer 0, depth" in report_html(run, "t") and "layer 1, depth" in report_html(run, "t")
+
+
+def test_the_top_ranked_ablation_is_sampled_beside_intact(probed):
+    numbers, _ = probed
+    a = numbers["ablation_samples"]
+    assert documented_keys("`ablation_samples`") <= set(a)
+    top = max((c for c in numbers["cells"] if c["view"] == "h"), key=lambda c: c["ablation_delta_loss"])
+    assert (a["layer"], a["cells"]) == (top["layer"], [top["cell"]])
+    for side in ("intact", "ablated"):
+        s = a[side]
+        assert s["samples"] == 100 and s["share"] == pytest.approx(s["grammatical"] / 100)
+        assert all(t.startswith("(") and len(t) == 301 for t in s["examples"])
+        assert len(s["first_reasons"]) == min(3, 100 - s["grammatical"])
+    assert a["intact"]["grammatical"] >= 90 > a["ablated"]["grammatical"]
+
+
 def test_every_cell_of_every_view_is_labelled_and_h_is_ablated(probed):
     numbers, _ = probed
     views = {"h", "z", "r", "n"}
@@ -66,6 +101,7 @@ def test_the_report_is_one_offline_file(probed):
     markup = re.sub(r"<script>.*?</script>", "", html, flags=re.S)     # the inlined code's own strings aside
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", markup)  # nothing loaded from elsewhere
     assert "bokeh-tables" in html and "Linear probes" in html and "Per-category profiles" in html
+    assert "Grammatical samples" in html
 
 
 def test_with_neither_file_it_prints_the_labels(capsys, default_model):  # noqa: F811
@@ -106,7 +142,8 @@ def test_a_text_model_is_labelled_and_probed_against_text_annotations(text_probe
     assert [p["target"] for p in numbers["probes"]] == list(TEXT_PROBE_TARGETS)
     assert next(p for p in numbers["probes"] if p["target"] == "in_string")["classes"] == ["yes", "no"]
     assert numbers["oracle_divergence"] is None and numbers["causal_code"] is None
-    assert set(numbers["absent"]) == {"oracle_divergence", "causal_code"}
+    assert set(numbers["absent"]) == {"oracle_divergence", "causal_code", "ablation_samples"}
+    assert numbers["ablation_samples"] is None and numbers["causal_codes"] == []
     assert all("no exact oracle" in why for why in numbers["absent"].values())
 
 

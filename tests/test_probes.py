@@ -10,7 +10,7 @@ import torch
 
 import grammar
 from analysis.annotations import grammar_annotations
-from analysis.probes import control_labels, probe
+from analysis.probes import control_labels, probe, train_probe
 from models import checkpoint
 from models.heldout import heldout_of
 from models.model import CharRNN
@@ -96,3 +96,23 @@ def test_the_shipped_gru_holds_depth_in_a_few_cells_and_a_random_one_does_not(de
     random_probe = probe(trace(untrained, held.text[:n]).hidden[0], ann["depth_level"].values,
                          ann["char"].values, "depth", ks=[15])
     assert random_probe.accuracy < trained.accuracy - 0.05
+
+
+def test_a_trained_probe_reads_new_states_as_its_equations_say():
+    """The kept probe scores what ``probe`` scores, and its prediction is the argmax of the
+    logistic regression's scores on standardised states, computed here by hand."""
+    rng = np.random.default_rng(3)
+    states = rng.normal(size=(len(DEPTH), 4))
+    states[:, 1] += 0.8 * DEPTH                         # depth in cell 1, blurred: the probe errs sometimes
+    kept = train_probe(states, DEPTH, "depth_level", ANN["depth_level"].categories)
+    assert kept.accuracy == probe(states, DEPTH, CHARS, "depth_level").accuracy
+    assert kept.test_chars == len(DEPTH) - len(DEPTH) // 2 and kept.classes == ("0", "1", "2", "3", "4")
+    scaler, lr = kept.model[0], kept.model[-1]
+    fresh = rng.normal(size=(500, 4)) + np.array([0, 1.6, 0, 0])
+    scores = ((fresh - scaler.mean_) / scaler.scale_) @ lr.coef_.T + lr.intercept_
+    np.testing.assert_array_equal(kept.predict(fresh), lr.classes_[scores.argmax(axis=1)])
+    exact = states.copy()
+    exact[:, 1] = DEPTH * 10                            # depth written plainly: every prediction right
+    assert (train_probe(exact, DEPTH).predict(exact[:300]) == DEPTH[:300]).all()
+    one = train_probe(states[:100], np.zeros(100, int))   # one class seen: it answers that class
+    assert one.accuracy == 1.0 and (one.predict(fresh) == 0).all()
