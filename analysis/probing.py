@@ -27,7 +27,7 @@ from .text_annotations import text_annotations
 from .divergence import oracle_divergence
 from .labels import label_cells, signed
 from .probes import probe
-from .saturation import saturation
+from .saturation import saturation_by_view
 
 PROBE_TARGETS = ("depth_level", "next_kind")
 # Text: what the state must carry from the past (a string or brackets left open) and what it
@@ -144,9 +144,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet).summary()
         if causal[-1] is None:
             absent["causal_code"] = "the grammar has no separator: no step where the next token depends on depth alone"
-    sat = [{"layer": layer, "view": view, "cells": saturation(tr.values(view, layer),
-                                                               value_range(view, tr.values(view, layer))).to_dict()}
-           for layer in range(tr.num_layers) for view in tr.views if view != "c"]
+    sat = saturation_by_view(tr)
     numbers = {
         "schema": SCHEMA_VERSION,
         "model": {"cell": model.config.cell, "layers": model.config.num_layers, "hidden": model.config.hidden_size},

@@ -163,16 +163,21 @@ def ablation_plot(cells: list[dict]):
     return fig
 
 
-def saturation_plot(s: dict):
+def saturation_plot(s: dict, tap: bool = False):
+    """One point per cell: its share of steps at the bottom of the view's range against the top
+    (Karpathy et al. 2015, fig. 3). ``tap``: points can be clicked (the app's Saturation tab)."""
     cells = s["cells"]
     source = ColumnDataSource({"left": [c["left"] for c in cells], "right": [c["right"] for c in cells],
                                "cell": [c["cell"] for c in cells]})
-    fig = figure(height=220, width=220, x_range=(-0.02, 1.02), y_range=(-0.02, 1.02), tools="hover",
-                 tooltips=[("cell", "@cell"), ("left", "@left{0.00}"), ("right", "@right{0.00}")],
-                 title=f"layer {s['layer']}: {s['view']}", x_axis_label="left-saturated",
-                 y_axis_label="right-saturated", toolbar_location=None)
+    low = "< −0.9" if s.get("range", [0, 1])[0] < 0 else "< 0.1"
+    fig = figure(height=220, width=220, x_range=(-0.02, 1.02), y_range=(-0.02, 1.02),
+                 tools="hover,tap" if tap else "hover",
+                 tooltips=[("cell", "@cell"), (f"share {low}", "@left{0.000}"), ("share > 0.9", "@right{0.000}")],
+                 title=f"layer {s['layer']}: {s['view']}", x_axis_label=f"left-saturated (share {low})",
+                 y_axis_label="right-saturated (share > 0.9)", toolbar_location=None)
     fig.line([0, 1], [1, 0], color="#bbbbbb", line_dash="dotted")
-    fig.scatter("left", "right", source=source, size=7, alpha=0.7, color=Category10_10[4])
+    fig.scatter("left", "right", source=source, size=7, alpha=0.7, color=Category10_10[4], name="cells",
+                nonselection_alpha=0.25, selection_color=Category10_10[3])
     return fig
 
 

@@ -6,6 +6,7 @@ is bounded: a 100k-character GRU-15 trace with gates is ~30 MB.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import panel as pn
@@ -149,3 +150,40 @@ def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
     """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
     context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
     return _depth_probe(str(path), stamp(path), layer, chars)
+
+
+@pn.cache(max_items=4)
+def _saturation(path: str, mtime: float, chars: int) -> list[dict]:
+    from analysis.saturation import saturation_by_view
+    tr, _ = _heldout_trace(path, mtime, chars)
+    return saturation_by_view(tr)
+
+
+def saturation(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+    """Every cell's share of left- and right-saturated steps, per layer and bounded view
+    (analysis/saturation.py), on the held-out stream read in context."""
+    return _saturation(str(path), stamp(path), chars)
+
+
+# One build at a time: two sessions asking for a model's store at once must not both write it.
+_STORE_BUILD = threading.Lock()
+
+
+def corpus_store_path(path: str | Path) -> Path:
+    """Where the state store of the model's held-out stream lives (models/store.py's default:
+    keyed by the model's weights and the text, so another model's store is never picked up)."""
+    from models.store import default_store_path
+    return default_store_path(load_model(path), heldout_of(path).text)
+
+
+@pn.cache(max_items=4)
+def _corpus_store(path: str, mtime: float, store_path: str):
+    from models.store import store_for
+    with _STORE_BUILD:
+        return store_for(_load(path, mtime), heldout_of(path).text, store_path)
+
+
+def corpus_store(path: str | Path):
+    """The Zarr store of every hidden state of the model's whole held-out stream read in context:
+    built on first use (once per model; this blocks while it is written), then opened and shared."""
+    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path)))

@@ -21,9 +21,11 @@ from . import export, sequences
 from .ablation_tab import AblationTab
 from .cells import CellsTab
 from .explain_tab import ExplainTab
-from .probes_tab import ProbesTab
 from .frame import Frame, make_frame
+from .match_tab import MatchTab
 from .model_tab import model_view
+from .probes_tab import ProbesTab
+from .saturation_tab import SaturationTab
 from .scope import Scope
 from .state import AppState
 
@@ -42,6 +44,8 @@ class Page(Viewer):
         self.frame: Frame | None = None
         self._queued: Frame | None = None      # the newest frame waiting for the document's next tick
         self.explain = ExplainTab(state=self.state)
+        # Built with the page, not the tab: it puts its span tool and highlight on the heatmap.
+        self.match = MatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
         self.scope.heatmap.figure.on_event(Tap, self._on_tap)
         self.state.param.watch(self._redraw, REDRAW_ON)
         self._redraw()
@@ -157,7 +161,8 @@ class Page(Viewer):
                                            sizing_mode="stretch_width")),
                         ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
                         ("Ablation", AblationTab(state=self.state, x_range=self.scope.x_range)),
-                        ("Explain", self.explain), dynamic=True,
+                        ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
+                        ("Match", self.match), dynamic=True,
                         sizing_mode="stretch_width")
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")

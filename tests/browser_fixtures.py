@@ -63,15 +63,17 @@ def browser_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_server(browser_model):
-    """`python serve.py --port <free> --address 127.0.0.1`, up until the session ends."""
+def app_server(browser_model, tmp_path_factory):
+    """`python serve.py --port <free> --address 127.0.0.1`, up until the session ends. Its cache
+    folder (the Match tab's state stores) is the session's own, so each run builds them afresh."""
     RESULTS.mkdir(exist_ok=True)
     log_path = RESULTS / "browser-server.log"
     port = free_port()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("server-cache"))}
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1",
                                  "--model", str(browser_model)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
     server = Server(f"http://127.0.0.1:{port}/app", log_path, proc)
     try:
         deadline = time.time() + 120

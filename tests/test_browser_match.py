@@ -1,0 +1,109 @@
+"""The Match and Saturation tabs in a real browser (issue 7 items 7 and 6): drag a span across the
+heatmap with the span tool, read its on-cells and the ranked matches of the whole held-out stream,
+click one and see the heatmap load that window with the span highlighted; then the saturation
+plots, one point per cell, hover naming the cell and a click showing that gate. One page load."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
+from test_browser_app import _CELL_LINES, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
+
+from app.match_tab import SPAN_TOOL
+from models.heldout import heldout_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Page coordinates of data point (x, y) of the figure whose title starts with `title` ('' = the
+# heatmap), scrolled into view, from Bokeh's own scales: drags and hovers land exactly on a column or a point.
+_AT = """([title, x, y]) => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(m => m.type === "Figure" && (title
+      ? m.title && m.title.text && m.title.text.startsWith(title)
+      : m.renderers.some(r => r.glyph && r.glyph.type === "Image")));
+  const view = doc.views_manager.find_one(fig);
+  view.canvas_view.el.scrollIntoView({block: "center"});         // the mouse reaches only what is in view
+  const box = view.canvas_view.el.getBoundingClientRect();
+  const sy = y === null ? view.frame.bbox.vcenter : view.frame.y_scale.compute(y);
+  return {x: box.left + view.frame.x_scale.compute(x), y: box.top + sy};
+}"""
+_HIGHLIGHT = """() => {
+  const box = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "BoxAnnotation" && m.level === "overlay"
+      && m.line_color === "#2ca02c");
+  return {left: box.left, right: box.right, visible: box.visible};
+}"""
+_SATURATION = """() => [...Bokeh.documents[0]._all_models.values()]
+  .filter(m => m.type === "Figure" && m.title && m.title.text && /^layer \\d+: \\w$/.test(m.title.text))
+  .map(f => [f.title.text, f.renderers.find(r => r.name === "cells").data_source.data.cell.length])"""
+# The point of a saturation plot farthest from every other (so hovering and clicking it finds it alone).
+_LONELIEST_POINT = """title => {
+  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
+      && m.title.text === title);
+  const d = f.renderers.find(r => r.name === "cells").data_source.data;
+  let best = -1, far = -1;
+  for (let i = 0; i < d.cell.length; i++) {
+    let near = Infinity;
+    for (let j = 0; j < d.cell.length; j++)
+      if (j !== i) near = Math.min(near, Math.hypot(d.left[i] - d.left[j], d.right[i] - d.right[j]));
+    if (near > far) { far = near; best = i; }
+  }
+  return [d.left[best], d.right[best], d.cell[best]];
+}"""
+_HEATMAP_TITLE = """() => [...Bokeh.documents[0]._all_models.values()].find(
+  m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image")).title.text"""
+
+
+def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plots_every_cell(app, browser_model):  # noqa: F811
+    page = app.page
+    page.locator(".bk-tab").filter(has_text="Match").click()
+    page.get_by_text("Pick the span tool").wait_for(state="visible")
+
+    # Columns 48 .. 50 of the first window are ") (": a cell switches on there and off around it. (A drag
+    # across a single column, ~12 px, is too short for Bokeh to take it as a drag rather than a tap.)
+    page.locator(f'[title="{SPAN_TOOL}"]').click()
+    a, b = page.evaluate(_AT, ["", 47.6, None]), page.evaluate(_AT, ["", 50.4, None])
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=6)
+    page.mouse.up()
+    said = page.get_by_text(re.compile(r"Selected: characters 48 \.\. 50"))
+    said.wait_for(state="visible")
+    assert re.search(r"on-cells at h > 0.5: \[\d+(, \d+)*\]", said.inner_text()), said.inner_text()
+    page.wait_for_function(f"() => ({_HIGHLIGHT})().visible", timeout=10_000)
+    assert page.evaluate(_HIGHLIGHT) == {"left": 47.5, "right": 50.5, "visible": True}
+
+    status = page.get_by_text(re.compile(r"The 20 best of every run in the whole held-out stream"))
+    status.wait_for(state="visible")                       # the store is built first: this server's first match
+    assert "200,000 steps" in status.inner_text() and "built just now" in status.inner_text()
+    rows = page.locator(".tabulator-row")
+    rows.nth(19).wait_for(state="visible", timeout=30_000)
+    assert rows.count() == 20
+
+    third = rows.nth(2)
+    start, end = (int(third.locator(f'.tabulator-cell[tabulator-field="{k}"]').inner_text().replace(",", ""))
+                  for k in ("start", "end"))
+    third.locator('.tabulator-cell[tabulator-field="text"]').click()
+    text = heldout_of(browser_model).text
+    index = max(0, min(start - (100 - (end - start + 1)) // 2, len(text) - 100))    # the match centred in the window
+    page.get_by_text(f"characters {index:,} .. {index + 99:,}, read in context").wait_for(state="visible")
+    page.wait_for_function(f"() => ({_HIGHLIGHT})().left === {start - index - 0.5}")
+    assert page.evaluate(_HIGHLIGHT) == {"left": start - index - 0.5, "right": end - index + 0.5, "visible": True}
+    assert app.text() == text[index:index + 100]
+    full_page_shot(app, "15-match-tab")
+
+    # Saturation: a plot per view of layer 0, a point per cell; hover names it, a click shows that gate.
+    page.locator(".bk-tab").filter(has_text="Saturation").click()
+    page.wait_for_function(f"() => ({_SATURATION})().length === 4", timeout=180_000)
+    assert sorted(page.evaluate(_SATURATION)) == [["layer 0: h", 15], ["layer 0: n", 15], ["layer 0: r", 15],
+                                                  ["layer 0: z", 15]]
+    point = page.evaluate(_LONELIEST_POINT, "layer 0: z")
+    at = page.evaluate(_AT, ["layer 0: z", point[0], point[1]])
+    page.mouse.move(at["x"], at["y"])
+    page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('share > 0.9')", timeout=10_000)
+    assert "cell" in page.evaluate(_TOOLTIP_TEXT)
+    page.mouse.click(at["x"], at["y"])
+    page.wait_for_function(f"() => ({_HEATMAP_TITLE})().startsWith('update gate z')", timeout=60_000)
+    page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {point[2]}')", timeout=60_000)
+    full_page_shot(app, "16-saturation-tab")
+    app.check()
