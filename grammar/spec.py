@@ -4,7 +4,9 @@ At depth d the stream chooses among the allowed tokens -- ``(`` if d < max_depth
 ``)`` if d > 0, and the digit ``d`` -- with probability proportional to their weights
 (uniform by default), and every token is followed by the separator. The published
 generator (seed 001) also emits ``0`` at depth 0; the blog's prose lists only 1-4, so
-the depth-0 digit is a switch.
+the depth-0 digit is a switch. ``digits=False`` leaves the digits out altogether (brackets
+only: depth 0 allows only ``(``, the maximum depth only ``)``): the language of counting
+experiments (Weiss et al. 2018), where nothing in the input names the depth.
 """
 from __future__ import annotations
 
@@ -24,11 +26,12 @@ KIND_NAMES = ("open", "close", "digit", "separator")
 @dataclass(frozen=True)
 class GrammarSpec:
     max_depth: int = 4
-    zero_digit: bool = True      # emit "0" at depth 0, as the published generator does
+    zero_digit: bool = True      # emit "0" at depth 0, as the published generator does (with digits only)
     separator: str = " "         # "" for a stream with no separators
     open_weight: float = 1.0
     close_weight: float = 1.0
     digit_weight: float = 1.0
+    digits: bool = True          # False: brackets only; then zero_digit and digit_weight play no part
 
     def __post_init__(self):
         if not 1 <= self.max_depth <= 9:
@@ -39,12 +42,18 @@ class GrammarSpec:
                                f"or empty; got {self.separator!r}")
         if not all(0 < w < float("inf") for w in (self.open_weight, self.close_weight, self.digit_weight)):
             raise GrammarError("token weights must be positive and finite")
+        if not isinstance(self.digits, bool):     # from JSON, "false" (a string) would read as true
+            raise GrammarError(f"digits must be true or false, got {self.digits!r}")
 
     @property
     def alphabet(self) -> list[str]:
         """Every character the stream can contain, in code-point order."""
-        chars = ["(", ")", *(str(d) for d in range(0 if self.zero_digit else 1, self.max_depth + 1))]
+        chars = ["(", ")", *(str(d) for d in range(self.max_depth + 1) if self.has_digit(d))]
         return sorted(chars + ([self.separator] if self.separator else []))
+
+    def has_digit(self, depth: int) -> bool:
+        """Whether the digit naming ``depth`` is a token of this grammar."""
+        return self.digits and (depth > 0 or self.zero_digit)
 
     @property
     def chars_per_token(self) -> int:
@@ -59,7 +68,7 @@ class GrammarSpec:
                 options.append(("(", +1, self.open_weight))
             if d > 0:
                 options.append((")", -1, self.close_weight))
-            if d > 0 or self.zero_digit:
+            if self.has_digit(d):
                 options.append((str(d), 0, self.digit_weight))
             total = sum(w for _, _, w in options)
             table.append([(tok, step, w / total) for tok, step, w in options])
@@ -79,4 +88,5 @@ class GrammarSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> GrammarSpec:
+        """A spec saved before ``digits`` existed has digits: the missing key keeps its old meaning."""
         return cls(**data)

@@ -26,6 +26,8 @@ def _grammar_args(p: argparse.ArgumentParser, of_model: bool = False) -> None:
                    help=f"maximum nesting depth{default or ' (default 4)'}")
     g.add_argument("--no-zero-digit", action="store_true", default=None if of_model else False,
                    help="do not emit 0 at depth 0 (the blog's prose)")
+    g.add_argument("--no-digits", action="store_true", default=None if of_model else False,
+                   help="brackets only, no digits: nothing in the input names the depth (for `rnnscope generalise`)")
     g.add_argument("--separator", default=None if of_model else " ",
                    help=f"character after every token, '' for none{default or ' (default space)'}")
 
@@ -37,7 +39,8 @@ def _spec(args, base=None):
     import grammar
     spec = base or grammar.GrammarSpec()
     given = {"max_depth": args.max_depth, "separator": args.separator,
-             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit}
+             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit,
+             "digits": None if args.no_digits is None else not args.no_digits}
     return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
 
 
