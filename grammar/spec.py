@@ -21,6 +21,7 @@ class GrammarError(ValueError):
     """A grammar parameter or a text that the grammar cannot take, with the reason."""
 
 KIND_NAMES = ("open", "close", "digit", "separator")
+MAX_BRACKETS_DEPTH = 99
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,14 @@ class GrammarSpec:
     digits: bool = True          # False: brackets only; then zero_digit and digit_weight play no part
 
     def __post_init__(self):
-        if not 1 <= self.max_depth <= 9:
+        if not isinstance(self.digits, bool):     # from JSON, "false" (a string) would read as true
+            raise GrammarError(f"digits must be true or false, got {self.digits!r}")
+        if self.digits and not 1 <= self.max_depth <= 9:
             raise GrammarError(f"max_depth must be between 1 and 9 (digits name the depth), got {self.max_depth}")
+        # Without digits nothing caps the depth but the generator's cost, O(chars x (max_depth + 1)).
+        if not self.digits and not 1 <= self.max_depth <= MAX_BRACKETS_DEPTH:
+            raise GrammarError(f"max_depth must be between 1 and {MAX_BRACKETS_DEPTH} in the brackets-only grammar, "
+                               f"got {self.max_depth}")
         if len(self.separator) > 1 or (self.separator and (self.separator in "()0123456789"
                                                            or not self.separator.isascii())):
             raise GrammarError(f"separator must be one ASCII character other than a parenthesis or digit, "
