@@ -1,5 +1,6 @@
 """One command, ``rnnscope``, for everything outside the app:
-generate / train / eval / trace / sample / summary / export.
+generate / train / eval / trace / sample / summary / export, and the analyses
+(probe / explain / match / generalise).
 
 Each subcommand parses its arguments, calls into grammar/ or models/, and prints. Errors a
 user can cause (bad path, corrupt checkpoint, unknown characters ...) exit with status 2

@@ -202,3 +202,18 @@ def test_a_model_trained_with_digits_is_refused_naming_it(tmp_path, capsys):
                     {"data": {"kind": "grammar", "spec": grammar.GrammarSpec().to_dict()}})
     assert main(["generalise", "--models", str(path)]) == 2
     assert f"{path}: trained on the grammar with digits" in capsys.readouterr().err
+
+
+def test_a_model_trained_with_no_digits_keeps_its_grammar_through_its_checkpoint(tmp_path, capsys):
+    """train --no-digits records the spec; loading gives back the brackets-only grammar, its held-out
+    stream is of that grammar, and the model can take the test."""
+    from models.heldout import heldout_of
+    path = tmp_path / "m"
+    assert main(["train", "--out", str(path), "--no-digits", "--steps", "2", "--batch", "4", "--row-chars", "150",
+                 "--bptt", "50", "--eval-chars", "800", "--hidden", "3", "--device", "cpu", "--threads", "1",
+                 "--quiet"]) == 0
+    model = checkpoint.load(path)
+    assert model.config.vocab == [" ", "(", ")"]
+    assert gen.trained_grammar(model) == BRACKETS
+    held = heldout_of(path)
+    assert held.spec == BRACKETS and grammar.validate(held.text, BRACKETS).ok and set(held.text) == {" ", "(", ")"}

@@ -510,6 +510,17 @@ def test_brackets_only_floor_is_the_closed_form(max_depth):
         expected, abs=0.004)
 
 
+def test_brackets_only_may_go_deeper_than_nine_digits_would_allow():
+    """Digits name depths 0..9; without them only the generator's cost bounds the depth."""
+    spec = GrammarSpec(digits=False, max_depth=20)
+    text = grammar.generate(100_000, seed=2, spec=spec)
+    assert grammar.validate(text, spec).ok and grammar.annotate(text, spec)["depth"].max() == 20
+    with pytest.raises(grammar.GrammarError, match="between 1 and 99 in the brackets-only grammar, got 100"):
+        GrammarSpec(digits=False, max_depth=100)
+    with pytest.raises(grammar.GrammarError, match="between 1 and 9 .digits name the depth., got 10"):
+        GrammarSpec(max_depth=10)
+
+
 def test_brackets_only_validation_names_a_digit():
     verdict = grammar.validate("( 1 ", BRACKETS)
     assert (verdict.ok, verdict.position) == (False, 2)
