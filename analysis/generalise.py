@@ -26,8 +26,8 @@ DEFAULT_TEST_DEPTH = 8
 DEFAULT_CHARS = 200_000
 TEST_SEED = 8_2018       # one fixed stream, so every model with the same grammar reads the same characters
 SCHEMA_VERSION = 1
-THRESHOLD_RULE = ("half the smallest probability the training grammar gives `)` where it is legal "
-                  "(0.25 for the uniform brackets-only grammar: `)` is 1/2 at every inner depth, 0 at depth 0)")
+THRESHOLD_RULE = ("half the smallest probability the training grammar gives ')' where it is legal "
+                  "(0.25 for the uniform brackets-only grammar: ')' is 1/2 at every inner depth, 0 at depth 0)")
 
 
 def trained_grammar(model: CharRNN, name: str = "the model") -> grammar.GrammarSpec:
@@ -81,20 +81,39 @@ def close_probability(model: CharRNN, text: str) -> np.ndarray:
     return probs[:, model.vocab.chars.index(")")].double().cpu().numpy()
 
 
-def per_depth(p_close: np.ndarray, depth: np.ndarray, threshold: float, max_depth: int) -> list[dict]:
+def after_deeper(depth: np.ndarray, trained_depth: int) -> np.ndarray:
+    """[T] whether the stream has been deeper than ``trained_depth`` since it was last at depth 0
+    (``depth`` at every character). A counter that saturates at the training depth can only be
+    wrong at such points: at depth 0 its count is reset to the truth."""
+    steps = np.arange(len(depth))
+    last_zero = np.maximum.accumulate(np.where(depth == 0, steps, -1))
+    last_deep = np.maximum.accumulate(np.where(depth > trained_depth, steps, -1))
+    return last_deep > last_zero
+
+
+def per_depth(p_close: np.ndarray, depth: np.ndarray, threshold: float, max_depth: int,
+              deeper: np.ndarray | None = None) -> list[dict]:
     """For each true depth 0..max_depth: how many decision points, the share where "`)` legal"
-    (p_close > threshold) agrees with the truth (depth > 0), and the mean p(`)`). Empty depths
-    have count 0 and null statistics."""
-    said_legal = p_close > threshold
-    correct = said_legal == (depth > 0)
+    (p_close > threshold) agrees with the truth (depth > 0), and the mean p(`)`); with ``deeper``
+    (after_deeper at the same points) also the count and share right among the points that
+    follow an excursion beyond the training depth, and among the others. Empty groups have null
+    statistics."""
+    correct = (p_close > threshold) == (depth > 0)
     rows = []
     for d in range(max_depth + 1):
         here = depth == d
-        n = int(here.sum())
-        rows.append({"depth": d, "close_legal": d > 0, "count": n,
-                     "accuracy": float(correct[here].mean()) if n else None,
-                     "mean_p_close": float(p_close[here].mean()) if n else None})
+        row = {"depth": d, "close_legal": d > 0, "count": int(here.sum()), "accuracy": _share(correct[here]),
+               "mean_p_close": float(p_close[here].mean()) if here.any() else None}
+        if deeper is not None:
+            row |= {"after_deeper_count": int((here & deeper).sum()),
+                    "after_deeper_accuracy": _share(correct[here & deeper]),
+                    "otherwise_accuracy": _share(correct[here & ~deeper])}
+        rows.append(row)
     return rows
+
+
+def _share(right: np.ndarray) -> float | None:
+    return float(right.mean()) if len(right) else None
 
 
 def oracle_close(spec: grammar.GrammarSpec) -> list[float]:
@@ -125,7 +144,8 @@ def generalise(model: CharRNN, name: str = "model", test_depth: int = DEFAULT_TE
     text = grammar.generate(chars, seed=seed, spec=test)
     at, depth = decision_points(text, test)
     p_close = close_probability(model, text)[at]
-    rows = per_depth(p_close, depth, threshold, test_depth)
+    deeper = after_deeper(grammar.annotate(text, test)["depth"], train.max_depth)[at]
+    rows = per_depth(p_close, depth, threshold, test_depth, deeper)
     for r, p in zip(rows, oracle_close(test)):
         r["oracle_p_close"] = p
     correct = (p_close > threshold) == (depth > 0)
@@ -139,9 +159,11 @@ def generalise(model: CharRNN, name: str = "model", test_depth: int = DEFAULT_TE
         "train_ratio_to_floor": best.get("ratio_to_floor"),
         "threshold": threshold, "test_depth": test_depth, "test_chars": chars, "decision_points": int(len(at)),
         "deepest_reached": int(depth.max()) if len(depth) else None,
-        "accuracy": float(correct.mean()) if len(at) else None,
-        "accuracy_seen_depths": float(correct[seen].mean()) if seen.any() else None,
-        "accuracy_unseen_depths": float(correct[~seen].mean()) if (~seen).any() else None,
+        "accuracy": _share(correct),
+        "accuracy_seen_depths": _share(correct[seen]),
+        "accuracy_unseen_depths": _share(correct[~seen]),
+        "accuracy_seen_depths_after_deeper": _share(correct[seen & deeper]),
+        "accuracy_seen_depths_otherwise": _share(correct[seen & ~deeper]),
         "per_depth": rows,
     }
 
@@ -157,7 +179,7 @@ def comparison(models: list[tuple[str, CharRNN]], test_depth: int = DEFAULT_TEST
         check_model(model, name, test_depth)
     return {"schema_version": SCHEMA_VERSION, "test_depth": test_depth, "chars": chars, "seed": seed,
             "threshold_rule": THRESHOLD_RULE if threshold is None else "given (--threshold)",
-            "statistic": "accuracy of 'p(`)`) > threshold' as a test of '`)` is legal' (true depth > 0), "
+            "statistic": "accuracy of the answer 'p()) > threshold' to 'is ) legal here?' (true: depth > 0), "
                          "at every step after which the next token is chosen, the stream read in context "
                          "from its start",
             "models": [generalise(model, name, test_depth, chars, threshold, seed) for name, model in models]}
@@ -167,7 +189,7 @@ def text_table(numbers: dict) -> str:
     """The comparison for a terminal: one row per model, its accuracy at each true depth."""
     depths = range(numbers["test_depth"] + 1)
     width = max([5] + [len(m["name"]) for m in numbers["models"]])
-    lines = [f"is `)` legal? accuracy per true depth ({numbers['chars']:,} characters read in context; "
+    lines = [f"is ) legal? accuracy per true depth ({numbers['chars']:,} characters read in context; "
              f"threshold: {numbers['threshold_rule']})",
              f"{'model':<{width}} {'cell':<5} {'params':>7} " + " ".join(f"{f'd={d}':>6}" for d in depths)]
     for m in numbers["models"]:

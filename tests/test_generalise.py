@@ -20,6 +20,8 @@ from models.errors import RnnscopeError
 from models.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
+from browser_fixtures import chromium  # noqa: F401
+
 torch.set_num_threads(1)
 
 BRACKETS = grammar.GrammarSpec(digits=False)              # trained to depth 4, space separated
@@ -85,6 +87,9 @@ def test_a_counter_that_saturates_at_4_fails_exactly_where_its_count_runs_out():
     assert got == pytest.approx(expected, abs=1e-12)
     assert got[0] == 1.0 and got[5:] == [1.0] * 4              # a deficit of at most 8 - 4 = 4 levels
     assert all(a < 0.99 for a in got[1:5])                     # ... shows at depths 1..4
+    # ... and only after the stream went deeper than 4: at depth 0 the count is reset to the truth
+    assert [r["otherwise_accuracy"] for r in result["per_depth"][:5]] == [1.0] * 5
+    assert result["accuracy_seen_depths_otherwise"] == 1.0 > result["accuracy_seen_depths_after_deeper"]
     in_training = gen.generalise(relu_counter(cap=4), "capped", test_depth=4, chars=CHARS)
     assert in_training["accuracy"] == 1.0                       # within its training depth it is perfect
 
@@ -93,15 +98,28 @@ def test_per_depth_equals_a_plain_loop():
     rng = np.random.default_rng(3)
     p, depth = rng.random(500), rng.integers(0, 6, 500)
     depth[depth == 5] = 4                                       # depth 5 never occurs: no statistics
-    rows = gen.per_depth(p, depth, 0.3, 5)
+    deeper = rng.random(500) < 0.3
+    rows = gen.per_depth(p, depth, 0.3, 5, deeper)
     for d, r in enumerate(rows):
         here = [i for i in range(500) if depth[i] == d]
         assert r["count"] == len(here)
         if not here:
-            assert r["accuracy"] is None and r["mean_p_close"] is None
+            assert r["accuracy"] is None and r["mean_p_close"] is None and r["otherwise_accuracy"] is None
             continue
-        assert r["accuracy"] == pytest.approx(sum((p[i] > 0.3) == (d > 0) for i in here) / len(here))
+        right = {i: (p[i] > 0.3) == (d > 0) for i in here}
+        assert r["accuracy"] == pytest.approx(sum(right.values()) / len(here))
         assert r["mean_p_close"] == pytest.approx(sum(p[i] for i in here) / len(here))
+        after = [i for i in here if deeper[i]]
+        assert r["after_deeper_count"] == len(after)
+        assert r["after_deeper_accuracy"] == pytest.approx(sum(right[i] for i in after) / len(after))
+        rest = [i for i in here if not deeper[i]]
+        assert r["otherwise_accuracy"] == pytest.approx(sum(right[i] for i in rest) / len(rest))
+
+
+def test_after_deeper_marks_the_points_since_an_excursion_beyond_training_until_depth_0():
+    depth = np.array([1, 2, 3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 3, 2, 1, 0, 1])
+    expect = [0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0]    # written out by hand, training depth 2
+    assert gen.after_deeper(depth, 2).astype(int).tolist() == expect
 
 
 def test_the_default_threshold_is_half_the_least_legal_close_probability():
@@ -159,11 +177,18 @@ def saved_counters(tmp_path_factory):
     return folder
 
 
-def test_the_command_writes_an_offline_report_and_the_documented_numbers(saved_counters, tmp_path, capsys):
-    out, numbers = tmp_path / "g.html", tmp_path / "g.json"
+@pytest.fixture(scope="module")
+def command_run(saved_counters, tmp_path_factory):
+    """One run of the command on both counters, writing the report and the numbers."""
+    folder = tmp_path_factory.mktemp("generalise")
+    out, numbers = folder / "g.html", folder / "g.json"
     assert main(["generalise", "--models", str(saved_counters / "exact"), str(saved_counters / "capped"),
                  "--chars", "8000", "--threads", "1", "-o", str(out), "--json", str(numbers)]) == 0
-    data = json.loads(numbers.read_text(encoding="utf-8"))
+    return out, json.loads(numbers.read_text(encoding="utf-8"))
+
+
+def test_the_command_writes_an_offline_report_and_the_documented_numbers(saved_counters, command_run):
+    out, data = command_run
     assert documented_keys("Top level") <= set(data)
     assert [m["name"] for m in data["models"]] == [str(saved_counters / "exact"), str(saved_counters / "capped")]
     assert all(documented_keys("`models[]`") <= set(m) for m in data["models"])
@@ -172,14 +197,60 @@ def test_the_command_writes_an_offline_report_and_the_documented_numbers(saved_c
     page = out.read_text(encoding="utf-8")
     markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", markup)     # nothing fetched: opens offline
-    assert "threshold 0.25" in page and "exact" in page and "capped" in page
-    assert "wrote the report" in capsys.readouterr().out
+    assert "threshold 0.25" in page
+
+
+TOOLTIP_TEXT = """() => {
+  const out = [];
+  const walk = root => root.querySelectorAll("*").forEach(el => {
+    if (el.classList && el.classList.contains("bk-Tooltip")) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) out.push((el.shadowRoot || el).textContent);
+    }
+    if (el.shadowRoot) walk(el.shadowRoot);
+  });
+  walk(document);
+  return out.join(" ");
+}"""
+
+
+def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium):  # noqa: F811
+    """Both plots and the table draw with nothing fetched and nothing logged; hovering the
+    accuracy plot names the model, the depth, the accuracy and how many points it rests on."""
+    from browser_fixtures import new_context, screenshot, watch
+    out, _ = command_run
+    context = new_context(chromium)
+    refused = []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:", "blob:"))
+                  else (refused.append(route.request.url), route.abort()))
+    try:
+        page = context.new_page()
+        watched = watch(context, page)
+        page.goto(out.as_uri())
+        page.locator(".bk-Figure").nth(1).wait_for(timeout=60_000)          # both plots drawn
+        assert page.locator(".bk-DataTable").count() == 1
+        figure = page.locator(".bk-Figure").first
+        box = figure.bounding_box()
+        tip = ""
+        for y in range(0, int(box["height"]), 3):       # down the middle: the lines at accuracy 1 and below
+            page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + y)
+            tip = page.evaluate(TOOLTIP_TEXT)
+            if tip:
+                break
+        for field in ("model", "depth", "accuracy", "decision points", "after going deeper"):
+            assert field in tip, tip
+        screenshot(page, "generalise-report-hover", full_page=True)
+        assert watched.console_warnings == [], watched.console_warnings
+        watched.assert_clean()
+        assert refused == []
+    finally:
+        context.close()
 
 
 def test_without_files_the_command_prints_a_table(saved_counters, capsys):
     assert main(["generalise", "--models", str(saved_counters / "capped"), "--chars", "8000", "--threads", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("is `)` legal? accuracy per true depth")
+    assert lines[0].startswith("is ) legal? accuracy per true depth")
     assert any(line.startswith(str(saved_counters / "capped")) for line in lines)
 
 
