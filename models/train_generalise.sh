@@ -6,7 +6,7 @@
 # maximum depth 4, learning the oracle's exact next-character distribution (--soft-targets). Same
 # data and seed for both; schedules below. Single-threaded so the result does not depend on the core count.
 # About 2 minutes of CPU each; on this project's shared 2-core machines, measured under load, 10 minutes (GRU) and 3-7
-# minutes (LSTM) of wall time under load. Then:
+# minutes (LSTM) of wall time. Then:
 #   rnnscope generalise --models models/checkpoints/gru28-brackets models/checkpoints/lstm24-brackets -o report.html
 # Extra arguments are passed on to both runs (e.g. --device cuda). --force: it replaces the shipped checkpoints.
 set -euo pipefail
