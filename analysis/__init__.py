@@ -14,4 +14,6 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - match.py        LSTMVis select and match: on-cells of a span, best runs over a corpus store (models/store.py)
 - causal.py       the smallest set of cells the model reads a variable from (interchange interventions)
 - probing.py      all of the above in one pass over held-out states read in context; report.py draws it
+- generalise.py   can a model count? "is `)` legal" per true depth on a stream deeper than training
+                  (brackets-only grammar); generalise_report.py draws it
 """

@@ -44,6 +44,8 @@ def _token_problem(ch: str, depth: int, spec: GrammarSpec) -> str:
     if ch == ")":
         return "')' at depth 0 closes nothing" if depth == 0 else ""
     if ch.isdigit() and ch.isascii():
+        if not spec.digits:
+            return f"digit {ch}: this grammar has no digits (brackets only)"
         if int(ch) != depth:
             return f"digit {ch} at depth {depth}"
         if depth == 0 and not spec.zero_digit:

@@ -1,5 +1,6 @@
 """One command, ``rnnscope``, for everything outside the app:
-generate / train / eval / trace / sample / summary / export.
+generate / train / eval / trace / sample / summary / export, and the analyses
+(probe / explain / match / generalise).
 
 Each subcommand parses its arguments, calls into grammar/ or models/, and prints. Errors a
 user can cause (bad path, corrupt checkpoint, unknown characters ...) exit with status 2
@@ -26,6 +27,8 @@ def _grammar_args(p: argparse.ArgumentParser, of_model: bool = False) -> None:
                    help=f"maximum nesting depth{default or ' (default 4)'}")
     g.add_argument("--no-zero-digit", action="store_true", default=None if of_model else False,
                    help="do not emit 0 at depth 0 (the blog's prose)")
+    g.add_argument("--no-digits", action="store_true", default=None if of_model else False,
+                   help="brackets only, no digits: nothing in the input names the depth (for `rnnscope generalise`)")
     g.add_argument("--separator", default=None if of_model else " ",
                    help=f"character after every token, '' for none{default or ' (default space)'}")
 
@@ -37,7 +40,8 @@ def _spec(args, base=None):
     import grammar
     spec = base or grammar.GrammarSpec()
     given = {"max_depth": args.max_depth, "separator": args.separator,
-             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit}
+             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit,
+             "digits": None if args.no_digits is None else not args.no_digits}
     return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -600,6 +604,29 @@ def cmd_probe(args) -> None:
         print(text_summary(run.numbers))
 
 
+def cmd_generalise(args) -> None:
+    """Depth generalisation: models of the brackets-only grammar on a deeper stream (analysis/generalise.py)."""
+    from analysis.generalise import TEST_SEED, comparison, text_table
+    from models import checkpoint
+    from models.atomic import check_writable, write_text_atomic
+    for path in (args.out, args.json):
+        if path:
+            check_writable(path)
+    device = _runtime(args)
+    models = [(str(path), checkpoint.load(path, device)) for path in args.models]
+    numbers = comparison(models, args.test_depth, args.chars, args.threshold,
+                         TEST_SEED if args.seed is None else args.seed)
+    if args.json:
+        write_text_atomic(args.json, json.dumps(numbers, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote the numbers to {args.json}")
+    if args.out:
+        from analysis.generalise_report import report_html
+        write_text_atomic(args.out, report_html(numbers))
+        print(f"wrote the report to {args.out}")
+    if not (args.out or args.json):
+        print(text_table(numbers))
+
+
 def cmd_export(args) -> None:
     from app.export import export_file
     if args.index is None and args.text is None and args.file is None:
@@ -861,6 +888,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
     _out_arg(p, "the weights view")
     p.set_defaults(func=cmd_weights)
+
+    p = sub.add_parser(
+        "generalise", help="can a model count deeper than it was trained? (brackets-only grammar)",
+        description="Depth generalisation (Weiss et al. 2018). Each model, trained on the brackets-only grammar "
+                    "(rnnscope train --no-digits) to some depth, reads a stream of the same grammar allowed to go "
+                    "--test-depth deep, in context from its start. At every step before a token it says '`)` is "
+                    "legal here' when its p(`)`) is above --threshold; the truth is depth > 0. Reported per true "
+                    "depth: the share answered right, the number of such steps, the mean p(`)`). "
+                    "The schema of --json is in docs/generalise-json.md.")
+    p.add_argument("--models", nargs="+", type=Path, required=True, metavar="DIR",
+                   help="checkpoint directories, compared on the same stream")
+    p.add_argument("--test-depth", type=int, default=8, help="how deep the test stream may go (default 8)")
+    p.add_argument("--chars", type=int, default=200_000, help="test stream length (default 200000)")
+    p.add_argument("--threshold", type=float,
+                   help="p(`)`) above which the model says `)` is legal (default: half the smallest probability the "
+                        "training grammar gives a legal `)`: 0.25 for the uniform grammar)")
+    p.add_argument("--seed", type=int, help="seed of the test stream (default: a fixed one, the same for every run)")
+    p.add_argument("-o", "--out", type=Path, help="write the report (one offline HTML file) here")
+    p.add_argument("--json", type=Path, help="write the numbers (JSON) here")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_generalise)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)

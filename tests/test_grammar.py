@@ -11,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import grammar
@@ -25,13 +25,13 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 def legal_tokens(depth: int, spec: GrammarSpec) -> list[str]:
     """The rules of section 3, written out again: '(' below the maximum, ')' above 0, the digit d
-    (at depth 0 only when the zero digit is on)."""
+    (at depth 0 only when the zero digit is on; never in the brackets-only grammar)."""
     legal = []
     if depth < spec.max_depth:
         legal.append("(")
     if depth > 0:
         legal.append(")")
-    if depth > 0 or spec.zero_digit:
+    if spec.digits and (depth > 0 or spec.zero_digit):
         legal.append(str(depth))
     return legal
 
@@ -52,7 +52,9 @@ def tokens_and_depths(text: str, spec: GrammarSpec) -> tuple[list[str], list[int
 
 def brute_force_floor(spec: GrammarSpec) -> float:
     """Entropy rate per character: build the depth chain from the rules, find its stationary
-    distribution by repeated squaring (P^(2^50)), weight the per-depth token entropies."""
+    distribution by repeated squaring, weight the per-depth token entropies. The squaring runs on
+    the lazy chain (P + I) / 2, which has the same stationary distribution: the brackets-only
+    chain is periodic (depth parity alternates), so P^(2^50) itself would never settle."""
     n = spec.max_depth + 1
     P = np.zeros((n, n))
     entropy = np.zeros(n)
@@ -63,7 +65,7 @@ def brute_force_floor(spec: GrammarSpec) -> float:
         entropy[d] = -(p * np.log(p)).sum()
         for tok, pt in zip(legal, p):
             P[d, d + (1 if tok == "(" else -1 if tok == ")" else 0)] += pt
-    M = P.copy()
+    M = (P + np.eye(n)) / 2
     for _ in range(50):
         M = M @ M
         M /= M.sum(axis=1, keepdims=True)
@@ -76,6 +78,7 @@ specs = st.builds(
     max_depth=st.integers(1, 6),
     zero_digit=st.booleans(),
     separator=st.sampled_from(["", " ", "\n", "|", "_", ".", "x"]),
+    digits=st.booleans(),
 )
 weighted_specs = st.builds(
     GrammarSpec,
@@ -85,6 +88,7 @@ weighted_specs = st.builds(
     open_weight=st.floats(0.2, 5.0),
     close_weight=st.floats(0.2, 5.0),
     digit_weight=st.floats(0.2, 5.0),
+    digits=st.booleans(),
 )
 seeds = st.integers(0, 2**32 - 1)
 
@@ -132,12 +136,13 @@ def test_every_token_is_legal_at_its_depth_and_separators_alternate(spec, seed, 
 @given(spec=specs, seed=seeds)
 def test_stream_starts_with_open_or_zero(spec, seed):
     first = grammar.generate(1, seed=seed, spec=spec)
-    assert first in (("(", "0") if spec.zero_digit else ("(",))
+    assert first in (("(", "0") if spec.digits and spec.zero_digit else ("(",))
 
 
 @PROPERTY
 @given(spec=specs, seed=seeds, n=st.integers(100, 3000))
 def test_same_seed_same_stream_different_seed_different_stream(spec, seed, n):
+    assume(spec.digits or spec.max_depth > 1)       # "( ) ( ) ..." is the only stream of that language
     a = grammar.generate(n, seed=seed, spec=spec)
     assert grammar.generate(n, seed=seed, spec=spec) == a
     assert grammar.generate(n, seed=seed + 1, spec=spec) != a
@@ -243,7 +248,8 @@ def test_next_char_probs_rows_sum_to_one_and_put_mass_only_on_legal_characters(s
             assert probs[t, spec.alphabet.index(text[t + 1])] > 0
 
 
-@pytest.mark.parametrize("spec", [DEFAULT, GrammarSpec(separator="", max_depth=3, zero_digit=False)])
+@pytest.mark.parametrize("spec", [DEFAULT, GrammarSpec(separator="", max_depth=3, zero_digit=False),
+                                  GrammarSpec(digits=False)])
 def test_next_char_probs_match_empirical_conditional_frequencies(spec):
     """Group positions by their predicted row; the characters that really follow should be
     distributed as that row says."""
@@ -427,3 +433,103 @@ def test_spec_round_trips_through_a_dict():
 def test_alphabet_lists_every_character_in_code_point_order():
     assert DEFAULT.alphabet == [" ", "(", ")", "0", "1", "2", "3", "4"]
     assert GrammarSpec(max_depth=2, zero_digit=False, separator="").alphabet == ["(", ")", "1", "2"]
+
+
+# --- the brackets-only grammar (digits=False) ------------------------------------------------------
+
+BRACKETS = GrammarSpec(digits=False)
+
+
+def test_brackets_only_alphabet_and_rules():
+    assert BRACKETS.alphabet == [" ", "(", ")"]
+    assert GrammarSpec(digits=False, separator="", max_depth=7).alphabet == ["(", ")"]
+    assert grammar.next_char_distribution("", BRACKETS) == pytest.approx({"(": 1.0})
+    assert grammar.next_char_distribution("( ( ( ( ", BRACKETS) == pytest.approx({")": 1.0})
+    assert grammar.next_char_distribution("( ( ) ", BRACKETS) == pytest.approx({"(": 0.5, ")": 0.5})
+
+
+@PROPERTY
+@given(max_depth=st.integers(1, 6), seed=seeds, n=st.integers(1, 3000))
+def test_brackets_only_stream_has_no_digit_opens_at_zero_and_closes_at_the_maximum(max_depth, seed, n):
+    spec = GrammarSpec(digits=False, max_depth=max_depth)
+    text = grammar.generate(n, seed=seed, spec=spec)
+    assert set(text) <= {"(", ")", " "}
+    tokens, depths = tokens_and_depths(text, spec)
+    for tok, d in zip(tokens, depths):
+        if d == 0:
+            assert tok == "("
+        if d == max_depth:
+            assert tok == ")"
+
+
+def enumerate_streams(spec: GrammarSpec, n_tokens: int) -> dict[str, float]:
+    """Every token sequence of ``n_tokens`` tokens with its probability, by walking the rules
+    (legal_tokens, token_weight) of this file: the exact law of the stream's start."""
+    paths = {("", 0): 1.0}
+    for _ in range(n_tokens):
+        nxt: dict[tuple[str, int], float] = {}
+        for (toks, d), p in paths.items():
+            legal = legal_tokens(d, spec)
+            total = sum(token_weight(t, spec) for t in legal)
+            for t in legal:
+                key = (toks + t, d + (1 if t == "(" else -1 if t == ")" else 0))
+                nxt[key] = nxt.get(key, 0.0) + p * token_weight(t, spec) / total
+        paths = nxt
+    return {toks: p for (toks, _), p in paths.items()}
+
+
+@pytest.mark.parametrize("spec", [GrammarSpec(digits=False, max_depth=3, separator=""),
+                                  GrammarSpec(digits=False, max_depth=2, open_weight=3.0)])
+def test_brackets_only_oracle_is_the_conditional_law_of_every_prefix(spec):
+    """P(next token = x | prefix) = P(prefix + x) / P(prefix), summed over every stream of 9 tokens:
+    equal to the oracle after every prefix of every stream of positive probability."""
+    n = 9
+    law = enumerate_streams(spec, n)
+    assert sum(law.values()) == pytest.approx(1.0)
+    sep = spec.separator
+    for k in range(n):
+        mass: dict[str, dict[str, float]] = {}
+        for toks, p in law.items():
+            mass.setdefault(toks[:k], {}).setdefault(toks[k], 0.0)
+            mass[toks[:k]][toks[k]] += p
+        for prefix, nxt in mass.items():
+            total = sum(nxt.values())
+            expected = {t: p / total for t, p in nxt.items()}
+            text = "".join(t + sep for t in prefix)
+            assert grammar.next_char_distribution(text, spec) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("max_depth", [1, 2, 4, 6])
+def test_brackets_only_floor_is_the_closed_form(max_depth):
+    """A reflecting walk: depths 1..m-1 twice as likely as the ends, so a token is a coin flip
+    with probability (m - 1) / m; ln 2 nats each, halved by the free separators."""
+    spec = GrammarSpec(digits=False, max_depth=max_depth)
+    expected = (max_depth - 1) / max_depth * math.log(2) / 2
+    assert grammar.entropy_floor(spec) == pytest.approx(expected, abs=1e-9)
+    assert grammar.empirical_floor(grammar.generate(200_000, seed=max_depth, spec=spec), spec) == pytest.approx(
+        expected, abs=0.004)
+
+
+def test_brackets_only_may_go_deeper_than_nine_digits_would_allow():
+    """Digits name depths 0..9; without them only the generator's cost bounds the depth."""
+    spec = GrammarSpec(digits=False, max_depth=20)
+    text = grammar.generate(100_000, seed=2, spec=spec)
+    assert grammar.validate(text, spec).ok and grammar.annotate(text, spec)["depth"].max() == 20
+    with pytest.raises(grammar.GrammarError, match="between 1 and 99 in the brackets-only grammar, got 100"):
+        GrammarSpec(digits=False, max_depth=100)
+    with pytest.raises(grammar.GrammarError, match="between 1 and 9 .digits name the depth., got 10"):
+        GrammarSpec(max_depth=10)
+
+
+def test_brackets_only_validation_names_a_digit():
+    verdict = grammar.validate("( 1 ", BRACKETS)
+    assert (verdict.ok, verdict.position) == (False, 2)
+    assert verdict.reason == "position 2: digit 1: this grammar has no digits (brackets only)"
+
+
+def test_a_spec_saved_before_digits_existed_has_digits():
+    old = {k: v for k, v in DEFAULT.to_dict().items() if k != "digits"}
+    assert GrammarSpec.from_dict(old) == DEFAULT and DEFAULT.digits
+    assert GrammarSpec.from_dict(BRACKETS.to_dict()) == BRACKETS
+    with pytest.raises(grammar.GrammarError, match="digits must be true or false, got 'false'"):
+        GrammarSpec(digits="false")
