@@ -1,11 +1,13 @@
 """Trace a model over one sequence: hidden states of every layer, every gate, next-char
 probabilities, and grammar annotations when the text is grammar text.
 
-torch.nn.GRU/LSTM do not expose gates. Rather than stepping a Python loop over time, each
-layer is run by torch's own fused kernel to get h for every step; the gates then depend
-only on (x_t, h_{t-1}), both known, so they are computed for all steps in one batched
-matmul from the same weights. LSTM's cell state is the one true recurrence left, and a
-cheap elementwise one. Tests prove all of it equal to the NumPy reference.
+torch.nn.GRU/LSTM do not expose gates. On the CPU (float32 models) each layer runs as one
+compiled step loop (models/compiled.py, numba) that yields h and every gate together: a step is a
+few hundred multiply-adds, and anything that is not compiled pays more in overhead than in
+arithmetic. Elsewhere (CUDA) each layer is run by torch's own fused kernel to get h for every
+step; the gates then depend only on (x_t, h_{t-1}), both known, so they are computed for all
+steps in one batched matmul from the same weights, and LSTM's cell state is the one true
+recurrence left, a cheap elementwise one. Tests prove both paths equal to the NumPy reference.
 """
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ from torch import nn
 
 import grammar
 
+from . import compiled
 from .errors import RnnscopeError
 from .model import CharRNN
 from .trace import LayerState, State, Trace
 
 MAX_TRACE_CHARS = 1_000_000  # a trace of this many chars with gates is ~250 MB for a 15-unit GRU
 CHUNK = 10_000  # cuDNN refuses single sequences of ~100k steps; carry the state across chunks
+COMPILED = True  # CPU float32 models run models/compiled.py's loops (tests switch it off to hold torch's path)
 
 
 @torch.no_grad()
@@ -34,26 +38,50 @@ def trace(model: CharRNN, text: str, spec: grammar.GrammarSpec | None = None,
     model.eval()
     cfg = model.config
     ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
-    x = model.inputs(ids[None])[0]                                     # [T, D]
     given = state
     state = state or zero_state(model)
     _check_state(model, state)
     hidden, gates = [], []
-    for layer in range(cfg.num_layers):
-        module = model.layer(layer)
-        weights = _weights(module)
-        h0, c0 = _tensors(state[layer], x)
-        h, _ = _run_layer(module, x, h0, c0)
-        gates.append(_gates(cfg.cell, weights, x, h, h0, c0))
+    for h, g, _ in _layers(model, ids, state, gates=True):
         hidden.append(h)
-        x = h
+        gates.append(g)
+    x = hidden[-1]
     # A task model (no decoder) predicts no next character: its probs have no columns
     probs = x.new_zeros(len(x), 0) if model.decoder is None else torch.softmax(model.decoder(x), dim=-1)
     return Trace(text=text, vocab=list(cfg.vocab), cell=cfg.cell,
-                 hidden=[h.float().cpu().numpy() for h in hidden],
-                 gates=[{k: v.float().cpu().numpy() for k, v in g.items()} for g in gates],
+                 hidden=[h.float().cpu().numpy() for h in hidden], gates=gates,
                  probs=probs.float().cpu().numpy(),
                  annotations={} if cfg.task else _annotations(text, spec), initial=given)
+
+
+def _layers(model: CharRNN, ids: torch.Tensor, state: State, gates: bool):
+    """Each layer in turn, bottom first: (h [T, H] as a tensor, the gates {name: [T, H] float32
+    NumPy} or {} when not asked for, the LSTM's last cell state as float32 NumPy or None)."""
+    cfg = model.config
+    fast = _compiles(model)
+    x = None if fast else model.inputs(ids[None])[0]                  # [T, D]
+    for layer, s in enumerate(state):
+        if fast:
+            w = model.layer_arrays(layer)
+            if x is None:   # the first layer: its input projection is computed once per vocabulary character
+                table = model.inputs(torch.arange(len(cfg.vocab))[None])[0].numpy()
+                h, g, c = compiled.run_layer(cfg.cell, w, table, s.h, s.c, cfg.nonlinearity, gates, ids=ids.numpy())
+            else:
+                h, g, c = compiled.run_layer(cfg.cell, w, x.numpy(), s.h, s.c, cfg.nonlinearity, gates)
+            x = torch.from_numpy(h)
+        else:
+            module = model.layer(layer)
+            h0, c0 = _tensors(s, x)
+            h, c = _run_layer(module, x, h0, c0)
+            g = ({k: v.float().cpu().numpy() for k, v in _gates(cfg.cell, _weights(module), x, h, h0, c0).items()}
+                 if gates else {})
+            x, c = h, None if c is None else c.float().cpu().numpy()
+        yield x, g, None if c is None else np.asarray(c, np.float32)
+
+
+def _compiles(model: CharRNN) -> bool:
+    """Whether models/compiled.py runs this model: float32 on the CPU (CUDA keeps torch's kernels)."""
+    return COMPILED and model.device.type == "cpu" and model.rnn.weight_ih_l0.dtype == torch.float32
 
 
 def zero_state(model: CharRNN) -> State:
@@ -83,13 +111,11 @@ def hidden_states(model: CharRNN, text: str, state: State | None = None) -> tupl
     it: what carrying a state along a stream needs, without gates or probabilities."""
     model.eval()
     state = state or zero_state(model)
-    x = model.inputs(torch.as_tensor(model.vocab.encode(text), device=model.device)[None])[0]
+    ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
     hidden, after = [], []
-    for layer, s in enumerate(state):
-        h0, c0 = _tensors(s, x)
-        x, c = _run_layer(model.layer(layer), x, h0, c0)
-        hidden.append(x.float().cpu().numpy())
-        after.append(LayerState(hidden[-1][-1], None if c is None else c.float().cpu().numpy()))
+    for h, _, c in _layers(model, ids, state, gates=False):
+        hidden.append(h.float().cpu().numpy())
+        after.append(LayerState(hidden[-1][-1], c))
     return hidden, after
 
 
@@ -102,9 +128,6 @@ def _run_layer(module: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = Non
                c0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """h [T, H] for one layer read from (h0, c0) (None: zeros), with torch's kernel, chunked
     with a carried state; and the LSTM's last cell state (None for the other cells)."""
-    if isinstance(module, nn.GRU) and x.device.type == "cpu":
-        h0_np = None if h0 is None else h0.float().numpy()
-        return torch.from_numpy(_gru_hidden_cpu(module, x.float().numpy(), h0_np)), None
     state = None
     if h0 is not None:
         state = (h0[None, None], c0[None, None]) if isinstance(module, nn.LSTM) else h0[None, None]
@@ -114,35 +137,6 @@ def _run_layer(module: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = Non
         outs.append(out[0])
     c_last = state[1][0, 0] if isinstance(module, nn.LSTM) and state is not None else None
     return torch.cat(outs), c_last
-
-
-def _gru_hidden_cpu(module: nn.GRU, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
-    """torch's CPU GRU is not fused (~20 us a step, 2 s for 100k chars; LSTM takes 1 us).
-    This loop does the recurrent part with preallocated NumPy buffers, ~2x faster; the input
-    projections are one matmul up front. Same equations as models/reference.py."""
-    W_ih, W_hh, b_ih, b_hh = (w.detach().float().numpy() for w in _weights(module).values())
-    H = W_hh.shape[1]
-    gi = x @ W_ih.T + b_ih
-    gi[:, :2 * H] += b_hh[:2 * H]          # r and z add both biases outside the reset product
-    W_rz, W_n, b_hn = np.ascontiguousarray(W_hh[:2 * H].T), np.ascontiguousarray(W_hh[2 * H:].T), b_hh[2 * H:]
-    out = np.empty((len(x), H), np.float32)
-    h = np.zeros(H, np.float32) if h0 is None else np.array(h0, np.float32)
-    rz, n = np.empty(2 * H, np.float32), np.empty(H, np.float32)
-    for t in range(len(x)):
-        np.dot(h, W_rz, out=rz)
-        rz += gi[t, :2 * H]
-        np.negative(rz, out=rz)
-        np.exp(rz, out=rz)
-        rz += 1
-        np.reciprocal(rz, out=rz)          # sigmoid, in place
-        np.dot(h, W_n, out=n)
-        n += b_hn
-        n *= rz[:H]
-        n += gi[t, 2 * H:]
-        np.tanh(n, out=n)
-        h = n + rz[H:] * (h - n)           # (1 - z) * n + z * h
-        out[t] = h
-    return out
 
 
 def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
