@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .annotations import Annotations
-from .labels import CellLabel, Finding, bin_values, choose, describe
+from .labels import CellLabel, Finding, category_means, choose, describe
 
 STATE_VIEWS = ("h",)
 
@@ -64,7 +64,7 @@ def best_cells(labelled: dict[tuple[int, str], tuple[np.ndarray, tuple[float, fl
         # annotation ("+0.8 inside a string, -0.3 elsewhere" rather than "varies with in string").
         f = choose(sorted((g for g in lab.findings if g.annotation == name), key=lambda g: -round(g.explained, 6)))
         cell = lab.cell
-        values, low_high, _ = labelled[(layer, view)]
-        v = np.asarray(values[:, cell], dtype=np.float64)
-        out.append(BestCell(name, layer, view, cell, f, describe(f, annotations[name], v, bin_values(v, low_high))))
+        values, _, _ = labelled[(layer, view)]
+        means = category_means(np.asarray(values[:, [cell]], dtype=np.float64), annotations[name])[0]
+        out.append(BestCell(name, layer, view, cell, f, describe(f, annotations[name], means)))
     return out

@@ -6,7 +6,7 @@ explanation, scored by how much of the cell it accounts for:
 - numeric annotations (depth ...): Pearson r, explaining r^2 of the cell's variance; and
   threshold rules ("-1 when depth >= 4, +1 below"), scored like categories below;
 - categorical annotations (next char ...): mutual information in bits between the annotation
-  and the cell's value in ``BINS`` equal-width bins over the view's range, explaining
+  and the cell's value in ``tally.BINS`` equal-width bins over the view's range, explaining
   MI / H(cell) of the cell's (binned) entropy; and one rule per category ("-1.0 just before a
   `4`, +1.0 elsewhere"), the MI of the two-way split.
 
@@ -15,8 +15,8 @@ them: a rule that accounts for nearly all of a cell's entropy is the label. A wh
 annotation always explains at least as much as any one of its rules (a rule is a function of
 it), so a rule is preferred when it reaches ``RULE_SHARE`` of the best; otherwise the label
 names the annotation and its extreme categories. MI is the plug-in estimate from contingency
-tables built by one ``bincount`` per annotation for all cells at once (tests hold it to
-scikit-learn's ``mutual_info_score``).
+tables counted for all cells and annotations in one compiled pass (analysis/tally.py; tests hold
+the MI to scikit-learn's ``mutual_info_score`` and the counts to plain NumPy).
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
-from .annotations import Annotation, Annotations
 
-BINS = 10                 # equal-width bins of the cell's value over the view's range, for MI
+from .annotations import Annotation, Annotations
+from .tally import Joint, Tally, joint, tally
+
 RULE_SHARE = 0.9          # a rule is the label when it explains this share of the best explanation
 MAX_THRESHOLDS = 24       # numeric annotations with more distinct values are cut at quantiles
 DEAD_STD = 0.02           # a cell varying less than this carries nothing
@@ -72,76 +72,75 @@ class CellLabel:
                 "explained": best and round(best.explained, 4)}
 
 
-def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple[float, float] = (-1.0, 1.0)
-                ) -> list[CellLabel]:
+def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple[float, float] = (-1.0, 1.0),
+                codes: Joint | None = None) -> list[CellLabel]:
     """A label for every cell of ``values`` [T, H] (one view of one layer), ranked best first
-    by how much of the cell its label explains. Each annotation is counted against all cells
-    at once (one contingency table per annotation), which is what keeps 1M characters fast."""
-    # Cells as contiguous rows [H, T]: every count below is one bincount per cell over a
-    # contiguous row, ~10x faster than strided columns or one bincount over T x H offsets.
-    values = np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)
-    binned = bin_values(values, value_range).astype(np.int32)
-    H = values.shape[0]
+    by how much of the cell its label explains. Every count comes from one pass over the values
+    (analysis/tally.py). ``codes``: annotation_codes(annotations), when labelling several views
+    of the same text (computed here otherwise)."""
+    counted = tally(values, codes or annotation_codes(annotations), value_range)
+    H = len(counted.mean)
     findings: list[list[Finding]] = [[] for _ in range(H)]
     for ann in annotations:
-        for cell, found in enumerate(findings_for(values, binned, ann)):
+        for cell, found in enumerate(findings_for(ann, counted.by_annotation[ann.name])):
             findings[cell].extend(found)
-    labels = [label_cell(c, values[c], binned[c], findings[c], annotations) for c in range(H)]
+    labels = [label_cell(c, float(counted.mean[c]), float(counted.std[c]), counted.hist[c], findings[c], annotations,
+                         counted.by_annotation) for c in range(H)]
     return sorted(labels, key=lambda lab: (-(lab.best.explained if lab.best else -1.0), lab.cell))
 
 
-def bin_values(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """Bin numbers 0..BINS-1 over ``value_range`` (values outside it go to the end bins), any shape."""
-    low, high = value_range
-    scaled = (values - low) / max(high - low, 1e-12) * BINS
-    return np.clip(np.floor(scaled), 0, BINS - 1).astype(np.int64)
+def annotation_codes(annotations: Annotations) -> Joint:
+    """Per annotation its codes [T] (-1 where it has no value) and, numeric, the threshold cuts the
+    codes index -- a categorical annotation's codes are its own, a numeric one's its threshold
+    groups -- combined as analysis/tally.py counts them."""
+    out = {}
+    for ann in annotations:
+        if not ann.numeric:
+            out[ann.name] = (np.asarray(ann.values, np.int64), None)
+            continue
+        ok = ann.valid
+        codes, cuts = np.full(len(ann.values), -1, np.int64), np.zeros(0)
+        if ok.any():
+            codes[ok], cuts = threshold_groups(ann.values[ok])
+        out[ann.name] = (codes, cuts)
+    return joint(annotations, out)
 
 
-def label_cell(cell: int, v: np.ndarray, binned: np.ndarray, findings: list[Finding],
-               annotations: Annotations) -> CellLabel:
-    mean, std = float(v.mean()), float(v.std())
+def label_cell(cell: int, mean: float, std: float, hist: np.ndarray, findings: list[Finding],
+               annotations: Annotations, tallies: dict[str, Tally]) -> CellLabel:
     if std < DEAD_STD:
         return CellLabel(cell, f"constant {signed(mean)} (std {std:.3f}): carries nothing", None, [], mean, std)
-    if entropy_bits(np.bincount(binned, minlength=BINS)) < MIN_ENTROPY or not findings:   # varies inside one bin
+    if entropy_bits(hist) < MIN_ENTROPY or not findings:   # varies inside one bin
         return CellLabel(cell, f"nearly constant {signed(mean)} (std {std:.3f})", None, [], mean, std)
     # Ties (to rounding) keep the annotations' own order: "on a separator" before the
     # equivalent "just before a token" -- the present character is the simpler account.
     findings = sorted(findings, key=lambda f: -round(f.explained, 6))
     best = choose(findings)
-    label = describe(best, annotations[best.annotation], v, binned)
+    t = tallies[best.annotation]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = t.sums[cell] / t.counts                 # the cell's mean per category (NaN where none)
+    label = describe(best, annotations[best.annotation], means)
     if best.explained < WEAK:
         label = f"weak: {label}, explains {best.explained:.0%} of the cell"
     return CellLabel(cell, label, best, findings, mean, std)
 
 
-def findings_for(values: np.ndarray, binned: np.ndarray, ann: Annotation) -> list[list[Finding]]:
-    """Per cell (``values`` and ``binned`` are [H, T]), the findings ``ann`` gives: r and threshold
-    rules (numeric), or the whole annotation's MI and one rule per category (categorical)."""
-    H = values.shape[0]
-    ok = ann.valid
-    if ok.sum() < 2:
+def findings_for(ann: Annotation, t: Tally) -> list[list[Finding]]:
+    """Per cell, the findings ``ann`` gives from its counts ``t``: r and threshold rules
+    (numeric), or the whole annotation's MI and one rule per category (categorical)."""
+    tables, sums, counts = t.tables, t.sums, t.counts                  # [H, BINS, K], [H, K], [K]
+    H, K = len(tables), tables.shape[2]
+    if counts.sum() < 2:
         return [[] for _ in range(H)]
-    v, b = (values, binned) if ok.all() else (values[:, ok], binned[:, ok])
-    if ann.numeric:
-        a = ann.values[ok]
-        codes, cuts = _threshold_groups(a)
-    else:
-        codes, cuts = ann.values[ok], None
-    K = len(cuts) if ann.numeric else len(ann.categories)
-    tables = contingency(b, codes, K)                                   # [H, BINS, K]
-    one_hot = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(K, len(codes)))
-    sums = np.asarray(one_hot @ v.T).T                                  # [H, K]: one sparse pass for all cells
-    counts = np.bincount(codes, minlength=K).astype(np.float64)
     h_cell = entropy_bits(tables.sum(axis=2))                           # [H]
     found: list[list[Finding]] = [[] for _ in range(H)]
     if ann.numeric:
-        r = pearson(v, a)
         for c in range(H):
-            found[c].append(Finding(ann.name, "r", float(r[c]), float(r[c] ** 2)))
+            found[c].append(Finding(ann.name, "r", float(t.r[c]), float(t.r[c] ** 2)))
         above = np.cumsum(tables[:, :, ::-1], axis=2)[:, :, ::-1]       # [H, BINS, K]: counts with a >= cuts[k]
         sums_above = np.cumsum(sums[:, ::-1], axis=1)[:, ::-1]
         n_above = np.cumsum(counts[::-1])[::-1]
-        splits = [(f">= {_plain(cuts[k])}", above[:, :, k], sums_above[:, k], n_above[k]) for k in range(1, K)]
+        splits = [(f">= {_plain(t.cuts[k])}", above[:, :, k], sums_above[:, k], n_above[k]) for k in range(1, K)]
     else:
         mi = mi_bits(tables)
         for c in range(H):
@@ -175,7 +174,8 @@ def choose(findings: list[Finding]) -> Finding:
     return best
 
 
-def describe(f: Finding, ann: Annotation, v: np.ndarray, binned: np.ndarray) -> str:
+def describe(f: Finding, ann: Annotation, means: np.ndarray) -> str:
+    """The one line for finding ``f``; ``means``: the cell's mean per category of ``ann`` [K]."""
     if f.kind == "correlation":
         return f"tracks {ann.name.replace('_', ' ')} (r = {signed(f.score, 2)})"
     strength = f"(MI {f.score:.2f} bits)"
@@ -184,7 +184,6 @@ def describe(f: Finding, ann: Annotation, v: np.ndarray, binned: np.ndarray) -> 
         return f"{signed(f.inside)} {ann.says(condition)}, {signed(f.outside)} below {strength}"
     if f.kind == "rule":
         return f"{signed(f.inside)} {ann.says(f.value)}, {signed(f.outside)} elsewhere {strength}"
-    means = category_means(v[:, None], ann)[0]
     order = [k for k in np.argsort(means) if not math.isnan(means[k])]
     ends = [order[0], order[-1]] if len(order) > 1 else order
     parts = ", ".join(f"{signed(means[k])} {ann.says(ann.categories[k])}" for k in ends)
@@ -195,7 +194,7 @@ def category_means(values: np.ndarray, ann: Annotation) -> np.ndarray:
     """[H, K] the mean of each cell ([T, H] values) in each category (NaN where a category never occurs).
     For a numeric annotation the categories are its threshold groups. The per-category profile."""
     ok = ann.valid
-    codes = ann.values[ok] if not ann.numeric else _threshold_groups(ann.values[ok])[0]
+    codes = ann.values[ok] if not ann.numeric else threshold_groups(ann.values[ok])[0]
     K = len(ann.categories) if not ann.numeric else int(codes.max()) + 1
     counts = np.bincount(codes, minlength=K).astype(np.float64)
     out = np.stack([np.bincount(codes, weights=col, minlength=K) for col in np.asarray(values)[ok].T])
@@ -204,13 +203,6 @@ def category_means(values: np.ndarray, ann: Annotation) -> np.ndarray:
 
 
 # --- statistics -----------------------------------------------------------------------------------
-
-def contingency(binned: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """[H, BINS, n_codes] counts of (cell bin, annotation code) for every cell of ``binned`` [H, T]."""
-    codes = codes.astype(np.int32, copy=False)
-    return np.stack([np.bincount(row * n_codes + codes, minlength=BINS * n_codes) for row in binned]
-                    ).reshape(len(binned), BINS, n_codes)
-
 
 def mi_bits(table: np.ndarray) -> np.ndarray:
     """Mutual information in bits of contingency tables [..., rows, cols] (0 for an empty table).
@@ -248,7 +240,7 @@ def pearson(v: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.where(denom > 1e-12, cov / np.where(denom > 1e-12, denom, 1.0), 0.0)
 
 
-def _threshold_groups(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def threshold_groups(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group numeric values for threshold rules: codes [T] and the lowest value of each group.
     Few distinct values (depth): one group each; many: at most MAX_THRESHOLDS quantile groups."""
     distinct = np.unique(a)

@@ -25,7 +25,7 @@ from .best_cells import best_cells
 from .causal import CausalCode, grammar_depth_oracle, layer_readout, search
 from .text_annotations import text_annotations
 from .divergence import oracle_divergence
-from .labels import label_cells, signed
+from .labels import annotation_codes, label_cells, signed
 from .probes import probe
 from .saturation import saturation_by_view
 
@@ -102,11 +102,12 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
 
     start = time.perf_counter()
     cells, labelled = [], {}
+    codes = annotation_codes(ann)           # shared by every view
     for layer in range(tr.num_layers):
         for view in tr.views:
             values = tr.values(view, layer)
             low_high = value_range(view, values)
-            labels = label_cells(values, ann, low_high)
+            labels = label_cells(values, ann, low_high, codes)
             labelled[(layer, view)] = values, low_high, labels
             cells += [{"layer": layer, "view": view, **lab.to_dict()} for lab in labels]
     best = [b.to_dict() for b in best_cells(labelled, ann)]

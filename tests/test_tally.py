@@ -1,0 +1,92 @@
+"""The compiled counts cell labels are made of (analysis/tally.py) equal plain NumPy's: the
+labeller's former implementation (bin, one bincount per cell, per-category sums) is kept here as
+the reference, on values with bin edges, out-of-range values and annotations with missing steps."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.annotations import Annotation, Annotations
+from analysis.labels import annotation_codes, pearson, threshold_groups
+from analysis.tally import BINS, tally
+
+
+def reference_counts(values: np.ndarray, ann: Annotation, value_range):
+    """The former analysis/labels.py: bins over the range, a bincount per cell, sums per code."""
+    low, high = value_range
+    v = np.asarray(values, np.float64).T                                      # [H, T]
+    binned = np.clip(np.floor((v - low) / max(high - low, 1e-12) * BINS), 0, BINS - 1).astype(np.int64)
+    ok = ann.valid
+    if ann.numeric:
+        codes, cuts = threshold_groups(ann.values[ok])
+        K = len(cuts)
+    else:
+        codes, cuts, K = ann.values[ok], None, len(ann.categories)
+    tables = np.stack([np.bincount(row * K + codes, minlength=BINS * K) for row in binned[:, ok]]).reshape(-1, BINS, K)
+    sums = np.stack([np.bincount(codes, weights=row, minlength=K) for row in v[:, ok]])
+    r = pearson(v[:, ok], ann.values[ok].astype(np.float64)) if ann.numeric else None
+    return tables, sums, np.bincount(codes, minlength=K), cuts, r, binned
+
+
+def some_annotations(T: int, rng, categories: int = 6) -> Annotations:
+    kind = rng.integers(0, categories, T)
+    nxt = rng.integers(-1, 4, T)                                 # -1: no value at that step
+    depth = rng.integers(0, 5, T).astype(np.float64)
+    dist = rng.integers(0, 60, T).astype(np.float64)             # many values: quantile threshold groups
+    dist[rng.random(T) < 0.2] = np.nan
+    return Annotations({
+        "kind": Annotation("kind", False, kind, tuple(f"k{i}" for i in range(categories))),
+        "depth": Annotation("depth", True, depth),
+        "next": Annotation("next", False, nxt, ("a", "b", "c", "d")),
+        "distance": Annotation("distance", True, dist)})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_counts_equal_the_former_numpy_counts(dtype):
+    rng = np.random.default_rng(0)
+    T, H = 3_000, 5
+    values = rng.uniform(-1.3, 1.3, (T, H))                      # some outside -1..1: the end bins
+    values[::7, 1] = np.linspace(-1, 1, BINS + 1)[rng.integers(0, BINS + 1, len(values[::7]))]   # on bin edges
+    values[:, 4] = np.tanh(3 * values[:, 4])                     # saturated
+    values = values.astype(dtype)
+    ann = some_annotations(T, rng)
+    got = tally(values, annotation_codes(ann), (-1.0, 1.0))
+    for a in ann:
+        tables, sums, counts, cuts, r, binned = reference_counts(values, a, (-1.0, 1.0))
+        t = got.by_annotation[a.name]
+        np.testing.assert_array_equal(t.tables, tables, err_msg=a.name)
+        np.testing.assert_array_equal(t.counts, counts)
+        np.testing.assert_allclose(t.sums, sums, rtol=1e-12, atol=1e-9)
+        if a.numeric:
+            np.testing.assert_array_equal(t.cuts, cuts)
+            np.testing.assert_allclose(t.r, r, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(got.hist, np.stack([np.bincount(row, minlength=BINS) for row in binned]))
+    np.testing.assert_allclose(got.mean, values.astype(np.float64).mean(axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.std, values.astype(np.float64).std(axis=0), rtol=0, atol=1e-9)
+    assert len(got.by_annotation["distance"].cuts) == 24          # the quantile groups really were used
+
+
+def test_counts_hold_when_the_combinations_outgrow_one_integer():
+    """Eight annotations of 300 codes each make 300^8 > 2^62 combinations: ids are renumbered."""
+    rng = np.random.default_rng(1)
+    T = 2_000
+    anns = Annotations({f"a{i}": Annotation(f"a{i}", False, rng.integers(-1, 300, T), tuple(map(str, range(300))))
+                        for i in range(8)})
+    values = rng.uniform(-1, 1, (T, 3)).astype(np.float32)
+    got = tally(values, annotation_codes(anns), (-1.0, 1.0))
+    for a in anns:
+        tables, sums, counts, *_ = reference_counts(values, a, (-1.0, 1.0))
+        np.testing.assert_array_equal(got.by_annotation[a.name].tables, tables)
+        np.testing.assert_allclose(got.by_annotation[a.name].sums, sums, rtol=1e-12, atol=1e-9)
+
+
+def test_a_hand_counted_case():
+    """Four steps worked out by hand: bins of width 0.2 over -1..1."""
+    values = np.array([[-1.0], [-0.05], [0.95], [1.0]], np.float32)  # bins 0, 4, 9, 9 (1.0 joins the top bin)
+    ann = Annotations({"c": Annotation("c", False, np.array([0, 1, -1, 1]), ("x", "y"))})
+    t = tally(values, annotation_codes(ann), (-1.0, 1.0))
+    assert t.hist[0].tolist() == [1, 0, 0, 0, 1, 0, 0, 0, 0, 2]
+    table = t.by_annotation["c"].tables[0]
+    assert table[0].tolist() == [1, 0] and table[4].tolist() == [0, 1] and table[9].tolist() == [0, 1]
+    assert t.by_annotation["c"].sums[0].tolist() == pytest.approx([-1.0, 0.95], abs=1e-7)
+    assert t.by_annotation["c"].counts.tolist() == [1, 2]
