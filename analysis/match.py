@@ -7,15 +7,16 @@ definition: the cells that switch on for exactly this span).
 Match: every span of the corpus where all the on-cells are above the threshold, as maximal runs
 of steps. A run is ranked by how cleanly it shows the same pattern: first the fewest *other*
 cells that are also on throughout it (the selection's off-cells should stay off), then the
-closest length to the selection, then position. One vectorised pass over the corpus, chunk by
-chunk (a Zarr array is never loaded whole), with no cap on its length (LSTMVis's fast mode
-scans only the first 500,000 steps).
+closest length to the selection, then position. One pass over the corpus, chunk by chunk (a
+Zarr array is never loaded whole), with no cap on its length (LSTMVis's fast mode scans only
+the first 500,000 steps); the scan is a compiled loop (numba) that reads each step once.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from models.errors import RnnscopeError
 
@@ -57,50 +58,69 @@ def match(corpus, cells: np.ndarray | list[int], threshold: float, length: int, 
     N, H = corpus.shape
     if cells.min() < 0 or cells.max() >= H:
         raise RnnscopeError(f"cells must be 0 .. {H - 1}")
-    others = np.setdiff1d(np.arange(H), cells)
-    best = np.zeros((0, 4), dtype=np.int64)                    # rows: extra_on, length_gap, start, end
-    open_start, open_on = None, None                           # a run still going at a chunk's end
+    other = np.ones(H, np.uint8)
+    other[cells] = 0
+    best = np.zeros((max(top, 0), 4), np.int64)               # rows: extra_on, length_gap, start, end; best first
+    kept = np.zeros(1, np.int64)                               # how many rows of best are filled
+    run = np.array([-1], np.int64)                             # the start of a run still going at a chunk's end
+    together = np.zeros(H, np.uint8)                           # ... and its cells on throughout it so far
     for lo in range(0, N, chunk):
-        values = np.asarray(corpus[lo:lo + chunk])
-        n = len(values)
-        inside = (values[:, cells] > threshold).all(axis=1)    # the selection's cells only: cheap
-        edges = np.diff(np.concatenate([[0], inside.view(np.int8), [0]]))
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)      # runs [s, e)
-        if len(starts) == 0:
-            if open_start is not None:                          # the open run ended at this chunk's start
-                best = _keep(best, _rows([open_start], [lo], open_on[None], others, length), top)
-                open_start = None
-            continue
-        # Every cell is compared only on the steps inside runs, where the runs lie end to end: a
-        # cell is on throughout a run when its running count of on-steps grows by the run's length.
-        counts = np.zeros((int(inside.sum()) + 1, values.shape[1]), np.int32)
-        np.cumsum(values[inside] > threshold, axis=0, out=counts[1:])
-        bounds = np.concatenate([[0], np.cumsum(ends - starts)])
-        together = (counts[bounds[1:]] - counts[bounds[:-1]]) == (ends - starts)[:, None]
-        if open_start is not None:
-            if starts[0] == 0:                                  # the open run goes on into this chunk
-                together[0] &= open_on
-                starts = starts.copy()
-                starts[0] = open_start - lo
-            else:
-                best = _keep(best, _rows([open_start], [lo], open_on[None], others, length), top)
-            open_start = None
-        closed = ends < n if lo + n < N else np.ones(len(ends), bool)
-        if not closed[-1]:                                      # carry the last run into the next chunk
-            open_start, open_on = lo + starts[-1], together[-1]
-        best = _keep(best, _rows(lo + starts[closed], lo + ends[closed], together[closed], others, length), top)
-    if open_start is not None:
-        best = _keep(best, _rows([open_start], [N], open_on[None], others, length), top)
-    return [Match(int(s), int(e) - 1, int(x), int(g)) for x, g, s, e in best]
+        values = np.ascontiguousarray(corpus[lo:lo + chunk])
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(np.float64)
+        _runs(values, cells, other, float(threshold), lo, lo + len(values) == N, int(length), run, together, best, kept)
+    return [Match(int(s), int(e) - 1, int(x), int(g)) for x, g, s, e in best[:kept[0]]]
 
 
-def _rows(starts, ends, together: np.ndarray, others: np.ndarray, length: int) -> np.ndarray:
-    starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
-    extra = together[:, others].sum(axis=1) if len(others) else np.zeros(len(starts), np.int64)
-    return np.stack([extra, np.abs(ends - starts - length), starts, ends], axis=1)
+@njit(cache=True, nogil=True)
+def _runs(values, cells, other, threshold, offset, last, length, run, together, best, kept):
+    """The runs of one chunk (``offset``: its first step) where every cell of ``cells`` is above
+    ``threshold``, each offered to ``best``. A run still going at the chunk's end is carried in
+    ``run``/``together`` into the next chunk (and closed here when the chunk is the ``last``).
+    A step outside every run costs the first selected cell found off; inside a run every cell is
+    checked for staying on, without a branch (``together`` is 0/1 bytes)."""
+    n, H = values.shape
+    for t in range(n):
+        inside = True
+        for c in cells:
+            if not values[t, c] > threshold:
+                inside = False
+                break
+        if inside:
+            if run[0] < 0:
+                run[0] = offset + t
+                together[:] = 1
+            for h in range(H):
+                together[h] &= np.uint8(values[t, h] > threshold)
+        elif run[0] >= 0:
+            _close(run, together, other, offset + t, length, best, kept)
+    if last and run[0] >= 0:
+        _close(run, together, other, offset + n, length, best, kept)
 
 
-def _keep(best: np.ndarray, new: np.ndarray, top: int) -> np.ndarray:
-    rows = np.concatenate([best, new])
-    order = np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))
-    return rows[order[:top]]
+@njit(cache=True, nogil=True)
+def _close(run, together, other, end, length, best, kept):
+    """Offer the open run, ending before step ``end``, to ``best`` (kept sorted, best first: fewest
+    extra on-cells, then closest length, then earliest); no run is open after it."""
+    extra = 0
+    for h in range(len(other)):
+        extra += other[h] & together[h]
+    row = (extra, abs(end - run[0] - length), run[0], end)
+    run[0] = -1
+    top, k = len(best), kept[0]
+    if k == top and (top == 0 or not _before(row, best[top - 1])):
+        return
+    i = min(k, top - 1)                                        # insert, dropping the last when full
+    while i > 0 and _before(row, best[i - 1]):
+        best[i] = best[i - 1]
+        i -= 1
+    best[i, 0], best[i, 1], best[i, 2], best[i, 3] = row
+    kept[0] = min(k + 1, top)
+
+
+@njit(cache=True, nogil=True)
+def _before(row, other):
+    for k in range(3):                                         # starts differ: never a tie
+        if row[k] != other[k]:
+            return row[k] < other[k]
+    return False

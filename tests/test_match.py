@@ -35,13 +35,24 @@ def brute_force(values, cells, threshold, length, top):
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 50, 1000])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_match_equals_a_plain_loop_for_any_chunking(chunk, seed):
+@pytest.mark.parametrize("top", [1, 15, 1000])
+def test_match_equals_a_plain_loop_for_any_chunking(chunk, seed, top):
     rng = np.random.default_rng(seed)
     values = rng.uniform(-1, 1, (300, 6)).astype(np.float32)
     values[40:47, [1, 4]] = 0.9                    # a clean pattern to find
     cells = [1, 4]
-    got = [(m.extra_on, m.length_gap, m.start, m.end) for m in match(values, cells, 0.5, 7, top=15, chunk=chunk)]
-    assert got == brute_force(values, cells, 0.5, 7, 15)
+    got = [(m.extra_on, m.length_gap, m.start, m.end) for m in match(values, cells, 0.5, 7, top=top, chunk=chunk)]
+    want = brute_force(values, cells, 0.5, 7, top)
+    assert got == want and len(want) == min(top, len(brute_force(values, cells, 0.5, 7, 10_000)))
+    assert len(brute_force(values, cells, 0.5, 7, 10_000)) > 15          # the top really cuts
+
+
+def test_match_reads_float64_and_a_run_to_the_very_end():
+    values = np.zeros((10, 3))
+    values[7:, 0] = 1.0
+    values[8:, 2] = 1.0
+    assert [m.to_dict() for m in match(values, [0], 0.5, 3, chunk=4)] == [
+        {"start": 7, "end": 9, "extra_on": 0, "length_gap": 0}]
 
 
 def test_on_cells_are_on_inside_and_off_just_outside():
