@@ -34,3 +34,14 @@ def write_section(title: str, body: str, path: str = os.path.join(os.path.dirnam
     with open(tmp, "w") as f:
         f.write("\n".join(out).strip() + "\n")
     os.replace(tmp, path)
+
+
+def load_note() -> str:
+    """The 1-minute load average now, against the core count: on a shared machine every figure
+    of a run stretches with it, ratios to same-run baselines much less."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return "load average unknown"
+    return f"load average {load:.1f} on {os.cpu_count()} cores at the end of the run"
+
