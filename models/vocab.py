@@ -25,17 +25,22 @@ class Vocab:
         return len(self.chars)
 
     def unknown(self, text: str) -> list[tuple[int, str]]:
-        """(position, character) for every character the model cannot read."""
-        return [(i, c) for i, c in enumerate(text) if c not in self._index]
+        """(position, character) for every character the model cannot read (the page checks every
+        typed text, so this is one table lookup over the text, not a Python loop)."""
+        return [(int(i), text[i]) for i in np.flatnonzero(self._ids(text) < 0)]
 
     def encode(self, text: str) -> np.ndarray:
         if not text:
             raise RnnscopeError("the sequence is empty")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        ids = np.where(codes < len(self._table), self._table[np.minimum(codes, len(self._table) - 1)], -1)
+        ids = self._ids(text)
         if (ids < 0).any():
             raise UnknownCharacters(self.unknown(text), self.chars)
         return ids
+
+    def _ids(self, text: str) -> np.ndarray:
+        """Each character's index, -1 where the vocabulary has none."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        return np.where(codes < len(self._table), self._table[np.minimum(codes, len(self._table) - 1)], -1)
 
     def decode(self, ids) -> str:
         return "".join(self.chars[i] for i in ids)

@@ -378,6 +378,37 @@ def test_a_mutation_is_detected_at_exactly_its_position(case):
         assert verdict.reason.startswith(f"position {pos}: ")
 
 
+def validate_by_loop(text: str, spec: GrammarSpec, start_depth: int = 0) -> Verdict:
+    """The validator as first written, one character at a time: the reference for the vectorised one."""
+    from grammar.validate import _token_problem
+    sep, depth, want_token = spec.separator, start_depth, True
+    for i, ch in enumerate(text):
+        if sep and not want_token:
+            if ch != sep:
+                return Verdict(False, i, f"position {i}: expected separator {sep!r} after a token, got {ch!r}")
+            want_token = True
+            continue
+        problem = _token_problem(ch, depth, spec)
+        if problem:
+            return Verdict(False, i, f"position {i}: {problem}")
+        depth += 1 if ch == "(" else -1 if ch == ")" else 0
+        want_token = not sep
+    return Verdict(True)
+
+
+@PROPERTY
+@given(spec=specs, seed=seeds, n=st.integers(0, 300), start=st.integers(0, 9),
+       edits=st.lists(st.tuples(st.integers(0, 299), st.sampled_from("()0123456789 |x\n;_.\u00e9")), max_size=3))
+def test_the_vectorised_validator_says_what_the_character_loop_says(spec, seed, n, start, edits):
+    start = min(start, spec.max_depth)
+    text = list(grammar.generate(n, seed=seed, spec=spec)) if n else []
+    for pos, ch in edits:
+        if pos < len(text):
+            text[pos] = ch
+    text = "".join(text)
+    assert grammar.validate(text, spec, start) == validate_by_loop(text, spec, start)
+
+
 # --- parameters ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import grammar
 from models import tracer
@@ -231,6 +233,14 @@ def test_unknown_characters_are_listed_with_their_positions():
     assert "3 character(s) not in the model's vocabulary" in str(info.value)
     assert "'x' at 2, 'y' at 6, 'y' at 7" in str(info.value)
     assert isinstance(info.value, RnnscopeError)
+
+
+@given(st.text(alphabet=st.sampled_from(list("( )0123\x00xy\u00e9\U0001f600\n")), max_size=60))
+@settings(max_examples=80, deadline=None)
+def test_unknown_characters_are_those_a_plain_scan_finds(text):
+    from models.vocab import Vocab
+    vocab = Vocab(list("( )0123\x00"))
+    assert vocab.unknown(text) == [(i, c) for i, c in enumerate(text) if c not in vocab.chars]
 
 
 def test_many_unknown_characters_are_summarised_on_one_line():
