@@ -4,6 +4,7 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - annotations.py  what the data says at every character (depth, token kind, next char ...)
 - text_annotations.py  the same for any text (character class, strings, comments, brackets, lines, indentation)
 - labels.py       a one-line label per cell with its strength (r, MI in bits), per-category means
+- tally.py        the counts labels are made of, every cell and annotation in one compiled (numba) pass
 - best_cells.py   for each annotation, the one cell that goes with it best (a quote cell, a line-length cell)
 - probes.py       linear probes (scikit-learn) beside majority, input-only and control-task references
 - divergence.py   KL(oracle || model) and illegal mass per step: where the model is wrong, not surprised
