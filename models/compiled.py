@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c"), "rnn": ()}
+ACTIVATIONS = ("tanh", "relu", "linear")    # a plain RNN's, by index in the compiled loop
 
 
 def run_layer(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None,
@@ -55,7 +56,7 @@ def run_layer(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, h0: np.n
         c_last = np.zeros(H) if c0 is None else np.asarray(c0, np.float64).copy()
         _lstm(*inputs, W_t, b_hh, h_prev, c_last, h, out)
     else:
-        _rnn(*inputs, W_t, b_hh, h_prev, nonlinearity == "relu", h)
+        _rnn(*inputs, W_t, b_hh, h_prev, ACTIVATIONS.index(nonlinearity), h)
     return h, ({name: out[k] for k, name in enumerate(names)} if gates else {}), c_last
 
 
@@ -132,8 +133,9 @@ def _lstm(ids, table, x, W_ih_t, b_ih, W_t, b_hh, h, c, h_out, gates):
 
 
 @njit(cache=True, nogil=True)
-def _rnn(ids, table, x, W_ih_t, b_ih, W_t, b_hh, h, relu, h_out):
-    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh), or max(., 0) for a ReLU RNN."""
+def _rnn(ids, table, x, W_ih_t, b_ih, W_t, b_hh, h, activation, h_out):
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh); max(., 0) for a ReLU RNN (``activation`` 1), the
+    sum itself for a linear one (2)."""
     T, H = h_out.shape
     gi, a = np.empty(H), np.empty(H)
     for t in range(T):
@@ -141,5 +143,5 @@ def _rnn(ids, table, x, W_ih_t, b_ih, W_t, b_hh, h, relu, h_out):
         _recurrent(W_t, b_hh, h, a)
         for j in range(H):
             pre = gi[j] + a[j]
-            h[j] = max(pre, 0.0) if relu else math.tanh(pre)
+            h[j] = math.tanh(pre) if activation == 0 else max(pre, 0.0) if activation == 1 else pre
             h_out[t, j] = h[j]

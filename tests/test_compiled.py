@@ -19,6 +19,7 @@ TEXT = grammar.generate(120, seed=11) + "( ( ( ( 4 ) 3 ) 2 ) 1 ) 0 "
 ATOL = 1e-5
 KINDS = {"gru": dict(cell="gru"), "lstm": dict(cell="lstm"), "rnn-tanh": dict(cell="rnn"),
          "rnn-relu": dict(cell="rnn", nonlinearity="relu", scale=1.0),   # at x2 it grows to ~500
+         "rnn-linear": dict(cell="rnn", nonlinearity="linear", scale=0.5),    # seed 000's SimpleRNN
          "gru-no-bias": dict(cell="gru", bias=False),
          "lstm-no-bias": dict(cell="lstm", bias=False), "rnn-relu-no-bias": dict(cell="rnn", nonlinearity="relu",
                                                                                   bias=False, scale=1.0)}
