@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from models.errors import RnnscopeError
+
 from .annotations import Annotations
 
 BINS = 10                 # equal-width bins of the cell's value over the view's range
@@ -98,6 +100,8 @@ def tally(values: np.ndarray, j: Joint, value_range: tuple[float, float]) -> Tal
         values = values.astype(np.float64)
     values = np.ascontiguousarray(values)
     T, H = values.shape
+    if T != len(j.ids):   # the compiled loop indexes by step and does not check bounds
+        raise RnnscopeError(f"the values have {T:,} steps but the annotations {len(j.ids):,}; they must be of one text")
     J = j.table.shape[1]
     tables = np.zeros((J, H, BINS), np.int64)
     sums = np.zeros((J, H))

@@ -93,7 +93,8 @@ def main() -> None:
     _, t_label = timed(lambda: [label_cells(tr.values(v, k), ann, value_range(v, tr.values(v, k)), codes)
                                 for k, v in views])
     t_label += t_codes
-    bare_counts(tr, views[:1], codes.ids[:1000])
+    _bare_count(tr.values("h")[:1000], -1.0, 2.0, codes.ids[:1000], np.zeros((int(codes.ids.max()) + 1, 15, 10),
+                                                                             np.int64))    # compile first
     _, t_bare = timed(lambda: bare_counts(tr, views, codes.ids))
     rows += [f"| trace with gates (input to labelling) | {n_label:,} chars | {t_trace:.2f} | |",
              f"| annotations | {n_label:,} chars | {t_ann:.2f} | |",

@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .errors import RnnscopeError
+
 GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c"), "rnn": ()}
 ACTIVATIONS = ("tanh", "relu", "linear")    # a plain RNN's, by index in the compiled loop
 
@@ -38,6 +40,7 @@ def run_layer(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, h0: np.n
     W_ih, W_hh, b_ih, b_hh = (np.asarray(weights[n], np.float64) for n in
                               ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     H = W_hh.shape[1]
+    _check_shapes(W_ih.shape[1], H, x, h0, c0, ids)
     if ids is None:   # the projection runs inside the loop: no [T, G*H] float64 temporary
         ids, table, x = np.empty(0, np.int64), np.empty((0, W_ih.shape[0])), np.ascontiguousarray(x, np.float32)
     else:             # W_ih x + b_ih for each character of the vocabulary
@@ -58,6 +61,16 @@ def run_layer(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, h0: np.n
     else:
         _rnn(*inputs, W_t, b_hh, h_prev, ACTIVATIONS.index(nonlinearity), h)
     return h, ({name: out[k] for k, name in enumerate(names)} if gates else {}), c_last
+
+
+def _check_shapes(D: int, H: int, x, h0, c0, ids) -> None:
+    """The compiled loops index without bounds checks, so every shape is checked here, once."""
+    x_ok = np.ndim(x) == 2 and np.shape(x)[1] == D
+    ids_ok = ids is None or (np.ndim(ids) == 1 and (len(ids) == 0 or 0 <= np.min(ids) <= np.max(ids) < len(x)))
+    state_ok = all(s is None or np.shape(s) == (H,) for s in (h0, c0))
+    if not (x_ok and ids_ok and state_ok):
+        raise RnnscopeError(f"a layer of {H} units reading {D} inputs got inputs, character ids or a state "
+                            "of another shape")
 
 
 @njit(cache=True, nogil=True)

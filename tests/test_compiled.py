@@ -122,3 +122,17 @@ def test_run_layer_reads_a_per_character_table_as_it_reads_the_inputs():
     h_only, gates, c = compiled.run_layer("gru", w, table, ids=ids, gates=False)
     np.testing.assert_array_equal(h_only, by_rows[0])
     assert gates == {} and c is None
+
+
+def test_shapes_the_compiled_loop_cannot_check_are_refused_before_it_runs():
+    """No bounds checks run inside the loop: a wrong state, input width or character id is refused first."""
+    from models.errors import RnnscopeError
+    model = make_model(5, num_layers=1)
+    w = model.layer_arrays(0)
+    table = model.input_vectors("".join(model.config.vocab)).astype(np.float32)
+    for bad in [dict(x=table, ids=np.array([0, len(table)])),            # an id past the table
+                dict(x=table[:, :4], ids=np.array([0, 1])),              # inputs of another width
+                dict(x=table, ids=np.array([0]), h0=np.zeros(5))]:       # a state of another size
+        with pytest.raises(RnnscopeError, match="of another shape"):
+            compiled.run_layer("gru", w, **bad)
+

@@ -90,3 +90,10 @@ def test_a_hand_counted_case():
     assert table[0].tolist() == [1, 0] and table[4].tolist() == [0, 1] and table[9].tolist() == [0, 1]
     assert t.by_annotation["c"].sums[0].tolist() == pytest.approx([-1.0, 0.95], abs=1e-7)
     assert t.by_annotation["c"].counts.tolist() == [1, 2]
+
+
+def test_counts_of_values_and_annotations_of_different_lengths_are_refused():
+    from models.errors import RnnscopeError
+    ann = Annotations({"c": Annotation("c", False, np.array([0, 1, 0]), ("x", "y"))})
+    with pytest.raises(RnnscopeError, match="the values have 5 steps but the annotations 3"):
+        tally(np.zeros((5, 2), np.float32), annotation_codes(ann), (-1.0, 1.0))
