@@ -37,7 +37,7 @@ def validate(text: str, spec: GrammarSpec = GrammarSpec(), start_depth: int = 0)
     depth = start_depth + np.concatenate([[0], np.cumsum(opens.astype(np.int64) - closes)[:-1]])   # before each
     digit = tok - ord("0")
     legal = ((opens & (depth < spec.max_depth)) | (closes & (depth > 0))
-             | ((digit >= 0) & (digit <= 9) & (digit == depth) & ((depth != 0) | spec.zero_digit)))
+             | (spec.digits & (digit >= 0) & (digit <= 9) & (digit == depth) & ((depth != 0) | spec.zero_digit)))
     bad = [int(token_at[k]) for k in np.flatnonzero(~legal)[:1]]
     if sep:
         gaps = chars[1::2] != ord(sep)
