@@ -6,13 +6,16 @@ the machine. Import the fixtures by name, as the app tests import theirs from ap
 Chromium is /usr/bin/chromium (`playwright install` cannot download here). When it is missing
 the tests FAIL -- never skip -- so a CI without a browser cannot pass by accident.
 
-Screenshots and the server log go to test-results/ (gitignored); pytest-playwright empties that
-folder when a session starts, so it always holds the last run's files.
+Screenshots go to test-results/ (gitignored); pytest-playwright empties that folder when a session
+starts, so it always holds the last run's files. The server writes its log in the session's own
+temporary folder (another pytest session starting meanwhile would empty test-results/ under it)
+and the log is copied to test-results/ when the session ends.
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,8 +69,7 @@ def browser_model(tmp_path_factory) -> Path:
 def app_server(browser_model, tmp_path_factory):
     """`python serve.py --port <free> --address 127.0.0.1`, up until the session ends. Its cache
     folder (the Match tab's state stores) is the session's own, so each run builds them afresh."""
-    RESULTS.mkdir(exist_ok=True)
-    log_path = RESULTS / "browser-server.log"
+    log_path = tmp_path_factory.mktemp("server-log") / "browser-server.log"
     port = free_port()
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("server-cache"))}
     with open(log_path, "w", encoding="utf-8") as log:
@@ -98,6 +100,8 @@ def app_server(browser_model, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        RESULTS.mkdir(exist_ok=True)
+        shutil.copyfile(log_path, RESULTS / "browser-server.log")
 
 
 @pytest.fixture(scope="session")
