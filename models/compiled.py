@@ -24,7 +24,10 @@ from numba import njit
 
 from .errors import RnnscopeError
 
-GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c"), "rnn": ()}
+GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c"), "rnn": ()}    # the loops' order (torch's blocks)
+# The order a trace lists its views in, the same as the torch path's (tracer.py): the page's view
+# buttons, the report's sections and the saturation plots follow it, whichever path traced.
+VIEW_ORDER = {"gru": ("z", "r", "n"), "lstm": ("i", "f", "g", "o", "c"), "rnn": ()}
 ACTIVATIONS = ("tanh", "relu", "linear")    # a plain RNN's, by index in the compiled loop
 
 
@@ -60,7 +63,7 @@ def run_layer(cell: str, weights: dict[str, np.ndarray], x: np.ndarray, h0: np.n
         _lstm(*inputs, W_t, b_hh, h_prev, c_last, h, out)
     else:
         _rnn(*inputs, W_t, b_hh, h_prev, ACTIVATIONS.index(nonlinearity), h)
-    return h, ({name: out[k] for k, name in enumerate(names)} if gates else {}), c_last
+    return h, ({name: out[names.index(name)] for name in VIEW_ORDER[cell]} if gates else {}), c_last
 
 
 def _check_shapes(D: int, H: int, x, h0, c0, ids) -> None:

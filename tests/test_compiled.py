@@ -136,3 +136,18 @@ def test_shapes_the_compiled_loop_cannot_check_are_refused_before_it_runs():
         with pytest.raises(RnnscopeError, match="of another shape"):
             compiled.run_layer("gru", w, **bad)
 
+
+
+def test_the_views_come_in_the_same_order_from_either_path(monkeypatch):
+    """The page's view buttons follow the trace's order: compiled (CPU) and torch (CUDA) must agree."""
+    import torch
+
+    from models import tracer
+    from models.model import CharRNN, ModelConfig
+    for cell, views in (("gru", ["h", "z", "r", "n"]), ("lstm", ["h", "i", "f", "g", "o", "c"])):
+        torch.manual_seed(0)
+        model = CharRNN(ModelConfig(vocab=list("() 01"), cell=cell, hidden_size=3))
+        assert tracer.trace(model, "( 1 ) 0 ").views == views
+        with monkeypatch.context() as m:
+            m.setattr(tracer, "COMPILED", False)
+            assert tracer.trace(model, "( 1 ) 0 ").views == views
