@@ -58,7 +58,8 @@ def in_context(path, stream: str, index: int, length: int) -> np.ndarray:
 
 # --- Coloured text ----------------------------------------------------------------------------------
 
-def test_coloured_text_gives_each_character_of_the_visible_span_its_cells_value_and_the_export_carries_it(run_model):
+def test_coloured_text_gives_each_character_of_the_visible_span_its_cells_value_and_the_export_carries_it(
+        run_model):
     state = AppState(run_model, index=500, window=60)
     page = Page(state)
     page.__panel__()
@@ -103,11 +104,11 @@ def offer(state: AppState, **models) -> None:
     state.param.model_path.objects = {**state.param.model_path.objects, **{k: str(v) for k, v in models.items()}}
 
 
-def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_the_pairs(run_model, lstm_model,
-                                                                                           tmp_path):
+def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_the_pairs(  # noqa: F811
+        run_model, lstm_model, tmp_path):  # noqa: F811
     torch.manual_seed(1)
-    no_four = checkpoint.save(CharRNN(ModelConfig(vocab=[c for c in GRAMMAR_VOCAB if c != "4"], cell="gru", hidden_size=4)),
-                              tmp_path / "no-four")
+    no_four_vocab = [c for c in GRAMMAR_VOCAB if c != "4"]
+    no_four = checkpoint.save(CharRNN(ModelConfig(vocab=no_four_vocab, cell="gru", hidden_size=4)), tmp_path / "nf")
     state = AppState(run_model, index=300, window=50)
     offer(state, lstm6=lstm_model, no_four=no_four)
     tab = CompareTab(state=state)
