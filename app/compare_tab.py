@@ -48,8 +48,10 @@ class CompareTab(Viewer):
         self.x_range = x_range or Range1d(-0.5, 0.5)
         self.seq = ColumnDataSource(sequence_data(make_frame(self.state.trace)))
         self.maps = [Heatmap(self.seq, self.x_range) for _ in range(2)]
-        self.plots = pn.pane.Bokeh(column(*(m.figure for m in self.maps), sizing_mode="stretch_width"),
-                                   sizing_mode="stretch_width", visible=False)
+        # Shown by the Column around it: toggling a Bokeh pane's own `visible` fails in Panel 1.9 (it re-syncs
+        # the figure's stylesheets and rejects Bokeh's own).
+        self.plots = pn.Column(pn.pane.Bokeh(column(*(m.figure for m in self.maps), sizing_mode="stretch_width"),
+                                             sizing_mode="stretch_width"), visible=False, sizing_mode="stretch_width")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.note = pn.pane.Markdown("Choose a model B to compare the page's model with.", sizing_mode="stretch_width",
                                      margin=(0, 10))
