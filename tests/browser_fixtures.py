@@ -120,13 +120,23 @@ def chromium():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
                     "(`apt-get install chromium`; .ci/run and `dev.sh test` install it). "
                     "`playwright install` cannot download a browser here.", pytrace=False)
+    # One browser for the whole session: each test module that imports this fixture gets a fixture of its
+    # own, and a second sync_playwright() in the same process fails ("Sync API inside the asyncio loop").
+    if _BROWSER:
+        yield _BROWSER[0]
+        return
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        _BROWSER.append(browser)
         try:
             yield browser
         finally:
+            _BROWSER.clear()
             browser.close()
+
+
+_BROWSER: list = []      # the session's browser, once launched
 
 
 @dataclass
