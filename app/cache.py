@@ -187,3 +187,61 @@ def corpus_store(path: str | Path):
     """The Zarr store of every hidden state of the model's whole held-out stream read in context:
     built on first use (once per model; this blocks while it is written), then opened and shared."""
     return _corpus_store(str(path), stamp(path), str(corpus_store_path(path)))
+
+
+# --- the Compare and Timeline tabs: other models reading the shown model's held-out stream ----------------
+
+COMPARE_CHARS = 20_000      # held-out characters two models' cells are matched on (`rnnscope compare --chars`)
+TIMELINE_CHARS = 20_000     # held-out characters each checkpoint of a run is labelled on
+
+
+@pn.cache(max_items=8)
+def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float) -> StreamReader:
+    held = heldout_of(stream_path)
+    return StreamReader(_load(path, mtime), held.text, held.annotations)
+
+
+@pn.cache(max_items=TRACE_CACHE_ITEMS)
+def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int):
+    return _reader_of(path, mtime, stream_path, stream_mtime).trace(index, length)
+
+
+def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int):
+    """The window at ``index`` of the held-out stream of the model at ``stream_path``, as the model at
+    ``path`` reads it along that stream from its start: model B of a comparison reading A's stream, or a
+    run's periodic checkpoint reading the final model's. The caller checks that ``path`` can read it."""
+    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length)
+
+
+@pn.cache(max_items=8)
+def _comparison(path_a: str, mtime_a: float, path_b: str, mtime_b: float, view: str, layer_a: int, layer_b: int,
+                chars: int):
+    from analysis.compare import compare_models
+    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), heldout_of(path_a).text[:chars], view,
+                          layer_a, layer_b, names=("model A", "model B"))
+
+
+def comparison(path_a: str | Path, path_b: str | Path, view: str, layer_a: int, layer_b: int,
+               chars: int = COMPARE_CHARS):
+    """The cells of A and B paired (analysis.compare.compare_models) over the first ``chars`` of A's
+    held-out stream, read from its start (in context) by both. Raises RnnscopeError, in one line, when B
+    cannot read that text or lacks the view or layer."""
+    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars)
+
+
+@pn.cache(max_items=32)
+def _step_labels(path: str, mtime: float, stream_path: str, stream_mtime: float, view: str, layer: int,
+                 chars: int):
+    from analysis.labels import label_cells
+    from analysis.probing import annotations_of
+    from models.trace import value_range
+    held = heldout_of(stream_path)
+    n = min(chars, len(held.text))
+    values = _trace(_load(path, mtime), held.text[:n]).values(view, layer)
+    return label_cells(values, annotations_of(held, n), value_range(view, values))
+
+
+def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS):
+    """Labels (analysis.labels) of every cell of the checkpoint at ``path`` on the first ``chars`` of the held-out
+    stream of the model at ``stream_path`` read in context: one checkpoint of a run, on the final model's stream."""
+    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars)

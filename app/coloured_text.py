@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 
 import numpy as np
 
@@ -67,10 +68,21 @@ def coloured_text_html(text: str, values: np.ndarray, low: float, high: float, p
     return f'<pre class="coloured-text" style="{_STYLE}">{"".join(spans)}</pre>'
 
 
-def frame_cell_html(frame, cell: int) -> str:
-    """The coloured text of one cell of a Frame (app/frame.py): its text, that cell's row, its range."""
+def frame_cell_html(frame, cell: int, span: tuple[int, int] | None = None) -> str:
+    """The coloured text of one cell of a Frame (app/frame.py): its text, that cell's row, its range;
+    ``span``: only columns lo .. hi - 1 of it (the heatmap's visible range)."""
     rows = [int(c) for c in frame.cells]
     if cell not in rows:
         raise RnnscopeError(f"cell {cell} does not exist; this view's cells are 0 .. {len(rows) - 1}")
-    return coloured_text_html(frame.text, frame.values[rows.index(cell)], frame.low, frame.high,
-                              frame.char_positions)
+    lo, hi = span if span is not None else (0, len(frame.text))
+    return coloured_text_html(frame.text[lo:hi], frame.values[rows.index(cell), lo:hi], frame.low, frame.high,
+                              frame.char_positions[lo:hi])
+
+
+def visible_columns(length: int, start: float | None, end: float | None) -> tuple[int, int]:
+    """The columns lo .. hi - 1 whose centre lies in the x range start .. end (column t spans t - 0.5 ..
+    t + 0.5); the whole sequence when the range is not known yet."""
+    if start is None or end is None:
+        return 0, length
+    lo = min(max(0, math.ceil(start)), length)
+    return lo, max(lo, min(length, math.floor(end) + 1))

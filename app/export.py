@@ -16,12 +16,16 @@ from .frame import Frame
 from .scope import Scope
 
 
-def standalone_html(frame: Frame, caption: str = "", coloured_cell: int | None = None) -> str:
-    """``coloured_cell``: also the text itself coloured by that cell (app/coloured_text.py), above the heatmap."""
+def standalone_html(frame: Frame, caption: str = "", coloured_cell: int | None = None,
+                    coloured_span: tuple[int, int] | None = None) -> str:
+    """``coloured_cell``: also the text itself coloured by that cell (app/coloured_text.py), above the heatmap;
+    ``coloured_span``: only its columns lo .. hi - 1 (what the page's Coloured text tab shows)."""
     body = ""
     if coloured_cell is not None:
-        body = (f"<h2 style='font-size:15px'>The text coloured by cell {coloured_cell}</h2>"
-                + frame_cell_html(frame, coloured_cell))
+        lo, hi = coloured_span or (0, len(frame.text))
+        where = "" if (lo, hi) == (0, len(frame.text)) else f", columns {lo:,} .. {hi - 1:,}"
+        body = (f"<h2 style='font-size:15px'>The text coloured by cell {coloured_cell}{where}</h2>"
+                + frame_cell_html(frame, coloured_cell, coloured_span))
     scope = Scope()
     scope.update(frame)
     return standalone(scope.layout, f"rnnscope: {frame.title}", caption, body_html=body,

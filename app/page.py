@@ -20,6 +20,8 @@ from models.errors import RnnscopeError
 from . import export, sequences
 from .ablation_tab import AblationTab
 from .cells import CellsTab
+from .coloured_tab import ColouredTextTab
+from .compare_tab import CompareTab
 from .explain_tab import ExplainTab
 from .frame import Frame, make_frame
 from .match_tab import MatchTab
@@ -28,7 +30,10 @@ from .probes_tab import ProbesTab
 from .saturation_tab import SaturationTab
 from .scope import Scope
 from .state import AppState
+from .timeline_tab import TimelineTab
 
+TOOLS = ["Model", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text", "Compare",
+         "Timeline"]           # the tabs under the heatmap, in order
 REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators"]
 # The page's own files live in the top-level static/. app/static links there, and Bokeh serves
 # an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
@@ -95,7 +100,13 @@ class Page(Viewer):
         return Frame(**{**f.__dict__, "x_start": self.scope.x_range.start, "x_end": self.scope.x_range.end})
 
     def export_html(self) -> str:
-        return export.standalone_html(self.current_frame(), self.caption())
+        """What is on screen; with the Coloured text tab open and colouring a cell, that text too."""
+        coloured = getattr(self, "coloured", None)
+        tools = getattr(self, "tools", None)
+        cell, span = None, None
+        if coloured is not None and coloured.shown and tools.active == TOOLS.index("Coloured text"):
+            cell, span = coloured.shown
+        return export.standalone_html(self.current_frame(), self.caption(), coloured_cell=cell, coloured_span=span)
 
     def caption(self) -> str:
         return f"{Path(self.state.model_path).name}: {self.state.sequence_note}"
@@ -157,13 +168,18 @@ class Page(Viewer):
     def __panel__(self):
         # The tools that explain the heatmap, below it (DESIGN.md section 5); dynamic: a tab is
         # built (and computes) only when it is first opened.
+        x = self.scope.x_range
+        self.coloured = ColouredTextTab(state=self.state, x_range=x)
         tools = pn.Tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
                                            sizing_mode="stretch_width")),
                         ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
-                        ("Ablation", AblationTab(state=self.state, x_range=self.scope.x_range)),
+                        ("Ablation", AblationTab(state=self.state, x_range=x)),
                         ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
-                        ("Match", self.match), dynamic=True,
+                        ("Match", self.match), ("Coloured text", self.coloured),
+                        ("Compare", CompareTab(state=self.state, x_range=x)),
+                        ("Timeline", TimelineTab(state=self.state, x_range=x)), dynamic=True,
                         sizing_mode="stretch_width")
+        self.tools = tools
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")
 

@@ -13,6 +13,7 @@ and the log is copied to test-results/ when the session ends.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -69,12 +70,20 @@ def browser_model(tmp_path_factory) -> Path:
 def app_server(browser_model, tmp_path_factory):
     """`python serve.py --port <free> --address 127.0.0.1`, up until the session ends. Its cache
     folder (the Match tab's state stores) is the session's own, so each run builds them afresh."""
-    log_path = tmp_path_factory.mktemp("server-log") / "browser-server.log"
+    with serve(browser_model, tmp_path_factory.mktemp("server-cache"), tmp_path_factory.mktemp("server-log")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve(model: Path, cache_dir: Path, log_dir: Path, log_name: str = "browser-server.log"):
+    """serve.py on a free port showing ``model``, stopped on exit; its log is written in ``log_dir`` (the
+    session's own) and copied to test-results/``log_name`` at the end."""
+    log_path = log_dir / log_name
     port = free_port()
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("server-cache"))}
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_dir)}
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1",
-                                 "--model", str(browser_model)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 "--model", str(model)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, env=env)
     server = Server(f"http://127.0.0.1:{port}/app", log_path, proc)
     try:
@@ -101,7 +110,7 @@ def app_server(browser_model, tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         RESULTS.mkdir(exist_ok=True)
-        shutil.copyfile(log_path, RESULTS / "browser-server.log")
+        shutil.copyfile(log_path, RESULTS / log_name)
 
 
 @pytest.fixture(scope="session")
@@ -111,13 +120,23 @@ def chromium():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
                     "(`apt-get install chromium`; .ci/run and `dev.sh test` install it). "
                     "`playwright install` cannot download a browser here.", pytrace=False)
+    # One browser for the whole session: each test module that imports this fixture gets a fixture of its
+    # own, and a second sync_playwright() in the same process fails ("Sync API inside the asyncio loop").
+    if _BROWSER:
+        yield _BROWSER[0]
+        return
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        _BROWSER.append(browser)
         try:
             yield browser
         finally:
+            _BROWSER.clear()
             browser.close()
+
+
+_BROWSER: list = []      # the session's browser, once launched
 
 
 @dataclass
