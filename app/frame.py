@@ -11,8 +11,9 @@ from analysis.divergence import Divergence
 from grammar import SEPARATOR
 from models.trace import VIEW_LABELS, Trace, value_range
 
-from .ordering import cell_order, depth_correlation
+from .ordering import cell_order, depth_correlation, depth_ranking
 from .probe_track import ProbeTrack
+from .row_filter import RowFilter, filter_rows, showing_note
 
 
 
@@ -49,6 +50,10 @@ class Frame:
     # the track's title with the probe's held-out accuracy; None for a model of text.
     probe_depth: np.ndarray | None = None
     probe_title: str = ""
+    # [k, T] the selected cells' values by true cell number, in ``selected``'s order: kept apart
+    # from ``values`` because a row filter may hide a selected cell's row (None: read ``values``).
+    selected_rows: np.ndarray | None = None
+    total_cells: int | None = None      # the layer's cells, shown or filtered out (None: all are shown)
 
     @property
     def row_labels(self) -> list[str]:
@@ -74,6 +79,8 @@ class Frame:
 
     def selected_values(self) -> np.ndarray:
         """[k, T] the selected cells' values, by true cell number."""
+        if self.selected_rows is not None:
+            return self.selected_rows
         rows = {c: i for i, c in enumerate(self.cells)}
         if not self.selected:
             return np.zeros((0, len(self.text)), np.float32)
@@ -113,6 +120,7 @@ def without_separators(frame: Frame, separators: np.ndarray) -> Frame:
         kl=None if frame.kl is None else np.add.reduceat(frame.kl, positions),
         illegal=None if frame.illegal is None else np.add.reduceat(frame.illegal, positions),
         probe_depth=None if frame.probe_depth is None else frame.probe_depth[keep],
+        selected_rows=None if frame.selected_rows is None else np.ascontiguousarray(frame.selected_rows[:, keep]),
         positions=positions, hidden=int(separators.sum()),
         hidden_note=f"separators {shown_char(chars)} hidden: {separators.sum():,} of {len(frame.text):,} columns")
 
@@ -134,25 +142,37 @@ def shown_char(chars: str) -> str:
 def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "index",
                selected: list[int] | None = None, x_range: tuple[float, float] | None = None,
                hide_separators: bool = False, divergence: Divergence | None = None,
-               probe: ProbeTrack | None = None) -> Frame:
+               probe: ProbeTrack | None = None, rows: RowFilter | None = None,
+               rankings: dict[str, np.ndarray] | None = None) -> Frame:
+    """What the page draws. ``rows``: which cells are shown (app/row_filter.py); ``rankings``:
+    the model's own rankings of its cells ({"label score" | "probe weight": cells, best first}),
+    which the label-score order and the top-k filters read."""
     values = trace.values(view, layer)                                   # [T, H]
     depth = trace.annotations.get("depth")
-    corr = depth_correlation(values, depth) if depth is not None and len(depth) > 1 else None
-    rows = cell_order(values, depth, order)
+    has_depth = depth is not None and len(depth) > 1
+    corr = depth_correlation(values, depth) if has_depth else None
+    rankings = dict(rankings or {})
+    if has_depth and np.ptp(depth) > 0:
+        rankings["depth"] = depth_ranking(values, depth)
+    order_rows, order_note = cell_order(values, depth, order, rankings.get("label score"))
+    n_cells = values.shape[1]
+    keep, filter_what = (rows or RowFilter()).keep(n_cells, rankings)
+    shown = filter_rows(order_rows, keep)
     low, high = value_range(view, values)     # fixed per view: colours mean the same across sequences
     p_next = np.full(len(trace), np.nan, dtype=np.float32)
     p_next[:-1] = trace.next_char_prob()
     layers = f", layer {layer}" if trace.num_layers > 1 else ""
-    n_cells = values.shape[1]
     sel = [c for c in (selected or []) if 0 <= c < n_cells]
-    constant = order == "depth" and depth is not None and len(depth) > 0 and np.ptp(depth) == 0
-    note = " (depth is constant here: r is undefined, rows in index order)" if constant else ""
-    frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}{note}",
-                  values=np.ascontiguousarray(values[:, rows].T, dtype=np.float32), cells=rows,
+    showing = showing_note(len(shown), n_cells, filter_what)
+    notes = (f" ({order_note})" if order_note else "") + (f" \u2014 {showing}" if showing else "")
+    frame = Frame(text=trace.text, title=f"{VIEW_LABELS.get(view, view)}{layers}{notes}",
+                  values=np.ascontiguousarray(values[:, shown].T, dtype=np.float32), cells=shown,
                   low=low, high=high, depth=depth, p_next=p_next, correlation=corr, selected=sel,
-                  x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None, order=order,
+                  x_start=x_range[0] if x_range else None, x_end=x_range[1] if x_range else None,
+                  order=order,
                   kl=None if divergence is None else divergence.kl.astype(np.float32),
                   illegal=None if divergence is None else divergence.illegal.astype(np.float32),
                   probe_depth=None if probe is None else probe.predicted[layer],
-                  probe_title="" if probe is None else probe.title(layer))
+                  probe_title="" if probe is None else probe.title(layer),
+                  selected_rows=np.ascontiguousarray(values[:, sel].T, dtype=np.float32), total_cells=n_cells)
     return without_separators(frame, separator_columns(trace)) if hide_separators else frame

@@ -4,12 +4,21 @@ Column t is centred on x = t (it spans t-0.5 .. t+0.5), the same numeric coordin
 character ticks use, so labels sit exactly under their columns. Displayed row r (0 = top)
 is centred on y = H-1-r. The image glyph is tiled: Bokeh draws nothing for an image wider
 than 65,535 columns (bokeh#13645).
+
+Rows are 20 px while they fit in 900 px, then thinner down to 4 px, then the plot grows: a
+512-cell layer is 2,048 px tall, every row still visible. A row is labelled only when labels
+have room (LABEL_PX apart): every n-th row, recomputed in the browser as the cell axis is
+zoomed (``label_ticks`` is the same rule in Python). The cell axis zooms and pans within its
+bounds (toolbar: the y wheel zoom, box zoom, pan); Reset restores both axes.
 """
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import (BasicTicker, ColorBar, ColumnDataSource, CustomJSHover, CustomJSTickFormatter, FixedTicker,
-                          HoverTool, LinearColorMapper, Range1d)
+import math
+
+from bokeh.models import (BasicTicker, BoxZoomTool, ColorBar, ColumnDataSource, CustomJSHover, CustomJSTicker,
+                          CustomJSTickFormatter, HoverTool, LinearColorMapper, PanTool, Range1d, ResetTool, SaveTool,
+                          WheelZoomTool)
 from bokeh.palettes import RdBu11, interp_palette
 from bokeh.plotting import figure
 
@@ -17,7 +26,11 @@ from .axes import char_axis
 from .frame import Frame
 
 TILE = 50_000
-ROW_PX = 20
+ROW_PX = 20           # a row's height while the rows fit in PLOT_PX
+MIN_ROW_PX = 4        # the thinnest row: below this, the plot grows instead
+PLOT_PX = 900
+LABEL_PX = 14         # room one row label needs (11 px text): closer labels would overlap
+FRAME_PX = 90         # the heatmap's title, toolbar and two x axes
 BORDER_LEFT = 70      # every figure of the stack has the same borders, so their columns line up
 BORDER_RIGHT = 64     # room for the heatmap's colour bar (the tracks leave it empty)
 # Diverging, blue = negative, white = 0, red = positive; an odd length puts white exactly at 0.
@@ -37,6 +50,25 @@ return c === " " ? "\u2423 (space)" : c === "\\n" ? "\u21b5 (newline)" : c;
 _POSITION = """
 const pos = src.data.pos, t = Math.round(tick);
 return t === tick && t >= 0 && t < pos.length ? pos[t].toLocaleString() : "";
+"""
+
+# The rows labelled: every step-th displayed row from the top, step the fewest rows that give a
+# label LABEL_PX; recomputed on every zoom. Same rule as label_ticks below.
+_ROW_TICKS = """
+const n = rows.data.label.length;
+let h = fallback;                       // inner_height is unset until the first layout
+try { if (plot.inner_height > 0) h = plot.inner_height; } catch (e) {}
+const px = h / Math.max(cb_data.end - cb_data.start, 1e-9);    // pixels per row
+const step = Math.max(1, Math.ceil(label_px / px));
+const top = Math.max(0, Math.ceil(n - 1 - cb_data.end)), bottom = Math.min(n - 1, Math.floor(n - 1 - cb_data.start));
+const ticks = [];
+for (let r = Math.ceil(top / step) * step; r <= bottom; r += step) ticks.push(n - 1 - r);
+return ticks;
+"""
+
+_ROW_LABEL = """
+const labels = rows.data.label, r = labels.length - 1 - Math.round(tick);
+return r >= 0 && r < labels.length ? labels[r] : "";
 """
 
 _Y_HOVER = """
@@ -80,10 +112,15 @@ class Heatmap:
         self.source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
         self.rows = ColumnDataSource({"cell": [], "label": []})
         self.mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1, nan_color="#dddddd")
-        fig = figure(x_range=x_range, y_range=Range1d(-0.5, 0.5), height=360, sizing_mode="stretch_width",
-                     tools="xpan,xwheel_zoom,xbox_zoom,reset,save", active_scroll="xwheel_zoom",
-                     x_axis_location="above", toolbar_location="above", min_border_left=BORDER_LEFT,
-                     min_border_right=BORDER_RIGHT)
+        # The wheel zooms the characters, as on every track; the cell axis has its own wheel
+        # tool, and pan and box zoom work on both axes (the y bounds stop them at the rows' ends).
+        self.x_wheel = WheelZoomTool(dimensions="width")
+        self.y_wheel = WheelZoomTool(dimensions="height", description="Wheel zoom on the cells (rows)")
+        fig = figure(x_range=x_range, y_range=Range1d(-0.5, 0.5, bounds=(-0.5, 0.5)), height=360,
+                     sizing_mode="stretch_width", tools=[PanTool(), self.x_wheel, self.y_wheel, BoxZoomTool(),
+                                                          ResetTool(), SaveTool()],
+                     active_scroll=self.x_wheel, x_axis_location="above", toolbar_location="above",
+                     min_border_left=BORDER_LEFT, min_border_right=BORDER_RIGHT)
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=self.mapper)
         fig.add_tools(HoverTool(tooltips=[("char", "$x{char}"), ("position", "$x{pos}"), ("cell", "$y{cell}"),
                                           ("value", "@image{0.000}"), ("depth", "$x{depth}")],
@@ -95,7 +132,9 @@ class Heatmap:
         fig.xaxis.ticker = BasicTicker(min_interval=1)
         fig.xaxis.formatter = CustomJSTickFormatter(args=dict(src=seq), code=_POSITION)
         fig.add_layout(char_axis(fig, seq), "below")
-        fig.yaxis.ticker = FixedTicker(ticks=[])
+        fig.yaxis.ticker = CustomJSTicker(major_code=_ROW_TICKS, minor_code="return []",
+                                          args=dict(plot=fig, rows=self.rows, label_px=LABEL_PX, fallback=PLOT_PX))
+        fig.yaxis.formatter = CustomJSTickFormatter(args=dict(rows=self.rows), code=_ROW_LABEL)
         fig.yaxis.major_label_text_font_size = "11px"
         fig.grid.visible = False
         fig.outline_line_color = None
@@ -107,6 +146,7 @@ class Heatmap:
         fig.add_layout(self.colour_bar, "right")
         self.figure = fig
         self._shown = None
+        self._rows = None          # the displayed cells, to keep a y zoom while only colours change
 
     def _same_image(self, frame: Frame) -> bool:
         if self._shown is None:
@@ -123,12 +163,34 @@ class Heatmap:
         labels = frame.row_labels
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure
-        fig.y_range.update(start=-0.5, end=H - 0.5)
-        fig.yaxis[0].ticker.ticks = list(range(H))
-        fig.yaxis.major_label_overrides = {H - 1 - r: label for r, label in enumerate(labels)}
-        fig.height = int(min(max(H * ROW_PX, 160), 900) + 90)
+        if self._rows is None or not np.array_equal(self._rows, frame.cells):
+            # bounds first: the browser clamps a new end to the old bounds (DESIGN.md section 8);
+            # reset_*: what the Reset tool goes back to
+            fig.y_range.bounds = (-0.5, H - 0.5)
+            fig.y_range.update(start=-0.5, end=H - 0.5, reset_start=-0.5, reset_end=H - 0.5)
+            self._rows = frame.cells
+        fig.height = plot_height(H) + FRAME_PX
         self.mapper.update(low=frame.low, high=frame.high, palette=UPPER_HALF if frame.low == 0 else DIVERGING)
         fig.title.text = colour_title(frame)
+
+
+def row_px(n_rows: int) -> float:
+    """A row's height in pixels: ROW_PX while the rows fit in PLOT_PX, then thinner, never below MIN_ROW_PX."""
+    return min(ROW_PX, max(MIN_ROW_PX, PLOT_PX / max(n_rows, 1)))
+
+
+def plot_height(n_rows: int) -> int:
+    """The heatmap's inner height: grows with the rows once they are MIN_ROW_PX thin."""
+    return max(160, math.ceil(n_rows * row_px(n_rows)))
+
+
+def label_ticks(n_rows: int, start: float, end: float, inner_px: float) -> list[float]:
+    """The y values of the labelled rows for the visible range start..end on ``inner_px`` pixels:
+    the same rule as the browser's ticker (_ROW_TICKS), so it can be tested here."""
+    px = inner_px / max(end - start, 1e-9)
+    step = max(1, math.ceil(LABEL_PX / px))
+    top, bottom = max(0, math.ceil(n_rows - 1 - end)), min(n_rows - 1, math.floor(n_rows - 1 - start))
+    return [n_rows - 1 - r for r in range(math.ceil(top / step) * step, bottom + 1, step)]
 
 
 def colour_title(frame: Frame) -> str:

@@ -34,7 +34,7 @@ from .timeline_tab import TimelineTab
 
 TOOLS = ["Model", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text", "Compare",
          "Timeline"]           # the tabs under the heatmap, in order
-REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators"]
+REDRAW_ON = ["trace", "view", "layer", "order", "selected", "hide_separators", "rows", "top_k", "cell_list"]
 # The page's own files live in the top-level static/. app/static links there, and Bokeh serves
 # an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
 STATIC = "app/static/"
@@ -60,8 +60,9 @@ class Page(Viewer):
         s = self.state
         try:
             frame = make_frame(s.trace, s.view, s.layer, s.order, list(s.selected),
-                               hide_separators=s.hide_separators, divergence=s.divergence, probe=s.probe)
-        except RnnscopeError as e:   # e.g. a view the new model lacks; keep what is drawn
+                               hide_separators=s.hide_separators, divergence=s.divergence, probe=s.probe,
+                               rows=s.row_filter(), rankings=s.rankings())
+        except RnnscopeError as e:   # e.g. a view the new model lacks, a filter with no ranking; keep what is drawn
             s.refuse(str(e))
             return
         self.frame = frame
@@ -142,6 +143,8 @@ class Page(Viewer):
             W.Select.from_param(p.view), W.Select.from_param(p.layer),
             pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
             W.RadioButtonGroup.from_param(p.order),
+            W.Select.from_param(p.rows),
+            pn.Row(W.IntInput.from_param(p.top_k, width=70), W.TextInput.from_param(p.cell_list, width=220)),
             W.Checkbox.from_param(p.hide_separators),
             pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
             cell_picker(p.selected),

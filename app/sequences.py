@@ -13,6 +13,7 @@ from models.data import grammar_spec_of
 from models.errors import RnnscopeError, UnknownCharacters
 from models.heldout import heldout_of
 from models.sample import sample as _sample
+from models.sample import start_distribution
 from models.vocab import Vocab
 
 MAX_CHARS = 200_000            # longest sequence the page traces
@@ -79,6 +80,21 @@ def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> s
     if n_chars <= len(prime):
         return prime[:n_chars]
     return prime + _sample(model, n_chars - len(prime), temperature, seed, primes=[prime])[0]
+
+
+def app_prime(model, stream: str) -> tuple[str, str]:
+    """The prime the page samples from, and how the page names it: none -- the model's own start,
+    its first character drawn from the start distribution models/sample.py keeps -- or, for a
+    checkpoint that records none, the held-out stream's first character, saying so."""
+    try:
+        start_distribution(model)
+    except RnnscopeError:
+        prime = stream[:1] or model.config.vocab[0]
+        return prime, f"{prime!r} (this checkpoint records no start distribution to start from)"
+    record = getattr(model, "training_record", None) or {}
+    source = ("the training text's character frequencies" if (record.get("data") or {}).get("kind") == "text"
+              else "the grammar's distribution of a stream's first token")
+    return "", f"none: the model's own start (its first character drawn from {source})"
 
 
 def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int = 0) -> str:

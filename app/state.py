@@ -23,8 +23,9 @@ from models.heldout import heldout_of
 from models.trace import VIEW_LABELS
 
 from . import cache, sequences
-from .ordering import ORDERS
+from .ordering import ORDERS, label_score_ranking, orders_for
 from .probe_track import probe_track
+from .row_filter import ALL, FILTERS, LISTED, TOP_K, RowFilter, parse_cells
 
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
 MODELS_DIR = DEFAULT_CHECKPOINT.parent
@@ -41,6 +42,8 @@ READINGS = {"in context (carried state)": "in context",
 # refused with its range and the box snaps back to the value in effect.
 LIMITS = {"window": (1, sequences.MAX_CHARS), "sample_chars": (1, sequences.MAX_SAMPLE_CHARS),
           "temperature": (0.05, 5.0), "seed": (0, 2**32 - 1)}
+# Which rankings need a grammar (depth), and which the held-out stream (labels).
+NEEDS_DEPTH, NEEDS_HELDOUT = ("depth", "probe weight"), ("label score",)
 NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characters"),
                 "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
                 "seed": ("sample seed", "")}
@@ -106,6 +109,9 @@ class AppState(param.Parameterized):
     order = param.Selector(default="index", objects=list(ORDERS), label="Order cells by")
     selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
     hide_separators = param.Boolean(default=False, label="Hide separators (tokens side by side)")
+    rows = param.Selector(default=ALL, objects=list(FILTERS), label="Rows shown")
+    top_k = param.Integer(default=20, allow_None=True, label="k")
+    cell_list = param.String(default="", label="Cells listed (e.g. 0-31, 40, 77)")
 
     trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
     divergence = param.Parameter(default=None, precedence=-1,
@@ -129,7 +135,9 @@ class AppState(param.Parameterized):
         self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
+        self._filter_refused = False  # the message on the page is a refused row filter's
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
+        self.param.watch(self._keep_row_filter, ["rows", "top_k", "cell_list"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
@@ -142,6 +150,7 @@ class AppState(param.Parameterized):
     def _switch_model(self):
         if self.model_path == self._good_model:
             return
+        previous = self._good_model
         try:
             model = cache.load_model(self.model_path)
             spec = sequences.grammar_spec(self.model_path)
@@ -166,6 +175,7 @@ class AppState(param.Parameterized):
             self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
         except (RnnscopeError, OSError) as e:
             self._stream, self._no_stream = "", str(e)
+        self._offer_orders_and_filters()
         if self.source == "held-out" and not self._stream and self._fallback:
             self.source = "typed"
         # A task model reads its own short sequences from the zero state: start on a new one, and
@@ -176,7 +186,101 @@ class AppState(param.Parameterized):
             elif self._left_task and self._stream:
                 self.source = "held-out"
         self._left_task = bool(cfg.task)
-        self._load()
+        if not self._load():
+            self._open_on_own_stream(previous)
+
+    def _open_on_own_stream(self, previous: str | None) -> None:
+        """The new model cannot read the sequence on screen (typed text with characters outside its
+        vocabulary, a held-out index past its stream): it opens on its own held-out stream and the
+        page says why; a model with no stream to open on is refused and the previous one stays.
+        Never the old trace under the new model's name."""
+        if previous is None:
+            return          # the first model: what was asked for is refused, and __init__ raises with why
+        why = self.refusal
+        what = {"held-out": f"held-out window at {self.index:,}", "typed": "typed text",
+                "sampled": "sample"}[self.source]
+        name = Path(self.model_path).name
+        if self._stream:
+            with param.discard_events(self):
+                self.param.update(source="held-out", index=0)
+            if self._load():
+                self.param.update(error=f"{name} cannot read the {what} ({why}): it was dropped, and the page "
+                                        "shows the start of this model's held-out stream instead.")
+                return
+            why = self.refusal
+        self._good_model = None        # reload the previous model whole (views, stream, orders)
+        self.model_path = previous
+        self.param.update(error=f"{name} cannot read the {what} ({why}) and has no held-out stream to show "
+                                f"instead: the page still shows {Path(previous).name}.",
+                          refusal=why)
+
+    def _offer_orders_and_filters(self) -> None:
+        """Only the orders and row filters that mean something for this model; a choice the new
+        model cannot take goes back to index order / all cells, and the model note says so."""
+        has_depth, has_heldout = self._spec is not None, bool(self._stream)
+        orders = orders_for(has_depth, has_heldout)
+        filters = [f for f in FILTERS if (TOP_K.get(f) not in NEEDS_DEPTH or has_depth)
+                   and (TOP_K.get(f) not in NEEDS_HELDOUT or has_heldout)]
+        self.param.order.objects, self.param.rows.objects = orders, filters
+        said = []
+        with param.discard_events(self):
+            if self.order not in orders:
+                said.append(f"order by {self.order} does not apply to this model: rows in index order")
+                self.order = "index"
+            if self.rows not in filters or self._row_filter_refusal():
+                said.append(f"the row filter ({self.rows}) does not apply to this model: all cells shown")
+                self.rows = ALL
+        if said:
+            self.model_note += "; " + "; ".join(said)
+
+    # --- rows ----------------------------------------------------------------------------
+    def row_filter(self) -> RowFilter:
+        return RowFilter(self.rows, self.top_k or 0, self.cell_list)
+
+    def _row_filter_refusal(self) -> str:
+        """Why the row filter cannot apply to this model ('' when it can): checked as it is entered."""
+        n = self._model.config.hidden_size
+        try:
+            if self.rows == LISTED:
+                parse_cells(self.cell_list, n)
+            elif self.rows in TOP_K and not (self.top_k is not None and 1 <= self.top_k <= n):
+                got = "the box is empty" if self.top_k is None else f"got {self.top_k:,}"
+                return f"k must be 1 .. {n} (this model's cells); {got}"
+        except RnnscopeError as e:
+            return str(e)
+        return ""
+
+    def _keep_row_filter(self, *events) -> None:
+        """A bad k or cell list is refused as it is entered, and the boxes snap back to the filter
+        still shown."""
+        why = self._row_filter_refusal()
+        if why:
+            self.refuse(why)
+            self._filter_refused = True
+            with param.discard_events(self):
+                for event in events:
+                    setattr(self, event.name, event.old)
+        elif self._filter_refused:         # a good filter clears the message a bad one left
+            self._filter_refused = False
+            self.param.update(error="", refusal="")
+
+    def rankings(self) -> dict[str, np.ndarray]:
+        """The model's rankings of its cells that the order and the row filter in use need, best
+        first: by label score (app/cache.cell_labels: held-out text read in context, the shown view
+        and layer) and by the depth probe's |weight| (on h of the shown layer). Computed only when
+        asked for: labelling takes seconds the first time."""
+        need = {self.order, TOP_K.get(self.rows)}
+        n = self._model.config.hidden_size
+        out = {}
+        if "label score" in need and self._stream:
+            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS)[0]
+            out["label score"] = label_score_ranking(labels, n)
+        if "probe weight" in need and self._spec is not None:
+            from analysis.probes import rank_cells
+            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS)
+            if probe.model is not None:        # one class in training: no weights to rank by
+                out["probe weight"] = rank_cells(probe.model[-1].coef_)
+        return out
 
     # --- sequence ------------------------------------------------------------------------
     @param.depends("index", "window", "reading", watch=True)
@@ -244,10 +348,10 @@ class AppState(param.Parameterized):
                           f"read {READING_NOTES[self.reading]}")
         if self.source == "typed":
             return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
-        prime = self._stream[:1] or self._model.config.vocab[0]
+        prime, how = sequences.app_prime(self._model, self._stream)
         text = sequences.sampled(self._model, self.sample_chars, self.temperature, self.seed, prime)
         return text, (f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, "
-                      f"prime {prime!r}")
+                      f"prime {how}")
 
     def _load(self) -> bool:
         """Trace the sequence ``source`` names; False (and a message) when it is refused."""
