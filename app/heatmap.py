@@ -115,7 +115,7 @@ class Heatmap:
         # The wheel zooms the characters, as on every track; the cell axis has its own wheel
         # tool, and pan and box zoom work on both axes (the y bounds stop them at the rows' ends).
         self.x_wheel = WheelZoomTool(dimensions="width")
-        self.y_wheel = WheelZoomTool(dimensions="height", description="Wheel zoom on the cells (rows)")
+        self.y_wheel = WheelZoomTool(dimensions="height")      # its button: "Wheel Zoom (y-axis)"
         fig = figure(x_range=x_range, y_range=Range1d(-0.5, 0.5, bounds=(-0.5, 0.5)), height=360,
                      sizing_mode="stretch_width", tools=[PanTool(), self.x_wheel, self.y_wheel, BoxZoomTool(),
                                                           ResetTool(), SaveTool()],

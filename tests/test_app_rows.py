@@ -1,0 +1,226 @@
+"""Tall heatmaps, row filters and orders that mean something, the model switch that cannot leave
+the old trace on screen, and sampling from the model's own start: checked on hand-built rankings,
+hand-counted geometry and tiny models, through AppState parameters and the Bokeh sources."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import grammar
+from analysis.labels import CellLabel, Finding
+from app import cache
+from app.frame import make_frame
+from app.heatmap import LABEL_PX, MIN_ROW_PX, PLOT_PX, ROW_PX, label_ticks, plot_height, row_px
+from app.ordering import cell_order, label_score_ranking, orders_for
+from app.page import Page
+from app.row_filter import ALL, LISTED, RowFilter, filter_rows, parse_cells
+from app.scope import Scope
+from app.state import AppState
+from models import checkpoint, tracer
+from models.errors import RnnscopeError
+from models.model import CharRNN, ModelConfig
+
+from app_fixtures import default_model, gru2_model, lstm_model  # noqa: F401
+
+GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
+TEXT = "( 1 ( 2 ) 1 ) 0 ( 1 ) 0 "
+
+
+@pytest.fixture(scope="module")
+def wide_model():
+    """An untrained 512-cell LSTM: its cells mean nothing, only their number matters here."""
+    torch.manual_seed(0)
+    return CharRNN(ModelConfig(vocab=GRAMMAR_VOCAB, cell="lstm", hidden_size=512, embedding_dim=4))
+
+
+@pytest.fixture(scope="module")
+def letters_model(tmp_path_factory) -> Path:
+    """A model of letters with no training record: no held-out stream to open on."""
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=list("abcdef "), cell="gru", hidden_size=5))
+    return checkpoint.save(model, tmp_path_factory.mktemp("models") / "letters5")
+
+
+# --- the cell list ------------------------------------------------------------------------------
+def test_a_cell_list_reads_ranges_and_single_cells_in_the_order_written():
+    assert parse_cells("0-3, 40, 7", 64).tolist() == [0, 1, 2, 3, 40, 7]
+    assert parse_cells(" 5 ; 9\u201311 ", 12).tolist() == [5, 9, 10, 11]       # ; and an en dash too
+
+
+@pytest.mark.parametrize("text, said", [("", "empty"), (" , ", "empty"), ("0-3, x", "'x' is not a cell number"),
+                                        ("7-2", "runs backwards (write 2-7)"), ("0-31, 200", "cell 200 does not exist"),
+                                        ("0-4, 3", "cell 3 is listed twice"), ("-1", "'-1' is not")])
+def test_a_bad_cell_list_is_refused_naming_the_item(text, said):
+    with pytest.raises(RnnscopeError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        parse_cells(text, 64)
+
+
+def test_top_k_takes_the_rankings_best_and_the_order_places_them():
+    ranking = np.array([5, 2, 7, 0, 1, 3, 4, 6])
+    keep, what = RowFilter("top k by label score", k=3).keep(8, {"label score": ranking})
+    assert keep.tolist() == [5, 2, 7] and what.startswith("top 3 by label score")
+    assert filter_rows(np.arange(8), keep).tolist() == [2, 5, 7]                 # index order
+    assert filter_rows(ranking, keep).tolist() == [5, 2, 7]                      # label-score order
+    assert filter_rows(np.array([7, 6, 5, 4, 3, 2, 1, 0]), keep).tolist() == [7, 5, 2]
+    assert RowFilter(ALL).keep(8, {}) == (None, "")
+    with pytest.raises(RnnscopeError, match="k must be 1 .. 8"):
+        RowFilter("top k by label score", k=9).keep(8, {"label score": ranking})
+    with pytest.raises(RnnscopeError, match="no ranking by"):
+        RowFilter("top k by |r| with depth", k=2).keep(8, {"label score": ranking})
+
+
+def test_label_score_ranks_by_share_explained_with_constant_cells_last():
+    def lab(cell, explained):
+        best = None if explained is None else Finding("char", "MI", 2 * explained, explained)
+        return CellLabel(cell, "", best, [], 0.0, 1.0)
+    # share explained: cell 0 0.1, cell 1 none (constant), cell 2 0.6, cell 3 0.1, cell 4 0.3
+    labels = [lab(2, 0.6), lab(0, 0.1), lab(4, 0.3), lab(1, None), lab(3, 0.1)]
+    assert label_score_ranking(labels, 5).tolist() == [2, 4, 0, 3, 1]
+
+
+# --- orders -------------------------------------------------------------------------------------
+def test_orders_offered_are_those_that_mean_something():
+    assert orders_for(has_depth=True, has_heldout=True) == ["index", "depth", "cluster", "label score"]
+    assert orders_for(has_depth=False, has_heldout=True) == ["index", "cluster", "label score"]
+    assert orders_for(has_depth=False, has_heldout=False) == ["index", "cluster"]
+
+
+def test_an_order_that_cannot_apply_says_so_and_never_falls_back_silently():
+    values = np.random.default_rng(0).normal(size=(30, 4))
+    rows, note = cell_order(values, None, "depth")
+    assert rows.tolist() == [0, 1, 2, 3] and note == "no grammar depth in this sequence: rows in index order"
+    rows, note = cell_order(values, None, "label score")
+    assert rows.tolist() == [0, 1, 2, 3] and "no label scores" in note
+    rows, note = cell_order(values, None, "label score", np.array([3, 1, 0, 2]))
+    assert rows.tolist() == [3, 1, 0, 2] and note == ""
+
+
+def test_depth_order_on_text_without_depth_says_so_in_the_title():
+    model = CharRNN(ModelConfig(vocab=list("abc "), hidden_size=3, embedding_dim=2))
+    frame = make_frame(tracer.trace(model, "abc cab"), order="depth")
+    assert "(no grammar depth in this sequence: rows in index order)" in frame.title
+    assert frame.cells.tolist() == [0, 1, 2]
+
+
+# --- tall heatmaps ------------------------------------------------------------------------------
+def test_row_height_shrinks_to_fit_then_the_plot_grows():
+    assert (row_px(15), plot_height(15)) == (ROW_PX, 300)                 # 15 x 20 px
+    assert plot_height(128) == PLOT_PX and row_px(128) == PLOT_PX / 128     # 7.03 px rows in 900 px
+    assert (row_px(512), plot_height(512)) == (MIN_ROW_PX, 2048)           # 512 x 4 px: every row drawn
+    assert plot_height(2) == 160                                            # never a sliver
+
+
+def test_row_labels_never_overlap_and_zooming_labels_every_row():
+    # 512 rows on 2,048 px: 4 px a row, a label every ceil(14 / 4) = 4th row, the top row first
+    ticks = label_ticks(512, -0.5, 511.5, 2048)
+    assert ticks[:3] == [511, 507, 503] and len(ticks) == 128
+    assert min(-np.diff(ticks)) * 2048 / 512 >= LABEL_PX
+    # zoomed to rows 100..119 (y 392..411): 102 px a row, each one labelled
+    assert label_ticks(512, 391.5, 411.5, 2048) == list(range(411, 391, -1))
+    # 15 rows of 20 px: every row
+    assert label_ticks(15, -0.5, 14.5, 300) == list(range(14, -1, -1))
+
+
+def test_a_512_cell_heatmap_is_2048_px_tall_with_every_row_bounded_and_labelled(wide_model):
+    trace = tracer.trace(wide_model, TEXT)
+    frame = make_frame(trace, view="c")
+    assert frame.values.shape == (512, len(TEXT)) and frame.row_labels[511] == "cell 511"
+    np.testing.assert_array_equal(frame.values[300], trace.values("c", 0)[:, 300])
+    scope = Scope()
+    scope.update(frame)
+    fig = scope.heatmap.figure
+    assert fig.height == 2048 + 90
+    assert fig.y_range.bounds == (-0.5, 511.5) and (fig.y_range.reset_start, fig.y_range.reset_end) == (-0.5, 511.5)
+    assert {type(t).__name__ for t in fig.tools} >= {"PanTool", "WheelZoomTool", "BoxZoomTool", "ResetTool"}
+    assert sorted(t.dimensions for t in fig.tools if type(t).__name__ == "WheelZoomTool") == ["height", "width"]
+    assert fig.toolbar.active_scroll.dimensions == "width"        # the wheel still zooms characters first
+    assert scope.heatmap.rows.data["label"][0] == "cell 0"
+    # a filter to 10 rows: 200 px, bounds follow; only colours changing keeps a y zoom
+    frame10 = make_frame(trace, view="c", rows=RowFilter(LISTED, cells="500-509"))
+    scope.update(frame10)
+    assert fig.height == 200 + 90 and fig.y_range.bounds == (-0.5, 9.5)
+    fig.y_range.update(start=2.5, end=6.5)                        # the browser zoomed in
+    scope.update(make_frame(trace, view="c", rows=RowFilter(LISTED, cells="500-509"), selected=[501]))
+    assert (fig.y_range.start, fig.y_range.end) == (2.5, 6.5)
+
+
+def test_a_filtered_heatmap_keeps_the_lines_of_hidden_selected_cells(wide_model):
+    trace = tracer.trace(wide_model, TEXT)
+    frame = make_frame(trace, view="c", selected=[3, 400], rows=RowFilter(LISTED, cells="400-402"))
+    assert frame.cells.tolist() == [400, 401, 402]
+    assert frame.title.endswith("showing 3 of 512 cells (filter: cells 400-402)")
+    np.testing.assert_array_equal(frame.selected_values(), trace.values("c", 0)[:, [3, 400]].T)
+    hidden = make_frame(trace, view="c", selected=[3], rows=RowFilter(LISTED, cells="400-402"), hide_separators=True)
+    np.testing.assert_array_equal(hidden.selected_values()[0], trace.values("c", 0)[:, 3][np.array(list(TEXT)) != " "])
+
+
+# --- the page -----------------------------------------------------------------------------------
+def test_top_k_by_depth_and_by_label_score_on_the_page(default_model, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(cache, "LABEL_CHARS", 4000)          # a small labelling run for the test
+    state = AppState(default_model)
+    page = Page(state)
+    assert state.param.order.objects == ["index", "depth", "cluster", "label score"]
+    state.param.update(rows="top k by |r| with depth", top_k=4)
+    values, depth = state.trace.values("h", 0), state.trace.annotations["depth"]
+    r = np.abs([np.corrcoef(values[:, c], depth)[0, 1] for c in range(15)])
+    assert sorted(page.frame.cells.tolist()) == sorted(np.argsort(-r)[:4].tolist())
+    assert page.scope.heatmap.source.data["image"][0].shape[0] == 4
+    title = page.scope.heatmap.figure.title.text
+    assert "showing 4 of 15 cells (filter: top 4 by |r| with depth on this sequence)" in title
+    state.param.update(rows="top k by label score", order="label score")
+    labels = cache.cell_labels(state.model_path, "h", 0, 4000)[0]
+    share = {lab.cell: lab.best.explained if lab.best else -1.0 for lab in labels}     # constant cells: no label
+    best4 = sorted(range(15), key=lambda c: (-share[c], c))[:4]
+    assert page.frame.cells.tolist() == best4
+
+
+def test_a_bad_filter_is_refused_in_one_line_and_changes_nothing(default_model):  # noqa: F811
+    state = AppState(default_model)
+    page = Page(state)
+    state.param.update(rows=LISTED, cell_list="2, 7-9")
+    assert page.frame.cells.tolist() == [2, 7, 8, 9] and state.error == ""
+    image = page.scope.heatmap.source.data["image"][0].copy()
+    state.cell_list = "2, 7-90"
+    assert state.error.startswith("cell list: cell 90 does not exist; this model's cells are 0 .. 14.")
+    assert state.cell_list == "2, 7-9" and page.frame.cells.tolist() == [2, 7, 8, 9]
+    np.testing.assert_array_equal(page.scope.heatmap.source.data["image"][0], image)
+    state.param.update(rows="top k by label score", top_k=16)
+    assert "k must be 1 .. 15" in state.error and state.rows == LISTED and state.top_k == 20
+    state.cell_list = "0-1"                                    # a good filter clears the message
+    assert state.error == "" and page.frame.cells.tolist() == [0, 1]
+
+
+def test_switching_to_a_model_that_cannot_read_the_typed_text_opens_on_its_own_stream(
+        default_model, letters_model, lstm_model):  # noqa: F811
+    state = AppState(letters_model, source="typed", text="bad cafe")
+    page = Page(state)
+    assert state.param.order.objects == ["index", "cluster"]            # no depth, no held-out text
+    state.param.model_path.objects = {"letters": str(letters_model), "gru": str(default_model)}
+    state.model_path = str(default_model)
+    assert state.source == "held-out" and state.index == 0
+    assert "gru15-parens cannot read the typed text" in state.error and "'b' at 0" in state.error
+    assert "held-out stream instead" in state.error
+    assert state.trace.text == state._stream[:state.window]             # the new model's own trace...
+    assert page.scope.heatmap.source.data["image"][0].shape == (15, state.window)   # ... under its name
+
+
+def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm_model, letters_model):  # noqa: F811
+    state = AppState(lstm_model, source="typed", text="( 1 ) 0 ")
+    page = Page(state)
+    state.param.model_path.objects = {"lstm": str(lstm_model), "letters": str(letters_model)}
+    state.model_path = str(letters_model)
+    assert state.model_path == str(lstm_model) and state.trace.text == "( 1 ) 0 "
+    assert "letters5 cannot read the typed text" in state.error and "no held-out stream" in state.error
+    assert page.scope.heatmap.source.data["image"][0].shape == (6, 8)
+
+
+def test_the_page_samples_from_the_models_own_start_and_says_so(default_model):  # noqa: F811
+    from models.sample import sample
+    state = AppState(default_model)
+    state.param.update(sample_chars=80, seed=5)
+    state.param.trigger("sample")
+    assert state.trace.text == sample(state._model, 80, 1.0, 5, primes=[""])[0]
+    assert "prime none: the model's own start (its first character drawn from the grammar's" in state.sequence_note

@@ -1,0 +1,81 @@
+"""The tall heatmap in a real browser (issue 8 item 6), one page load on the shipped 128-cell text
+LSTM: every row at least 4 px, row labels the browser computes never closer than LABEL_PX, the
+y wheel zoom narrows the cell axis and labels every row once there is room, Reset restores it,
+and the top-k filter by label score shows exactly k rows and says so."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
+from test_browser_app import _IMAGE_SIG, app, full_page_shot  # noqa: F401
+
+from app.heatmap import LABEL_PX, MIN_ROW_PX
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The heatmap's y axis as the browser has it now: range, inner height, and the ticks and labels
+# its own ticker and formatter give for the current range.
+_ROWS = """() => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(
+    m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const view = doc.views_manager.find_one(fig);
+  const axis = fig.left[0], r = fig.y_range;
+  const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
+  return {start: r.start, end: r.end, inner: view.frame.bbox.height, ticks: Array.from(ticks),
+          labels: axis.formatter.doFormat(ticks, {loc: 0}), title: fig.title.text};
+}"""
+_CENTRE = """() => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(
+    m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const view = doc.views_manager.find_one(fig);
+  view.canvas_view.el.scrollIntoView({block: "start"});
+  const box = view.canvas_view.el.getBoundingClientRect();
+  return {x: box.left + view.frame.bbox.hcenter, y: box.top + view.frame.bbox.top + 150};
+}"""
+
+
+def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa: F811
+    page = app.page
+    model = page.locator("select").filter(has=page.locator("option", has_text="lstm128-pystdlib"))
+    model.select_option(label="lstm128-pystdlib")
+    # the first open rebuilds the model's held-out corpus and reads it in context: minutes on 2 busy cores
+    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('128x100/')", timeout=300_000)
+    assert app.image().startswith("128x100/")
+    rows = page.evaluate(_ROWS)
+    assert (rows["start"], rows["end"]) == (-0.5, 127.5)
+    assert rows["inner"] / 128 >= MIN_ROW_PX                                # every row drawn
+    gaps = [a - b for a, b in zip(rows["ticks"], rows["ticks"][1:])]
+    assert rows["ticks"][0] == 127 and min(gaps) * rows["inner"] / 128 >= LABEL_PX, rows   # never overlapping
+    assert rows["labels"][0] == "cell 0" and len(rows["ticks"]) < 128
+    full_page_shot(app, "20-tall-heatmap-128-cells")
+
+    # the cell axis's own wheel tool: the mouse wheel narrows the y range, and labels fill in
+    page.locator(".bk-ToolbarButton[title='Wheel Zoom (y-axis)']").first.click()
+    at = page.evaluate(_CENTRE)
+    page.mouse.move(at["x"], at["y"])
+    for _ in range(8):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(100)
+    zoomed = page.evaluate(_ROWS)
+    span = zoomed["end"] - zoomed["start"]
+    assert span < 64 and zoomed["start"] >= -0.5 and zoomed["end"] <= 127.5, zoomed
+    if zoomed["inner"] / span >= LABEL_PX:                                  # room for every row: all labelled
+        assert len(zoomed["ticks"]) >= int(span) - 1, zoomed
+    page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
+    page.wait_for_function(f"() => ({_ROWS})().end === 127.5 && ({_ROWS})().start === -0.5", timeout=10_000)
+
+    # top 10 by label score (the Cells tab's labels, on held-out text read in context)
+    k = page.locator(".bk-input-group", has=page.locator("label", has_text=re.compile(r"^k$"))).locator("input")
+    k.fill("10")
+    k.press("Enter")
+    shown = page.locator("select").filter(has=page.locator("option", has_text="top k by label score"))
+    shown.select_option(label="top k by label score")      # labelling 100,000 characters: a while, the first time
+    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('10x100/')", timeout=300_000)
+    rows = page.evaluate(_ROWS)
+    assert "showing 10 of 128 cells (filter: top 10 by label score" in rows["title"]
+    assert (rows["start"], rows["end"]) == (-0.5, 9.5) and len(rows["ticks"]) == 10      # 20 px rows: all labelled
+    full_page_shot(app, "21-top-10-by-label-score")
+    app.check()
