@@ -53,7 +53,7 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa
     full_page_shot(app, "20-tall-heatmap-128-cells")
 
     # the cell axis's own wheel tool: the mouse wheel narrows the y range, and labels fill in
-    page.locator(".bk-ToolbarButton[title='Wheel Zoom (y-axis)']").first.click()
+    page.locator(".bk-OnOffButton[title='Wheel Zoom (y-axis)']").first.click()
     at = page.evaluate(_CENTRE)
     page.mouse.move(at["x"], at["y"])
     for _ in range(8):
@@ -64,7 +64,7 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa
     assert span < 64 and zoomed["start"] >= -0.5 and zoomed["end"] <= 127.5, zoomed
     if zoomed["inner"] / span >= LABEL_PX:                                  # room for every row: all labelled
         assert len(zoomed["ticks"]) >= int(span) - 1, zoomed
-    page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
+    page.locator(".bk-ClickButton[title='Reset']").first.click()
     page.wait_for_function(f"() => ({_ROWS})().end === 127.5 && ({_ROWS})().start === -0.5", timeout=10_000)
 
     # top 10 by label score (the Cells tab's labels, on held-out text read in context)
