@@ -17,9 +17,10 @@ TOP_K = {"top k by label score": "label score", "top k by |r| with depth": "dept
          "top k by depth-probe weight": "probe weight"}
 FILTERS = (ALL, *TOP_K, LISTED)
 # The words each ranking is named by in the title, with the statistic it ranks by.
-RANKING_NAMES = {"label score": "label score (share explained, held-out text read in context)",
-                 "depth": "|r| with depth on this sequence",
-                 "probe weight": "the depth probe's largest |weight| (held-out, in context)"}
+# Short: they go in the heatmap's title, beside the toolbar. The label score is the Cells tab's
+# (held-out text read in context); |r| is this sequence's; the probe's weights are on h.
+RANKING_NAMES = {"label score": "label score (share explained)", "depth": "|r| with depth",
+                 "probe weight": "depth-probe |weight|"}
 
 _ITEM = re.compile(r"^(\d+)(?:\s*[-\u2013]\s*(\d+))?$")
 

@@ -169,7 +169,7 @@ def test_top_k_by_depth_and_by_label_score_on_the_page(default_model, monkeypatc
     assert sorted(page.frame.cells.tolist()) == sorted(np.argsort(-r)[:4].tolist())
     assert page.scope.heatmap.source.data["image"][0].shape[0] == 4
     title = page.scope.heatmap.figure.title.text
-    assert "showing 4 of 15 cells (filter: top 4 by |r| with depth on this sequence)" in title
+    assert "showing 4 of 15 cells (filter: top 4 by |r| with depth)" in title
     state.param.update(rows="top k by label score", order="label score")
     labels = cache.cell_labels(state.model_path, "h", 0, 4000)[0]
     share = {lab.cell: lab.best.explained if lab.best else -1.0 for lab in labels}     # constant cells: no label
