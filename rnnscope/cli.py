@@ -1,5 +1,5 @@
 """One command, ``rnnscope``, for everything outside the app:
-generate / train / eval / trace / sample / summary / export, and the analyses
+generate / train / eval / trace / sample / summary / export / import, and the analyses
 (probe / explain / match / generalise).
 
 Each subcommand parses its arguments, calls into grammar/ or models/, and prints. Errors a
@@ -650,6 +650,18 @@ def cmd_export(args) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
 
 
+def cmd_import_torch(args) -> None:
+    """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (models/importers/torch_import.py)."""
+    from models import checkpoint
+    from models.importers.torch_import import import_state_dict_file
+    checkpoint.check_output(args.out, force=args.force)
+    model = import_state_dict_file(args.state_dict, args.vocab, args.map)
+    checkpoint.save(model, args.out, training=model.training_record)
+    dtypes = model.training_record["imported"]["source_dtypes"]
+    note = "" if dtypes == ["float32"] else f" (weights were {', '.join(dtypes)}; stored as float32)"
+    print(f"wrote a checkpoint of {model.config.describe()}, imported from {args.state_dict}, to {args.out}{note}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnscope", description="A microscope for recurrent networks.")
     parser.add_argument("--version", action="version", version=f"rnnscope {_version()}",
@@ -909,6 +921,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the numbers (JSON) here")
     _runtime_args(p)
     p.set_defaults(func=cmd_generalise)
+
+    p = sub.add_parser("import", help="make a checkpoint of a model rnnscope did not train (PyTorch)")
+    frameworks = p.add_subparsers(dest="framework", required=True, metavar="FRAMEWORK")
+    t = frameworks.add_parser(
+        "torch", help="a model of nn.Embedding (or one-hot) -> nn.GRU/nn.LSTM/nn.RNN -> nn.Linear",
+        description="Import a PyTorch character model from its state dict, saved with safetensors (rnnscope never "
+                    "unpickles .pt files). --map names the modules in it: {\"cell\": \"gru\"|\"lstm\"|\"rnn\", "
+                    "\"nonlinearity\": \"tanh\"|\"relu\" (rnn only), \"embedding\": NAME or null (one-hot input), "
+                    "\"rnn\": NAME, \"decoder\": NAME, \"ignore\": [tensor names to leave out]}. Layers, sizes and "
+                    "biases are read off the tensors. Refused with the reason: bidirectional modules, an LSTM's "
+                    "proj_size, sizes that disagree with the vocabulary. See docs/import-torch.md.")
+    t.add_argument("--state-dict", type=Path, required=True, metavar="FILE.safetensors", help="the weights")
+    t.add_argument("--vocab", type=Path, required=True, metavar="VOCAB.json",
+                   help="the characters in index order (a JSON list, or an object character -> index)")
+    t.add_argument("--map", type=Path, required=True, metavar="MAP.json", help="which tensors are which module")
+    t.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
+    t.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    t.set_defaults(func=cmd_import_torch)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)
