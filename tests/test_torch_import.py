@@ -208,6 +208,10 @@ def test_bad_state_dicts_and_maps_are_refused_naming_the_tensor_and_nothing_is_w
         "nonlinearity": "relu"}))                                          # a GRU has no choice of nonlinearity
     assert "a vocabulary is a JSON list" in cli_refusal(capsys, tmp_path, write_files(tmp_path, src, good,
                                                                                       vocab=["ab", "c"]))
+    assert "each once; got indices [True, False]" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab={"a": True, "b": False}))                  # JSON true is no index
+    assert "each once; got indices [0, 2]" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab={"a": 0, "b": 2}))
     assert "embedding has 7 rows, but the vocabulary has 8" in cli_refusal(
         capsys, tmp_path, write_files(tmp_path, src, good, vocab=VOCAB + ["z"]))
 
@@ -244,3 +248,45 @@ def test_an_existing_checkpoint_is_replaced_only_with_force(tmp_path, capsys):
     assert main(argv) == 2 and "give --force" in capsys.readouterr().err
     assert main(argv + ["--force"]) == 0
     assert checkpoint.load(tmp_path / "ck").config.nonlinearity == "relu"
+
+
+def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypatch, capsys):
+    """docs/import-torch.md's worked example, run as written: its Python saves the files, its commands
+    import and summarise them, and the checkpoint predicts what the user's modules predict."""
+    import re
+    import shlex
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-torch.md").read_text(encoding="utf-8")
+    example = doc.split("## Worked example", 1)[1]
+    code = re.search(r"```python\n(.*?)```", example, re.S).group(1)
+    commands = re.search(r"```bash\n(.*?)```", example, re.S).group(1).strip().splitlines()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/import-torch.md", "exec"), namespace)
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "rnnscope" and main(argv[1:]) == 0, line
+    assert "a 2-layer LSTM with 16 units over 4 characters" in capsys.readouterr().out
+    net, vocab = namespace["net"].eval(), namespace["vocab"]
+    model = checkpoint.load(tmp_path / "my-lstm")
+    ids = torch.as_tensor(np.random.default_rng(5).integers(0, len(vocab), 80))
+    with torch.no_grad():
+        out, (h_n, c_n) = net.lstm(net.tok(ids)[:, None])        # time first, as the user's module runs
+        probs = torch.softmax(net.out(out[:, 0]), -1).numpy()
+    tr = trace(model, "".join(vocab[i] for i in ids))
+    np.testing.assert_allclose(tr.probs, probs, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.stack([s.c for s in tr.final_state()]), c_n[:, 0].numpy(), rtol=0, atol=1e-5)
+
+
+def test_a_carried_starting_state_reads_as_the_source_from_the_same_state():
+    """Each layer's (h, c) given to the trace is the source's (h0, c0) for that layer, bottom first."""
+    from models.trace import LayerState
+    src = SourceModel("lstm", {}, True, 2, False, batch_first=True).eval()
+    model = import_torch_module(src.emb, src.core, src.head, VOCAB)
+    rng = np.random.default_rng(7)
+    h0, c0 = (torch.as_tensor(rng.uniform(-1, 1, (2, 1, H)), dtype=torch.float32) for _ in range(2))
+    ids = random_ids(seed=9)
+    with torch.no_grad():
+        out, _ = src.core(nn.functional.one_hot(ids, V).float()[None], (h0, c0))
+    tr = trace(model, "".join(VOCAB[i] for i in ids),
+               state=[LayerState(h0[k, 0].numpy(), c0[k, 0].numpy()) for k in range(2)])
+    np.testing.assert_allclose(tr.hidden[1], out[0].numpy(), rtol=0, atol=1e-5)

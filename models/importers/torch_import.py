@@ -229,8 +229,8 @@ def read_vocab(path: str | Path) -> list[str]:
     """A JSON list of characters in index order, or an object character -> index covering 0..V-1 once."""
     data = _read_json(path, "a vocabulary")
     if isinstance(data, dict):
-        indices = sorted(data.values(), key=lambda i: (not isinstance(i, int), i if isinstance(i, int) else 0))
-        if indices != list(range(len(data))):
+        indices = sorted(data.values(), key=lambda i: (type(i) is not int, i if type(i) is int else 0))
+        if any(type(i) is not int for i in indices) or indices != list(range(len(data))):   # bool is an int
             raise ImportRefused(f"{path}: a vocabulary object maps each character to its index 0..{len(data) - 1}, "
                                 f"each once; got indices {indices[:10]}")
         data = sorted(data, key=data.get)
