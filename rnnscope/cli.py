@@ -343,7 +343,10 @@ def cmd_eval(args) -> None:
     if args.text is not None or args.file is not None:
         text, floor = _read_text(args), None
     elif own is None:
-        raise RnnscopeError(f"{args.model} was trained on a text file, not the grammar: give --text or --file")
+        trained_on = (model.training_record.get("data") or {}).get("kind")
+        raise RnnscopeError(f"{args.model} was trained on a text file, not the grammar: give --text or --file"
+                            if trained_on == "text" else   # an imported or hand-saved model records no data
+                            f"{args.model} records no grammar it was trained on: give --text or --file")
     else:
         text = grammar.generate(args.chars, seed=args.seed, spec=spec)
         floor = grammar.empirical_floor(text, spec)
