@@ -294,3 +294,18 @@ def test_a_carried_starting_state_reads_as_the_source_from_the_same_state():
     tr = trace(model, "".join(VOCAB[i] for i in ids),
                state=[LayerState(h0[k, 0].numpy(), c0[k, 0].numpy()) for k in range(2)])
     np.testing.assert_allclose(tr.hidden[1], out[0].numpy(), rtol=0, atol=1e-5)
+
+
+def test_the_imported_model_owns_its_weights_and_trains_like_any_checkpoint():
+    """A copy, not a view: changing the source later changes nothing imported; its weights are
+    parameters a trainer can update (the import builds them without a random init)."""
+    src = SourceModel("gru", {}, True, 1, True, True).eval()
+    model = import_torch_module(src.emb, src.core, src.head, VOCAB)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(1.0)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    params = list(model.parameters())
+    assert len(params) == 7 and all(isinstance(p, nn.Parameter) and p.requires_grad and p.device.type == "cpu"
+                                    for p in params)

@@ -52,14 +52,16 @@ def import_torch_module(embedding: nn.Embedding | None, rnn: nn.Module, decoder:
         raise ImportRefused(f"the {type(rnn).__name__} reads inputs of size {rnn.input_size}, but it would be fed "
                             f"{what} (the vocabulary has {V} characters)")
     _check_decoder(decoder, rnn.hidden_size, V)
-    model = CharRNN(config)
+    with torch.device("meta"):       # no random init of weights about to be replaced (most of the time for big models)
+        model = CharRNN(config)
     tensors = {f"rnn.{k}": v for k, v in rnn.state_dict().items()}
     if embedding is not None:
         tensors["embed.weight"] = embedding.weight
     tensors["decoder.weight"] = decoder.weight
     tensors["decoder.bias"] = decoder.bias if decoder.bias is not None else torch.zeros(V)
     dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values()})
-    model.load_state_dict({k: v.detach().to("cpu", torch.float32) for k, v in tensors.items()}, strict=True)
+    model.load_state_dict({k: v.detach().to("cpu", torch.float32, copy=True) for k, v in tensors.items()},
+                          strict=True, assign=True)   # copies: the checkpoint shares no memory with the source
     model.training_record = {"imported": {"from": "torch", "rnn": type(rnn).__name__, "source_dtypes": dtypes,
                                           "decoder_bias": decoder.bias is not None}}
     return model.eval()
@@ -172,7 +174,7 @@ def _rnn_from(ours: dict[str, torch.Tensor], cell: str, nonlinearity: str, prefi
     H, D0 = ours["weight_hh_l0"].shape[-1], ours["weight_ih_l0"].shape[-1]
     layers = 1 + max(int(k.rsplit("_l", 1)[1]) for k in ours if k.rsplit("_l", 1)[-1].isdigit())
     kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-    rnn = CELLS[cell](D0, H, layers, bias="bias_ih_l0" in ours, batch_first=True, **kwargs)
+    rnn = CELLS[cell](D0, H, layers, bias="bias_ih_l0" in ours, batch_first=True, device="meta", **kwargs)
     expected = {k: tuple(v.shape) for k, v in rnn.state_dict().items()}
     missing, unknown = sorted(set(expected) - set(ours)), sorted(set(ours) - set(expected))
     if missing or unknown:
@@ -184,7 +186,7 @@ def _rnn_from(ours: dict[str, torch.Tensor], cell: str, nonlinearity: str, prefi
             raise ImportRefused(f"{source}: {prefix}{k} has shape {list(ours[k].shape)}; {_a(cell)} with "
                                 f"{H} units ({GATE_BLOCKS[cell]} gate block(s)) reading {D0} inputs needs "
                                 f"{list(shape)}")
-    rnn.load_state_dict({k: v.float() for k, v in ours.items()})
+    rnn.load_state_dict({k: v.float() for k, v in ours.items()}, assign=True)
     return rnn
 
 
