@@ -161,6 +161,10 @@ def test_what_rnnscope_cannot_represent_is_refused_with_the_reason():
     assert "embedding has 9 rows" in refusal(nn.Embedding(V + 2, E), nn.GRU(E, H), head)
     assert "reads inputs of size 5" in refusal(None, nn.GRU(E, H), head)               # one-hot would be 7 wide
     assert "reads inputs of size 4" in refusal(emb, nn.LSTM(4, H), head)
+    gru = nn.GRU(E, H, 2)
+    with torch.no_grad():
+        gru.weight_hh_l1[3, 2] = float("nan")
+    assert "the source's GRU's weight_hh_l1 holds NaN or infinite values" in refusal(emb, gru, head)
     assert "the recurrent module is a Linear" in refusal(emb, nn.Linear(E, H), head)
 
     class MyGRU(nn.GRU):     # a subclass may compute anything in forward: only torch's own class is imported
@@ -202,6 +206,8 @@ def test_bad_state_dicts_and_maps_are_refused_naming_the_tensor_and_nothing_is_w
         tmp_path, src, good | {"rnn": "rnn"}))
     assert "no tensor 'head.weight.weight'; the map names modules" in cli_refusal(
         capsys, tmp_path, write_files(tmp_path, src, good | {"decoder": "head.weight"}))
+    assert "core.bias_hh_l0 holds NaN or infinite values" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, extra={"core.bias_hh_l0": torch.full((3 * H,), float("inf"))}))
     assert "unknown map key(s) ['layers']" in cli_refusal(capsys, tmp_path, write_files(tmp_path, src, good | {
         "layers": 2}))
     assert "nonlinearity" in cli_refusal(capsys, tmp_path, write_files(tmp_path, src, good | {

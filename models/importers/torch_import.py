@@ -60,11 +60,22 @@ def import_torch_module(embedding: nn.Embedding | None, rnn: nn.Module, decoder:
     tensors["decoder.weight"] = decoder.weight
     tensors["decoder.bias"] = decoder.bias if decoder.bias is not None else torch.zeros(V)
     dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values()})
+    bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
+    if bad:   # the checkpoint format refuses them; say so now, naming the source's module
+        raise ImportRefused(f"the source's {_source_name(bad[0], rnn, embedding, decoder)} holds NaN or "
+                            f"infinite values")
     model.load_state_dict({k: v.detach().to("cpu", torch.float32, copy=True) for k, v in tensors.items()},
                           strict=True, assign=True)   # copies: the checkpoint shares no memory with the source
     model.training_record = {"imported": {"from": "torch", "rnn": type(rnn).__name__, "source_dtypes": dtypes,
                                           "decoder_bias": decoder.bias is not None}}
     return model.eval()
+
+
+def _source_name(ours: str, rnn: nn.Module, embedding, decoder) -> str:
+    """Our tensor name as the source module calls it: 'rnn.weight_hh_l1' -> 'GRU's weight_hh_l1'."""
+    module, name = ours.split(".", 1)
+    owner = {"rnn": rnn, "embed": embedding, "decoder": decoder}[module]
+    return f"{type(owner).__name__}'s {name}"
 
 
 def _cell_of(rnn: nn.Module) -> str:
@@ -147,6 +158,9 @@ def import_state_dict(tensors: dict[str, torch.Tensor], vocab: list[str], name_m
     not_float = sorted(k for k in set(tensors) - ignored if not tensors[k].is_floating_point())
     if not_float:
         raise ImportRefused(f"{source}: {not_float[0]} holds {tensors[not_float[0]].dtype}, not floating-point weights")
+    not_finite = sorted(k for k in set(tensors) - ignored if not torch.isfinite(tensors[k]).all())
+    if not_finite:
+        raise ImportRefused(f"{source}: {not_finite[0]} holds NaN or infinite values")
     rnn = _rnn_from(ours, cell, nonlinearity, rnn_prefix, source)
     embedding = None
     if embed_name:
