@@ -393,9 +393,32 @@ def _sequence_trace(model, args):
     return _heldout_window(model, args)
 
 
-def _sequence_args(p: argparse.ArgumentParser) -> None:
-    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads."""
+def cmd_states(args) -> None:
+    """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
+    from models import checkpoint
+    from models.lstmvis import write_lstmvis
+    if args.out.exists() and not args.force:   # before the model runs, not after
+        raise RnnscopeError(f"{args.out}: exists; give --force to replace it, or choose another -o")
+    if args.chars is not None:
+        if args.window is not None:
+            raise RnnscopeError("--window goes with --index; --chars N is the window 0 .. N-1 already")
+        args.index, args.window = 0, args.chars
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    write_lstmvis(tr, args.out, name=Path(args.model).name, force=args.force)
+    kinds = "h and c" if "c" in tr.gates[0] else "h"
+    print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
+          f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
+          f"{tr.num_layers} layer(s), meta tracks {sorted(tr.annotations)}")
+
+
+def _sequence_args(p: argparse.ArgumentParser, heldout_chars: bool = False) -> None:
+    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads;
+    ``heldout_chars`` adds --chars N, the held-out stream's first N characters."""
     src = p.add_mutually_exclusive_group(required=True)
+    if heldout_chars:
+        src.add_argument("--chars", type=_at_least(1),
+                         help="the first N characters of the model's held-out stream (read from its start)")
     src.add_argument("--text", help="the sequence itself (read from the zero state)")
     src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
     src.add_argument("--index", type=int,
@@ -747,6 +770,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
     _runtime_args(p)
     p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser(
+        "states", help="write a sequence's states for another tool (LSTMVis's directory)",
+        description="Write the states of a sequence as a directory LSTMVis opens: lstm.yml, states.hdf5 (h, and c "
+                    "for an LSTM: T x H per layer), words.hdf5 (1-based character ids), words.dict and meta.hdf5 "
+                    "(the annotations as meta tracks). The sequence is --text / --file (from the zero state), "
+                    "--index N --window W (a held-out window read in context) or --chars N (the held-out "
+                    "stream's first N characters). The directory is written whole, then moved into place.")
+    _model_arg(p)
+    _sequence_args(p, heldout_chars=True)
+    p.add_argument("--format", choices=["lstmvis"], required=True, help="the format to write")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output directory (written atomically)")
+    p.add_argument("--force", action="store_true", help="replace an existing LSTMVis directory at -o")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_states)
 
     p = sub.add_parser(
         "sample", help="sample text from a model",
