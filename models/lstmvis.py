@@ -19,10 +19,10 @@ lstmdata/data_handler.py), which this module writes:
   meta.hdf5      one [T] dataset per annotation (depth, kind ...), each a meta track: integer codes
                  as ``discrete`` with their values as the range, floats as ``scalar`` with [min, max].
 
-LSTMVis squashes states with tanh unless a type says ``transform: none``; h of a tanh cell already lies
-in -1..1 and would be squashed twice, so such a view is written with ``transform: none`` (the same test
-the app's colour range uses, models/trace.py's value_range); unbounded views (an LSTM's c, a ReLU h)
-keep LSTMVis's tanh.
+LSTMVis squashes states with tanh unless a type says ``transform: none``. The h of a GRU, an LSTM or a
+tanh RNN lies in -1..1 by construction and would be squashed twice, so it is written with
+``transform: none``; unbounded states (an LSTM's c, the h of a ReLU or linear RNN) keep LSTMVis's tanh.
+The choice follows the cell, never the values, so two exports of one model are drawn alike.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RnnscopeError
-from .trace import Trace, value_range
+from .trace import Trace
 
 CONFIG, STATES, WORDS, DICT, META = "lstm.yml", "states.hdf5", "words.hdf5", "words.dict", "meta.hdf5"
 WORD_IDS = "word_ids"
@@ -73,10 +73,12 @@ def unescape(token: str) -> str:
     return chr(int(m.group(1) or m.group(2), 16)) if m else token
 
 
-def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", force: bool = False) -> Path:
+def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", force: bool = False,
+                  nonlinearity: str = "tanh") -> Path:
     """Write ``trace`` as an LSTMVis project directory at ``out_dir``, atomically: a complete
     temporary directory is swapped into place. An existing directory is replaced only with
-    ``force``, and only if it is an LSTMVis project (holds lstm.yml)."""
+    ``force``, and only if it is an LSTMVis project (holds lstm.yml). ``nonlinearity``: the model
+    config's (an RNN's h is bounded only when it is tanh)."""
     import h5py
     import yaml
 
@@ -96,7 +98,7 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
     unknown = sorted(set(trace.text) - ids.keys())
     if unknown:
         raise RnnscopeError(f"characters {unknown[:5]} are not in the model's vocabulary")
-    types = _state_types(trace)
+    types = _state_types(trace, h_bounded=trace.cell != "rnn" or nonlinearity == "tanh")
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp / STATES, "w") as f:
@@ -124,7 +126,7 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
     return out_dir
 
 
-def _state_types(trace: Trace) -> list[tuple[dict, np.ndarray]]:
+def _state_types(trace: Trace, h_bounded: bool) -> list[tuple[dict, np.ndarray]]:
     """One ``states.types`` entry per layer and state kind, with its [T, H] values."""
     out = []
     for k in range(trace.num_layers):
@@ -132,8 +134,7 @@ def _state_types(trace: Trace) -> list[tuple[dict, np.ndarray]]:
         for kind, view in views:
             values = trace.values(view, k)
             entry = {"type": kind, "layer": k + 1, "path": f"{view}{k + 1}"}
-            lo, hi = value_range(view, values)
-            if lo >= -1.0 and hi <= 1.0:      # already in LSTMVis's range: a second tanh would distort it
+            if view == "h" and h_bounded:      # already in LSTMVis's range: a second tanh would distort it
                 entry["transform"] = "none"
             out.append((entry, values))
     return out

@@ -405,7 +405,8 @@ def cmd_states(args) -> None:
         args.index, args.window = 0, args.chars
     model = checkpoint.load(args.model, _runtime(args))
     tr, what = _sequence_trace(model, args)
-    write_lstmvis(tr, args.out, name=Path(args.model).name, force=args.force)
+    write_lstmvis(tr, args.out, name=Path(args.model).name, force=args.force,
+                  nonlinearity=model.config.nonlinearity)
     kinds = "h and c" if "c" in tr.gates[0] else "h"
     print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
           f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
