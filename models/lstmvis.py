@@ -15,9 +15,12 @@ lstmdata/data_handler.py), which this module writes:
   words.dict     one ``word id`` line per character, read by LSTMVis with ``line.split()``: a space is
                  the line " id" (the one case its reader handles by hand); any other whitespace or
                  unprintable character would vanish in that split, so it is escaped (``\\n``, ``\\t``,
-                 ``\\r``, ``\\uXXXX``), and a backslash is written ``\\\\`` so escapes stay unambiguous.
-  meta.hdf5      one [T] dataset per annotation (depth, kind ...), each a meta track: integer codes
-                 as ``discrete`` with their values as the range, floats as ``scalar`` with [min, max].
+                 ``\\r``, ``\\uXXXX``; a space inside a longer name too), and a backslash is written
+                 ``\\\\`` so escapes stay unambiguous.
+  meta.hdf5      one [T] dataset per annotation (depth, kind ...), each a meta track: floats as
+                 ``scalar`` on their [min, max] (NaN: no value); integer codes as ``discrete``, with
+  meta_NAME.dict their names (``open 0``, ``close 1`` ...; ``(none) -1`` where a step has no value) when
+                 the caller gives them, as meta.md's categorical annotations (``range: dict``).
 
 LSTMVis squashes states with tanh unless a type says ``transform: none``. The h of a GRU, an LSTM or a
 tanh RNN lies in -1..1 by construction and would be squashed twice, so it is written with
@@ -38,8 +41,9 @@ from .trace import Trace
 CONFIG, STATES, WORDS, DICT, META = "lstm.yml", "states.hdf5", "words.hdf5", "words.dict", "meta.hdf5"
 WORD_IDS = "word_ids"
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_UNNAMED = {v: k for k, v in _NAMED.items()}
-_CODE = re.compile(r"\\u([0-9a-f]{4})|\\U([0-9a-f]{8})")
+_UNNAMED = {v: k for k, v in _NAMED.items()} | {"\\\\": "\\"}
+_ESCAPE = re.compile(r"\\\\|\\n|\\t|\\r|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
+MISSING_WORD = "(none)"     # the name of code -1 (no value) in a category dictionary
 
 
 @dataclass
@@ -48,37 +52,44 @@ class LstmvisData:
     words: list[str]                              # [T] the token at each step (one character for ours)
     states: dict[tuple[str, int], np.ndarray]     # (type, layer from 1) -> [T, D]
     annotations: dict[str, np.ndarray]            # meta track name -> [T]
+    categories: dict[str, dict[int, str]]         # meta track name -> its dictionary, code -> name
 
     @property
     def text(self) -> str:
         return "".join(self.words)
 
 
-def escape(ch: str) -> str:
-    """A character as a words.dict token that survives LSTMVis's ``line.split()``."""
+def escape(word: str) -> str:
+    """A word (one character, or a category's name) as a .dict token that survives LSTMVis's
+    ``line.split()``: the lone space stays as it is (LSTMVis reads the line " id" as the space)."""
+    if word == " ":
+        return word
+    if not word:
+        raise RnnscopeError("an empty word cannot be written to an LSTMVis dictionary")
+    return "".join(_escape_char(ch) for ch in word)
+
+
+def _escape_char(ch: str) -> str:
     if ch == "\\":
         return "\\\\"
-    if ch == " " or (ch.isprintable() and not ch.isspace()):
+    if ch.isprintable() and not ch.isspace():
         return ch
     return _NAMED.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
 
 
 def unescape(token: str) -> str:
-    """The inverse of ``escape``; a token that is no escape is a word as it stands."""
-    if token == "\\\\":
-        return "\\"
-    if token in _UNNAMED:
-        return _UNNAMED[token]
-    m = _CODE.fullmatch(token)
-    return chr(int(m.group(1) or m.group(2), 16)) if m else token
+    """The inverse of ``escape`` (a foreign dictionary's word with a backslash in it is read the same way)."""
+    return _ESCAPE.sub(lambda m: _UNNAMED.get(m.group(0)) or chr(int(m.group(0)[2:], 16)), token)
 
 
 def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", force: bool = False,
-                  nonlinearity: str = "tanh") -> Path:
+                  nonlinearity: str = "tanh", categories: dict[str, tuple[str, ...]] | None = None) -> Path:
     """Write ``trace`` as an LSTMVis project directory at ``out_dir``, atomically: a complete
     temporary directory is swapped into place. An existing directory is replaced only with
     ``force``, and only if it is an LSTMVis project (holds lstm.yml). ``nonlinearity``: the model
-    config's (an RNN's h is bounded only when it is tanh)."""
+    config's (an RNN's h is bounded only when it is tanh). ``categories``: the name of each code
+    0, 1, ... of a categorical annotation (-1: no value), written as its dictionary so LSTMVis
+    shows "letter" rather than 0."""
     import h5py
     import yaml
 
@@ -98,6 +109,11 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
     unknown = sorted(set(trace.text) - ids.keys())
     if unknown:
         raise RnnscopeError(f"characters {unknown[:5]} are not in the model's vocabulary")
+    categories = categories or {}
+    for key, names in categories.items():
+        values = trace.annotations.get(key)
+        if values is None or not np.issubdtype(values.dtype, np.integer) or values.max(initial=-1) >= len(names):
+            raise RnnscopeError(f"categories for {key!r} do not fit its annotation (integer codes below {len(names)})")
     types = _state_types(trace, h_bounded=trace.cell != "rnn" or nonlinearity == "tanh")
 
     def write(tmp: Path) -> None:
@@ -107,15 +123,19 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
         with h5py.File(tmp / WORDS, "w") as f:
             f.create_dataset(WORD_IDS, data=np.array([ids[c] for c in trace.text], dtype=np.int64))
         (tmp / DICT).write_text("".join(f"{escape(ch)} {i}\n" for ch, i in ids.items()), encoding="utf-8")
-        meta = {}
+        meta, dicts = {}, {}
         if trace.annotations:
             with h5py.File(tmp / META, "w") as f:
                 for key, values in trace.annotations.items():
                     f.create_dataset(key, data=values)
                     meta[key] = {"file": "meta", "path": key, "vis": _vis(values)}
+                    if key in categories:
+                        dicts[f"{key}_dict"] = _write_categories(tmp / f"meta_{key}.dict", categories[key], values)
+                        meta[key].update(dict=f"{key}_dict", vis={"type": "discrete", "range": "dict"})
         config = {"name": name, "description": f"{trace.cell.upper()} states of {len(trace):,} characters, "
                                                "written by rnnscope",
-                  "files": {"states": STATES, "words": WORDS, "dict": DICT, **({"meta": META} if meta else {})},
+                  "files": {"states": STATES, "words": WORDS, "dict": DICT,
+                            **({"meta": META} if meta else {}), **dicts},
                   "word_sequence": {"file": "words", "path": WORD_IDS, "dict_file": "dict"},
                   "states": {"file": "states", "types": [entry for entry, _ in types]}}
         if meta:
@@ -124,6 +144,16 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
 
     write_dir(out_dir, write)
     return out_dir
+
+
+def _write_categories(path: Path, names: tuple[str, ...], values: np.ndarray) -> str:
+    """A meta track's dictionary, code -> name; LSTMVis looks every value up, so -1 (no value) gets
+    a name too where it occurs."""
+    lines = [f"{escape(n)} {code}\n" for code, n in enumerate(names)]
+    if (values == -1).any():
+        lines.append(f"{MISSING_WORD} -1\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path.name
 
 
 def _state_types(trace: Trace, h_bounded: bool) -> list[tuple[dict, np.ndarray]]:
@@ -145,8 +175,8 @@ def _vis(values: np.ndarray) -> dict:
     if np.issubdtype(values.dtype, np.integer):
         return {"type": "discrete", "range": sorted(int(v) for v in np.unique(values))}
     finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        raise RnnscopeError("an annotation has no finite value; LSTMVis needs a range for its track")
+    if finite.size == 0:    # no value anywhere in this stretch (NaN throughout): LSTMVis still needs a range
+        return {"type": "scalar", "range": [0.0, 1.0]}
     return {"type": "scalar", "range": [float(finite.min()), float(finite.max())]}
 
 
@@ -196,13 +226,18 @@ def read_lstmvis(directory: str | Path) -> LstmvisData:
         if values.ndim != 2 or len(values) != len(words):
             raise RnnscopeError(f"states {t['path']!r}: shape {values.shape}, expected [{len(words)}, D]")
         states[(t["type"], int(t["layer"]))] = values
-    annotations = {}
+    annotations, categories = {}, {}
     for key, m in (config.get("meta") or {}).items():
         values = dataset(m["file"], m["path"])
         if values.shape != (len(words),):
             raise RnnscopeError(f"meta track {key!r}: shape {values.shape}, expected [{len(words)}]")
         annotations[key] = values
-    return LstmvisData(words=words, states=states, annotations=annotations)
+        if "dict" in m:
+            categories[key] = _read_dict(path_of(m["dict"]))
+            unnamed = sorted(set(np.unique(values).tolist()) - categories[key].keys())
+            if unnamed:
+                raise RnnscopeError(f"meta track {key!r}: codes {unnamed[:5]} are not in {files[m['dict']]}")
+    return LstmvisData(words=words, states=states, annotations=annotations, categories=categories)
 
 
 def _read_dict(path: Path) -> dict[int, str]:
@@ -210,7 +245,7 @@ def _read_dict(path: Path) -> dict[int, str]:
     out = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
             out[int(parts[1])] = unescape(parts[0])
         elif len(parts) == 1 and line.startswith(" ") and parts[0].isdigit():
             out[int(parts[0])] = " "

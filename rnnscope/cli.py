@@ -405,12 +405,44 @@ def cmd_states(args) -> None:
         args.index, args.window = 0, args.chars
     model = checkpoint.load(args.model, _runtime(args))
     tr, what = _sequence_trace(model, args)
+    tr, categories = _with_annotations(model, tr, args)
     write_lstmvis(tr, args.out, name=Path(args.model).name, force=args.force,
-                  nonlinearity=model.config.nonlinearity)
+                  nonlinearity=model.config.nonlinearity, categories=categories)
     kinds = "h and c" if "c" in tr.gates[0] else "h"
     print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
           f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
           f"{tr.num_layers} layer(s), meta tracks {sorted(tr.annotations)}")
+
+
+def _with_annotations(model, tr, args):
+    """The trace with analysis/'s annotations of its sequence (the ones labels and probes use: grammar
+    depth, kind, next token ...; or a text model's strings, comments, brackets, indentation ...), and
+    the category names of the categorical ones. Held-out windows are annotated from the stream's start
+    (a grammar's depth) or from the training text before the stream (a text model's strings)."""
+    import dataclasses
+
+    from analysis.annotations import grammar_annotations
+    from analysis.text_annotations import text_annotations
+    from models.data import grammar_spec_of
+    from models.heldout import heldout_of
+    if model.config.task:
+        return tr, {}
+    spec = grammar_spec_of(checkpoint_record(args.model), model.config.vocab)
+    if spec is not None and "depth" in tr.annotations:
+        found = grammar_annotations(tr.text, spec, tr.annotations["depth"])
+    elif args.index is None:
+        found = text_annotations(tr.text)
+    else:
+        held = heldout_of(args.model)
+        start = len(held.before) + args.index
+        found = text_annotations(held.before + held.text, start, start + len(tr))
+    annotations = {a.name: a.values for a in found}
+    return dataclasses.replace(tr, annotations=annotations), {a.name: a.categories for a in found if not a.numeric}
+
+
+def checkpoint_record(path) -> dict:
+    from models import checkpoint
+    return checkpoint.read_config(path).get("training", {})
 
 
 def _sequence_args(p: argparse.ArgumentParser, heldout_chars: bool = False) -> None:

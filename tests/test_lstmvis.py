@@ -120,11 +120,17 @@ def test_layout_is_lstmvis_documented_format(tmp_path):
     assert config["meta"]["depth"]["vis"]["range"] == [0, 1]
 
 
-@given(st.characters())
-def test_every_character_survives_lstmvis_dict_reading(ch):
-    token = escape(ch)
+@given(st.text(min_size=1, max_size=6))
+def test_every_word_survives_lstmvis_dict_reading(word):
+    token = escape(word)
     line = f"{token} 7\n"
-    assert lstmvis_dict_line(line) == token and unescape(token) == ch
+    assert lstmvis_dict_line(line) == token and unescape(token) == word
+
+
+def test_escapes_are_the_documented_ones():
+    assert [escape(w) for w in [" ", "\n", "a b", "\\n", "\u2028"]] == [" ", "\\n", "a\\u0020b", "\\\\n", "\\u2028"]
+    with pytest.raises(RnnscopeError, match="empty word"):
+        escape("")
 
 
 def lstmvis_dict_line(line: str) -> str | None:
@@ -193,3 +199,30 @@ def test_an_rnn_h_is_left_to_lstmvis_tanh_only_when_unbounded(tmp_path, nonlinea
     out = write_lstmvis(tracer.trace(model, "( 1 )"), tmp_path / "lv", nonlinearity=nonlinearity)
     types = yaml.safe_load((out / "lstm.yml").read_text())["states"]["types"]
     assert [(t["path"], t.get("transform")) for t in types] == [("h1", transform)]
+
+
+def test_a_text_model_gets_its_text_annotations_with_named_categories(tmp_path, capsys):
+    vocab = sorted(set("abx = #\n"))
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab=vocab, cell="gru", hidden_size=3, embedding_dim=None)).eval()
+    ck = checkpoint.save(model, tmp_path / "ck", training={"data": {"kind": "text"}})
+    text = "a = b # x\nb"
+    out = tmp_path / "lv"
+    assert main(["states", "--format", "lstmvis", "--model", str(ck), "-o", str(out), "--text", text]) == 0
+    capsys.readouterr()
+    back = read_lstmvis(out)
+    names = back.categories["in_comment"]
+    assert names == {0: "yes", 1: "no"}
+    # from the # to the end of its line (the line break itself is no longer in the comment): by hand
+    assert "".join("#" if names[v] == "yes" else "." for v in back.annotations["in_comment"]) == "......###.."
+    assert [back.categories["char"][v] for v in back.annotations["char"]] == list(text)
+    nxt = back.annotations["next_char"]
+    assert [back.categories["next_char"][v] for v in nxt[:-1]] == list(text[1:]) and nxt[-1] == -1
+    assert back.categories["next_char"][-1] == "(none)"          # the last step has no next character
+    assert back.annotations["column"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]   # the line break ends line 1
+    config = yaml.safe_load((out / "lstm.yml").read_text())
+    assert config["meta"]["in_comment"] == {"file": "meta", "path": "in_comment", "dict": "in_comment_dict",
+                                            "vis": {"type": "discrete", "range": "dict"}}
+    assert config["files"]["in_comment_dict"] == "meta_in_comment.dict"
+    assert lstmvis_dict(out / "meta_in_comment.dict") == {0: "yes", 1: "no"}
+    assert config["meta"]["column"]["vis"] == {"type": "scalar", "range": [0.0, 9.0]}
