@@ -97,13 +97,7 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
     out_dir = Path(out_dir)
     if len(trace) == 0:
         raise RnnscopeError("nothing to write: the sequence is empty")
-    if out_dir.exists():
-        if not force:
-            raise RnnscopeError(f"{out_dir}: exists; give --force to replace it, or choose another -o")
-        if not (out_dir / CONFIG).is_file():
-            raise RnnscopeError(f"{out_dir}: exists and is no LSTMVis directory (no {CONFIG}); not replacing it")
-    if not out_dir.parent.is_dir():
-        raise RnnscopeError(f"{out_dir.parent}: no such directory")
+    check_out_dir(out_dir, force)
 
     ids = {ch: i + 1 for i, ch in enumerate(trace.vocab)}          # LSTMVis counts word ids from 1
     unknown = sorted(set(trace.text) - ids.keys())
@@ -144,6 +138,19 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
 
     write_dir(out_dir, write)
     return out_dir
+
+
+def check_out_dir(out_dir: Path, force: bool) -> None:
+    """Before any work: ``out_dir`` can be written (its parent exists; an existing directory only
+    with ``force``, and only an LSTMVis one, never a folder of something else)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        if not force:
+            raise RnnscopeError(f"{out_dir}: exists; give --force to replace it, or choose another -o")
+        if not (out_dir / CONFIG).is_file():
+            raise RnnscopeError(f"{out_dir}: exists and is no LSTMVis directory (no {CONFIG}); not replacing it")
+    if not out_dir.parent.is_dir():
+        raise RnnscopeError(f"{out_dir.parent}: no such directory")
 
 
 def _write_categories(path: Path, names: tuple[str, ...], values: np.ndarray) -> str:

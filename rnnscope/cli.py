@@ -396,9 +396,8 @@ def _sequence_trace(model, args):
 def cmd_states(args) -> None:
     """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
     from models import checkpoint
-    from models.lstmvis import write_lstmvis
-    if args.out.exists() and not args.force:   # before the model runs, not after
-        raise RnnscopeError(f"{args.out}: exists; give --force to replace it, or choose another -o")
+    from models.lstmvis import check_out_dir, write_lstmvis
+    check_out_dir(args.out, args.force)     # before the model runs, not after
     if args.chars is not None:
         if args.window is not None:
             raise RnnscopeError("--window goes with --index; --chars N is the window 0 .. N-1 already")

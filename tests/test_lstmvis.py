@@ -184,10 +184,14 @@ def test_cli_writes_what_the_tracer_reads_and_refuses_bad_input(tmp_path, capsys
     back = read_lstmvis(out)
     assert all(np.array_equal(back.states[("output", k + 1)], tr.hidden[k]) for k in range(2))
     for extra, message in [(["--text", "( 2 )"], "exists; give --force"),
-                           (["--chars", "10", "--window", "5", "--force"], "--window goes with --index")]:
+                           (["--chars", "10", "--window", "5", "--force"], "--window goes with --index"),
+                           (["--index", "10", "--window", "0", "--force"], "--window must be at least 1")]:
         assert main([*argv, *extra]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err
+    with pytest.raises(SystemExit) as info:                                  # argparse's own refusal
+        main([*argv, "--chars", "0", "--force"])
+    assert info.value.code == 2 and "--chars: must be at least 1" in capsys.readouterr().err
     assert read_lstmvis(out).text == "( 1 ) 0"                             # untouched by the refusals
 
 
@@ -226,3 +230,22 @@ def test_a_text_model_gets_its_text_annotations_with_named_categories(tmp_path, 
     assert config["files"]["in_comment_dict"] == "meta_in_comment.dict"
     assert lstmvis_dict(out / "meta_in_comment.dict") == {0: "yes", 1: "no"}
     assert config["meta"]["column"]["vis"] == {"type": "scalar", "range": [0.0, 9.0]}
+
+
+def test_cli_held_out_windows_are_read_in_context(tmp_path, capsys):
+    from models.heldout import heldout_of
+    model = make_model("gru", 1)
+    ck = checkpoint.save(model, tmp_path / "ck")
+    held = heldout_of(ck)
+    base = ["states", "--format", "lstmvis", "--model", str(ck), "--device", "cpu", "-o"]
+    assert main([*base, str(tmp_path / "a"), "--chars", "80"]) == 0
+    assert main([*base, str(tmp_path / "b"), "--index", "50", "--window", "30"]) == 0
+    assert main([*base, str(tmp_path / "nowhere" / "c"), "--chars", "5"]) == 2
+    assert "no such directory" in capsys.readouterr().err
+    whole = tracer.trace(model, held.text[:80])      # the stream from its start: the state at 50 is in context
+    a, b = read_lstmvis(tmp_path / "a"), read_lstmvis(tmp_path / "b")
+    assert a.text == held.text[:80] and b.text == held.text[50:80]
+    assert np.array_equal(a.states[("output", 1)], whole.hidden[0])
+    np.testing.assert_allclose(b.states[("output", 1)], whole.hidden[0][50:], atol=1e-6)
+    assert np.array_equal(b.annotations["depth"], held.annotations["depth"][50:80])   # counted from the start
+    assert {b.categories["kind"][v] for v in b.annotations["kind"]} <= {"open", "close", "digit", "separator"}
