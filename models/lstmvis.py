@@ -43,6 +43,7 @@ WORD_IDS = "word_ids"
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _UNNAMED = {v: k for k, v in _NAMED.items()} | {"\\\\": "\\"}
 _ESCAPE = re.compile(r"\\\\|\\n|\\t|\\r|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
+_NAME = re.compile(r"[A-Za-z0-9_]+")
 MISSING_WORD = "(none)"     # the name of code -1 (no value) in a category dictionary
 
 
@@ -103,11 +104,17 @@ def write_lstmvis(trace: Trace, out_dir: str | Path, name: str = "rnnscope", for
     unknown = sorted(set(trace.text) - ids.keys())
     if unknown:
         raise RnnscopeError(f"characters {unknown[:5]} are not in the model's vocabulary")
+    bad = [key for key, values in trace.annotations.items()
+           if not _NAME.fullmatch(key) or values.shape != (len(trace),)]
+    if bad:   # a name is an HDF5 path and a file name: "a/b" would make a group, not a track
+        raise RnnscopeError(f"annotation {bad[0]!r}: names are letters, digits and _, one value per character")
     categories = categories or {}
     for key, names in categories.items():
         values = trace.annotations.get(key)
-        if values is None or not np.issubdtype(values.dtype, np.integer) or values.max(initial=-1) >= len(names):
-            raise RnnscopeError(f"categories for {key!r} do not fit its annotation (integer codes below {len(names)})")
+        if values is None or not np.issubdtype(values.dtype, np.integer) or \
+                not -1 <= values.min() <= values.max() < len(names):
+            raise RnnscopeError(f"categories for {key!r} do not fit its annotation "
+                                f"(integer codes -1 .. {len(names) - 1})")
     types = _state_types(trace, h_bounded=trace.cell != "rnn" or nonlinearity == "tanh")
 
     def write(tmp: Path) -> None:

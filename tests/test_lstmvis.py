@@ -249,3 +249,19 @@ def test_cli_held_out_windows_are_read_in_context(tmp_path, capsys):
     np.testing.assert_allclose(b.states[("output", 1)], whole.hidden[0][50:], atol=1e-6)
     assert np.array_equal(b.annotations["depth"], held.annotations["depth"][50:80])   # counted from the start
     assert {b.categories["kind"][v] for v in b.annotations["kind"]} <= {"open", "close", "digit", "separator"}
+
+
+@pytest.mark.parametrize("annotations, categories, message", [
+    ({"a/b": np.zeros(5, np.int64)}, None, "annotation 'a/b': names are letters"),
+    ({"depth": np.zeros(4, np.int64)}, None, "one value per character"),
+    ({"kind": np.array([0, 1, 2, 0, 1])}, {"kind": ("x", "y")}, r"integer codes -1 \.\. 1"),
+    ({"kind": np.array([0, -2, 0, 0, 1])}, {"kind": ("x", "y")}, r"integer codes -1 \.\. 1"),
+    ({"depth": np.zeros(5)}, {"depth": ("x",)}, "do not fit"),
+    ({}, {"kind": ("x",)}, "do not fit"),
+])
+def test_annotations_that_cannot_be_tracks_are_refused_and_nothing_written(tmp_path, annotations, categories, message):
+    import dataclasses
+    tr = dataclasses.replace(tracer.trace(make_model("gru", 1), "( 1 )"), annotations=annotations)
+    with pytest.raises(RnnscopeError, match=message):
+        write_lstmvis(tr, tmp_path / "lv", categories=categories)
+    assert list(tmp_path.iterdir()) == []
