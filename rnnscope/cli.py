@@ -396,9 +396,64 @@ def _sequence_trace(model, args):
     return _heldout_window(model, args)
 
 
-def _sequence_args(p: argparse.ArgumentParser) -> None:
-    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads."""
+def cmd_states(args) -> None:
+    """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
+    from models import checkpoint
+    from models.lstmvis import check_out_dir, write_lstmvis
+    check_out_dir(args.out, args.force)     # before the model runs, not after
+    if args.chars is not None:
+        if args.window is not None:
+            raise RnnscopeError("--window goes with --index; --chars N is the window 0 .. N-1 already")
+        args.index, args.window = 0, args.chars
+    model = checkpoint.load(args.model, _runtime(args))
+    tr, what = _sequence_trace(model, args)
+    tr, categories = _with_annotations(model, tr, args)
+    write_lstmvis(tr, args.out, name=Path(args.model).name, force=args.force,
+                  nonlinearity=model.config.nonlinearity, categories=categories)
+    kinds = "h and c" if "c" in tr.gates[0] else "h"
+    print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
+          f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
+          f"{tr.num_layers} layer(s), meta tracks {sorted(tr.annotations)}")
+
+
+def _with_annotations(model, tr, args):
+    """The trace with analysis/'s annotations of its sequence (the ones labels and probes use: grammar
+    depth, kind, next token ...; or a text model's strings, comments, brackets, indentation ...), and
+    the category names of the categorical ones. Held-out windows are annotated from the stream's start
+    (a grammar's depth) or from the training text before the stream (a text model's strings)."""
+    import dataclasses
+
+    from analysis.annotations import grammar_annotations
+    from analysis.text_annotations import text_annotations
+    from models.data import grammar_spec_of
+    from models.heldout import heldout_of
+    if model.config.task:
+        return tr, {}
+    spec = grammar_spec_of(checkpoint_record(args.model), model.config.vocab)
+    if spec is not None and "depth" in tr.annotations:
+        found = grammar_annotations(tr.text, spec, tr.annotations["depth"])
+    elif args.index is None:
+        found = text_annotations(tr.text)
+    else:
+        held = heldout_of(args.model)
+        start = len(held.before) + args.index
+        found = text_annotations(held.before + held.text, start, start + len(tr))
+    annotations = {a.name: a.values for a in found}
+    return dataclasses.replace(tr, annotations=annotations), {a.name: a.categories for a in found if not a.numeric}
+
+
+def checkpoint_record(path) -> dict:
+    from models import checkpoint
+    return checkpoint.read_config(path).get("training", {})
+
+
+def _sequence_args(p: argparse.ArgumentParser, heldout_chars: bool = False) -> None:
+    """--text | --file | --index (with --window, --from-zero-state): the sequence a command reads;
+    ``heldout_chars`` adds --chars N, the held-out stream's first N characters."""
     src = p.add_mutually_exclusive_group(required=True)
+    if heldout_chars:
+        src.add_argument("--chars", type=_at_least(1),
+                         help="the first N characters of the model's held-out stream (read from its start)")
     src.add_argument("--text", help="the sequence itself (read from the zero state)")
     src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file (read from the zero state)")
     src.add_argument("--index", type=int,
@@ -762,6 +817,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
     _runtime_args(p)
     p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser(
+        "states", help="write a sequence's states for another tool (LSTMVis's directory)",
+        description="Write the states of a sequence as a directory LSTMVis opens: lstm.yml, states.hdf5 (h, and c "
+                    "for an LSTM: T x H per layer), words.hdf5 (1-based character ids), words.dict and meta.hdf5 "
+                    "(the annotations as meta tracks). The sequence is --text / --file (from the zero state), "
+                    "--index N --window W (a held-out window read in context) or --chars N (the held-out "
+                    "stream's first N characters). The directory is written whole, then moved into place.")
+    _model_arg(p)
+    _sequence_args(p, heldout_chars=True)
+    p.add_argument("--format", choices=["lstmvis"], required=True, help="the format to write")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output directory (written atomically)")
+    p.add_argument("--force", action="store_true", help="replace an existing LSTMVis directory at -o")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_states)
 
     p = sub.add_parser(
         "sample", help="sample text from a model",
