@@ -4,6 +4,7 @@ right at every depth, one that saturates at 4 is wrong exactly where its count h
 brackets are still open -- and bad input gets one line and writes nothing."""
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -198,6 +199,7 @@ def test_the_command_writes_an_offline_report_and_the_documented_numbers(saved_c
     markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", markup)     # nothing fetched: opens offline
     assert "threshold 0.25" in page
+    assert f"exact = {saved_counters / 'exact'}: threshold 0.25" in html.unescape(page)   # full path said once
 
 
 TOOLTIP_TEXT = """() => {
@@ -240,11 +242,20 @@ def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium)
         for field in ("model", "depth", "accuracy", "decision points", "after going deeper"):
             assert field in tip, tip
         screenshot(page, "generalise-report-hover", full_page=True)
+        page.set_viewport_size({"width": 1200, "height": 1000})           # fits a 1,200 px window: no sideways scroll
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1200
         assert watched.console_warnings == [], watched.console_warnings
         watched.assert_clean()
         assert refused == []
     finally:
         context.close()
+
+
+def test_the_report_names_models_by_folder_unless_two_folders_share_a_name():
+    from analysis.generalise_report import short_names
+    assert short_names(["runs/a/gru28", "lstm24/"]) == ["gru28", "lstm24"]
+    assert short_names(["a/gru", "b/gru", "c/lstm"]) == ["a/gru", "b/gru", "lstm"]
 
 
 def test_without_files_the_command_prints_a_table(saved_counters, capsys):
