@@ -8,7 +8,8 @@
 # About 2 minutes of CPU each; on this project's shared 2-core machines, measured under load, 10 minutes (GRU) and 3-7
 # minutes (LSTM) of wall time. Then:
 #   rnnscope generalise --models models/checkpoints/gru28-brackets models/checkpoints/lstm24-brackets -o report.html
-# Extra arguments are passed on to both runs (e.g. --device cuda). --force: it replaces the shipped checkpoints.
+# Extra arguments are passed on to both runs (e.g. --device cuda). --force: it replaces the shipped checkpoints;
+# OUT_DIR=folder writes the two checkpoints there instead (to check that this script reproduces the shipped ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=python3
@@ -16,7 +17,7 @@ PY=python3
 train() {   # cell, cells, steps, learning rate, then the extra arguments
   local cell=$1 hidden=$2 steps=$3 lr=$4
   shift 4
-  "$PY" -m rnnscope train --out "models/checkpoints/$cell$hidden-brackets" --force --cell "$cell" --hidden "$hidden" \
+  "$PY" -m rnnscope train --out "${OUT_DIR:-models/checkpoints}/$cell$hidden-brackets" --force --cell "$cell" --hidden "$hidden" \
     --one-hot --no-digits --max-depth 4 --steps "$steps" --batch 128 --bptt 100 --lr "$lr" --row-chars 4000 \
     --eval-chars 100000 --eval-every 250 --threads 1 --soft-targets --seed 0 --quiet "$@"
 }
