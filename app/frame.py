@@ -11,7 +11,7 @@ from analysis.divergence import Divergence
 from grammar import SEPARATOR
 from models.trace import VIEW_LABELS, Trace, value_range
 
-from .ordering import cell_order, depth_correlation, depth_ranking
+from .ordering import cell_order, depth_correlation, ranking_by_correlation
 from .probe_track import ProbeTrack
 from .row_filter import RowFilter, filter_rows, showing_note
 
@@ -153,8 +153,8 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     corr = depth_correlation(values, depth) if has_depth else None
     rankings = dict(rankings or {})
     if has_depth and np.ptp(depth) > 0:
-        rankings["depth"] = depth_ranking(values, depth)
-    order_rows, order_note = cell_order(values, depth, order, rankings.get("label score"))
+        rankings["depth"] = ranking_by_correlation(corr)
+    order_rows, order_note = cell_order(values, depth, order, rankings.get("label score"), rankings.get("depth"))
     n_cells = values.shape[1]
     keep, filter_what = (rows or RowFilter()).keep(n_cells, rankings)
     shown = filter_rows(order_rows, keep)

@@ -35,16 +35,22 @@ def label_score_ranking(labels, n_cells: int) -> np.ndarray:
 
 def depth_ranking(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """[H] cells, strongest |r| with depth first, ties by index."""
-    r = np.abs(depth_correlation(values, depth))
-    return np.lexsort((np.arange(values.shape[1]), -r))
+    return ranking_by_correlation(depth_correlation(values, depth))
+
+
+def ranking_by_correlation(r: np.ndarray) -> np.ndarray:
+    """[H] cells, strongest |r| first, ties by index (``r`` from depth_correlation: the page computes
+    it once per frame and ranks from it, a 100k-character sequence pays one pass over its values)."""
+    return np.lexsort((np.arange(len(r)), -np.abs(r)))
 
 
 def cell_order(values: np.ndarray, depth: np.ndarray | None, how: str,
-               label_rank: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+               label_rank: np.ndarray | None = None, depth_rank: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """True cell numbers in display order (first = top row), and '' -- or, when the order cannot
     apply here, the rows in index order and a note saying why (never a silent fall-back).
     ``depth``: strongest |r| first; ``cluster``: similar cells adjacent; ``label score``: the
-    ranking ``label_rank`` (label_score_ranking), which is the model's, not this sequence's."""
+    ranking ``label_rank`` (label_score_ranking), which is the model's, not this sequence's;
+    ``depth_rank``: depth_ranking's answer when the caller has it already."""
     n = values.shape[1]
     if how == "index":
         return np.arange(n), ""
@@ -60,4 +66,4 @@ def cell_order(values: np.ndarray, depth: np.ndarray | None, how: str,
         return np.arange(n), "no grammar depth in this sequence: rows in index order"
     if np.ptp(depth) == 0:
         return np.arange(n), "depth is constant here: r is undefined, rows in index order"
-    return depth_ranking(values, depth), ""
+    return (depth_ranking(values, depth) if depth_rank is None else np.asarray(depth_rank)), ""

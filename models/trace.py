@@ -24,6 +24,7 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import RnnscopeError
+from .vocab import Vocab
 
 VIEW_LABELS = {
     "h": "hidden state h", "r": "reset gate r", "z": "update gate z", "n": "candidate n",
@@ -122,8 +123,9 @@ class Trace:
         throughout for a task model: it gives none)."""
         if self.probs.shape[1] == 0:
             return np.full(len(self) - 1, np.nan, np.float32)
-        index = {c: i for i, c in enumerate(self.vocab)}
-        nxt = np.array([index[c] for c in self.text[1:]], dtype=np.int64)
+        if len(self) < 2:
+            return np.empty(0, self.probs.dtype)
+        nxt = Vocab(self.vocab).encode(self.text[1:])       # one table lookup, not a loop over the text
         return self.probs[np.arange(len(nxt)), nxt]
 
     def save(self, path: str | Path) -> Path:

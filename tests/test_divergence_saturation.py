@@ -35,6 +35,39 @@ def test_kl_and_illegal_mass_by_hand_with_another_vocabulary_order():
     np.testing.assert_allclose(d.kl[~four_legal], -math.log(1 - eps))
 
 
+def numpy_divergence(probs, vocab, oracle, alphabet):
+    """The definition, written with whole-array NumPy: KL over the oracle's legal characters
+    the model has, and the model's mass on every other character of its vocabulary."""
+    truth = np.zeros((len(oracle), len(vocab)))
+    for a, ch in enumerate(alphabet):
+        if ch in vocab:
+            truth[:, vocab.index(ch)] = oracle[:, a]
+    legal = truth > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(legal, truth * (np.log(np.where(legal, truth, 1.0)) - np.log(probs)), 0.0).sum(axis=1)
+    illegal = np.where(legal, 0.0, probs).sum(axis=1)
+    unknown = np.isnan(oracle).any(axis=1)
+    kl[unknown], illegal[unknown] = np.nan, np.nan
+    return kl, illegal
+
+
+def test_the_compiled_pass_equals_the_numpy_definition_on_odd_vocabularies():
+    """A vocabulary in another order, with a character the grammar never uses and without one it
+    does, float32 probabilities (as a trace holds them), a legal character given p = 0 (KL = inf),
+    and rows after the grammar broke."""
+    rng = np.random.default_rng(0)
+    text = grammar.generate(3000, seed=9)[:2990] + ") ) ) ) ) "
+    oracle = grammar.next_char_probs(text, SPEC)
+    vocab = ["x"] + [c for c in reversed(ALPHABET) if c != "3"]
+    probs = rng.dirichlet(np.ones(len(vocab)), size=len(text)).astype(np.float32)
+    probs[17, vocab.index(ALPHABET[int(np.argmax(oracle[17]))])] = 0.0     # the likeliest legal character
+    d = oracle_divergence(probs, vocab, oracle, ALPHABET)
+    kl, illegal = numpy_divergence(probs.astype(np.float64), vocab, oracle, ALPHABET)
+    assert np.isnan(kl[-2:]).all() and not np.isnan(kl[:2900]).any() and np.isinf(kl).any()
+    np.testing.assert_allclose(d.kl, kl, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(d.illegal, illegal, rtol=1e-12, atol=1e-15)
+
+
 def test_no_truth_after_the_grammar_breaks():
     text = "( 1 ) ) 0 "
     oracle = grammar.next_char_probs(text, SPEC)
