@@ -720,6 +720,22 @@ def cmd_import_torch(args) -> None:
     print(f"wrote a checkpoint of {model.config.describe()}, imported from {args.state_dict}, to {args.out}{note}")
 
 
+def cmd_import_keras(args) -> None:
+    """A Keras 3 .keras file -> an rnnscope checkpoint (models/importers/keras_import.py); Keras not needed."""
+    from models import checkpoint
+    from models.importers.keras_import import import_keras_file
+    checkpoint.check_output(args.out, force=args.force)
+    model = import_keras_file(args.file, args.vocab)
+    checkpoint.save(model, args.out, training=model.training_record)
+    record = model.training_record["imported"]
+    dtypes = record["source_dtypes"]
+    notes = ([] if dtypes == ["float32"] else [f"weights were {', '.join(dtypes)}; stored as float32"]) + \
+        ([f"zero biases given to {', '.join(record['zero_biases_added_to'])}"] if record["zero_biases_added_to"]
+         else [])
+    note = f" ({'; '.join(notes)})" if notes else ""
+    print(f"wrote a checkpoint of {model.config.describe()}, imported from {args.file}, to {args.out}{note}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnscope", description="A microscope for recurrent networks.")
     parser.add_argument("--version", action="version", version=f"rnnscope {_version()}",
@@ -995,7 +1011,7 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_args(p)
     p.set_defaults(func=cmd_generalise)
 
-    p = sub.add_parser("import", help="make a checkpoint of a model rnnscope did not train (PyTorch)")
+    p = sub.add_parser("import", help="make a checkpoint of a model rnnscope did not train (PyTorch, Keras)")
     frameworks = p.add_subparsers(dest="framework", required=True, metavar="FRAMEWORK")
     t = frameworks.add_parser(
         "torch", help="a model of nn.Embedding (or one-hot) -> nn.GRU/nn.LSTM/nn.RNN -> nn.Linear",
@@ -1012,6 +1028,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
     t.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
     t.set_defaults(func=cmd_import_torch)
+    k = frameworks.add_parser(
+        "keras", help="a Keras 3 .keras model: [Embedding] -> SimpleRNN/GRU/LSTM layers -> Dense",
+        description="Import a Keras 3 character model saved with model.save('m.keras'). Its config.json and "
+                    "weights are read as data (json, h5py): no code from the file runs, and Keras need not be "
+                    "installed. Kernels are transposed to torch's layout and GRU gates reordered (z, r, h -> r, z, "
+                    "n). Refused with the reason: a GRU with reset_after=False, go_backwards, Bidirectional, "
+                    "masking, other activations, layers of different kinds or widths, Lambda and custom layers. "
+                    "See docs/import-keras.md.")
+    k.add_argument("file", type=Path, metavar="FILE.keras", help="the model, as Keras 3's model.save writes it")
+    k.add_argument("--vocab", type=Path, required=True, metavar="VOCAB.json",
+                   help="the characters in index order (a JSON list, or an object character -> index)")
+    k.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
+    k.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    k.set_defaults(func=cmd_import_keras)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)

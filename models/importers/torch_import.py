@@ -12,7 +12,6 @@ not agree with the vocabulary. Dropout only acts in training, so it is accepted.
 loaded: a state dict comes only as safetensors."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -20,15 +19,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from ..errors import RnnscopeError
+from ..linear_rnn import LinearRNN
 from ..model import CELLS, CharRNN, ModelConfig
+from .common import ImportRefused, read_json, read_vocab  # noqa: F401  (read_vocab: this module's API)
 
 GATE_BLOCKS = {"gru": 3, "lstm": 4, "rnn": 1}   # row blocks stacked in each weight (r,z,n | i,f,g,o | one)
 MAP_KEYS = {"cell", "nonlinearity", "embedding", "rnn", "decoder", "ignore"}
-
-
-class ImportRefused(RnnscopeError):
-    """A source model rnnscope cannot represent exactly, or files that do not describe one."""
 
 
 # --- from module objects ---------------------------------------------------------------------------
@@ -79,6 +75,8 @@ def _source_name(ours: str, rnn: nn.Module, embedding, decoder) -> str:
 
 
 def _cell_of(rnn: nn.Module) -> str:
+    if type(rnn) is LinearRNN:   # rnnscope's own identity-activation RNN (Keras' linear SimpleRNN comes in as one)
+        return "rnn"
     for cell, cls in CELLS.items():
         if type(rnn) is cls:     # exactly torch's class: a subclass may compute something else in forward
             return cell
@@ -87,7 +85,7 @@ def _cell_of(rnn: nn.Module) -> str:
 
 
 def _check_representable(rnn: nn.Module) -> None:
-    if rnn.bidirectional:
+    if getattr(rnn, "bidirectional", False):
         raise ImportRefused(f"the {type(rnn).__name__} is bidirectional; rnnscope's models read left to right only "
                             f"(a trace carries one state forward)")
     if getattr(rnn, "proj_size", 0):
@@ -232,35 +230,10 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
                             ) from None
 
 
-def _read_json(path: str | Path, what: str):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportRefused(f"{path}: no such file") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ImportRefused(f"{path}: not valid JSON for {what} ({e})") from None
-
-
-def read_vocab(path: str | Path) -> list[str]:
-    """A JSON list of characters in index order, or an object character -> index covering 0..V-1 once."""
-    data = _read_json(path, "a vocabulary")
-    if isinstance(data, dict):
-        indices = sorted(data.values(), key=lambda i: (type(i) is not int, i if type(i) is int else 0))
-        if any(type(i) is not int for i in indices) or indices != list(range(len(data))):   # bool is an int
-            raise ImportRefused(f"{path}: a vocabulary object maps each character to its index 0..{len(data) - 1}, "
-                                f"each once; got indices {indices[:10]}")
-        data = sorted(data, key=data.get)
-    if not isinstance(data, list) or not data or any(not isinstance(c, str) or len(c) != 1 for c in data) \
-            or len(set(data)) != len(data):
-        raise ImportRefused(f"{path}: a vocabulary is a JSON list of distinct single characters in index order "
-                            f"(or an object character -> index)")
-    return data
-
-
 def read_map(path: str | Path) -> dict:
     """{"cell": "gru"|"lstm"|"rnn", "nonlinearity": "tanh"|"relu" (rnn only), "embedding": module name or null
     (one-hot), "rnn": module name, "decoder": module name, "ignore": [tensor names]}."""
-    m = _read_json(path, "a tensor-name map")
+    m = read_json(path, "a tensor-name map")
     if not isinstance(m, dict):
         raise ImportRefused(f"{path}: the map is a JSON object")
     unknown = sorted(set(m) - MAP_KEYS)
