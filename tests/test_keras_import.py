@@ -123,15 +123,17 @@ def test_the_file_and_the_object_import_trace_as_keras(case, tmp_path, capsys):
     assert_traces_as_keras(import_keras_model(model, VOCAB), reference, layers, lstm, softmax, embedded, seed=2)
 
 
-def test_a_sequential_with_dropout_and_a_layer_without_bias_traces_as_keras(tmp_path):
+def test_a_stateful_sequential_with_dropout_and_a_layer_without_bias_traces_as_keras(tmp_path):
     """Keras names weight groups by class ('gru', 'gru_1'), not by the layers' own names, and leaves a
     Sequential's InputLayer out of the count; dropout acts only in training; a layer without biases
-    beside one with them gets zero biases (the same function)."""
-    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(V, E, name="chars"),
+    beside one with them gets zero biases (the same function); a stateful layer's first call starts
+    from the zero state, as a trace does."""
+    model = keras.Sequential([keras.Input(batch_shape=(1, None), dtype="int32"),
+                              keras.layers.Embedding(V, E, name="chars"),
                               keras.layers.GRU(H, return_sequences=True, use_bias=False, dropout=0.3,
                                                recurrent_dropout=0.2, name="lower"),
                               keras.layers.Dropout(0.5, name="drop"),
-                              keras.layers.GRU(H, return_sequences=True, name="upper"),
+                              keras.layers.GRU(H, return_sequences=True, stateful=True, name="upper"),
                               keras.layers.Dense(V, name="head")])
     randomise(model, 3, 0.8)
     model.save(tmp_path / "s.keras")
@@ -264,3 +266,18 @@ def test_an_existing_checkpoint_is_replaced_only_with_force(tmp_path, capsys):
     assert main(argv) == 0
     assert main(argv) == 2 and "give --force" in capsys.readouterr().err
     assert main(argv + ["--force"]) == 0
+
+
+def test_the_command_needs_no_keras(tmp_path):
+    """`rnnscope import keras` reads the file as data: it runs where Keras cannot be imported at all."""
+    import subprocess
+    import sys
+    model, reference = build("GRU", "tanh", True, 1, True)
+    model.save(tmp_path / "m.keras")
+    script = ("import sys; sys.modules['keras'] = None\n"       # None: any `import keras` raises ImportError
+              "from rnnscope.cli import main\n"
+              f"sys.exit(main(['import', 'keras', {str(tmp_path / 'm.keras')!r}, '--vocab', "
+              f"{str(write_vocab(tmp_path))!r}, '-o', {str(tmp_path / 'ck')!r}]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert_traces_as_keras(checkpoint.load(tmp_path / "ck"), reference, 1, False, True, True)
