@@ -281,3 +281,26 @@ def test_the_command_needs_no_keras(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert_traces_as_keras(checkpoint.load(tmp_path / "ck"), reference, 1, False, True, True)
+
+
+def test_the_documented_example_runs_and_traces_as_keras(tmp_path, monkeypatch, capsys):
+    """docs/import-keras.md's worked example, run as written: its Python saves the files, its commands
+    import and summarise them, and the checkpoint predicts what the user's Keras model predicts."""
+    import re
+    import shlex
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-keras.md").read_text(encoding="utf-8")
+    example = doc.split("## Worked example", 1)[1]
+    code = re.search(r"```python\n(.*?)```", example, re.S).group(1)
+    commands = re.search(r"```bash\n(.*?)```", example, re.S).group(1).strip().splitlines()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/import-keras.md", "exec"), namespace)
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "rnnscope" and main(argv[1:]) == 0, line
+    assert "a 2-layer LSTM with 16 units over 4 characters" in capsys.readouterr().out
+    net, vocab = namespace["net"], namespace["vocab"]
+    ids = np.random.default_rng(5).integers(0, len(vocab), 80)
+    probs = keras.ops.convert_to_numpy(net(ids[None], training=False))[0]
+    tr = trace(checkpoint.load(tmp_path / "my-lstm"), "".join(vocab[i] for i in ids))
+    np.testing.assert_allclose(tr.probs, probs, rtol=0, atol=1e-5)
