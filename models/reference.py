@@ -11,7 +11,9 @@ Weights use torch's layout (state_dict names, gate blocks stacked in rows):
         h' = (1 - z) * n + z * h
   LSTM: i, f, g, o = s(.), s(.), tanh(.), s(.) of W_ih x + b_ih + W_hh h + b_hh
         c' = f * c + i * g ;  h' = o * tanh(c')
-(Keras, seed 002, puts r before the matmul in GRU and swaps z with 1 - z; torch's form is used here.)
+(Keras' GRU with reset_after=False, Keras 2's default, puts r before the matmul, r * h @ U; with Keras 3's
+reset_after=True it is torch's form, used here. Both update h' = z * h + (1 - z) * candidate: Keras does not
+swap z and 1 - z. models/importers/keras_import.py maps Keras' weights onto these.)
 A model without biases (torch's bias=False) has no b_ih/b_hh: they are taken as zeros.
 """
 from __future__ import annotations

@@ -271,13 +271,14 @@ def _recurrent_module(layers: list[dict], weights: list[list[np.ndarray]], sourc
     for k, arrays in enumerate(weights):
         state |= _torch_tensors(kind, k, arrays, units, bias)
     inputs = weights[0][0].shape[0]
-    if kind == "SimpleRNN" and activation == "linear":
-        rnn = LinearRNN(inputs, units, len(layers), batch_first=True, bias=bias)
-    else:
-        cls = {"SimpleRNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}[kind]
-        rnn = cls(inputs, units, len(layers), bias=bias, batch_first=True,
-                  **({"nonlinearity": activation} if kind == "SimpleRNN" else {}))
-    rnn.load_state_dict(state, strict=True)
+    with torch.device("meta"):   # no random init of weights about to be replaced (most of the time for big models)
+        if kind == "SimpleRNN" and activation == "linear":
+            rnn = LinearRNN(inputs, units, len(layers), batch_first=True, bias=bias)
+        else:
+            cls = {"SimpleRNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}[kind]
+            rnn = cls(inputs, units, len(layers), bias=bias, batch_first=True,
+                      **({"nonlinearity": activation} if kind == "SimpleRNN" else {}))
+    rnn.load_state_dict(state, strict=True, assign=True)
     return rnn
 
 
