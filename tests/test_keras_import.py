@@ -6,14 +6,17 @@ pass (on its torch backend) is the reference. What rnnscope cannot represent is 
 exit 2, and nothing is written."""
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = "torch"   # before Keras' first import: it picks its backend once, then
 
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -252,6 +255,30 @@ def test_files_that_are_not_keras_3_models_are_refused(tmp_path, capsys):
     assert "is a tests>Doubler; rnnscope imports Keras' own" in refused(
         tmp_path, capsys, chain(keras.layers.GRU(H, **seq()), Doubler(), keras.layers.Dense(V)))
     vocab, out = write_vocab(tmp_path), tmp_path / "ck"
+    good, _ = build("GRU", "tanh", True, 2, True)
+    good.save(tmp_path / "good.keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    weights = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(weights, "r+") as h5:            # the upper layer's kernel reading 7 inputs, not the lower's 6
+        del h5["layers/gru_1/cell/vars/0"]
+        h5["layers/gru_1/cell/vars/0"] = np.zeros((H + 1, 3 * H), "float32")
+    config = json.loads(members["config.json"])
+    del config["config"]["layers"][2]["config"]["units"]
+    for name, replaced in [("wide.keras", {"model.weights.h5": weights.getvalue()}),
+                           ("broken.keras", {"config.json": json.dumps(config).encode()})]:
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            for member, data in (members | replaced).items():
+                archive.writestr(member, data)
+    for path, expected in [
+            (tmp_path / "wide.keras", "GRU layer 'gru_"),
+            (tmp_path / "wide.keras", "holds variables of shapes [(7, 18), (6, 18), (2, 18)]; its config (6 units) "
+                                      "needs [(6, 18), (6, 18), (2, 18)]"),
+            (tmp_path / "broken.keras", "its config.json is not a Keras model's config (at KeyError('units'))"),
+    ]:
+        assert main(["import", "keras", str(path), "--vocab", str(vocab), "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.splitlines()) == 1 and not out.exists(), err
     (tmp_path / "old.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     for path, expected in [(tmp_path / "old.h5", "not a .keras file"), (tmp_path / "nope.keras", "no such file")]:
         assert main(["import", "keras", str(path), "--vocab", str(vocab), "-o", str(out)]) == 2

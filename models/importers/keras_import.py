@@ -66,7 +66,10 @@ def import_keras_file(path: str | Path, vocab: str | Path | list[str]) -> CharRN
         version = _zip_json(archive, path, "metadata.json").get("keras_version", "?")
         if not str(version).startswith("3."):
             raise ImportRefused(f"{path}: saved by Keras {version}; rnnscope reads files of Keras 3")
-        chain = model_chain(config, str(path))
+        try:
+            chain = model_chain(config, str(path))
+        except (KeyError, TypeError, AttributeError, IndexError) as e:   # a field missing or of the wrong type
+            raise ImportRefused(f"{path}: its config.json is not a Keras model's config (at {e!r})") from None
         weights_file = io.BytesIO(archive.read("model.weights.h5"))   # read in memory: nothing is extracted
     import h5py   # here, not at the top: the object path and --help do not need it
     try:
@@ -204,7 +207,10 @@ def _check_dense(layer: dict, source: str) -> None:
 def import_chain(chain: list[dict], read: WeightReader, vocab: list[str], source: str) -> CharRNN:
     """torch's modules holding the chain's weights, through the torch importer; every variable checked
     by name (its count, shape and finiteness) before anything is built."""
-    weights = [_checked_weights(k, layer, read, source) for k, layer in enumerate(chain)]
+    weights, width = [], None       # width: what the previous layer outputs (None: read off the first kernel)
+    for k, layer in enumerate(chain):
+        weights.append(_checked_weights(k, layer, read, width, source))
+        width = layer["config"].get("output_dim") or layer["config"].get("units")
     embedded = chain[0]["class_name"] == "Embedding"
     embedding = nn.Embedding.from_pretrained(_t(weights[0][0]), freeze=True) if embedded else None
     rnn_layers = chain[1 if embedded else 0:-1]
@@ -242,11 +248,15 @@ VARIABLE_NAMES = {"Embedding": ["embeddings"], "Dense": ["kernel", "bias"],
                   "RNN": ["kernel", "recurrent_kernel", "bias"]}
 
 
-def _checked_weights(k: int, layer: dict, read: WeightReader, source: str) -> list[np.ndarray]:
+def _checked_weights(k: int, layer: dict, read: WeightReader, width: int | None, source: str) -> list[np.ndarray]:
+    """Layer k's variables, checked against its config and the width of what it reads; a first layer
+    fed one-hot vectors has its width read off its kernel (the torch importer then checks it is V)."""
     arrays = read(k, layer)
     kind = layer["class_name"]
     names = VARIABLE_NAMES.get(kind, VARIABLE_NAMES["RNN"])
-    expected = _expected_shapes(layer, arrays[0].shape[0] if arrays and arrays[0].ndim == 2 else None)
+    if width is None and arrays and arrays[0].ndim == 2:
+        width = arrays[0].shape[0]
+    expected = _expected_shapes(layer, width)
     shapes = [tuple(a.shape) for a in arrays]
     if shapes != expected:
         raise ImportRefused(f"{source}: {kind} layer {_name(layer)!r} holds variables of shapes {shapes}; its config "
