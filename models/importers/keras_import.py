@@ -46,12 +46,15 @@ RECURRENT = {"SimpleRNN": "rnn", "GRU": "gru", "LSTM": "lstm"}
 GRU_TO_TORCH = [1, 0, 2]          # Keras' z, r, h blocks, in torch's order r, z, n
 FLOAT_POLICIES = ("float32", "float64")
 KNOWN_LAYERS = {"InputLayer", "Embedding", "Dropout", "Dense", *RECURRENT}
-# Settings whose only effect is in training, or which change nothing for one sequence read from zero state
+# Layers refused with a reason more useful than "not one of the known layers"
 SAYS_WHY = {"Lambda": "it holds Python code, which rnnscope never runs",
             "Bidirectional": "it reads the sequence backwards too; rnnscope's models read left to right only",
             "Masking": "masked steps keep the state unchanged, which rnnscope's cells do not do",
             "TimeDistributed": "give the Dense directly (a Dense already applies at every step)"}
 
+# Each layer's variables in the order Keras creates (and saves) them, to name them in messages
+VARIABLE_NAMES = {"Embedding": ["embeddings"], "Dense": ["kernel", "bias"],
+                  "RNN": ["kernel", "recurrent_kernel", "bias"]}
 WeightReader = Callable[[int, dict], list[np.ndarray]]   # (layer's index in the chain, its config) -> variables
 
 
@@ -242,10 +245,6 @@ def _expected_shapes(layer: dict, inputs: int | None) -> list[tuple]:
     gates = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}[kind] * c["units"]
     bias = (2, gates) if kind == "GRU" and c.get("reset_after", True) else (gates,)
     return [(inputs, gates), (c["units"], gates)] + ([bias] if c.get("use_bias", True) else [])
-
-
-VARIABLE_NAMES = {"Embedding": ["embeddings"], "Dense": ["kernel", "bias"],
-                  "RNN": ["kernel", "recurrent_kernel", "bias"]}
 
 
 def _checked_weights(k: int, layer: dict, read: WeightReader, width: int | None, source: str) -> list[np.ndarray]:
