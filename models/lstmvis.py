@@ -30,7 +30,7 @@ The choice follows the cell, never the values, so two exports of one model are d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,7 @@ _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _UNNAMED = {v: k for k, v in _NAMED.items()} | {"\\\\": "\\"}
 _ESCAPE = re.compile(r"\\\\|\\n|\\t|\\r|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+TRANSFORMS = ("tanh", "none")   # a states type's ``transform``: LSTMVis's default squashes with tanh
 MISSING_WORD = "(none)"     # the name of code -1 (no value) in a category dictionary
 
 
@@ -54,6 +55,8 @@ class LstmvisData:
     states: dict[tuple[str, int], np.ndarray]     # (type, layer from 1) -> [T, D]
     annotations: dict[str, np.ndarray]            # meta track name -> [T]
     categories: dict[str, dict[int, str]]         # meta track name -> its dictionary, code -> name
+    # (type, layer) -> how LSTMVis draws it: "tanh" (its default: values squashed into -1..1) or "none"
+    transforms: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -197,6 +200,15 @@ def _vis(values: np.ndarray) -> dict:
 def read_lstmvis(directory: str | Path) -> LstmvisData:
     """Read an LSTMVis project directory (ours or another tool's) back into arrays, checking that
     every name in lstm.yml resolves and that every array has one row per word."""
+    try:
+        return _read(Path(directory))
+    except RnnscopeError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:   # an entry of lstm.yml lacks a key or has the wrong kind
+        raise RnnscopeError(f"{Path(directory) / CONFIG}: not an LSTMVis config ({type(e).__name__}: {e})") from None
+
+
+def _read(directory: Path) -> LstmvisData:
     import h5py
     import yaml
     directory = Path(directory)
@@ -234,12 +246,19 @@ def read_lstmvis(directory: str | Path) -> LstmvisData:
     if missing:
         raise RnnscopeError(f"{path_of(ws['file'])}: word ids {missing[:5]} are not in {files[ws['dict_file']]}")
     words = [vocab[int(i)] for i in word_ids]
-    states = {}
+    states, transforms = {}, {}
     for t in st["types"]:
+        key = (t["type"], int(t["layer"]))
+        if key in states:      # two datasets under one name: one would hide the other
+            raise RnnscopeError(f"{config_path}: states type {key[0]!r} of layer {key[1]} is listed twice")
+        transform = t.get("transform", "tanh")
+        if transform not in TRANSFORMS:
+            raise RnnscopeError(f"states {t['path']!r}: transform {transform!r} is not one LSTMVis knows "
+                                f"({' or '.join(TRANSFORMS)})")
         values = dataset(t.get("file", st["file"]), t["path"])
         if values.ndim != 2 or len(values) != len(words):
             raise RnnscopeError(f"states {t['path']!r}: shape {values.shape}, expected [{len(words)}, D]")
-        states[(t["type"], int(t["layer"]))] = values
+        states[key], transforms[key] = values, transform
     annotations, categories = {}, {}
     for key, m in (config.get("meta") or {}).items():
         values = dataset(m["file"], m["path"])
@@ -251,7 +270,8 @@ def read_lstmvis(directory: str | Path) -> LstmvisData:
             unnamed = sorted(set(np.unique(values).tolist()) - categories[key].keys())
             if unnamed:
                 raise RnnscopeError(f"meta track {key!r}: codes {unnamed[:5]} are not in {files[m['dict']]}")
-    return LstmvisData(words=words, states=states, annotations=annotations, categories=categories)
+    return LstmvisData(words=words, states=states, annotations=annotations, categories=categories,
+                       transforms=transforms)
 
 
 def _read_dict(path: Path) -> dict[int, str]:
