@@ -25,14 +25,23 @@ PX_PER_LABEL = FONT_SIZES[0] * GLYPH_EM + AIR_PX    # 7.5: every column labelled
 _TICKS = """
 let width = 1000;   // inner_width is unset until the first layout
 try { if (plot.inner_width > 0) width = plot.inner_width; } catch (e) {}
-const codes = src.data.code;
+const codes = src.data.code, words = src.data.word;
 const start = Math.max(0, Math.ceil(cb_data.start)), end = Math.min(codes.length - 1, Math.floor(cb_data.end));
 const column = width / Math.max(cb_data.end - cb_data.start, 1e-9);    // pixels per column
-const need = size => size * em + air;
+let glyphs = 1;                          // the widest label in view, in glyphs (a word of an LSTMVis file: several)
+if (words !== undefined) for (let t = start; t <= end; t++) glyphs = Math.max(glyphs, words[t].length);
+const need = size => glyphs * size * em + air;
 const font = size => {
   if (axis.major_label_text_font_size !== size + "px") axis.major_label_text_font_size = size + "px";
 };
 const ticks = [];
+if (words !== undefined) {               // words: every one labelled at the largest size that fits, or none
+  const size = sizes.find(s => need(s) <= column);
+  if (size === undefined) return [];
+  for (let t = start; t <= end; t++) ticks.push(t);
+  font(size);
+  return ticks;
+}
 if (column >= need(sizes[0])) {          // room for every character
   for (let t = start; t <= end; t++) ticks.push(t);
   font(sizes[0]);
@@ -55,6 +64,7 @@ _LABEL = """
 const codes = src.data.code;
 const t = Math.round(tick);
 if (t < 0 || t >= codes.length) return "";
+if (src.data.word !== undefined) return src.data.word[t];
 const c = String.fromCodePoint(codes[t]);
 return c === " " ? "\u2423" : c === "\\n" ? "\u21b5" : c === "\\t" ? "\u21e5" : c;
 """

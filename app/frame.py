@@ -16,6 +16,8 @@ from .probe_track import ProbeTrack
 from .row_filter import RowFilter, filter_rows, showing_note
 
 
+STATES_ONLY = "states only"     # Trace.cell of states read from a file with no model behind them (no predictions)
+
 
 @dataclass
 class Frame:
@@ -54,6 +56,10 @@ class Frame:
     # from ``values`` because a row filter may hide a selected cell's row (None: read ``values``).
     selected_rows: np.ndarray | None = None
     total_cells: int | None = None      # the layer's cells, shown or filtered out (None: all are shown)
+    # The word at each column where a column is a word of several characters (an LSTMVis file of a word
+    # model; ``text`` then holds one stand-in character per column), None: ``text`` is what is shown.
+    words: list[str] | None = None
+    predictions: bool = True            # the model's next-character probabilities exist (False: states only)
 
     @property
     def row_labels(self) -> list[str]:
@@ -143,10 +149,12 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
                selected: list[int] | None = None, x_range: tuple[float, float] | None = None,
                hide_separators: bool = False, divergence: Divergence | None = None,
                probe: ProbeTrack | None = None, rows: RowFilter | None = None,
-               rankings: dict[str, np.ndarray] | None = None) -> Frame:
+               rankings: dict[str, np.ndarray] | None = None,
+               value_bounds: tuple[float, float] | None = None) -> Frame:
     """What the page draws. ``rows``: which cells are shown (app/row_filter.py); ``rankings``:
     the model's own rankings of its cells ({"label score" | "probe weight": cells, best first}),
-    which the label-score order and the top-k filters read."""
+    which the label-score order and the top-k filters read. ``value_bounds``: the colour range when
+    the caller knows it for more than this sequence (an LSTMVis file's whole states)."""
     values = trace.values(view, layer)                                   # [T, H]
     depth = trace.annotations.get("depth")
     has_depth = depth is not None and len(depth) > 1
@@ -158,7 +166,8 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
     n_cells = values.shape[1]
     keep, filter_what = (rows or RowFilter()).keep(n_cells, rankings)
     shown = filter_rows(order_rows, keep)
-    low, high = value_range(view, values)     # fixed per view: colours mean the same across sequences
+    # fixed per view: colours mean the same across sequences
+    low, high = value_bounds if value_bounds is not None else value_range(view, values)
     p_next = np.full(len(trace), np.nan, dtype=np.float32)
     p_next[:-1] = trace.next_char_prob()
     layers = f", layer {layer}" if trace.num_layers > 1 else ""
@@ -174,5 +183,6 @@ def make_frame(trace: Trace, view: str = "h", layer: int = 0, order: str = "inde
                   illegal=None if divergence is None else divergence.illegal.astype(np.float32),
                   probe_depth=None if probe is None else probe.predicted[layer],
                   probe_title="" if probe is None else probe.title(layer),
-                  selected_rows=np.ascontiguousarray(values[:, sel].T, dtype=np.float32), total_cells=n_cells)
+                  selected_rows=np.ascontiguousarray(values[:, sel].T, dtype=np.float32), total_cells=n_cells,
+                  predictions=trace.cell != STATES_ONLY)
     return without_separators(frame, separator_columns(trace)) if hide_separators else frame

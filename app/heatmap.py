@@ -43,6 +43,7 @@ const codes = src.data.code;
 if (t < 0 || t >= codes.length) return "";
 if (format === "pos") return src.data.pos[t].toLocaleString();   // the true index, separators hidden or not
 if (format === "depth") { const d = src.data.depth[t]; return Number.isNaN(d) ? "n/a" : String(d); }
+if (src.data.word !== undefined) return src.data.word[t];     // a column is a word (an LSTMVis word file)
 const c = String.fromCodePoint(codes[t]);
 return c === " " ? "\u2423 (space)" : c === "\\n" ? "\u21b5 (newline)" : c;
 """
@@ -88,7 +89,7 @@ def sequence_data(frame: Frame) -> dict:
             "depth": depth,
             "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32),
             "kl": none if frame.kl is None else frame.kl, "illegal": none if frame.illegal is None else frame.illegal,
-            "probe_depth": probe_column(frame)}
+            "probe_depth": probe_column(frame), **({} if frame.words is None else {"word": list(frame.words)})}
 
 
 def probe_column(frame: Frame) -> np.ndarray:

@@ -1,5 +1,13 @@
 """``panel serve app``: one page per session, on the model named by $RNNSCOPE_MODEL
-(serve.py --model) or the shipped default checkpoint."""
-from app.page import Page
+(serve.py --model) or the shipped default checkpoint; or, when $RNNSCOPE_LSTMVIS names an LSTMVis
+directory (serve.py --lstmvis), on its states."""
+import os
 
-Page().template().servable(title="rnnscope")
+from app.lstmvis_state import LSTMVIS_ENV
+
+if os.environ.get(LSTMVIS_ENV):
+    from app.lstmvis_page import lstmvis_template
+    lstmvis_template(os.environ[LSTMVIS_ENV]).servable(title="rnnscope")
+else:
+    from app.page import Page
+    Page().template().servable(title="rnnscope")

@@ -50,12 +50,24 @@ def span_columns(x0: float, x1: float, columns: int) -> tuple[int, int] | None:
     return (first, last) if first <= last else None
 
 
-def matches_frame(found: list[Match], corpus: str) -> pd.DataFrame:
-    """One row per match, best first, with its text in a little context."""
+def around(start: int, end: int, window: int | None, n: int) -> tuple[int, int]:
+    """The window (first step, length) that shows steps ``start .. end`` of ``n`` with CONTEXT either side:
+    the window shown if it is long enough, centred on the match, kept inside 0 .. n."""
+    length = end - start + 1
+    window = min(max(window or 0, length + 2 * CONTEXT), sequences.MAX_CHARS)
+    return max(0, min(start - (window - length) // 2, n - window)), window
+
+
+def matches_frame(found: list[Match], corpus: str | list[str]) -> pd.DataFrame:
+    """One row per match, best first, with its text in a little context (``corpus``: characters, or the
+    words of a word-level LSTMVis file, one per step, written apart)."""
+    def cut(a: int, b: int) -> str:
+        return corpus[a:b] if isinstance(corpus, str) else " ".join(corpus[a:b])
+
     rows = [{"rank": k + 1, "start": m.start, "end": m.end, "length": m.end - m.start + 1, "extra_on": m.extra_on,
              "length_gap": m.length_gap,
-             "text": (corpus[max(0, m.start - CONTEXT):m.start] + "\u27e6" + corpus[m.start:m.end + 1] + "\u27e7"
-                      + corpus[m.end + 1:m.end + 1 + CONTEXT]).replace("\n", "\u21b5")}
+             "text": (cut(max(0, m.start - CONTEXT), m.start) + "\u27e6" + cut(m.start, m.end + 1) + "\u27e7"
+                      + cut(m.end + 1, m.end + 1 + CONTEXT)).replace("\n", "\u21b5")}
             for k, m in enumerate(found)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -181,22 +193,17 @@ class MatchTab(Viewer):
                             f"{sel['layer']}; **on-cells** at h > {threshold:g}: **{[int(c) for c in cells]}** "
                             "(above the threshold throughout, not just before or after).")
         self._request += 1
-        request, path = self._request, self.state.model_path
+        request = self._request
         try:
-            corpus = heldout_of(path).text
-            store = cache.corpus_store_path(path)
+            corpus, states, reading, scanned = self._corpus()
         except (RnnscopeError, OSError) as e:
             return self._show_matches(request, None, f"nothing to match against: {e}")
-        building = not store.exists()
-        self.status.object = (f"*Building the state store: every hidden state of the {len(corpus):,} held-out "
-                              f"characters, read in context (once for this model) \u2026*" if building else
-                              f"*Scanning all {len(corpus):,} held-out steps \u2026*")
+        self.status.object = reading
 
         def work() -> None:
             try:
-                found = match(cache.corpus_store(path)[f"h_l{sel['layer']}"], cells, threshold,
-                              sel["end"] - sel["start"] + 1, top=TOP)
-                result, why = (found, corpus, str(store), building), ""
+                found = match(states(sel["layer"]), cells, threshold, sel["end"] - sel["start"] + 1, top=TOP)
+                result, why = (found, corpus, scanned), ""
             except (RnnscopeError, OSError) as e:
                 result, why = None, f"cannot match: {e}"
             self._later(lambda: self._show_matches(request, result, why))
@@ -205,6 +212,21 @@ class MatchTab(Viewer):
             threading.Thread(target=work, name="rnnscope-match", daemon=True).start()
         else:
             work()
+
+    def _corpus(self) -> tuple[str, Callable, str, str]:
+        """What a selection is matched against: its text, a function giving layer k's states [N, H] (a
+        NumPy or Zarr array, read chunk by chunk), what the status says while they are read, and how the
+        result names what was scanned. Here: the model's whole held-out stream, from its state store."""
+        path = self.state.model_path
+        corpus = heldout_of(path).text
+        store = cache.corpus_store_path(path)
+        building = not store.exists()
+        reading = (f"*Building the state store: every hidden state of the {len(corpus):,} held-out "
+                   f"characters, read in context (once for this model) \u2026*" if building else
+                   f"*Scanning all {len(corpus):,} held-out steps \u2026*")
+        scanned = (f"**whole** held-out stream ({len(corpus):,} steps, read in context; store `{store}`"
+                   f"{', built just now' if building else ''})")
+        return corpus, lambda layer: cache.corpus_store(path)[f"h_l{layer}"], reading, scanned
 
     def _show_matches(self, request: int, result: tuple | None, why: str) -> None:
         if request != self._request:          # a newer selection or threshold has been asked for since
@@ -215,13 +237,12 @@ class MatchTab(Viewer):
             self.status.object = ""
             self.error.object, self.error.visible = why, True
             return
-        found, corpus, store, built = result
+        found, corpus, scanned = result
         length = self.selection["end"] - self.selection["start"] + 1
         self.matches = found
         self.table.value = matches_frame(found, corpus)
         self.status.object = (
-            f"The {len(found)} best of every run in the **whole** held-out stream ({len(corpus):,} steps, read in "
-            f"context; store `{store}`{', built just now' if built else ''}) where all on-cells are above "
+            f"The {len(found)} best of every run in the {scanned} where all on-cells are above "
             f"{self.threshold:g}. Ranked by the fewest *other* cells also on throughout the run (the pattern's "
             f"off-cells should stay off), then the length closest to the selection's ({length}), "
             "then position. Click a row to load it into the heatmap.")
@@ -234,10 +255,7 @@ class MatchTab(Viewer):
     def load(self, start: int, end: int) -> None:
         """Load the held-out window around characters ``start .. end``, read in context, span highlighted."""
         s = self.state
-        n = len(heldout_of(s.model_path).text)
-        length = end - start + 1
-        window = min(max(s.window or 0, length + 2 * CONTEXT), sequences.MAX_CHARS)
-        index = max(0, min(start - (window - length) // 2, n - window))
+        index, window = around(start, end, s.window, len(heldout_of(s.model_path).text))
         before = (s.index, s.window, s.reading)
         self._pending = (start - index, end - index)
         try:

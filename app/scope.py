@@ -23,7 +23,8 @@ class Scope:
 
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
-        columns = (frame.text, None if frame.positions is None else frame.positions.tobytes())
+        columns = (frame.text, None if frame.positions is None else frame.positions.tobytes(),
+                   None if frame.words is None else tuple(frame.words))
         if columns != self._columns:          # another sequence, or separators hidden / shown
             self.seq.data = sequence_data(frame)
             self._columns = columns

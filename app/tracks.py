@@ -98,6 +98,7 @@ class Tracks:
         self.kl.visible = frame.kl is not None
         self.probe.visible = frame.probe_depth is not None
         self.probe.title.text = frame.probe_title
+        self.prob.visible = self.surprisal.visible = frame.predictions      # states from a file: no model to predict
         if frame.kl is not None:
             self.kl.title.text = kl_title(frame)
         hidden = frame.positions is not None
