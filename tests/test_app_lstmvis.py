@@ -6,8 +6,7 @@ and ``transform: none``, a categorical meta track with its dictionary and a scal
 several characters. Every number is checked against the HDF5 arrays read back here with h5py."""
 from __future__ import annotations
 
-import subprocess
-import sys
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
 import h5py
@@ -27,8 +26,8 @@ from models.errors import RnnscopeError
 from models.lstmvis import write_lstmvis
 from models.model import CharRNN, ModelConfig
 
-ROOT = Path(__file__).resolve().parent.parent
 T = 240
+serve = SourceFileLoader("serve", str(Path(__file__).resolve().parent.parent / "serve.py")).load_module()
 TEXT = ("ab (cd) " * 30)[:T]
 
 
@@ -160,7 +159,7 @@ def test_cells_are_labelled_against_the_meta_tracks_over_the_whole_file(chars_di
     assert page.frame.cells[0] == 2
 
 
-def test_refusals_are_one_line_and_change_nothing(chars_dir, tmp_path):
+def test_refusals_are_one_line_and_change_nothing(chars_dir, tmp_path, capsys):
     d, _ = chars_dir
     page = LstmvisPage(LstmvisState(d))
     page.state.param.update(start=10, window=20)
@@ -188,10 +187,9 @@ def test_refusals_are_one_line_and_change_nothing(chars_dir, tmp_path):
     (broken / "lstm.yml").write_text(yaml.safe_dump(cfg))
     with pytest.raises(RnnscopeError, match="no dataset 'lstm/nothing'"):
         LstmvisState(broken)
-    run = subprocess.run([sys.executable, "serve.py", "--lstmvis", str(broken), "--port", "1"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and run.stdout == ""
-    assert run.stderr.strip().count("\n") == 0 and "no dataset 'lstm/nothing'" in run.stderr
+    assert serve.main(["--lstmvis", str(broken), "--port", "1"]) == 2        # refused before any server starts
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip().count("\n") == 0 and "no dataset 'lstm/nothing'" in out.err
 
 
 def test_a_directory_rnnscope_wrote_shows_its_trace_exactly(tmp_path):

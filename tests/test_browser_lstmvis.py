@@ -1,0 +1,116 @@
+"""An LSTMVis directory opened in a real browser (`serve.py --lstmvis DIR`, Debian's Chromium): the
+heatmap is drawn -- its image is the file's states in Bokeh's document and its canvas is not blank --
+with the meta track under it, the tools that need a model absent, and no console error, warning or
+request leaving the machine. One page load, all checks on it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from browser_fixtures import ROOT, chromium, free_port, new_context, screenshot, watch  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+_IMAGE = """() => {
+  const src = [...Bokeh.documents[0]._all_models.values()].find(m => m.data && m.data.image !== undefined
+                                                                && m.data.dw !== undefined);
+  if (!src || !src.data.image.length) return null;
+  const a = src.data.image[0];
+  return {shape: Array.from(a.shape), values: Array.from(a)};
+}"""
+_META = """() => {
+  const src = [...Bokeh.documents[0]._all_models.values()].find(m => m.data && m.data.mood !== undefined);
+  return src ? Array.from(src.data.mood) : null;
+}"""
+_CANVAS_COLOURS = """() => {
+  let best = 0;
+  const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);
+    if (el.tagName === "CANVAS" && el.width * el.height > 0) {
+      const d = el.getContext("2d").getImageData(0, 0, el.width, el.height).data, seen = new Set();
+      for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      best = Math.max(best, seen.size); } } };
+  walk(document);
+  return best;
+}"""
+
+
+@pytest.fixture(scope="module")
+def lstmvis_server(tmp_path_factory):
+    """serve.py --lstmvis on a hand-made LSTMVis directory (states through LSTMVis's default tanh, a scalar
+    meta track), up for this module; its log copied to test-results/ at the end."""
+    d = tmp_path_factory.mktemp("lv") / "project"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    T, text = 120, ("ab (cd) " * 15)
+    states = rng.normal(size=(T, 6)).astype(np.float32)
+    vocab = sorted(set(text))
+    with h5py.File(d / "states.h5", "w") as f:
+        f.create_dataset("l1", data=states)
+        f.create_dataset("ids", data=np.array([vocab.index(c) + 1 for c in text], np.int64))
+        f.create_dataset("mood", data=np.linspace(0, 1, T))
+    (d / "chars.dict").write_text("".join(f"{c if c != ' ' else ''} {i + 1}\n" for i, c in enumerate(vocab)))
+    (d / "lstm.yml").write_text(yaml.safe_dump({
+        "name": "browser", "files": {"s": "states.h5", "dict": "chars.dict"},
+        "word_sequence": {"file": "s", "path": "ids", "dict_file": "dict"},
+        "states": {"file": "s", "types": [{"type": "state", "layer": 1, "path": "l1"}]},
+        "meta": {"mood": {"file": "s", "path": "mood", "vis": {"type": "scalar", "range": [0, 1]}}}}))
+    log_path = tmp_path_factory.mktemp("lv-log") / "browser-lstmvis-server.log"
+    port = free_port()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--lstmvis", str(d)], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/app"
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert proc.poll() is None, f"serve.py exited with {proc.returncode}:\n{log_path.read_text()}"
+            try:
+                with urllib.request.urlopen(url, timeout=30) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.time() < deadline, f"serve.py did not answer at {url}:\n{log_path.read_text()}"
+            time.sleep(0.5)
+        yield url, states, log_path
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        (ROOT / "test-results").mkdir(exist_ok=True)
+        (ROOT / "test-results" / log_path.name).write_bytes(Path(log_path).read_bytes())
+
+
+def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_server, chromium):  # noqa: F811
+    url, states, log_path = lstmvis_server
+    context = new_context(chromium)
+    page = context.new_page()
+    app = watch(context, page)
+    try:
+        page.goto(url)
+        page.wait_for_function(f"() => window.Bokeh && Bokeh.documents.length && ({_IMAGE})() !== null")
+        image = page.evaluate(_IMAGE)
+        assert image["shape"] == [6, 100]                # 6 cells x the first 100 steps
+        drawn = np.array(image["values"], np.float32).reshape(6, 100)[::-1]
+        assert np.allclose(drawn, np.tanh(states[:100]).T, atol=1e-6)
+        assert np.allclose(page.evaluate(_META), np.linspace(0, 1, 120)[:100])
+        page.wait_for_function(f"() => ({_CANVAS_COLOURS})() > 20")     # the heatmap's canvas is painted
+        tabs = [t.strip() for t in page.locator(".bk-tab").all_inner_texts()]
+        assert tabs == ["About", "Cells", "Match"]
+        page.get_by_text("there are no weights").wait_for(state="visible")
+        screenshot(page, "lstmvis-page", full_page=True)
+        assert app.console_warnings == [], f"console warnings: {app.console_warnings}"
+        app.assert_clean()
+        problems = [ln for ln in log_path.read_text().splitlines() if "Traceback" in ln or "ERROR" in ln]
+        assert problems == []
+    finally:
+        context.close()
