@@ -97,7 +97,9 @@ class LstmvisPage(Viewer):
         super().__init__(state=state, **params)
         self.scope = Scope()
         self.meta = MetaTracks(self.state, self.scope.seq, self.scope.x_range)
-        self.scope.layout.children.extend(self.meta.figures)
+        # The model's tracks (depth, probe, KL, p(next), surprisal) are left out of the stack, not just hidden:
+        # there is nothing to draw in them, and an empty figure in the page logs "could not set initial ranges".
+        self.scope.layout.children = [self.scope.heatmap.figure, *self.meta.figures, self.scope.tracks.cells]
         self.frame: Frame | None = None
         self._queued: tuple | None = None
         self.match = LstmvisMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)

@@ -115,6 +115,7 @@ def test_meta_tracks_are_the_meta_datasets_and_model_tracks_are_absent(chars_dir
     assert [f.title.text for f in page.meta.figures] == [titles[name] for name in in_config]
     tracks = page.scope.tracks
     assert not any(f.visible for f in (tracks.depth, tracks.probe, tracks.kl, tracks.prob, tracks.surprisal))
+    assert page.scope.layout.children == [page.scope.heatmap.figure, *page.meta.figures, tracks.cells]
 
 
 def test_word_files_label_columns_with_their_words(words_dir):
