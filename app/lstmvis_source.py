@@ -115,8 +115,9 @@ def column_text(words: list[str]) -> str:
 
 
 def _stamp(directory: Path) -> float:
+    """The newest modification time of the directory's files: any of them rewritten, it is read again."""
     try:
-        return (directory / CONFIG).stat().st_mtime
+        return max((f.stat().st_mtime for f in directory.iterdir()), default=0.0)
     except OSError:
         return 0.0
 
@@ -132,7 +133,7 @@ def _open(directory: str, mtime: float) -> StatesSource:
 
 
 def open_source(directory: str | Path) -> StatesSource:
-    """The LSTMVis directory at ``directory``, read once per server (re-read when its lstm.yml changes).
+    """The LSTMVis directory at ``directory``, read once per server (again when one of its files changes).
     Raises RnnscopeError with one line naming what is wrong."""
     directory = Path(directory).resolve()
     if not directory.is_dir():

@@ -31,7 +31,7 @@ class LstmvisState(param.Parameterized):
     directory = param.String(default="", constant=True, label="LSTMVis directory")
     states = param.Selector(objects=[], label="States (type, layer)")
     start = param.Integer(default=0, allow_None=True, label="Start (step)")
-    window = param.Integer(default=100, allow_None=True, label=f"Window (steps, at most {MAX_WINDOW:,})")
+    window = param.Integer(default=100, allow_None=True, label=f"Window (\u2264 {MAX_WINDOW:,})")
     layer = param.Integer(default=0, constant=True, precedence=-1)
     # Not offered: the meta tracks are drawn step by step (the Match tab watches it, as on a model's page)
     hide_separators = param.Boolean(default=False, constant=True, precedence=-1)
@@ -61,6 +61,8 @@ class LstmvisState(param.Parameterized):
         self.param.order.objects = ["index", "cluster", *(["label score"] if source.data.annotations else [])]
         with param.discard_events(self):
             self.states = next(iter(labels.values()))
+            if "top_k" not in params:         # the default k, for states narrower than it: all their cells
+                self.top_k = min(self.top_k, source.values(self.states).shape[1])
         self._offer_cells()
         words = "characters" if source.one_char_words else "words"
         tracks = ", ".join(source.data.annotations) or "none"

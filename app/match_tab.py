@@ -7,6 +7,8 @@ The corpus states are read in context from the model's Zarr store (models/store.
 first use -- the page says so while it is written -- and shared by every session (app/cache.py).
 That first build and every scan run off the event loop, so the page stays live meanwhile; results
 are applied on the document's next tick (DESIGN.md section 8), and only the newest request's.
+What is matched against (``_corpus``) and how a match is loaded (``load``) are the two things a page on
+other states overrides (app/lstmvis_page.py: every step of an LSTMVis states file).
 """
 from __future__ import annotations
 
