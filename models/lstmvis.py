@@ -204,7 +204,7 @@ def read_lstmvis(directory: str | Path) -> LstmvisData:
         return _read(Path(directory))
     except RnnscopeError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as e:   # an entry of lstm.yml lacks a key or has the wrong kind
+    except (KeyError, TypeError, ValueError, AttributeError) as e:   # an lstm.yml entry lacks a key or has a bad one
         raise RnnscopeError(f"{Path(directory) / CONFIG}: not an LSTMVis config ({type(e).__name__}: {e})") from None
 
 

@@ -6,6 +6,7 @@ and ``transform: none``, a categorical meta track with its dictionary and a scal
 several characters. Every number is checked against the HDF5 arrays read back here with h5py."""
 from __future__ import annotations
 
+import re
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
@@ -195,6 +196,14 @@ def test_refusals_are_one_line_and_change_nothing(chars_dir, tmp_path, capsys):
     assert serve.main(["--lstmvis", str(broken), "--port", "1"]) == 2        # refused before any server starts
     out = capsys.readouterr()
     assert out.out == "" and out.err.strip().count("\n") == 0 and "no dataset 'lstm/nothing'" in out.err
+    good = cfg["states"]["types"][1]
+    for types, said in [([good, dict(good)], "type 'output' of layer 2 is listed twice"),
+                        ([{**good, "transform": "log"}], "transform 'log' is not one LSTMVis knows"),
+                        ([{"type": "output", "path": "out2"}], "not an LSTMVis config (KeyError: 'layer')")]:
+        cfg["states"]["types"] = types
+        (broken / "lstm.yml").write_text(yaml.safe_dump(cfg))
+        with pytest.raises(RnnscopeError, match=re.escape(said)):
+            LstmvisState(broken)
 
 
 def test_a_directory_rnnscope_wrote_shows_its_trace_exactly(tmp_path):
