@@ -93,10 +93,21 @@ def start(world: World, device_name: str) -> torch.device:
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        timeout = float(os.environ.get("RNNSCOPE_DIST_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+        timeout = _timeout_s()
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(seconds=timeout),
                                 **({"device_id": device} if device.type == "cuda" else {}))
     return device
+
+
+def _timeout_s() -> float:
+    text = os.environ.get("RNNSCOPE_DIST_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise RnnscopeError(f"RNNSCOPE_DIST_TIMEOUT_S must be a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def stop(world: World) -> None:

@@ -131,7 +131,7 @@ def test_one_process_writes_each_file_as_often_as_a_single_process_run(two_and_o
     assert written_two["ck.run/metrics.jsonl"] == 3 and written_two["ck.run/resume"] == 3
     assert leftovers(root / "two") == []
     # progress and the report are printed once (rank 0), not once per process
-    assert done.stdout.count("best held-out loss") == 1
+    assert done.stdout.count("best held-out loss") == 1 and done.stdout.count("step 10: held-out") == 1
 
 
 def test_a_run_begun_on_one_process_resumes_on_two_and_finishes_on_one(tmp_path):
@@ -176,12 +176,18 @@ def test_the_sum3_task_is_refused_under_torchrun(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("env, problem", [({"WORLD_SIZE": "2"}, "RANK or LOCAL_RANK is missing"),
-                                          ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK 2 is not within a WORLD_SIZE of 2")])
-def test_a_broken_torchrun_environment_is_refused(tmp_path, monkeypatch, capsys, env, problem):
-    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+@pytest.mark.parametrize("env, problem", [
+    ({"WORLD_SIZE": "2"}, "RANK or LOCAL_RANK is missing"),
+    ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK 2 is not within a WORLD_SIZE of 2"),
+    ({"WORLD_SIZE": "2", "RANK": "0", "RNNSCOPE_DIST_TIMEOUT_S": "soon"},
+     "RNNSCOPE_DIST_TIMEOUT_S must be a positive number of seconds, got 'soon'"),
+    ({"WORLD_SIZE": "2", "RANK": "0", "RNNSCOPE_DIST_TIMEOUT_S": "0"}, "must be a positive number of seconds")])
+def test_a_broken_torchrun_environment_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, env,
+                                                                             problem):
+    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "RNNSCOPE_DIST_TIMEOUT_S"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert main(["train", "-o", str(tmp_path / "ck"), *SHAPE]) == 2
     assert problem in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
