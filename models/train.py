@@ -142,6 +142,9 @@ def resume(run: str | Path, progress: bool = True, minutes: float | None = None,
         carried = distributed.take_rows(world, carried, cfg.batch_size)
         if state["step"] >= cfg.steps:
             raise RnnscopeError(f"{run}: the run already finished all {cfg.steps} steps; nothing to resume")
+        if stop_at is not None and stop_at <= state["step"]:
+            raise RnnscopeError(f"--stop-at {stop_at}: {run} is already at step {state['step']}; "
+                                f"give a later step")
         # every rank has read the state before rank 0 may write the run again
         distributed.on_writer(world, truncate_metrics, run, state["step"])
         state["record"]["resumed_at"] = state["record"].get("resumed_at", []) + [state["step"]]

@@ -20,10 +20,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
+import grammar
+from models.data import GrammarData, TextData
+from models.distributed import World
 from models.run import read_metrics, run_dir_of
 from rnnscope.cli import main
 
@@ -134,7 +138,7 @@ def test_one_process_writes_each_file_as_often_as_a_single_process_run(two_and_o
     assert done.stdout.count("best held-out loss") == 1 and done.stdout.count("step 10: held-out") == 1
 
 
-def test_a_run_begun_on_one_process_resumes_on_two_and_finishes_on_one(tmp_path):
+def test_a_run_begun_on_one_process_resumes_on_two_and_finishes_on_one(tmp_path, capsys):
     """The carried state is saved for the whole global batch; each process takes its rows of it,
     so the number of processes may change between sessions of a run (an LSTM: its state is (h, c))."""
     lstm = ["--cell", "lstm", *SHAPE]
@@ -144,6 +148,10 @@ def test_a_run_begun_on_one_process_resumes_on_two_and_finishes_on_one(tmp_path)
     done = torchrun("train", "--resume", str(run), "--stop-at", "20", "--threads", "1", "--quiet")
     assert done.returncode == 0, done.stderr[-3000:]
     assert [m["step"] for m in read_metrics(run)] == [10, 20]
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--stop-at", "20"]) == 2      # a step the run has passed
+    assert capsys.readouterr().err == (f"rnnscope train: error: --stop-at 20: {run} is already at step 20; "
+                                       f"give a later step\n")
     one_process("train", "--resume", str(run), "--threads", "1", "--quiet")
     assert [m["processes"] for m in read_metrics(run)] == [1, 2, 1]
     assert_same_trajectory(run_dir_of(tmp_path / "straight"), run)
@@ -191,3 +199,18 @@ def test_a_broken_torchrun_environment_is_refused_before_anything_is_written(tmp
     assert main(["train", "-o", str(tmp_path / "ck"), *SHAPE]) == 2
     assert problem in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_shares_of_the_processes_are_the_rows_of_one_batch_in_order(tmp_path):
+    """Each rank makes only its rows (grammar: its streams and their oracle targets; text: its
+    segments), and the shares stacked in rank order are the one-process batch."""
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    for data in (GrammarData(grammar.GrammarSpec(), row_chars=60, eval_chars=400, soft_targets=True),
+                 TextData(text)):
+        whole, soft = data.epoch(2, 6)
+        shares = [data.epoch(2, 6, rows=World(rank, 3).share(6)) for rank in range(3)]
+        assert [list(World(rank, 3).share(6)) for rank in range(3)] == [[0, 1], [2, 3], [4, 5]]
+        assert np.array_equal(np.concatenate([ids for ids, _ in shares]), whole)
+        if soft is not None:
+            assert np.array_equal(np.concatenate([s for _, s in shares]), soft)
