@@ -12,6 +12,9 @@ held-out loss worse than the unigram baseline (the entropy of the training data'
 frequencies) is warned about on stderr and marked in the record; such a run still ends
 normally, because its checkpoint is a valid model and a few-step smoke run is expected to be
 there: the record's ``best_worse_than_unigram`` says so for scripts that want to fail on it.
+
+Under ``torchrun`` the same story runs in every process on its share of the batch rows, with the
+model wrapped in DistributedDataParallel; rank 0 alone evaluates and writes (models/distributed.py).
 """
 from __future__ import annotations
 
