@@ -35,6 +35,15 @@ def check_writable(path: Path) -> None:
     os.unlink(probe)
 
 
+def note_write(path: str | Path) -> None:
+    """With RNNSCOPE_WRITE_LOG=FILE, append "PID PATH" to FILE for every file or directory rnnscope
+    writes: how the tests prove that under torchrun one process writes, each file once."""
+    log = os.environ.get("RNNSCOPE_WRITE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:   # appends this short are one write each
+            f.write(f"{os.getpid()} {Path(path).resolve()}\n")
+
+
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Call ``write(f)`` on a temporary binary file next to ``path``, then rename it into place."""
     path = Path(path)
@@ -47,6 +56,7 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        note_write(path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

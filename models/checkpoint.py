@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .atomic import folder_mode
+from .atomic import folder_mode, note_write
 from .errors import CheckpointError, RnnscopeError
 from .model import CharRNN, ModelConfig
 from .paths import DEFAULT_CHECKPOINT  # noqa: F401  (re-exported: callers use checkpoint.DEFAULT_CHECKPOINT)
@@ -147,6 +147,7 @@ def write_dir(path: Path, write) -> None:
             os.chmod(f, folder_mode() & 0o666)
         os.chmod(tmp, folder_mode())   # mkdtemp makes 0700
         _swap_into_place(tmp, path)
+        note_write(path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

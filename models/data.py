@@ -59,11 +59,13 @@ class GrammarData:
     def vocab(self) -> Vocab:
         return Vocab(self.spec.alphabet)
 
-    def epoch(self, epoch: int, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def epoch(self, epoch: int, batch_size: int, rows: range | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """ids [batch_size, row_chars + 1] of fresh streams, all starting at depth 0, and with
-        soft_targets the oracle's distribution of the character after each one [B, row_chars + 1, V]."""
+        soft_targets the oracle's distribution of the character after each one [B, row_chars + 1, V].
+        ``rows``: only those rows of the batch (one process's share under torchrun); each row's
+        stream comes from its own seed, so a share is made without the rest."""
         rows = [grammar.generate(self.row_chars + 1, seed=(self.seed, 1, epoch, r), spec=self.spec)
-                for r in range(batch_size)]
+                for r in (range(batch_size) if rows is None else rows)]
         vocab = self.vocab
         ids = np.stack([vocab.encode(row) for row in rows])
         if not self.soft_targets:
@@ -142,13 +144,15 @@ class TextData:
     def vocab(self) -> Vocab:
         return self._vocab
 
-    def epoch(self, epoch: int, batch_size: int) -> tuple[np.ndarray, None]:
+    def epoch(self, epoch: int, batch_size: int, rows: range | None = None) -> tuple[np.ndarray, None]:
+        """ids [batch_size, per_row]; ``rows``: only those rows of the batch (as GrammarData.epoch)."""
         ids = self._vocab.encode(self.train_text)
         per_row = len(ids) // batch_size
         if per_row < 2:
             raise RnnscopeError(f"{self.path}: too short for a batch of {batch_size} rows")
         offset = int(np.random.default_rng((self.seed, 4, epoch)).integers(len(ids)))
-        return np.roll(ids, -offset)[: per_row * batch_size].reshape(batch_size, per_row), None
+        whole = np.roll(ids, -offset)[: per_row * batch_size].reshape(batch_size, per_row)
+        return (whole if rows is None else whole[rows.start:rows.stop]), None
 
     def heldout(self) -> tuple[np.ndarray, None]:
         ids = self._vocab.encode(self.val_text)

@@ -33,7 +33,12 @@ def heldout_loss(model: CharRNN, ids: np.ndarray, chunk: int = 5_000) -> float:
 def unigram_entropy(ids: np.ndarray, vocab_size: int) -> float:
     """Entropy (nats/char) of the character frequencies in ``ids``: the loss of the best model
     that ignores context. A model scoring worse than this has learned nothing from context."""
-    counts = np.bincount(np.asarray(ids).ravel(), minlength=vocab_size)
+    return entropy_of_counts(np.bincount(np.asarray(ids).ravel(), minlength=vocab_size))
+
+
+def entropy_of_counts(counts: np.ndarray) -> float:
+    """Entropy (nats) of the distribution the counts give (how unigram_entropy ends; training on
+    several processes sums the counts of their shares first)."""
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
 

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import checkpoint
-from .atomic import write_text_atomic
+from .atomic import note_write, write_text_atomic
 from .errors import RnnscopeError
 
 FORMAT = "rnnscope-run"
@@ -49,11 +49,12 @@ def periodic_checkpoints(run: str | Path) -> list[Path]:
     return sorted(p for p in Path(run).glob("step-*") if (p / "config.json").is_file())
 
 
-def write_run_json(run: Path, out: Path, data: dict, model: dict, train_cfg) -> None:
+def write_run_json(run: Path, out: Path, data: dict, model: dict, train_cfg, processes: int = 1) -> None:
+    """``processes``: how many the run began on (torchrun); a resume may use another number."""
     run.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run / "run.json", json.dumps(
         {"format": FORMAT, "version": VERSION, "out": str(Path(out).resolve()), "data": data, "model": model,
-         "train": asdict(train_cfg)}, indent=1) + "\n")
+         "train": asdict(train_cfg), "processes": processes}, indent=1) + "\n")
 
 
 def read_run_json(run: str | Path) -> dict:
@@ -78,16 +79,18 @@ def read_run_json(run: str | Path) -> dict:
 
 
 def metrics_line(step: int, train_loss: float, heldout: float, lr: float, chars_per_s: float,
-                 elapsed: float) -> dict:
+                 elapsed: float, processes: int = 1) -> dict:
+    """chars_per_s counts the characters of the whole (global) batch, over all ``processes``."""
     return {"step": step, "train_loss_nats": round(train_loss, 5),
             "train_bits_per_char": round(train_loss * BITS_PER_NAT, 5),
             "val_loss_nats": round(heldout, 5), "val_bits_per_char": round(heldout * BITS_PER_NAT, 5),
-            "lr": lr, "chars_per_s": round(chars_per_s), "elapsed_s": round(elapsed, 1)}
+            "lr": lr, "chars_per_s": round(chars_per_s), "elapsed_s": round(elapsed, 1), "processes": processes}
 
 
 def append_metrics(run: Path, line: dict) -> None:
     with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
+    note_write(run / "metrics.jsonl")
 
 
 def read_metrics(run: str | Path) -> list[dict]:

@@ -12,6 +12,9 @@ held-out loss worse than the unigram baseline (the entropy of the training data'
 frequencies) is warned about on stderr and marked in the record; such a run still ends
 normally, because its checkpoint is a valid model and a few-step smoke run is expected to be
 there: the record's ``best_worse_than_unigram`` says so for scripts that want to fail on it.
+
+Under ``torchrun`` the same story runs in every process on its share of the batch rows, with the
+model wrapped in DistributedDataParallel; rank 0 alone evaluates and writes (models/distributed.py).
 """
 from __future__ import annotations
 
@@ -22,18 +25,21 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from . import checkpoint
+from . import checkpoint, distributed
 from .data import GrammarData, TextData, data_from_record
-from .evaluate import heldout_loss, unigram_entropy
+from .distributed import World
+from .evaluate import entropy_of_counts, heldout_loss
 from .errors import RnnscopeError, TrainingDiverged
 from .model import CharRNN, ModelConfig
 from .run import (BITS_PER_NAT, append_metrics, load_state, metrics_line, read_run_json, run_dir_of,
                   save_state, step_name, truncate_metrics, write_run_json)
-from .runtime import pick_device, set_threads
+from .runtime import set_threads
 
 
 @dataclass
@@ -79,63 +85,93 @@ def train(data: GrammarData | TextData, model_config: ModelConfig, cfg: TrainCon
     metrics, periodic checkpoints and resumable state) to ``out``.run (models/run.py). Returns the
     training record. An existing checkpoint at ``out`` is replaced only with ``force``.
     ``minutes`` limits this session's time and ``stop_at`` its last step: either stops cleanly
-    (evaluates, saves), and ``resume`` goes on from there."""
-    checkpoint.check_output(out, force)   # fail now, not at the first evaluation minutes in
+    (evaluates, saves), and ``resume`` goes on from there. Under torchrun every process calls
+    this; they share the batch and rank 0 writes (models/distributed.py)."""
+    world = World.from_env()
+    world.rows_per_rank(cfg.batch_size)   # refused before anything starts
     run = run_dir_of(out)
-    if run.exists() and not force:
-        raise RnnscopeError(f"{run}: a run is already there; continue it with --resume {run}, or give --force")
-    set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    device = pick_device(cfg.device)
-    model = CharRNN(model_config).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    record = {"data": data.describe(), "train": asdict(cfg), "device": str(device), "torch": torch.__version__,
-              "floor": None, "unigram": None, "history": [], "best": None}
-    if run.exists():
-        if not (run / "run.json").is_file():
-            raise RnnscopeError(f"{run}: exists and is not a training run; refusing to replace it, choose a new --out")
-        shutil.rmtree(run)    # --force: this run starts afresh
 
-    def start_run() -> None:   # at the first save: a run that dies before it leaves nothing behind
-        write_run_json(run, out, record["data"], model_config.to_dict(), cfg)
-    state = {"step": 0, "epoch": -1, "pos": 0, "chars": 0, "seconds": 0.0, "window_losses": [], "record": record}
-    return _loop(data, model, opt, cfg, Path(out), run, state, None, progress, minutes, stop_at, start_run)
+    def prepare() -> None:
+        checkpoint.check_output(out, force)   # fail now, not at the first evaluation minutes in
+        if run.exists() and not force:
+            raise RnnscopeError(f"{run}: a run is already there; continue it with --resume {run}, or give --force")
+        if run.exists():
+            if not (run / "run.json").is_file():
+                raise RnnscopeError(f"{run}: exists and is not a training run; refusing to replace it, "
+                                    f"choose a new --out")
+            shutil.rmtree(run)    # --force: this run starts afresh
+    if not world.distributed:
+        prepare()
+    set_threads(cfg.threads)
+    device = distributed.start(world, cfg.device)
+    try:
+        if world.distributed:
+            distributed.on_writer(world, prepare)
+        torch.manual_seed(cfg.seed)   # every rank builds the same weights (and DDP sends rank 0's anyway)
+        model = CharRNN(model_config).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        record = {"data": data.describe(), "train": asdict(cfg), "device": str(device), "torch": torch.__version__,
+                  "processes": world.size, "floor": None, "unigram": None, "history": [], "best": None}
+
+        def start_run() -> None:   # at the first save: a run that dies before it leaves nothing behind
+            write_run_json(run, out, record["data"], model_config.to_dict(), cfg, processes=world.size)
+        state = {"step": 0, "epoch": -1, "pos": 0, "chars": 0, "seconds": 0.0, "window_losses": [], "record": record}
+        return _loop(data, model, opt, cfg, Path(out), run, state, None, progress, minutes, stop_at, start_run, world)
+    finally:
+        distributed.stop(world)
 
 
 def resume(run: str | Path, progress: bool = True, minutes: float | None = None, stop_at: int | None = None,
            threads: int | None = None, device: str | None = None) -> dict:
     """Go on with the run in ``run`` (an OUT.run directory) from its saved state to its last step.
     Its data, model and settings are those of run.json; ``threads`` and ``device`` may differ
-    (they change speed, not the run: on the CPU the result is the same to the bit)."""
+    (they change speed, not the run: on the CPU the result is the same to the bit), and so may the
+    number of processes: the saved carried state holds every row of the global batch, and each
+    process takes its share of it, so a run begun on N processes goes on with M (same global batch)."""
     run = Path(run)
     spec = read_run_json(run)
     cfg = TrainConfig(**{**spec["train"], **({"threads": threads} if threads else {}),
                          **({"device": device} if device else {})})
+    world = World.from_env()
+    world.rows_per_rank(cfg.batch_size)
     data = data_from_record(spec["data"])
     model_config = ModelConfig(**spec["model"])
     set_threads(cfg.threads)
-    dev = pick_device(cfg.device)
-    model = CharRNN(model_config).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    carried, state = load_state(run, model, opt, dev)
-    if state["step"] >= cfg.steps:
-        raise RnnscopeError(f"{run}: the run already finished all {cfg.steps} steps; nothing to resume")
-    truncate_metrics(run, state["step"])
-    state["record"]["resumed_at"] = state["record"].get("resumed_at", []) + [state["step"]]
-    return _loop(data, model, opt, cfg, Path(spec["out"]), run, state, carried, progress, minutes, stop_at,
-                 lambda: None)
+    dev = distributed.start(world, cfg.device)
+    try:
+        model = CharRNN(model_config).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        carried, state = load_state(run, model, opt, dev)
+        carried = distributed.take_rows(world, carried, cfg.batch_size)
+        if state["step"] >= cfg.steps:
+            raise RnnscopeError(f"{run}: the run already finished all {cfg.steps} steps; nothing to resume")
+        if stop_at is not None and stop_at <= state["step"]:
+            raise RnnscopeError(f"--stop-at {stop_at}: {run} is already at step {state['step']}; "
+                                f"give a later step")
+        # every rank has read the state before rank 0 may write the run again
+        distributed.on_writer(world, truncate_metrics, run, state["step"])
+        state["record"]["resumed_at"] = state["record"].get("resumed_at", []) + [state["step"]]
+        return _loop(data, model, opt, cfg, Path(spec["out"]), run, state, carried, progress, minutes, stop_at,
+                     lambda: None, world)
+    finally:
+        distributed.stop(world)
 
 
 def _loop(data, model, opt, cfg: TrainConfig, out: Path, run: Path, st: dict, carried, progress: bool,
-          minutes: float | None, stop_at: int | None, start_run) -> dict:
-    """The training story from step ``st['step']`` on; ``st`` holds everything a resume needs."""
+          minutes: float | None, stop_at: int | None, start_run, world: World) -> dict:
+    """The training story from step ``st['step']`` on; ``st`` holds everything a resume needs.
+    Under torchrun each rank runs it on its share of the rows; ``net`` is the DDP-wrapped model,
+    whose backward averages the gradients over the ranks; ``model`` is the shared module itself."""
     device = model.device
+    net = model if not world.distributed else DistributedDataParallel(
+        model, device_ids=[device] if device.type == "cuda" else None,
+        forward_sync_buffers=False)   # the only buffer (digit values) is a constant: no need to send it each step
     record, window_losses = st["record"], st["window_losses"]
-    heldout, floor = data.heldout()
+    heldout, floor = data.heldout() if world.writer else (None, None)   # only rank 0 evaluates
     record["floor"] = floor
     epoch, pos, state, rows, soft = st["epoch"], st["pos"], carried, None, None
     if epoch >= 0:    # resuming mid-epoch: rebuild that epoch's rows (they come from its seed)
-        rows, soft = _rows(data, epoch, cfg, device)
+        rows, soft = _rows(data, epoch, cfg, device, world)
     session_start, chars = time.perf_counter(), st["chars"]
 
     def elapsed() -> float:
@@ -145,79 +181,87 @@ def _loop(data, model, opt, cfg: TrainConfig, out: Path, run: Path, st: dict, ca
         return {"step": step, "epoch": epoch, "pos": pos, "chars": chars, "seconds": elapsed(),
                 "window_losses": window_losses[-100:], "record": record}
 
+    def write(done: int, stopped: str | None, evaluate: bool, whole_state) -> None:   # rank 0's part of a save
+        if not (run / "run.json").exists():
+            start_run()
+        if evaluate:
+            _evaluate(model, heldout, floor, record, done, window_losses, out, run, elapsed(), chars, cfg, stopped,
+                      world.size)
+        if cfg.save_every and (done % cfg.save_every == 0 or done == cfg.steps):
+            checkpoint.save(model, run / step_name(done, cfg.steps), record)
+        save_state(run, model, opt, whole_state, snapshot(done))
+
     stopped = None
-    bar = tqdm(range(st["step"], cfg.steps), initial=st["step"], total=cfg.steps, disable=not progress,
-               unit="step", dynamic_ncols=True, mininterval=1.0)
+    bar = tqdm(range(st["step"], cfg.steps), initial=st["step"], total=cfg.steps,
+               disable=not (progress and world.writer), unit="step", dynamic_ncols=True, mininterval=1.0)
     for step in bar:
         if rows is None or pos + cfg.bptt + 1 > rows.shape[1]:
             epoch, pos, state = epoch + 1, 0, None
-            rows, soft = _rows(data, epoch, cfg, device)
+            rows, soft = _rows(data, epoch, cfg, device, world)
             if record["unigram"] is None:   # the baseline a model must beat to have learned anything from context
-                record["unigram"] = round(unigram_entropy(rows.cpu().numpy(), len(model.config.vocab)), 5)
+                counts = np.bincount(rows.cpu().numpy().ravel(), minlength=len(model.config.vocab))
+                record["unigram"] = round(entropy_of_counts(distributed.sum_counts(world, counts)), 5)
         x, y = rows[:, pos:pos + cfg.bptt], rows[:, pos + 1:pos + cfg.bptt + 1]
         target = None if soft is None else soft[:, pos:pos + cfg.bptt]
         pos += cfg.bptt
 
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        model.train()
-        logits, state = model(x, state)
+        net.train()
+        logits, state = net(x, state)
         state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
         if target is None:
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         else:  # expected loss under the oracle's distribution (see models/data.py)
             loss = -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
-        value = loss.item()
+        # the global batch's loss, and whether any rank's clock ran out: one all-reduce, so all agree
+        out_of_time = minutes is not None and time.perf_counter() - session_start >= minutes * 60
+        value, out_of_time = distributed.mean_and_any(world, loss, out_of_time)
         if not math.isfinite(value):
-            _stop_diverged(record, out, step, "training", value)
+            distributed.on_writer(world, _stop_diverged, record, out, step, "training", value)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()      # under DDP: the gradients arrive averaged over the ranks
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
 
-        chars += y.numel()
+        chars += y.numel() * world.size
         window_losses.append(value)
         del window_losses[:-100]
-        if progress and step % 20 == 0:
+        if progress and world.writer and step % 20 == 0:
             recent = sum(window_losses[-50:]) / len(window_losses[-50:])
             gap = f" floor x{recent / floor:.4f}" if floor else ""
             bar.set_postfix_str(f"loss {recent:.4f}{gap} lr {lr_at(step, cfg):.1e} "
-                                f"{(chars - st['chars']) / (time.perf_counter() - session_start) / 1e3:.0f}k chars/s")
+                                f"{(chars - st['chars']) / (time.perf_counter() - session_start) / 1e3:.0f}k chars/s"
+                                + (f" on {world.size} processes" if world.distributed else ""))
         done = step + 1
         if done == cfg.steps:
             break
-        if minutes is not None and time.perf_counter() - session_start >= minutes * 60:
+        if out_of_time:
             stopped = f"time limit of {minutes:g} minutes"
         elif stop_at is not None and done >= stop_at:
             stopped = f"asked to stop at step {stop_at}"
-        saving = done % cfg.eval_every == 0 or stopped or (cfg.save_every and done % cfg.save_every == 0)
-        if saving and not (run / "run.json").exists():
-            start_run()
-        if done % cfg.eval_every == 0 or stopped:
-            _evaluate(model, heldout, floor, record, done, window_losses, out, run, elapsed(), chars, cfg,
-                      stopped)
-        if cfg.save_every and done % cfg.save_every == 0:
-            checkpoint.save(model, run / step_name(done, cfg.steps), record)
-        if saving:
-            save_state(run, model, opt, state, snapshot(done))
+        evaluate = bool(done % cfg.eval_every == 0 or stopped)
+        if evaluate or (cfg.save_every and done % cfg.save_every == 0):
+            whole = distributed.gather_rows(world, state)   # every rank's rows, for the one resume state
+            distributed.on_writer(world, write, done, stopped, evaluate, whole)
         if stopped:
             break
     bar.close()
     if stopped is None:
-        if not (run / "run.json").exists():
-            start_run()
-        _evaluate(model, heldout, floor, record, cfg.steps, window_losses, out, run, elapsed(), chars, cfg, None)
-        if cfg.save_every:
-            checkpoint.save(model, run / step_name(cfg.steps, cfg.steps), record)
-        save_state(run, model, opt, state, snapshot(cfg.steps))
-    record["best_worse_than_unigram"] = record["best"]["heldout_loss"] > record["unigram"]
-    record["stopped"] = stopped
-    checkpoint.update_record(out, record)   # the saved record stopped at the best step
-    return record
+        whole = distributed.gather_rows(world, state)
+        distributed.on_writer(world, write, cfg.steps, None, True, whole)
+
+    def finish() -> dict:
+        record["best_worse_than_unigram"] = record["best"]["heldout_loss"] > record["unigram"]
+        record["stopped"] = stopped
+        checkpoint.update_record(out, record)   # the saved record stopped at the best step
+        return record
+    return distributed.on_writer(world, finish)   # every rank returns rank 0's record
 
 
-def _rows(data, epoch: int, cfg: TrainConfig, device):
-    rows, soft = data.epoch(epoch, cfg.batch_size)
+def _rows(data, epoch: int, cfg: TrainConfig, device, world: World):
+    """This rank's rows of the epoch (all of them for one process)."""
+    rows, soft = data.epoch(epoch, cfg.batch_size, rows=world.share(cfg.batch_size) if world.distributed else None)
     if rows.shape[1] < cfg.bptt + 1:
         raise RnnscopeError(f"each of the {cfg.batch_size} batch rows holds {rows.shape[1]} characters, "
                             f"fewer than one window of {cfg.bptt} + 1: use more text, a smaller --batch "
@@ -239,14 +283,16 @@ def _stop_diverged(record: dict, out, step: int, which: str, value: float) -> No
                            f"(try a smaller --lr); {kept}")
 
 
-def _evaluate(model, heldout, floor, record, step, window_losses, out, run, elapsed, chars, cfg, stopped) -> None:
+def _evaluate(model, heldout, floor, record, step, window_losses, out, run, elapsed, chars, cfg, stopped,
+              processes: int = 1) -> None:
     loss = heldout_loss(model, heldout)
     if not math.isfinite(loss):
         _stop_diverged(record, out, step, "held-out", loss)
     train_loss = sum(window_losses[-100:]) / max(1, len(window_losses[-100:]))
     entry = {"step": step, "train_loss": round(train_loss, 5), "heldout_loss": round(loss, 5),
              "heldout_bits_per_char": round(loss * BITS_PER_NAT, 5),
-             "seconds": round(elapsed, 1), "chars": chars, "chars_per_s": round(chars / elapsed)}
+             "seconds": round(elapsed, 1), "chars": chars, "chars_per_s": round(chars / elapsed),
+             "processes": processes}
     if floor:
         entry["ratio_to_floor"] = round(loss / floor, 5)
     if stopped:
@@ -256,7 +302,8 @@ def _evaluate(model, heldout, floor, record, step, window_losses, out, run, elap
         tqdm.write(f"warning: step {step}: held-out loss {loss:.5f} is worse than the unigram baseline "
                    f"{record['unigram']:.5f} nats/char (character frequencies alone)", file=sys.stderr)
     record["history"].append(entry)
-    append_metrics(run, metrics_line(step, train_loss, loss, lr_at(step - 1, cfg), chars / elapsed, elapsed))
+    append_metrics(run, metrics_line(step, train_loss, loss, lr_at(step - 1, cfg), chars / elapsed, elapsed,
+                                     processes))
     tqdm.write(f"step {step}: held-out {loss:.5f} nats/char ({loss * BITS_PER_NAT:.4f} bits/char)"
                + (f" (floor {floor:.5f}, x{loss / floor:.5f})" if floor else "") + f" after {elapsed:.0f}s"
                + (f"; stopped: {stopped}" if stopped else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -198,6 +199,9 @@ def _fill_train_defaults(args) -> None:
 
 def cmd_train(args) -> None:
     if args.task or _given(args) & set(TASK_FLAGS):
+        from models.distributed import World
+        if World.from_env().distributed:
+            raise RnnscopeError("--task sum3 trains on one process (its model has 1 unit); run it without torchrun")
         _fill_train_defaults(args)
         return _train_task(args)
     from models.run import read_run_json
@@ -207,8 +211,8 @@ def cmd_train(args) -> None:
             raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
         _check_resume_flags(args, read_run_json(args.resume))
         _runtime(args)
-        record = resume(args.resume, progress=not args.quiet, minutes=args.minutes, threads=args.threads,
-                        device=None if args.device == "auto" else args.device)
+        record = resume(args.resume, progress=not args.quiet, minutes=args.minutes, stop_at=args.stop_at,
+                        threads=args.threads, device=None if args.device == "auto" else args.device)
         return _train_report(record, read_run_json(args.resume)["out"])
     _fill_train_defaults(args)
     _new_run(args)
@@ -240,7 +244,7 @@ def _new_run(args) -> None:
                       device=args.device, eval_every=args.eval_every, save_every=args.save_every,
                       threads=args.threads)
     record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force,
-                   minutes=args.minutes)
+                   minutes=args.minutes, stop_at=args.stop_at)
     _train_report(record, args.out)
 
 
@@ -248,6 +252,9 @@ def _train_report(record: dict, out) -> None:
     import math
     from models.run import BITS_PER_NAT, run_dir_of
     from models.checkpoint import read_config
+    from models.distributed import World
+    if not World.from_env().writer:   # under torchrun, rank 0 speaks for the run
+        return
     best = record["best"]
     uniform = math.log(len(read_config(out)["model"]["vocab"]))
     worse = ""
@@ -756,7 +763,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "saved to --out; the run (run.json, metrics.jsonl with losses in nats and bits per char, "
                     "periodic checkpoints step-N/ with --save-every, and the state to resume from: weights, "
                     "Adam's state, the carried hidden state, the data position) goes to OUT.run beside it. "
-                    "--resume OUT.run goes on from the saved state, with the same result as a run never stopped.")
+                    "--resume OUT.run goes on from the saved state, with the same result as a run never stopped. "
+                    "On several processes: torchrun --nproc-per-node N -m rnnscope train ... (DistributedDataParallel; "
+                    "gloo on the CPU, NCCL on GPUs): --batch is the global batch, each process trains on its 1/N of "
+                    "the rows, rank 0 alone evaluates, writes and prints; a run may be resumed on another number "
+                    "of processes.")
     p.add_argument("-o", "--out", type=Path, help="checkpoint directory to write (best model is kept)")
     p.add_argument("--resume", type=Path, metavar="RUN",
                    help="go on with the run in this directory (OUT.run) from its last saved state")
@@ -787,6 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, help="steps between periodic checkpoints OUT.run/step-N (default none)")
     p.add_argument("--minutes", type=float,
                    help="stop cleanly after this many minutes (evaluate, save); --resume goes on later")
+    p.add_argument("--stop-at", type=_at_least(1), metavar="STEP",
+                   help="stop cleanly after this step (evaluate, save); --resume goes on later")
     _runtime_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _grammar_args(p)
@@ -1051,6 +1064,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _speaks(error: Exception) -> bool:
+    """Under torchrun, rnnscope's refusals come from what every process shares (the flags, the
+    files) or from rank 0's decision sent to all, so rank 0 alone prints them: one line, not one
+    per process. Any other failure (a file system error) is printed by whichever process met it."""
+    if not isinstance(error, RnnscopeError) or "WORLD_SIZE" not in os.environ:
+        return True
+    from models.distributed import World
+    try:
+        return World.from_env().writer
+    except RnnscopeError:
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     from grammar import GrammarError
     args = build_parser().parse_args(argv)
@@ -1058,7 +1084,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (RnnscopeError, GrammarError, OSError) as e:
-        print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)
+        if _speaks(e):
+            print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"rnnscope {args.command}: error: out of memory; ask for less", file=sys.stderr)

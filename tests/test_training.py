@@ -303,7 +303,7 @@ def test_bad_training_settings_are_refused(change, problem):
 
 
 def test_an_unknown_device_is_refused():
-    from models.train import pick_device
+    from models.runtime import pick_device
     with pytest.raises(RnnscopeError, match="unknown device 'bogus'"):
         pick_device("bogus")
 
