@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .annotations import Annotation, Annotations
-from .tally import Joint, Tally, joint, tally
+from .tally import CHUNK, Joint, Tally, joint, tally
 
 RULE_SHARE = 0.9          # a rule is the label when it explains this share of the best explanation
 MAX_THRESHOLDS = 24       # numeric annotations with more distinct values are cut at quantiles
@@ -73,12 +73,13 @@ class CellLabel:
 
 
 def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple[float, float] = (-1.0, 1.0),
-                codes: Joint | None = None) -> list[CellLabel]:
-    """A label for every cell of ``values`` [T, H] (one view of one layer), ranked best first
-    by how much of the cell its label explains. Every count comes from one pass over the values
-    (analysis/tally.py). ``codes``: annotation_codes(annotations), when labelling several views
-    of the same text (computed here otherwise)."""
-    counted = tally(values, codes or annotation_codes(annotations), value_range)
+                codes: Joint | None = None, chunk: int = CHUNK) -> list[CellLabel]:
+    """A label for every cell of ``values`` [T, H] (one view of one layer; a NumPy array or a
+    store's Zarr array), ranked best first by how much of the cell its label explains. Every count
+    comes from one pass over the values, ``chunk`` steps at a time (analysis/tally.py).
+    ``codes``: annotation_codes(annotations), when labelling several views of the same text
+    (computed here otherwise)."""
+    counted = tally(values, codes or annotation_codes(annotations), value_range, chunk)
     H = len(counted.mean)
     findings: list[list[Finding]] = [[] for _ in range(H)]
     for ann in annotations:

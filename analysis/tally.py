@@ -27,6 +27,7 @@ from models.errors import RnnscopeError
 from .annotations import Annotations
 
 BINS = 10                 # equal-width bins of the cell's value over the view's range
+CHUNK = 1_000_000         # steps read at a time (a store's states are never loaded whole)
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,11 @@ def joint(annotations: Annotations, codes: dict[str, tuple[np.ndarray, np.ndarra
                  values, moments)
 
 
-def tally(values: np.ndarray, j: Joint, value_range: tuple[float, float]) -> Tallies:
-    """Every count of ``values`` [T, H] against the annotations of ``j``."""
-    values = np.asarray(values)
-    if values.dtype not in (np.float32, np.float64):
-        values = values.astype(np.float64)
-    values = np.ascontiguousarray(values)
+def tally(values, j: Joint, value_range: tuple[float, float], chunk: int = CHUNK) -> Tallies:
+    """Every count of ``values`` [T, H] (a NumPy array, or a Zarr array of a state store: read
+    ``chunk`` steps at a time, never whole) against the annotations of ``j``. The counts are
+    accumulated step after step in the same order either way, so a chunked read gives exactly
+    the in-memory result."""
     T, H = values.shape
     if T != len(j.ids):   # the compiled loop indexes by step and does not check bounds
         raise RnnscopeError(f"the values have {T:,} steps but the annotations {len(j.ids):,}; they must be of one text")
@@ -108,8 +108,12 @@ def tally(values: np.ndarray, j: Joint, value_range: tuple[float, float]) -> Tal
     moments = np.zeros((len(j.numeric), H, 2))                 # per numeric annotation: sums of v * a, v^2
     spread = np.zeros((2, H))                                  # sum of v, sum of v^2
     low, high = value_range
-    _count(values, float(low), max(float(high) - float(low), 1e-12), j.ids, j.table, j.numeric, j.values,
-           tables, sums, moments, spread)
+    for lo in range(0, T, chunk):
+        part = np.asarray(values[lo:lo + chunk])
+        if part.dtype not in (np.float32, np.float64):
+            part = part.astype(np.float64)
+        _count(np.ascontiguousarray(part), float(low), max(float(high) - float(low), 1e-12), j.ids[lo:lo + chunk],
+               j.table, j.numeric, j.values[:, lo:lo + chunk], tables, sums, moments, spread)
     by_annotation = {}
     for a, name in enumerate(j.names):
         code, K = j.table[a], j.sizes[a]
