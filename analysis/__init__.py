@@ -13,6 +13,7 @@ module per method, called alike by the page, the `rnnscope probe` report and a n
 - ablation.py     every cell ranked by the rise in held-out loss when it alone is replaced
                   (the replacement itself re-runs the model: models/ablation.py)
 - match.py        LSTMVis select and match: on-cells of a span, best runs over a corpus store (models/store.py)
+- store_labels.py the labels of labels.py over a corpus store's states, read chunk by chunk
 - causal.py       the smallest set of cells the model reads a variable from (interchange interventions)
 - probing.py      all of the above in one pass over held-out states read in context; report.py draws it
 - generalise.py   can a model count? "is `)` legal" per true depth on a stream deeper than training

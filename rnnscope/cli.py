@@ -592,6 +592,64 @@ def cmd_match(args) -> None:
     _emit(args, "\n".join(lines), "the matches")
 
 
+def cmd_store_build(args) -> None:
+    """Every hidden state of a corpus, read in context, into a Zarr store: by a Dask cluster
+    (models/dask_store.py, every seam checked) or in this one process (models/store.py)."""
+    from models import checkpoint
+    from models.dask_store import build_store_dask, dask_client
+    from models.heldout import heldout_of
+    from models.store import build_store
+    if args.out.exists():       # before the model, the text and the cluster
+        raise RnnscopeError(f"{args.out}: exists; a store is never overwritten (open it, or choose another path)")
+    if not args.out.parent.is_dir():
+        raise RnnscopeError(f"{args.out.parent}: no such directory")
+    model = checkpoint.load(args.model)
+    text = _read_file(args.corpus) if args.corpus else heldout_of(args.model).text
+    model.vocab.encode(text)    # unknown characters refused before any worker starts
+    what = f"{len(text):,} characters ({model.config.num_layers} layer(s) x {model.config.hidden_size} cells)"
+    if args.one_process:
+        build_store(model, text, args.out, chunk=args.chunk)
+        return print(json.dumps({"path": str(args.out), "chars": len(text), "built": "one process"}) if args.json
+                     else f"wrote the states of {what} to {args.out}, read in one process")
+    with dask_client(args.workers, args.scheduler) as client:
+        report = build_store_dask(model, text, args.out, client, chunk=args.chunk, burn_in=args.burn_in)
+    r = report.to_dict()
+    if args.json:
+        return print(json.dumps(r, indent=1))
+    rate = r["chars"] / r["seconds"] if r["seconds"] else float("inf")
+    print("\n".join([
+        f"wrote the states of {what} to {args.out}: {r['chunks']} chunks of {args.chunk:,} on {r['workers']} "
+        f"worker(s) in {r['seconds']:.1f} s ({rate:,.0f} chars/s, start-up of the workers included)",
+        f"seams: {r['seams']} checked after a burn-in of {r['burn_in']:,} chars; {r['agreed']} agreed with the true "
+        f"state (largest |difference| {r['worst_agreed']:.1e}, tolerance {r['tolerance']:g}), {r['recomputed']} "
+        "recomputed from the true state"]))
+
+
+def cmd_store_labels(args) -> None:
+    """Label every cell of a layer from a store's states, read chunk by chunk (analysis/store_labels.py)."""
+    from analysis.store_labels import label_store, store_annotations, store_text
+    from models import checkpoint
+    from models.heldout import heldout_of
+    from models.store import open_store
+    _check_out(args)
+    model = checkpoint.load(args.model)
+    root = open_store(args.store, model)
+    if not 0 <= args.layer < model.config.num_layers:
+        raise RnnscopeError(f"--layer {args.layer} does not exist; this model's layers are "
+                            f"0 .. {model.config.num_layers - 1}")
+    text = store_text(root)
+    labels = label_store(root, args.layer, store_annotations(text, heldout_of(args.model)))
+    if args.json:
+        return _emit(args, json.dumps({"store": str(args.store), "chars": len(text), "layer": args.layer,
+                                       "view": "h", "cells": [lab.to_dict() for lab in labels]}, indent=1,
+                                      ensure_ascii=False), "the labels")
+    lines = [f"labels of layer {args.layer}'s h over {len(text):,} characters read in context (store {args.store}); "
+             "scores: r = Pearson, MI = mutual information in bits, explained = r^2 or MI / H(cell binned)"]
+    lines += [f"  cell {lab.cell:>3}: {lab.label}" + (f"  [explained {lab.best.explained:.2f}]" if lab.best else "")
+              for lab in labels]
+    _emit(args, "\n".join(lines), "the labels")
+
+
 def cmd_compare(args) -> None:
     """Two models on the same sequence, their cells paired by correlation (analysis/compare.py)."""
     from analysis.compare import check_readable, compare_models, match_cells
@@ -1055,6 +1113,46 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
     k.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
     k.set_defaults(func=cmd_import_keras)
+
+    p = sub.add_parser("store", help="corpus states at scale: build a state store (Dask), label cells from one")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    t = actions.add_parser(
+        "build", help="every hidden state of a corpus, read in context, into a Zarr store",
+        description="Read the corpus (the model's held-out stream, or --corpus FILE) in context and write every "
+                    "hidden state to a Zarr store chunked along time, which match --store and store labels read "
+                    "chunk by chunk. Built by a dask.distributed cluster: local worker processes (--workers, "
+                    "default one per core) or the scheduler at --scheduler (its workers must see -o at the same "
+                    "path). Each chunk is read after a burn-in from the zero state; at every seam its state is "
+                    "compared with the true one the chunk before computed, and a chunk that does not agree is "
+                    "read again from the true state (a model that never forgets, e.g. a ReLU counter, is then "
+                    "read sequentially). The counts of seams agreed and recomputed are printed and kept in the "
+                    "store. Nothing is written under -o until the store is whole.")
+    _model_arg(t)
+    t.add_argument("--corpus", type=Path, help="read this UTF-8 text instead of the held-out stream")
+    cluster = t.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=_at_least(1), help="local worker processes (default: one per core)")
+    cluster.add_argument("--scheduler", metavar="ADDR", help="a running Dask scheduler, e.g. tcp://host:8786")
+    cluster.add_argument("--one-process", action="store_true",
+                         help="no cluster: read the corpus in this process, from its start (the reference build)")
+    t.add_argument("--chunk", type=_at_least(1), default=100_000,
+                   help="characters per chunk, for the workers and the store (default 100,000)")
+    t.add_argument("--burn-in", type=_at_least(0), default=1_000,
+                   help="characters read before each chunk to reach its true state (default 1,000)")
+    t.add_argument("-o", "--out", type=Path, required=True, help="the store directory to write (must not exist)")
+    t.add_argument("--json", action="store_true", help="print the build's report as JSON")
+    t.set_defaults(func=cmd_store_build)
+    t = actions.add_parser(
+        "labels", help="label every cell of a layer from a store's states",
+        description="The cell labels of rnnscope probe (best explanation per cell: Pearson r for numeric "
+                    "annotations, mutual information in bits for categorical ones and rules) over every state "
+                    "in the store, read chunk by chunk, never loaded whole. The annotations are those of the "
+                    "store's own text, counted from its start.")
+    _model_arg(t)
+    t.add_argument("--store", type=Path, required=True, help="a store written by rnnscope store build (or match)")
+    t.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    t.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
+    _out_arg(t, "the labels")
+    t.set_defaults(func=cmd_store_labels)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)

@@ -1,0 +1,200 @@
+"""Corpus states at scale (issue 9 item 3): the state store built by a dask.distributed cluster of
+2 worker processes equals the single-process read of the whole text from its start; a model
+that never forgets forces every seam to be recomputed and still equals it; labels and match read
+the store chunk by chunk and equal the in-memory results. One cluster for the whole module."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import zarr
+
+import grammar
+from analysis.labels import annotation_codes, label_cells
+from analysis.match import match, on_cells
+from analysis.probing import annotations_of
+from analysis.store_labels import label_store, store_annotations, store_text
+from analysis.tally import tally
+from models import checkpoint, tracer
+from models.dask_store import build_store_dask, dask_client
+from models.errors import RnnscopeError
+from models.heldout import heldout_of
+from models.model import CharRNN, ModelConfig
+from models.paths import DEFAULT_CHECKPOINT
+from models.store import build_store, open_store
+from rnnscope.cli import main
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def gru():
+    return checkpoint.load(DEFAULT_CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def gru_store(client, gru, tmp_path_factory):
+    """300,000 held-out-like characters (a stream the model never saw) in chunks of 20,000."""
+    text = grammar.generate(300_000, seed=(11, 3, 0), spec=heldout_of(DEFAULT_CHECKPOINT).spec)
+    path = tmp_path_factory.mktemp("gru") / "states.zarr"
+    report = build_store_dask(gru, text, path, client, chunk=20_000, burn_in=1_000)
+    return text, path, report
+
+
+def one_process(model: CharRNN, text: str) -> list[np.ndarray]:
+    """Every layer's h read from the text's start in one call, in this process (the tracer's path)."""
+    return tracer.hidden_states(model, text)[0]
+
+
+def test_gru_store_equals_the_single_process_read(gru, gru_store):
+    text, path, report = gru_store
+    root = open_store(path, gru, text)
+    gap = float(np.abs(root["h_l0"][:] - one_process(gru, text)[0]).max())
+    print(f"max |dask store - single-process read| over {len(text):,} steps x 15 cells: {gap:.2e}")
+    assert gap <= 1e-5
+    assert (report.chunks, report.seams, report.agreed, report.recomputed, report.workers) == (15, 14, 14, 0, 2)
+    assert root.attrs["built"]["agreed"] == 14 and root.attrs["built"]["by"] == "dask"
+    assert store_text(root) == text
+    assert not [p for p in path.parent.iterdir() if p.name != path.name]       # no temporary folder left
+
+
+def counter(layers: int = 2) -> CharRNN:
+    """A ReLU RNN that never forgets: h[j] of layer 0 counts the `j`-th character so far (one-hot
+    input, identity recurrence); layer 1 copies it (identity input, no recurrence)."""
+    model = CharRNN(ModelConfig(vocab=["a", "b", "c"], cell="rnn", nonlinearity="relu", hidden_size=3,
+                                num_layers=layers, embedding_dim=None)).eval()
+    with torch.no_grad():
+        for k in range(layers):
+            getattr(model.rnn, f"weight_ih_l{k}").copy_(torch.eye(3))
+            getattr(model.rnn, f"weight_hh_l{k}").copy_(torch.eye(3) if k == 0 else torch.zeros(3, 3))
+            getattr(model.rnn, f"bias_ih_l{k}").zero_()
+            getattr(model.rnn, f"bias_hh_l{k}").zero_()
+    return model
+
+
+def test_a_model_that_never_forgets_recomputes_every_seam_and_stays_exact(client, tmp_path):
+    text = "".join(np.random.default_rng(0).choice(list("abc"), 30_000))
+    report = build_store_dask(counter(), text, tmp_path / "s.zarr", client, chunk=3_000, burn_in=500)
+    assert (report.seams, report.agreed, report.recomputed) == (9, 0, 9)
+    counts = np.cumsum(np.eye(3)[["abc".index(c) for c in text]], axis=0)     # the counts, by NumPy
+    root = zarr.open_group(tmp_path / "s.zarr", mode="r")
+    assert np.array_equal(root["h_l0"][:], counts) and np.array_equal(root["h_l1"][:], counts)
+
+
+def lstm_counter() -> CharRNN:
+    """An LSTM whose cell state c counts `a` minus `b` and never forgets (input, forget and output
+    gates held open); h = tanh(c) is +-1.0 in float32 once |c| > 9, so at a seam deep in a run of
+    `a` the burn-in h equals the true h exactly while c does not: the seam check must read c."""
+    model = CharRNN(ModelConfig(vocab=["a", "b"], cell="lstm", hidden_size=1, embedding_dim=None)).eval()
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.copy_(torch.tensor([[0.0, 0.0], [0.0, 0.0], [20.0, -20.0], [0.0, 0.0]]))
+        model.rnn.weight_hh_l0.zero_()
+        model.rnn.bias_ih_l0.copy_(torch.tensor([30.0, 30.0, 0.0, 30.0]))
+        model.rnn.bias_hh_l0.zero_()
+    return model
+
+
+def test_an_lstm_seam_is_judged_by_its_cell_state_too(client, tmp_path):
+    model, text = lstm_counter(), "a" * 3_000 + "b" * 3_500
+    report = build_store_dask(model, text, tmp_path / "s.zarr", client, chunk=1_000, burn_in=200)
+    h = zarr.open_group(tmp_path / "s.zarr", mode="r")["h_l0"][:]
+    c = np.cumsum([1.0 if ch == "a" else -1.0 for ch in text])                # c, by counting
+    assert report.agreed == 0 and report.recomputed == 6
+    assert np.abs(h[:, 0] - np.tanh(c)).max() <= 1e-5
+    assert np.abs(h - one_process(model, text)[0]).max() <= 1e-6
+
+
+def test_a_two_layer_lstm_equals_the_single_process_store(client, tmp_path):
+    torch.manual_seed(3)
+    model = CharRNN(ModelConfig(vocab=list("ab()"), cell="lstm", hidden_size=6, num_layers=2)).eval()
+    text = "".join(np.random.default_rng(1).choice(list("ab()"), 20_000))
+    report = build_store_dask(model, text, tmp_path / "d.zarr", client, chunk=2_000, burn_in=300)
+    build_store(model, text, tmp_path / "one.zarr")
+    d, one = (zarr.open_group(tmp_path / n, mode="r") for n in ("d.zarr", "one.zarr"))
+    assert report.agreed + report.recomputed == report.seams == 9
+    assert all(np.abs(d[f"h_l{k}"][:] - one[f"h_l{k}"][:]).max() <= 1e-5 for k in range(2))
+    assert dict(d.attrs)["model"] == dict(one.attrs)["model"]
+
+
+def test_a_scheduler_given_by_address_builds_the_same_store(client, gru, tmp_path):
+    text = heldout_of(DEFAULT_CHECKPOINT).text[:30_000]
+    with dask_client(scheduler=client.scheduler.address) as remote:
+        build_store_dask(gru, text, tmp_path / "s.zarr", remote, chunk=5_000)
+    h = zarr.open_group(tmp_path / "s.zarr", mode="r")["h_l0"][:]
+    assert np.abs(h - one_process(gru, text)[0]).max() <= 1e-5
+
+
+def test_an_unreachable_scheduler_is_one_line_and_nothing_is_written(gru, tmp_path):
+    with socket.socket() as s:                    # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(RnnscopeError, match="no Dask scheduler answered within 2 s") as info:
+        with dask_client(scheduler=f"tcp://127.0.0.1:{port}", timeout=2) as c:
+            build_store_dask(gru, "( )", tmp_path / "s.zarr", c)
+    assert time.perf_counter() - started < 30 and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_store_is_refused_and_kept(client, gru, gru_store, capsys):
+    text, path, _ = gru_store
+    before = sorted(p.name for p in path.iterdir())
+    with pytest.raises(RnnscopeError, match="exists; a store is never overwritten"):
+        build_store_dask(gru, text, path, client)
+    assert main(["store", "build", "-o", str(path), "--workers", "1"]) == 2     # refused before any worker starts
+    err = capsys.readouterr().err.strip()
+    assert "exists; a store is never overwritten" in err and "\n" not in err
+    assert sorted(p.name for p in path.iterdir()) == before
+    assert open_store(path, gru, text)["h_l0"].shape == (len(text), 15)
+
+
+def test_labels_read_chunk_by_chunk_equal_the_labels_in_memory(gru, gru_store):
+    text, path, _ = gru_store
+    root = open_store(path, gru, text)
+    held = heldout_of(DEFAULT_CHECKPOINT)
+    ann = store_annotations(text, held)
+    values = one_process(gru, text)[0]
+    codes = annotation_codes(ann)
+    whole, chunked = tally(values, codes, (-1.0, 1.0)), tally(root["h_l0"], codes, (-1.0, 1.0), chunk=7_000)
+    assert np.array_equal(whole.hist, chunked.hist)
+    for name, t in whole.by_annotation.items():       # counts exact; sums to float rounding
+        assert np.array_equal(t.tables, chunked.by_annotation[name].tables)
+        np.testing.assert_allclose(t.sums, chunked.by_annotation[name].sums, rtol=1e-9, atol=1e-6)
+    in_memory = label_cells(values, ann, (-1.0, 1.0))
+    from_store = label_store(root, 0, ann, chunk=7_000)
+    assert [(lab.cell, lab.label) for lab in from_store] == [(lab.cell, lab.label) for lab in in_memory]
+    assert store_annotations(held.text, held).names() == annotations_of(held, len(held.text)).names()
+
+
+def test_cli_builds_on_a_scheduler_then_labels_and_match_read_the_store(client, gru, tmp_path, capsys):
+    out = tmp_path / "held.zarr"
+    assert main(["store", "build", "--scheduler", client.scheduler.address, "--chunk", "50000", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "3 checked" in said and "3 agreed" in said and "0 recomputed" in said
+    held = heldout_of(DEFAULT_CHECKPOINT)
+    values = one_process(gru, held.text)[0]
+    assert np.abs(open_store(out, gru, held.text)["h_l0"][:] - values).max() <= 1e-5
+    assert main(["store", "labels", "--store", str(out), "--json"]) == 0
+    cells = json.loads(capsys.readouterr().out)["cells"]
+    expected = label_cells(values, annotations_of(held, len(held.text)), (-1.0, 1.0))
+    assert [c["label"] for c in cells] == [lab.label for lab in expected]
+    start = next(s for s in range(190) if len(on_cells(values[:200], s, s + 4, 0.5)))   # a span with on-cells
+    assert main(["match", "--index", "0", "--window", "200", "--start", str(start), "--end", str(start + 4),
+                 "--threshold", "0.5", "--store", str(out), "--json", "--device", "cpu"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    cells_on = found["selection"]["on_cells"]
+    assert cells_on == on_cells(values[:200], start, start + 4, 0.5).tolist()
+    expected = match(values, cells_on, 0.5, 5)
+    assert [(m["start"], m["end"]) for m in found["matches"]] == [(m.start, m.end) for m in expected]
+    assert Path(found["corpus"]["store"]) == out
