@@ -12,6 +12,8 @@ The text is read in one pass from its start, CHUNK characters at a time with the
 so every state is the one the model really holds there. A store written by another model or of
 another text is detected by its attributes and refused, never mixed; a build writes a temporary
 directory and renames it into place, so a killed build leaves no half store under the name.
+This one-process build is the reference; models/dask_store.py builds the same store on a Dask
+cluster, in time chunks whose seams it checks.
 """
 from __future__ import annotations
 

@@ -156,6 +156,11 @@ def test_an_existing_store_is_refused_and_kept(client, gru, gru_store, capsys):
     err = capsys.readouterr().err.strip()
     assert "exists; a store is never overwritten" in err and "\n" not in err
     assert sorted(p.name for p in path.iterdir()) == before
+    (bad := path.parent / "bad.txt").write_text("( x )")
+    assert main(["store", "build", "--corpus", str(bad), "-o", str(path.parent / "new.zarr"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not in the model's vocabulary" in err and "\n" not in err and not (path.parent / "new.zarr").exists()
+    bad.unlink()
     assert open_store(path, gru, text)["h_l0"].shape == (len(text), 15)
 
 
@@ -184,6 +189,9 @@ def test_cli_builds_on_a_scheduler_then_labels_and_match_read_the_store(client, 
     said = capsys.readouterr().out
     assert "3 checked" in said and "3 agreed" in said and "0 recomputed" in said
     assert np.abs(open_store(out, gru, text)["h_l0"][:] - values).max() <= 1e-5
+    assert main(["store", "build", "--one-process", "-o", str(tmp_path / "one.zarr")]) == 0
+    assert "read in one process" in capsys.readouterr().out
+    assert np.abs(open_store(tmp_path / "one.zarr", gru, text)["h_l0"][:] - values).max() <= 1e-6
     assert main(["store", "labels", "--store", str(out), "--json"]) == 0
     cells = json.loads(capsys.readouterr().out)["cells"]
     expected = label_cells(values, annotations_of(heldout_of(DEFAULT_CHECKPOINT), len(text)), (-1.0, 1.0))
