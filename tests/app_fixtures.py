@@ -1,5 +1,7 @@
 """Fixtures for the app tests: a frozen copy of the shipped checkpoint (training may be
-rewriting the original), and tiny untrained LSTM / two-layer GRU checkpoints."""
+rewriting the original), tiny untrained LSTM / two-layer GRU checkpoints, and a short training run
+with periodic checkpoints. tests/conftest.py registers them once for the session: test modules name
+them as arguments and must not import them (an imported fixture is rebuilt for each importing module)."""
 from __future__ import annotations
 
 import shutil
@@ -11,7 +13,9 @@ import torch
 
 import grammar
 from models import checkpoint
+from models.data import GrammarData
 from models.model import CharRNN, ModelConfig
+from models.train import TrainConfig, train
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
 
@@ -55,3 +59,15 @@ def corrupt_model(tmp_path_factory, default_model) -> Path:
     shutil.copytree(default_model, bad)
     (bad / "model.safetensors").write_bytes(b"not a safetensors file")
     return bad
+
+
+@pytest.fixture(scope="session")
+def run_model(tmp_path_factory) -> Path:
+    """A GRU-6 trained 24 steps on the grammar, a periodic checkpoint every 8 (OUT.run/step-000008 ...):
+    the Compare and Timeline tabs' run, in plain Python (test_app_tabs) and in the browser (test_browser_tabs)."""
+    out = tmp_path_factory.mktemp("run") / "gru6"
+    data = GrammarData(grammar.GrammarSpec(), row_chars=300, eval_chars=2000, seed=0)
+    train(data, ModelConfig(vocab=data.vocab.chars, cell="gru", hidden_size=6),
+          TrainConfig(steps=24, batch_size=8, warmup_steps=2, device="cpu", eval_every=8, save_every=8, lr=0.05),
+          out, progress=False)
+    return out

@@ -15,7 +15,6 @@ from models.errors import RnnscopeError
 from models.heldout import heldout_of
 from models.model import CharRNN, ModelConfig
 
-from app_fixtures import default_model  # noqa: F401
 
 torch.set_num_threads(1)
 VOCAB = grammar.GrammarSpec().alphabet

@@ -7,7 +7,6 @@ from app.cells import CellsTab
 from app.state import AppState
 from models import checkpoint
 
-from app_fixtures import default_model, gru2_model  # noqa: F401
 
 
 class Click:

@@ -16,7 +16,6 @@ from models import checkpoint
 from models.heldout import heldout_of
 from models.model import CharRNN, ModelConfig
 
-from app_fixtures import default_model  # noqa: F401
 
 
 def test_a_held_out_window_is_measured_against_the_streams_own_oracle(default_model):  # noqa: F811

@@ -5,7 +5,6 @@ from __future__ import annotations
 from app.page import Page
 from app.state import AppState
 
-from app_fixtures import default_model  # noqa: F401
 
 
 class Tap:

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from app_fixtures import corrupt_model, default_model  # noqa: F401
 
 from app.export import standalone_html
 from app.frame import Frame

@@ -19,7 +19,6 @@ from models.model import CharRNN, ModelConfig
 from models.tracer import hidden_states
 from models.tracer import trace as trace_of
 
-from app_fixtures import default_model, lstm_model  # noqa: F401
 
 
 class Click:

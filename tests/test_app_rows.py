@@ -23,7 +23,6 @@ from models import checkpoint, tracer
 from models.errors import RnnscopeError
 from models.model import CharRNN, ModelConfig
 
-from app_fixtures import default_model, gru2_model, lstm_model  # noqa: F401
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
 TEXT = "( 1 ( 2 ) 1 ) 0 ( 1 ) 0 "

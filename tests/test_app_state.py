@@ -11,7 +11,6 @@ from app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
 from models.heldout import HELDOUT_CHARS
 from app.state import AppState
 
-from app_fixtures import corrupt_model, default_model, gru2_model, lstm_model  # noqa: F401
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import re
 import numpy as np
 import pytest
 import torch
-from app_fixtures import GRAMMAR_VOCAB, default_model, lstm_model  # noqa: F401
+from app_fixtures import GRAMMAR_VOCAB
 
-import grammar
 from analysis.compare import match_cells
 from analysis.labels import label_cells
 from analysis.probing import annotations_of
@@ -23,25 +22,12 @@ from app.page import TOOLS, Page
 from app.state import AppState
 from app.timeline_tab import TimelineTab
 from models import checkpoint, reference
-from models.data import GrammarData
 from models.heldout import heldout_of
 from models.model import CharRNN, ModelConfig
 from models.run import run_dir_of
-from models.train import TrainConfig, train
 
 torch.set_num_threads(1)
 SPAN = re.compile(r'<span style="background:#[0-9a-f]{6};color:#[0-9a-f]{3}" title="([\d,]+): ([^"]*)">(.*?)</span>')
-
-
-@pytest.fixture(scope="module")
-def run_model(tmp_path_factory):
-    """A GRU-6 trained 24 steps on the grammar, a periodic checkpoint every 8 (OUT.run/step-000008 ...)."""
-    out = tmp_path_factory.mktemp("run") / "gru6"
-    data = GrammarData(grammar.GrammarSpec(), row_chars=300, eval_chars=2000, seed=0)
-    train(data, ModelConfig(vocab=data.vocab.chars, cell="gru", hidden_size=6),
-          TrainConfig(steps=24, batch_size=8, warmup_steps=2, device="cpu", eval_every=8, save_every=8, lr=0.05),
-          out, progress=False)
-    return out
 
 
 def numpy_states(path, text: str) -> dict[str, np.ndarray]:

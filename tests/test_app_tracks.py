@@ -8,7 +8,6 @@ from app.frame import Frame
 from app.heatmap import DIVERGING
 from app.scope import Scope
 
-from app_fixtures import default_model, gru2_model  # noqa: F401
 
 
 def frame(text: str = "( 1 ( 2 ) 1 ) 0 ", H: int = 6, selected=(3, 1, 5)) -> Frame:

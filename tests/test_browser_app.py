@@ -11,8 +11,7 @@ import re
 import time
 
 import pytest
-from browser_fixtures import (LOCAL, PAGE_TIMEOUT_MS, app_server, browser_model, chromium,  # noqa: F401
-                              new_context, screenshot, watch)
+from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, new_context, screenshot, watch
 
 from playwright.sync_api import expect
 

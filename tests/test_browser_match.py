@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
 from test_browser_app import _CELL_LINES, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
 
 from app.match_tab import SPAN_TOOL

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
 from test_browser_app import _IMAGE_SIG, app, full_page_shot  # noqa: F401
 
 from app.heatmap import LABEL_PX, MIN_ROW_PX
@@ -73,7 +72,9 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa
     k.press("Enter")
     shown = page.locator("select").filter(has=page.locator("option", has_text="top k by label score"))
     shown.select_option(label="top k by label score")      # labelling 100,000 characters: a while, the first time
-    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('10x100/')", timeout=300_000)
+    # the image and the title arrive in separate updates: wait for both, or the title may still be the old one
+    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('10x100/') "
+                           f"&& ({_ROWS})().title.includes('showing 10 of 128 cells')", timeout=300_000)
     rows = page.evaluate(_ROWS)
     assert "showing 10 of 128 cells (filter: top 10 by label score" in rows["title"]
     assert (rows["start"], rows["end"]) == (-0.5, 9.5) and len(rows["ticks"]) == 10      # 20 px rows: all labelled

@@ -6,8 +6,7 @@ another checkpoint's states. No console error, no server error, nothing fetched 
 from __future__ import annotations
 
 import pytest
-from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, chromium, new_context, serve, watch  # noqa: F401
-from test_app_tabs import run_model  # noqa: F401
+from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, new_context, serve, watch
 from test_browser_app import _IMAGE_SIG, App, full_page_shot
 
 from playwright.sync_api import expect

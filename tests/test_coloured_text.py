@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-from app_fixtures import default_model  # noqa: F401
 from test_cli import run_error, run_ok
 
 from app.coloured_text import MAX_COLOURED_CHARS, _ink, coloured_text_html, colours

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from app_fixtures import GRAMMAR_VOCAB, default_model, lstm_model  # noqa: F401
+from app_fixtures import GRAMMAR_VOCAB
 from test_cli import run_error, run_ok
 
 from analysis.compare import cross_correlation, match_cells

@@ -18,7 +18,6 @@ from models.model import CharRNN, ModelConfig
 from models.trace import LayerState, Trace
 from rnnscope.cli import main
 
-from app_fixtures import default_model  # noqa: F401
 
 torch.set_num_threads(1)
 

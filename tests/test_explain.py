@@ -14,7 +14,6 @@ from models.context import StreamReader
 from models.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
-from app_fixtures import default_model  # noqa: F401
 
 torch.set_num_threads(1)
 

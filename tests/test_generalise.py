@@ -21,7 +21,6 @@ from models.errors import RnnscopeError
 from models.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
-from browser_fixtures import chromium  # noqa: F401
 
 torch.set_num_threads(1)
 

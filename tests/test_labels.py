@@ -18,7 +18,6 @@ from models import checkpoint
 from models.heldout import heldout_of
 from models.tracer import trace
 
-from app_fixtures import default_model  # noqa: F401
 
 torch.set_num_threads(1)
 

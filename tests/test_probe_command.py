@@ -14,7 +14,6 @@ from models import checkpoint
 from analysis.report import report_html
 from rnnscope.cli import main
 
-from app_fixtures import default_model, gru2_model  # noqa: F401
 
 torch.set_num_threads(1)
 

@@ -16,7 +16,6 @@ from models.heldout import heldout_of
 from models.model import CharRNN
 from models.tracer import trace
 
-from app_fixtures import default_model  # noqa: F401
 
 torch.set_num_threads(1)
 
