@@ -68,7 +68,8 @@ def test_coloured_text_compare_and_timeline_tabs(tabs_app):
     page.locator("select").filter(has=page.locator("option", has_text="(choose a model)")).select_option(
         label="gru15-parens")
     page.get_by_text("Statistic: Pearson r").wait_for(state="visible")
-    expect(page.locator(".tabulator-row")).to_have_count(6)                     # min(6, 15) pairs
+    # min(6, 15) pairs; matching the cells takes more than expect's default 5 s on busy cores
+    expect(page.locator(".tabulator-row")).to_have_count(6, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function(f"() => ({_HEATMAPS})().length === 3")               # the page's, A's and B's
     full_page_shot(app, "tabs-compare")
 
