@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from browser_fixtures import ROOT, chromium, free_port, new_context, screenshot, watch  # noqa: F401
+from browser_fixtures import ROOT, free_port, new_context, screenshot, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
