@@ -36,15 +36,6 @@ import machine  # noqa: E402  (bench/machine.py)
 from models import checkpoint  # noqa: E402
 
 
-def timed(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def bench_update(model: str) -> list[str]:
     from bokeh.core.serialization import Serializer
     from bokeh.document import Document
@@ -62,15 +53,15 @@ def bench_update(model: str) -> list[str]:
             "**total, new sequence** | export | export size |", "|---|---|---|---|---|---|---|"]
     for n in (1_000, 100_000):
         texts = [grammar.generate(n, seed=1000 + k) for k in range(3)]
-        t_trace = min(timed(lambda t=t: cache.trace_text(model, t, grammar.GrammarSpec()), 1) for t in texts)
+        t_trace = min(machine.best(lambda t=t: cache.trace_text(model, t, grammar.GrammarSpec()), 1) for t in texts)
         t_draw = []
         for _ in range(2):
             for t in texts:                       # every assignment is a new sequence for the page
                 start = time.perf_counter()
                 page.state.text = t
                 t_draw.append(time.perf_counter() - start)
-        t_encode = timed(lambda: [Serializer().encode(s.data) for s in sources], 3)
-        t_export = timed(lambda: standalone_html(page.current_frame(), "bench"), 2)
+        t_encode = machine.best(lambda: [Serializer().encode(s.data) for s in sources], 3)
+        t_export = machine.best(lambda: standalone_html(page.current_frame(), "bench"), 2)
         size = len(standalone_html(page.current_frame(), "bench").encode())
         total = t_trace + min(t_draw) + t_encode
         rows.append(f"| {n:,} | {t_trace * 1e3:.0f} ms | {min(t_draw) * 1e3:.0f} ms | {t_encode * 1e3:.1f} ms | "
@@ -90,7 +81,7 @@ def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
     from app.probe_track import probe_track
     from app.state import AppState
 
-    t_fit = timed(lambda: cache.depth_probe(model, 0), 1)        # first call: held-out trace + fit
+    t_fit = machine.best(lambda: cache.depth_probe(model, 0), 1)        # first call: held-out trace + fit
     page = Page(AppState(model))
     Document().add_root(page.scope.layout)
     texts = [grammar.generate(1_000, seed=2000 + k) for k in range(repeat)]
@@ -100,8 +91,8 @@ def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
         page.state.text = t
         t_update.append(time.perf_counter() - start)
         tr = page.state.trace
-        t_probe.append(timed(lambda tr=tr: probe_track(model, tr), 3))
-        t_div.append(timed(lambda tr=tr: page.state._divergence(tr, 0), 3))
+        t_probe.append(machine.best(lambda tr=tr: probe_track(model, tr), 3))
+        t_div.append(machine.best(lambda tr=tr: page.state._divergence(tr, 0), 3))
     update, probe, div = (min(x) * 1e3 for x in (t_update, t_probe, t_div))
     rows = [f"`python bench/bench_app.py --probe-tracks-only`, {time.strftime('%Y-%m-%d')}, on {machine.describe()}; "
             f"load average {os.getloadavg()[0]:.1f} when it ran. Best of {repeat} new typed sequences of 1,000 "
@@ -129,13 +120,13 @@ def bench_in_context(model: str) -> list[str]:
     rng = np.random.default_rng(0)
     for n in (100, 1_000):
         reader = StreamReader(m, held.text, held.annotations)
-        t_first = timed(lambda r=reader, n=n: r.trace(199_000, n), 1)
+        t_first = machine.best(lambda r=reader, n=n: r.trace(199_000, n), 1)
         later = []
         for index in rng.integers(0, len(held.text) - n, 20):
             start = time.perf_counter()
             reader.trace(int(index), n)
             later.append(time.perf_counter() - start)
-        t_zero = timed(lambda n=n: trace(m, held.text[150_000:150_000 + n]), 3)
+        t_zero = machine.best(lambda n=n: trace(m, held.text[150_000:150_000 + n]), 3)
         rows.append(f"| {n:,} chars | {t_first * 1e3:.0f} ms | {np.median(later) * 1e3:.0f} ms | "
                     f"{t_zero * 1e3:.0f} ms |")
         print(rows[-1], flush=True)

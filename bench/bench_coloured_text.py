@@ -30,15 +30,6 @@ from models.trace import value_range  # noqa: E402
 from models.tracer import trace  # noqa: E402
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 @torch.no_grad()
 def bare_forward(model, text: str) -> None:
     ids = torch.as_tensor(model.vocab.encode(text))[None]
@@ -60,10 +51,10 @@ def main() -> None:
     h = tr.values("h", 0)
     low, high = value_range("h", h)
     cell = 0
-    t_trace = best(lambda: trace(model, text), args.repeat)
-    t_bare = best(lambda: bare_forward(model, text), args.repeat)
-    t_render = best(lambda: coloured_text_html(text, h[:, cell], low, high), args.repeat)
-    t_join = best(lambda: "".join(f"<span>{c}</span>" for c in text), args.repeat)
+    t_trace = machine.best(lambda: trace(model, text), args.repeat)
+    t_bare = machine.best(lambda: bare_forward(model, text), args.repeat)
+    t_render = machine.best(lambda: coloured_text_html(text, h[:, cell], low, high), args.repeat)
+    t_join = machine.best(lambda: "".join(f"<span>{c}</span>" for c in text), args.repeat)
     size = len(coloured_text_html(text, h[:, cell], low, high).encode())
     rows = [
         f"`python bench/bench_coloured_text.py`, {time.strftime('%Y-%m-%d')}, on {machine.describe()}. "

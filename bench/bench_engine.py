@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +32,8 @@ from models.tracer import trace  # noqa: E402
 from models.train import TrainConfig, train  # noqa: E402
 
 
-def best_of(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def bench_generate(n):
-    return best_of(lambda: grammar.generate(n, seed=1))
+    return machine.best(lambda: grammar.generate(n, seed=1))
 
 
 def bench_train_throughput(batch, steps, device):
@@ -72,7 +62,7 @@ def bench_time_to_floor(device, target=1.01, steps=1500):
 def bench_trace(model, n):
     text = grammar.generate(n, seed=5)
     trace(model, text[:1000])  # warm-up
-    return best_of(lambda: trace(model, text))
+    return machine.best(lambda: trace(model, text))
 
 
 @njit(cache=False)
@@ -113,7 +103,7 @@ def bench_trace_floor(model, n):
         state = None
         for start in range(0, n, 10_000):
             _, state = model.rnn(x[:, start:start + 10_000], state)
-    return best_of(run), best_of(bare_torch)
+    return machine.best(run), machine.best(bare_torch)
 
 
 def first_trace_seconds(cold: bool) -> float:
@@ -148,7 +138,7 @@ def trace_rows(device, model, n, row):
 def bench_extract(model, rows, n):
     ids = np.stack([model.vocab.encode(grammar.generate(n, seed=(9, r))) for r in range(rows)])
     extract_hidden(model, ids[:, :1000])
-    return rows * n / best_of(lambda: extract_hidden(model, ids), repeats=2)
+    return rows * n / machine.best(lambda: extract_hidden(model, ids), 2)
 
 
 def main():

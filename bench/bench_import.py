@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -52,15 +51,6 @@ def write_source(folder: Path, cell: str, vocab: list[str], width: int, layers: 
     return files
 
 
-def best(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def measure(cell, vocab, width, layers, rounds) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -78,8 +68,8 @@ def measure(cell, vocab, width, layers, rounds) -> dict:
 
         imp, bare = [], []
         for _ in range(rounds):          # alternate, so a busy spell on the shared machine hits both
-            imp.append(best(do_import, 1))
-            bare.append(best(floor, 1))
+            imp.append(machine.best(do_import, 1))
+            bare.append(machine.best(floor, 1))
         params = sum(t.numel() for t in load_file(files[0]).values())
         checkpoint.load(tmp / "ck")      # what was written is a checkpoint
     return {"what": f"{layers}-layer {cell.upper()}-{width} over {len(vocab)} chars", "params": params,
@@ -122,8 +112,8 @@ def measure_keras(cell, vocab, width, layers, rounds) -> dict:
 
         imp, bare = [], []
         for _ in range(rounds):
-            imp.append(best(do_import, 1))
-            bare.append(best(floor, 1))
+            imp.append(machine.best(do_import, 1))
+            bare.append(machine.best(floor, 1))
         params = sum(t.numel() for t in checkpoint.load(tmp / "ck").state_dict().values())
     return {"what": f"{layers}-layer {cell.upper()}-{width} over {len(vocab)} chars", "params": params,
             "import": min(imp), "floor": min(bare)}

@@ -37,15 +37,6 @@ from models.store import build_store  # noqa: E402
 CHUNK = 250_000
 
 
-def best(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--chars", type=int, default=2_000_000)
@@ -62,10 +53,10 @@ def main() -> None:
     n = iter(range(10**6))
     rows = {}
     try:
-        rows["loop"] = best(lambda: store_kernel.read(w, ids, None), args.rounds)
-        rows["one"] = best(lambda: build_store(model, text, tmp / f"s{next(n)}.zarr"), args.rounds)
+        rows["loop"] = machine.best(lambda: store_kernel.read(w, ids, None), args.rounds)
+        rows["one"] = machine.best(lambda: build_store(model, text, tmp / f"s{next(n)}.zarr"), args.rounds)
         batch = ids[: len(ids) // 100 * 100].reshape(100, -1)
-        rows["torch"] = best(lambda: extract_hidden(model, batch), 1) * len(ids) / batch.size
+        rows["torch"] = machine.best(lambda: extract_hidden(model, batch), 1) * len(ids) / batch.size
         reports = {}
         for workers in (1, 2):
             t = time.perf_counter()

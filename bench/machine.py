@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 
 def describe() -> str:
@@ -16,6 +17,16 @@ def describe() -> str:
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
     return (f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, "
             f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+
+
+def best(fn, rounds: int = 3) -> float:
+    """The shortest of ``rounds`` timings of ``fn()`` in seconds: the run least disturbed by other work."""
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
 
 
 def write_section(title: str, body: str, path: str = os.path.join(os.path.dirname(__file__), "RESULTS.md")) -> None:
