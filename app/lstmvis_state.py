@@ -18,7 +18,8 @@ from models.errors import RnnscopeError
 
 from .lstmvis_source import MAX_WINDOW, open_source
 from .ordering import label_score_ranking
-from .row_filter import ALL, LISTED, TOP_K, RowFilter, parse_cells
+from . import row_filter
+from .row_filter import ALL, LISTED, TOP_K, RowFilter
 
 LSTMVIS_ENV = "RNNSCOPE_LSTMVIS"      # serve.py --lstmvis passes the directory this way
 BY_LABEL = "top k by label score"
@@ -127,16 +128,8 @@ class LstmvisState(param.Parameterized):
         return RowFilter(self.rows, self.top_k or 0, self.cell_list)
 
     def _row_filter_refusal(self) -> str:
-        n = self.source.values(self.states).shape[1]
-        try:
-            if self.rows == LISTED:
-                parse_cells(self.cell_list, n)
-            elif self.rows == BY_LABEL and not (self.top_k is not None and 1 <= self.top_k <= n):
-                got = "the box is empty" if self.top_k is None else f"got {self.top_k:,}"
-                return f"k must be 1 .. {n} (these states' cells); {got}"
-        except RnnscopeError as e:
-            return str(e)
-        return ""
+        return row_filter.refusal(self.rows, self.top_k, self.cell_list, self.source.values(self.states).shape[1],
+                                  "these states' cells")
 
     def _keep_row_filter(self, *events) -> None:
         """A bad k or cell list is refused as it is entered and the boxes snap back (as app/state.py does)."""

@@ -51,6 +51,20 @@ def parse_cells(text: str, n_cells: int) -> np.ndarray:
     return np.asarray(cells, dtype=np.int64)
 
 
+def refusal(rows: str, top_k: int | None, cell_list: str, n_cells: int, whose: str) -> str:
+    """Why the filter ``rows`` (with its k or cell list) cannot apply to ``n_cells`` cells, '' when it
+    can: checked as it is entered. ``whose`` names the cells in the message ("this model's cells")."""
+    try:
+        if rows == LISTED:
+            parse_cells(cell_list, n_cells)
+        elif rows in TOP_K and not (top_k is not None and 1 <= top_k <= n_cells):
+            got = "the box is empty" if top_k is None else f"got {top_k:,}"
+            return f"k must be 1 .. {n_cells} ({whose}); {got}"
+    except RnnscopeError as e:
+        return str(e)
+    return ""
+
+
 @dataclass(frozen=True)
 class RowFilter:
     """What the user asked for: ``kind`` one of FILTERS, ``k`` for a top-k, ``cells`` for a list."""

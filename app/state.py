@@ -22,10 +22,10 @@ from models.errors import RnnscopeError
 from models.heldout import heldout_of
 from models.trace import VIEW_LABELS
 
-from . import cache, sequences
+from . import cache, row_filter, sequences
 from .ordering import ORDERS, label_score_ranking, orders_for
 from .probe_track import probe_track
-from .row_filter import ALL, FILTERS, LISTED, TOP_K, RowFilter, parse_cells
+from .row_filter import ALL, FILTERS, TOP_K, RowFilter
 
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
 MODELS_DIR = DEFAULT_CHECKPOINT.parent
@@ -239,16 +239,8 @@ class AppState(param.Parameterized):
 
     def _row_filter_refusal(self) -> str:
         """Why the row filter cannot apply to this model ('' when it can): checked as it is entered."""
-        n = self._model.config.hidden_size
-        try:
-            if self.rows == LISTED:
-                parse_cells(self.cell_list, n)
-            elif self.rows in TOP_K and not (self.top_k is not None and 1 <= self.top_k <= n):
-                got = "the box is empty" if self.top_k is None else f"got {self.top_k:,}"
-                return f"k must be 1 .. {n} (this model's cells); {got}"
-        except RnnscopeError as e:
-            return str(e)
-        return ""
+        return row_filter.refusal(self.rows, self.top_k, self.cell_list, self._model.config.hidden_size,
+                                  "this model's cells")
 
     def _keep_row_filter(self, *events) -> None:
         """A bad k or cell list is refused as it is entered, and the boxes snap back to the filter
