@@ -24,7 +24,7 @@ from .frame import STATES_ONLY
 from .sequences import MAX_CHARS
 
 MAX_WINDOW = MAX_CHARS          # the longest window the page draws, as for a model's sequences
-TRANSFORM_NOTES = {"tanh": "tanh applied, as LSTMVis draws it", "none": "as stored (transform: none)"}
+TRANSFORM_NOTES = {"tanh": "tanh applied, as LSTMVis draws it", "none": "as stored, transform: none"}
 
 
 def state_label(key: tuple[str, int], transform: str) -> str:
