@@ -26,6 +26,7 @@ from models import checkpoint  # noqa: E402
 from models.importers.keras_import import import_keras_file, import_keras_model  # noqa: E402
 from models.tracer import trace  # noqa: E402
 from rnnscope.cli import main  # noqa: E402
+from doc_examples import run_worked_example  # noqa: E402
 
 torch.set_num_threads(1)
 # Keras' own variable -> NumPy conversion calls np.array(x) on torch tensors; NumPy 2 warns about it
@@ -311,18 +312,7 @@ def test_the_command_needs_no_keras(tmp_path, monkeypatch):
 def test_the_documented_example_runs_and_traces_as_keras(tmp_path, monkeypatch, capsys):
     """docs/import-keras.md's worked example, run as written: its Python saves the files, its commands
     import and summarise them, and the checkpoint predicts what the user's Keras model predicts."""
-    import re
-    import shlex
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-keras.md").read_text(encoding="utf-8")
-    example = doc.split("## Worked example", 1)[1]
-    code = re.search(r"```python\n(.*?)```", example, re.S).group(1)
-    commands = re.search(r"```bash\n(.*?)```", example, re.S).group(1).strip().splitlines()
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(code, "docs/import-keras.md", "exec"), namespace)
-    for line in commands:
-        argv = shlex.split(line)
-        assert argv[0] == "rnnscope" and main(argv[1:]) == 0, line
+    namespace = run_worked_example("import-keras.md", tmp_path, monkeypatch)
     assert "a 2-layer LSTM with 16 units over 4 characters" in capsys.readouterr().out
     net, vocab = namespace["net"], namespace["vocab"]
     ids = np.random.default_rng(5).integers(0, len(vocab), 80)

@@ -19,6 +19,7 @@ from models import checkpoint
 from models.importers.torch_import import ImportRefused, import_state_dict_file, import_torch_module
 from models.tracer import trace
 from rnnscope.cli import main
+from doc_examples import run_worked_example
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
@@ -263,18 +264,7 @@ def test_an_existing_checkpoint_is_replaced_only_with_force(tmp_path, capsys):
 def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypatch, capsys):
     """docs/import-torch.md's worked example, run as written: its Python saves the files, its commands
     import and summarise them, and the checkpoint predicts what the user's modules predict."""
-    import re
-    import shlex
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-torch.md").read_text(encoding="utf-8")
-    example = doc.split("## Worked example", 1)[1]
-    code = re.search(r"```python\n(.*?)```", example, re.S).group(1)
-    commands = re.search(r"```bash\n(.*?)```", example, re.S).group(1).strip().splitlines()
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(code, "docs/import-torch.md", "exec"), namespace)
-    for line in commands:
-        argv = shlex.split(line)
-        assert argv[0] == "rnnscope" and main(argv[1:]) == 0, line
+    namespace = run_worked_example("import-torch.md", tmp_path, monkeypatch)
     assert "a 2-layer LSTM with 16 units over 4 characters" in capsys.readouterr().out
     net, vocab = namespace["net"].eval(), namespace["vocab"]
     model = checkpoint.load(tmp_path / "my-lstm")
