@@ -55,6 +55,14 @@ def _at_least(minimum: int):
     return parse
 
 
+def _import_target_args(p) -> None:
+    """What every `rnnscope import FRAMEWORK` takes besides the model: its vocabulary and where to write."""
+    p.add_argument("--vocab", type=Path, required=True, metavar="VOCAB.json",
+                   help="the characters in index order (a JSON list, or an object character -> index)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
+    p.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+
+
 def _runtime_args(p: argparse.ArgumentParser, device_help: str = "") -> None:
     """--device and --threads, the same on every command that runs a model."""
     p.add_argument("--device", default="auto",
@@ -1093,11 +1101,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "biases are read off the tensors. Refused with the reason: bidirectional modules, an LSTM's "
                     "proj_size, sizes that disagree with the vocabulary. See docs/import-torch.md.")
     t.add_argument("--state-dict", type=Path, required=True, metavar="FILE.safetensors", help="the weights")
-    t.add_argument("--vocab", type=Path, required=True, metavar="VOCAB.json",
-                   help="the characters in index order (a JSON list, or an object character -> index)")
     t.add_argument("--map", type=Path, required=True, metavar="MAP.json", help="which tensors are which module")
-    t.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
-    t.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    _import_target_args(t)
     t.set_defaults(func=cmd_import_torch)
     k = frameworks.add_parser(
         "keras", help="a Keras 3 .keras model: [Embedding] -> SimpleRNN/GRU/LSTM layers -> Dense",
@@ -1108,10 +1113,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "masking, other activations, layers of different kinds or widths, Lambda and custom layers. "
                     "See docs/import-keras.md.")
     k.add_argument("file", type=Path, metavar="FILE.keras", help="the model, as Keras 3's model.save writes it")
-    k.add_argument("--vocab", type=Path, required=True, metavar="VOCAB.json",
-                   help="the characters in index order (a JSON list, or an object character -> index)")
-    k.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
-    k.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    _import_target_args(k)
     k.set_defaults(func=cmd_import_keras)
 
     p = sub.add_parser("store", help="corpus states at scale: build a state store (Dask), label cells from one")
