@@ -1,9 +1,10 @@
 """Corpus store benchmark: the shipped GRU's states of a long grammar stream written to a Zarr store
 by a dask.distributed LocalCluster of 1 and of 2 worker processes (models/dask_store.py), beside
 baselines measured in the same run over the same text: the compiled h-only loop in this process
-(no store: the floor one core reaches), the single-process store build (models/store.py), and
-torch's batched extract (models/extract.py, rows read from the zero state: a throughput figure
-only, not states in context). Cluster start-up is timed apart; each build is best of --rounds on
+(no store: one stream on one core), one worker's task run in this process (the whole text as one
+span, its lanes read side by side, the store write included), the single-process store build
+(models/store.py), and torch's batched extract (models/extract.py, rows read from the zero state:
+a throughput figure only, not states in context). Cluster start-up is timed apart; each build is best of --rounds on
 a started cluster whose workers have already built a small store (numba caches loaded). Writes
 the "Corpus store (Dask)" section of bench/RESULTS.md.
 
@@ -22,19 +23,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import zarr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
 import grammar  # noqa: E402
 from models import checkpoint, store_kernel  # noqa: E402
-from models.dask_store import build_store_dask, dask_client, kernel_weights  # noqa: E402
+from models.dask_store import BURN_IN, LANE_PER_BURN, build_store_dask, dask_client, kernel_weights, lanes_for  # noqa: E402,E501
 from models.extract import extract_hidden  # noqa: E402
 from models.heldout import heldout_of  # noqa: E402
 from models.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from models.store import build_store  # noqa: E402
-
-CHUNK = 250_000
+from models.store import CHUNK, build_store  # noqa: E402
 
 
 def main() -> None:
@@ -54,6 +54,11 @@ def main() -> None:
     rows = {}
     try:
         rows["loop"] = machine.best(lambda: store_kernel.read(w, ids, None), args.rounds)
+        lanes = lanes_for(len(ids), LANE_PER_BURN * BURN_IN)
+        zarr.create_array(tmp / "task.zarr" / "h_l0", shape=(len(ids), w.hidden), chunks=(CHUNK, w.hidden),
+                          dtype="float32", compressors=None)
+        rows["task"] = machine.best(lambda: store_kernel.span_task(w, str(tmp / "task.zarr"), ids, 0, BURN_IN, lanes),
+                                    args.rounds)
         rows["one"] = machine.best(lambda: build_store(model, text, tmp / f"s{next(n)}.zarr"), args.rounds)
         batch = ids[: len(ids) // 100 * 100].reshape(100, -1)
         rows["torch"] = machine.best(lambda: extract_hidden(model, batch), 1) * len(ids) / batch.size
@@ -78,9 +83,12 @@ def main() -> None:
 
     r2 = reports[2]
     table = ["| what | chars/s (time) | speed relative to the compiled loop (> 1: faster) |", "|---|---|---|",
-             f"| Dask store build, 2 workers (chunks of {CHUNK:,}, burn-in {r2.burn_in:,}) | {rate(rows['dask2'])} | "
+             f"| Dask store build, 2 workers ({r2.tasks} tasks, {r2.lanes} lanes, burn-in {r2.burn_in:,}) | "
+             f"{rate(rows['dask2'])} | "
              f"{rows['loop'] / rows['dask2']:.2f} x |",
              f"| Dask store build, 1 worker | {rate(rows['dask1'])} | {rows['loop'] / rows['dask1']:.2f} x |",
+             f"| one task in this process: the text as one span, {lanes} lanes side by side, store write included "
+             f"| {rate(rows['task'])} | {rows['loop'] / rows['task']:.2f} x |",
              f"| baseline: compiled h-only loop in this process, no store | {rate(rows['loop'])} | 1.00 x |",
              f"| baseline: single-process store build (models/store.py) | {rate(rows['one'])} | "
              f"{rows['loop'] / rows['one']:.2f} x |",

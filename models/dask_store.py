@@ -1,24 +1,25 @@
-"""The state store (models/store.py) built by a Dask cluster: the text cut into time chunks read
-in parallel, every seam verified (DESIGN.md section 11).
+"""The state store (models/store.py) built by a Dask cluster: the text cut into lanes read in
+parallel, every seam verified (DESIGN.md section 11).
 
 States must be read in context -- one stream from its start -- and a recurrence is sequential.
-So each chunk [s, e) is read by a task from the zero state at s - B (a burn-in of B characters),
-and its states are written straight into the store. A contracting RNN forgets where it started,
-so the burn-in state at s usually equals the true one; that is checked, never assumed: the chunk
-before computed the true state at s, and the two are compared at every seam (every layer's h and
-c, largest difference <= ``tol``). The dynamics are deterministic, so a chunk whose seam agrees
-goes on from the true state to that tolerance. A chunk whose seam does not agree is read again
-from the true state before it, after the parallel pass and in order (the true state after it is
-needed for the next seam). A model that never forgets (an LSTM or ReLU counter) thus degrades to
-a sequential read -- correct, slower -- and the build says how many seams agreed and how many were
-recomputed, in the store's attrs ("built") and in what it returns.
+So the text is cut into lanes, and each lane [s, e) is read from the zero state at s - B (a
+burn-in of B characters). A contracting RNN forgets where it started, so the burn-in state at s
+usually equals the true one; that is checked, never assumed: the lane before computed the true
+state at s, and the two are compared at every seam (every layer's h and c, largest difference
+<= ``tol``). The dynamics are deterministic, so a lane whose seam agrees goes on from the true
+state to that tolerance. A lane whose seam does not agree is read again from the true state before
+it, after the parallel pass and in order (the true state after it is needed for the next seam).
+A model that never forgets (an LSTM or ReLU counter) thus degrades to a sequential read --
+correct, slower -- and the build says how many seams agreed and how many were recomputed, in the
+store's attrs ("built") and in what it returns.
 
-Workers run the compiled h-only loops (models/store_kernel.py) on weights sent once to each of
-them; each writes only its own chunk's region of the Zarr arrays (regions are whole Zarr chunks,
-so no two writers share one). Everything is written into a temporary folder renamed into place
-when the build is whole, as the single-process build does; that build (models/store.py) stays the
-reference and the default where no cluster is wanted. On a real cluster the workers must see the
-store's folder at the same path (a shared file system).
+Work goes out as one task per worker (fewer lanes' worth of memory each when the text is long):
+a span of whole Zarr chunks, so no two writers share a chunk, cut into lanes of at least
+LANE_PER_BURN burn-ins that the worker reads side by side (models/store_kernel.py,
+models/lockstep.py) on weights sent once to each worker. Everything is written into a temporary
+folder renamed into place when the build is whole, as the single-process build does; that build
+(models/store.py) stays the reference and the default where no cluster is wanted. On a real
+cluster the workers must see the store's folder at the same path (a shared file system).
 """
 from __future__ import annotations
 
@@ -41,8 +42,11 @@ from .model import CharRNN
 from .store import CHUNK, FORMAT, fingerprint, text_sha
 from .store_kernel import KernelWeights
 
-BURN_IN = 1_000        # characters read before each chunk; the shipped GRU forgets its start in ~25
+BURN_IN = 1_000        # characters read before each lane; the shipped GRU forgets its start in ~25
 SEAM_TOL = 1e-6        # largest |difference| of h (and c) at a seam for the burn-in state to count as the true one
+LANE_PER_BURN = 4      # a lane is at least 4 burn-ins long: burn-ins add at most a quarter to the reading
+MAX_LANES = 256        # lanes in one task; past ~256 a lockstep step's cost per lane hardly falls
+TASK_VALUES = 2**25    # float32 states one task holds (128 MB): a long text is cut into more tasks
 CONNECT_TIMEOUT = 10   # seconds to wait for a scheduler given by address
 
 
@@ -50,8 +54,10 @@ CONNECT_TIMEOUT = 10   # seconds to wait for a scheduler given by address
 class BuildReport:
     path: str
     chars: int
-    chunks: int
-    seams: int              # chunk starts after the first: each checked
+    chunks: int             # Zarr chunks of the store
+    tasks: int              # spans of whole chunks, one per worker unless memory asks for more
+    lanes: int              # stretches read each after its own burn-in, over all tasks
+    seams: int              # lane starts after the first: each checked
     agreed: int             # ... whose burn-in state equalled the true state to ``tolerance``
     recomputed: int         # ... read again from the true state
     worst_agreed: float     # the largest difference among the seams that agreed (0 when none)
@@ -95,24 +101,30 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, timeou
 
 
 def build_store_dask(model: CharRNN, text: str, path: str | Path, client, chunk: int = CHUNK,
-                     burn_in: int = BURN_IN, tol: float = SEAM_TOL) -> BuildReport:
+                     burn_in: int = BURN_IN, tol: float = SEAM_TOL, lane: int | None = None) -> BuildReport:
     """Write the states of ``text`` to a new store at ``path`` with the workers of ``client``
-    (refuses to replace anything); the layout and attrs are models/store.py's, plus "built"."""
+    (refuses to replace anything); the layout and attrs are models/store.py's, plus "built".
+    ``lane``: the shortest lane (default LANE_PER_BURN burn-ins; no lanes without a burn-in)."""
     path = Path(path)
     if path.exists():
         raise RnnscopeError(f"{path}: exists; a store is never overwritten (open it, or choose another path)")
-    if chunk < 1 or burn_in < 0 or not tol >= 0:
-        raise RnnscopeError(f"the chunk must be at least 1 character, the burn-in and the tolerance at least 0 "
-                            f"(got {chunk}, {burn_in}, {tol})")
+    lane = LANE_PER_BURN * burn_in if lane is None else lane
+    if chunk < 1 or burn_in < 0 or not tol >= 0 or lane < max(burn_in, 1):
+        raise RnnscopeError(f"the chunk must be at least 1 character, the burn-in and the tolerance at least 0, "
+                            f"a lane at least one burn-in and 1 character (got chunk {chunk}, burn-in {burn_in}, "
+                            f"tolerance {tol}, lane {lane})")
     started = time.perf_counter()
     ids = np.asarray(model.vocab.encode(text), np.int32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         root = _create(model, text, tmp, chunk)
-        report = _read_chunks(client, kernel_weights(model), ids, str(tmp), chunk, burn_in, tol)
-        report = BuildReport(str(path), len(text), **report, tolerance=tol, burn_in=burn_in,
-                             workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        spans = task_spans(len(ids), chunk, workers, model.config.hidden_size * model.config.num_layers)
+        plan = [(s, n, lanes_for(n, lane if burn_in else n)) for s, n in spans]
+        report = _read_lanes(client, kernel_weights(model), ids, str(tmp), plan, burn_in, tol)
+        report = BuildReport(str(path), len(text), chunks=-(-len(ids) // chunk), tasks=len(plan), **report,
+                             tolerance=tol, burn_in=burn_in, workers=workers,
                              seconds=round(time.perf_counter() - started, 3))
         root.attrs["built"] = report.to_dict() | {"by": "dask"}
         os.replace(tmp, path)
@@ -137,27 +149,42 @@ def _create(model: CharRNN, text: str, tmp: Path, chunk: int) -> zarr.Group:
     return root
 
 
-def _read_chunks(client, weights: KernelWeights, ids: np.ndarray, path: str, chunk: int, burn_in: int,
-                 tol: float) -> dict:
-    """The parallel pass, then every seam in order: agreed, or the chunk read again from the true state."""
-    starts = list(range(0, len(ids), chunk))
+def task_spans(chars: int, chunk: int, workers: int, values_per_char: int) -> list[tuple[int, int]]:
+    """(start, length) of each task: the store's chunks shared evenly among the workers, no task
+    holding more than TASK_VALUES states."""
+    chunks = -(-chars // chunk)
+    per_task = max(1, min(-(-chunks // max(workers, 1)), TASK_VALUES // (chunk * values_per_char)))
+    step = per_task * chunk
+    return [(s, min(step, chars - s)) for s in range(0, chars, step)]
+
+
+def lanes_for(length: int, lane: int) -> int:
+    """Lanes in a span: as many as fit at ``lane`` characters or more each, at most MAX_LANES."""
+    return max(1, min(MAX_LANES, length // lane))
+
+
+def _read_lanes(client, weights: KernelWeights, ids: np.ndarray, path: str, plan: list[tuple[int, int, int]],
+                burn_in: int, tol: float) -> dict:
+    """The parallel pass, then every seam in order: agreed, or the lane read again from the true state."""
     w = client.scatter(weights, broadcast=True)
-    futures = [client.submit(store_kernel.chunk_task, w, path, ids[max(s - burn_in, 0):s + chunk], s,
-                             min(burn_in, s), pure=False) for s in starts]
-    results = _gather(client, futures, path)
+    futures = [client.submit(store_kernel.span_task, w, path, ids[max(s - burn_in, 0):s + n], s, burn_in, lanes,
+                             pure=False) for s, n, lanes in plan]
+    results = [lane for task in _gather(client, futures, path) for lane in task]
+    starts = [s + off for s, n, lanes in plan for off, _ in store_kernel.lane_layout(n, lanes, burn_in)]
+    starts.append(len(ids))
     true_state = results[0][1] if results else None
     agreed, recomputed, worst = 0, 0, 0.0
-    for i in range(1, len(starts)):
+    for i in range(1, len(results)):
         seam, after = results[i]
         gap = store_kernel.seam_gap(seam, true_state) if burn_in else float("inf")
         if gap <= tol:
             agreed, worst, true_state = agreed + 1, max(worst, gap), after
             continue
-        s = starts[i]
-        future = client.submit(store_kernel.recompute_task, w, path, ids[s:s + chunk], s, true_state, pure=False)
+        s, e = starts[i], starts[i + 1]
+        future = client.submit(store_kernel.recompute_task, w, path, ids[s:e], s, true_state, pure=False)
         true_state = _gather(client, [future], path)[0]
         recomputed += 1
-    return {"chunks": len(starts), "seams": max(len(starts) - 1, 0), "agreed": agreed, "recomputed": recomputed,
+    return {"lanes": len(results), "seams": max(len(results) - 1, 0), "agreed": agreed, "recomputed": recomputed,
             "worst_agreed": worst}
 
 

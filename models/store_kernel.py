@@ -1,5 +1,7 @@
-"""What a Dask worker runs to build a state store (models/dask_store.py): read a stretch of the
-text with the compiled h-only loops (models/compiled.py) and write its states into the store.
+"""What a Dask worker runs to build a state store (models/dask_store.py): read a span of the text,
+cut into lanes each read after its own burn-in, and write the span's states into the store. Many
+lanes are read side by side (models/lockstep.py), a few one after another by the compiled h-only
+loops (models/compiled.py); both equal the reference equations, so the choice is speed alone.
 
 Import-light on purpose (NumPy, Zarr, numba; no torch): a worker process imports this module to
 run a task, and the weights reach it as plain arrays made on the client from our own checkpoint
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import zarr
 
-from . import compiled
+from . import compiled, lockstep
 
 State = list[tuple[np.ndarray, np.ndarray | None]]
+MIN_LOCKSTEP = 16    # lanes from which a task reads them side by side rather than one after another
 
 
 @dataclass(frozen=True)
@@ -65,22 +68,69 @@ def write(path: str, start: int, hidden: list[np.ndarray]) -> None:
         zarr.open_array(f"{path}/h_l{k}", mode="r+")[start:start + len(h)] = h
 
 
-def chunk_task(w: KernelWeights, path: str, ids: np.ndarray, start: int, burn: int) -> tuple[State | None, State]:
-    """One chunk of the parallel pass. ``ids``: the ``burn`` characters before ``start`` and then
-    the chunk's own. Reads the burn-in from the zero state, then the chunk from where the burn-in
-    left it, and writes the chunk's states. Returns the state at the seam (after the burn-in;
-    None when there is none: the text's first chunk is exact by construction) and after the chunk."""
-    seam = None
-    if burn:
-        _, seam = read(w, ids[:burn], None)
-    hidden, after = read(w, ids[burn:], seam)
+def span_task(w: KernelWeights, path: str, ids: np.ndarray, start: int, burn: int,
+              lanes: int) -> list[tuple[State | None, State]]:
+    """One task of the parallel pass: the span of the text at ``start`` cut into ``lanes`` lanes
+    (``lane_layout``), each read after a burn-in of ``burn`` characters from the zero state, and
+    the span's states written. ``ids``: the min(burn, start) characters before ``start``, then the
+    span's own. Returns per lane its state at the seam (after its burn-in; None for the text's
+    first lane, exact by construction) and after the lane: the client checks every seam."""
+    before = min(burn, start)
+    span = ids[before:]
+    layout = lane_layout(len(span), lanes, burn)
+    first_seam = read(w, ids[:before], None)[1] if before else None   # the text before the span
+    read_lanes = _lockstep if lanes >= MIN_LOCKSTEP else _one_by_one
+    hidden, seams, afters = read_lanes(w, span, layout, burn, first_seam)
     write(path, start, hidden)
-    return seam, after
+    return list(zip(seams, afters))
+
+
+def lane_layout(length: int, lanes: int, burn: int) -> list[tuple[int, int]]:
+    """(offset, length) of each lane of a span: equal lanes, the last taking the remainder. Every
+    lane after the first reads its burn-in from the lane before, so lanes must be >= ``burn``."""
+    size = length // max(lanes, 1)
+    if lanes < 1 or size < 1 or (lanes > 1 and size < burn):
+        raise ValueError(f"{length} characters cannot be cut into {lanes} lanes of at least {max(burn, 1)}")
+    return [(k * size, size if k < lanes - 1 else length - k * size) for k in range(lanes)]
+
+
+def _one_by_one(w, span, layout, burn, first_seam):
+    """The lanes read one after another by the compiled loop (few lanes: a lockstep step costs
+    ~20 us of NumPy calls whatever the number of lanes)."""
+    hidden, seams, afters = [], [], []
+    for k, (off, n) in enumerate(layout):
+        seam = first_seam if k == 0 else read(w, span[off - burn:off], None)[1] if burn else None
+        h, after = read(w, span[off:off + n], seam)
+        hidden.append(h)
+        seams.append(seam)
+        afters.append(after)
+    return [np.concatenate(layer) for layer in zip(*hidden)], seams, afters
+
+
+def _lockstep(w, span, layout, burn, first_seam):
+    """The lanes read side by side (models/lockstep.py): every burn-in after the first lane's at
+    once, then every lane from its seam state, the last lane's extra characters padding the others."""
+    B, size, longest = len(layout), layout[0][1], layout[-1][1]
+    seams = [first_seam]
+    if burn:
+        burns = np.stack([span[off - burn:off] for off, _ in layout[1:]], axis=1)
+        _, state = lockstep.read(w, burns, keep=False)
+        seams += [lockstep.lanes_of(state, b) for b in range(B - 1)]
+    else:
+        seams += [None] * (B - 1)
+    ids = np.zeros((longest, B), span.dtype)
+    for b, (off, n) in enumerate(layout):
+        ids[:n, b] = span[off:off + n]
+    ends = np.array([n for _, n in layout])
+    hidden, after = lockstep.read(w, ids, lockstep.stack(seams, w.hidden, w.cell == "lstm"), ends)
+    hidden = [np.concatenate([h[:B - 1, :size].reshape(-1, h.shape[2]), h[B - 1]]) for h in hidden]
+    return hidden, seams, [lockstep.lanes_of(after, b) for b in range(B)]
 
 
 def recompute_task(w: KernelWeights, path: str, ids: np.ndarray, start: int, state: State) -> State:
-    """A chunk read again from the true state before it (its seam did not agree): its states are
-    rewritten and the state after it returned."""
+    """A lane read again from the true state before it (its seam did not agree): its states are
+    rewritten and the state after it returned. Lanes need not fill whole store chunks, so these
+    run one at a time, after the parallel pass: no other writer touches the chunk."""
     hidden, after = read(w, ids, state)
     write(path, start, hidden)
     return after

@@ -626,8 +626,9 @@ def cmd_store_build(args) -> None:
         return print(json.dumps(r, indent=1))
     rate = r["chars"] / r["seconds"] if r["seconds"] else float("inf")
     print("\n".join([
-        f"wrote the states of {what} to {args.out}: {r['chunks']} chunks of {args.chunk:,} on {r['workers']} "
-        f"worker(s) in {r['seconds']:.1f} s ({rate:,.0f} chars/s, start-up of the workers included)",
+        f"wrote the states of {what} to {args.out}: {r['chunks']} chunks of {args.chunk:,}, read as {r['lanes']} "
+        f"lanes in {r['tasks']} task(s) on {r['workers']} worker(s) in {r['seconds']:.1f} s ({rate:,.0f} chars/s, "
+        "start-up of the workers included)",
         f"seams: {r['seams']} checked after a burn-in of {r['burn_in']:,} chars; {r['agreed']} agreed with the true "
         f"state (largest |difference| {r['worst_agreed']:.1e}, tolerance {r['tolerance']:g}), {r['recomputed']} "
         "recomputed from the true state"]))
@@ -1124,11 +1125,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "hidden state to a Zarr store chunked along time, which match --store and store labels read "
                     "chunk by chunk. Built by a dask.distributed cluster: local worker processes (--workers, "
                     "default one per core) or the scheduler at --scheduler (its workers must see -o at the same "
-                    "path). Each chunk is read after a burn-in from the zero state; at every seam its state is "
-                    "compared with the true one the chunk before computed, and a chunk that does not agree is "
-                    "read again from the true state (a model that never forgets, e.g. a ReLU counter, is then "
-                    "read sequentially). The counts of seams agreed and recomputed are printed and kept in the "
-                    "store. Nothing is written under -o until the store is whole.")
+                    "path). The text is cut into lanes, read side by side on each worker, each after a burn-in "
+                    "from the zero state; at every seam its state is compared with the true one the lane before "
+                    "computed, and a lane that does not agree is read again from the true state (a model that "
+                    "never forgets, e.g. a ReLU counter, is then read sequentially). The counts of seams agreed "
+                    "and recomputed are printed and kept in the store. Nothing is written under -o until the "
+                    "store is whole.")
     _model_arg(t)
     t.add_argument("--corpus", type=Path, help="read this UTF-8 text instead of the held-out stream")
     cluster = t.add_mutually_exclusive_group()
@@ -1139,7 +1141,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--chunk", type=_at_least(1), default=100_000,
                    help="characters per chunk, for the workers and the store (default 100,000)")
     t.add_argument("--burn-in", type=_at_least(0), default=1_000,
-                   help="characters read before each chunk to reach its true state (default 1,000)")
+                   help="characters read before each lane to reach its true state (default 1,000; lanes are "
+                        "at least 4 burn-ins long)")
     t.add_argument("-o", "--out", type=Path, required=True, help="the store directory to write (must not exist)")
     t.add_argument("--json", action="store_true", help="print the build's report as JSON")
     t.set_defaults(func=cmd_store_build)

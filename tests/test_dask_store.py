@@ -63,8 +63,10 @@ def test_gru_store_equals_the_single_process_read(gru, gru_store):
     gap = float(np.abs(root["h_l0"][:] - values).max())
     print(f"max |dask store - single-process read| over {len(text):,} steps x 15 cells: {gap:.2e}")
     assert gap <= 1e-5
-    assert (report.chunks, report.seams, report.agreed, report.recomputed, report.workers) == (10, 9, 9, 0, 2)
-    assert root.attrs["built"]["agreed"] == 9 and root.attrs["built"]["by"] == "dask"
+    # 10 chunks shared by 2 workers: 2 spans of 100,000, each cut into 25 lanes of 4 burn-ins, read side by side
+    assert (report.chunks, report.tasks, report.lanes, report.workers) == (10, 2, 50, 2)
+    assert (report.seams, report.agreed, report.recomputed) == (49, 49, 0)
+    assert root.attrs["built"]["agreed"] == 49 and root.attrs["built"]["by"] == "dask"
     assert store_text(root) == text
     assert not [p for p in path.parent.iterdir() if p.name != path.name]       # no temporary folder left
 
@@ -83,10 +85,13 @@ def counter(layers: int = 2) -> CharRNN:
     return model
 
 
-def test_a_model_that_never_forgets_recomputes_every_seam_and_stays_exact(client, tmp_path):
+@pytest.mark.parametrize("lane", [2_000, 600])      # 7 lanes a span read one by one; 25 read side by side
+def test_a_model_that_never_forgets_recomputes_every_seam_and_stays_exact(client, tmp_path, lane):
     text = "".join(np.random.default_rng(0).choice(list("abc"), 30_000))
-    report = build_store_dask(counter(), text, tmp_path / "s.zarr", client, chunk=3_000, burn_in=500)
-    assert (report.seams, report.agreed, report.recomputed) == (9, 0, 9)
+    report = build_store_dask(counter(), text, tmp_path / "s.zarr", client, chunk=3_000, burn_in=500, lane=lane)
+    lanes = 2 * (15_000 // lane)
+    assert (report.tasks, report.lanes, report.seams, report.agreed, report.recomputed) == (2, lanes, lanes - 1, 0,
+                                                                                          lanes - 1)
     counts = np.cumsum(np.eye(3)[["abc".index(c) for c in text]], axis=0)     # the counts, by NumPy
     root = zarr.open_group(tmp_path / "s.zarr", mode="r")
     assert np.array_equal(root["h_l0"][:], counts) and np.array_equal(root["h_l1"][:], counts)
@@ -110,7 +115,7 @@ def test_an_lstm_seam_is_judged_by_its_cell_state_too(client, tmp_path):
     report = build_store_dask(model, text, tmp_path / "s.zarr", client, chunk=1_000, burn_in=200)
     h = zarr.open_group(tmp_path / "s.zarr", mode="r")["h_l0"][:]
     c = np.cumsum([1.0 if ch == "a" else -1.0 for ch in text])                # c, by counting
-    assert report.agreed == 0 and report.recomputed == 6
+    assert report.lanes == 5 + 3 and report.agreed == 0 and report.recomputed == 7    # spans of 4,000 and 2,500
     assert np.abs(h[:, 0] - np.tanh(c)).max() <= 1e-5
     assert np.abs(h - one_process(model, text)[0]).max() <= 1e-6
 
@@ -119,10 +124,10 @@ def test_a_two_layer_lstm_equals_the_single_process_store(client, tmp_path):
     torch.manual_seed(3)
     model = CharRNN(ModelConfig(vocab=list("ab()"), cell="lstm", hidden_size=6, num_layers=2)).eval()
     text = "".join(np.random.default_rng(1).choice(list("ab()"), 20_000))
-    report = build_store_dask(model, text, tmp_path / "d.zarr", client, chunk=2_000, burn_in=300)
+    report = build_store_dask(model, text, tmp_path / "d.zarr", client, chunk=2_000, burn_in=300, lane=300)
     build_store(model, text, tmp_path / "one.zarr")
     d, one = (zarr.open_group(tmp_path / n, mode="r") for n in ("d.zarr", "one.zarr"))
-    assert report.agreed + report.recomputed == report.seams == 9
+    assert report.lanes == 2 * 33 and report.agreed + report.recomputed == report.seams == 65   # side by side
     assert all(np.abs(d[f"h_l{k}"][:] - one[f"h_l{k}"][:]).max() <= 1e-5 for k in range(2))
     assert dict(d.attrs)["model"] == dict(one.attrs)["model"]
 
@@ -187,7 +192,8 @@ def test_cli_builds_on_a_scheduler_then_labels_and_match_read_the_store(client, 
     out = tmp_path / "held.zarr"
     assert main(["store", "build", "--scheduler", client.scheduler.address, "--chunk", "50000", "-o", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "3 checked" in said and "3 agreed" in said and "0 recomputed" in said
+    assert "4 chunks of 50,000, read as 50 lanes in 2 task(s)" in said
+    assert "49 checked" in said and "49 agreed" in said and "0 recomputed" in said
     assert np.abs(open_store(out, gru, text)["h_l0"][:] - values).max() <= 1e-5
     assert main(["store", "build", "--one-process", "-o", str(tmp_path / "one.zarr")]) == 0
     assert "read in one process" in capsys.readouterr().out
