@@ -54,7 +54,7 @@ def main() -> None:
     rows = {}
     try:
         rows["loop"] = machine.best(lambda: store_kernel.read(w, ids, None), args.rounds)
-        lanes = lanes_for(len(ids), LANE_PER_BURN * BURN_IN)
+        lanes = lanes_for(len(ids), LANE_PER_BURN * BURN_IN, w.max_lanes)
         zarr.create_array(tmp / "task.zarr" / "h_l0", shape=(len(ids), w.hidden), chunks=(CHUNK, w.hidden),
                           dtype="float32", compressors=None)
         rows["task"] = machine.best(lambda: store_kernel.span_task(w, str(tmp / "task.zarr"), ids, 0, BURN_IN, lanes),

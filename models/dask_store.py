@@ -24,6 +24,7 @@ cluster the workers must see the store's folder at the same path (a shared file 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -45,7 +46,6 @@ from .store_kernel import KernelWeights
 BURN_IN = 1_000        # characters read before each lane; the shipped GRU forgets its start in ~25
 SEAM_TOL = 1e-6        # largest |difference| of h (and c) at a seam for the burn-in state to count as the true one
 LANE_PER_BURN = 4      # a lane is at least 4 burn-ins long: burn-ins add at most a quarter to the reading
-MAX_LANES = 256        # lanes in one task; past ~256 a lockstep step's cost per lane hardly falls
 TASK_VALUES = 2**25    # float32 states one task holds (128 MB): a long text is cut into more tasks
 CONNECT_TIMEOUT = 10   # seconds to wait for a scheduler given by address
 
@@ -65,6 +65,7 @@ class BuildReport:
     burn_in: int
     workers: int
     seconds: float
+    by: str                 # "dask", or "torch on DEVICE" (models/torch_lanes.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,6 +106,17 @@ def build_store_dask(model: CharRNN, text: str, path: str | Path, client, chunk:
     """Write the states of ``text`` to a new store at ``path`` with the workers of ``client``
     (refuses to replace anything); the layout and attrs are models/store.py's, plus "built".
     ``lane``: the shortest lane (default LANE_PER_BURN burn-ins; no lanes without a burn-in)."""
+    workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    return build_store_lanes(model, text, path, client, kernel_weights(model), workers, "dask", TASK_VALUES,
+                             chunk, burn_in, tol, lane)
+
+
+def build_store_lanes(model: CharRNN, text: str, path: str | Path, executor, engine, workers: int, by: str,
+                      task_values: int, chunk: int = CHUNK, burn_in: int = BURN_IN, tol: float = SEAM_TOL,
+                      lane: int | None = None) -> BuildReport:
+    """The build, whoever runs it: ``executor`` (a Dask client, or InProcess) runs the tasks on
+    ``engine`` (store_kernel.KernelWeights, or torch_lanes.TorchLanes); spans are shared among
+    ``workers``, none holding more than ``task_values`` states; ``by`` goes into the report."""
     path = Path(path)
     if path.exists():
         raise RnnscopeError(f"{path}: exists; a store is never overwritten (open it, or choose another path)")
@@ -119,19 +131,33 @@ def build_store_dask(model: CharRNN, text: str, path: str | Path, client, chunk:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         root = _create(model, text, tmp, chunk)
-        workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        spans = task_spans(len(ids), chunk, workers, model.config.hidden_size * model.config.num_layers)
-        plan = [(s, n, lanes_for(n, lane if burn_in else n)) for s, n in spans]
-        report = _read_lanes(client, kernel_weights(model), ids, str(tmp), plan, burn_in, tol)
+        cfg = model.config
+        spans = task_spans(len(ids), chunk, workers, cfg.hidden_size * cfg.num_layers, task_values)
+        plan = [(s, n, lanes_for(n, lane if burn_in else n, engine.max_lanes)) for s, n in spans]
+        report = _read_lanes(executor, engine, ids, str(tmp), plan, burn_in, tol)
         report = BuildReport(str(path), len(text), chunks=-(-len(ids) // chunk), tasks=len(plan), **report,
                              tolerance=tol, burn_in=burn_in, workers=workers,
-                             seconds=round(time.perf_counter() - started, 3))
-        root.attrs["built"] = report.to_dict() | {"by": "dask"}
+                             seconds=round(time.perf_counter() - started, 3), by=by)
+        root.attrs["built"] = report.to_dict()
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return report
+
+
+class InProcess:
+    """The three calls of a Dask client the build makes, run here and now: a build in this process
+    (models/torch_lanes.py's, on a GPU) goes through the same plan and seam checks as a cluster's."""
+
+    def scatter(self, value, broadcast=False):
+        return value
+
+    def submit(self, fn, *args, pure=True):
+        return functools.partial(fn, *args)       # run by gather, where a failed write is caught
+
+    def gather(self, tasks):
+        return [task() for task in tasks]
 
 
 def _create(model: CharRNN, text: str, tmp: Path, chunk: int) -> zarr.Group:
@@ -149,24 +175,25 @@ def _create(model: CharRNN, text: str, tmp: Path, chunk: int) -> zarr.Group:
     return root
 
 
-def task_spans(chars: int, chunk: int, workers: int, values_per_char: int) -> list[tuple[int, int]]:
+def task_spans(chars: int, chunk: int, workers: int, values_per_char: int,
+               task_values: int = TASK_VALUES) -> list[tuple[int, int]]:
     """(start, length) of each task: the store's chunks shared evenly among the workers, no task
-    holding more than TASK_VALUES states."""
+    holding more than ``task_values`` states."""
     chunks = -(-chars // chunk)
-    per_task = max(1, min(-(-chunks // max(workers, 1)), TASK_VALUES // (chunk * values_per_char)))
+    per_task = max(1, min(-(-chunks // max(workers, 1)), task_values // (chunk * values_per_char)))
     step = per_task * chunk
     return [(s, min(step, chars - s)) for s in range(0, chars, step)]
 
 
-def lanes_for(length: int, lane: int) -> int:
-    """Lanes in a span: as many as fit at ``lane`` characters or more each, at most MAX_LANES."""
-    return max(1, min(MAX_LANES, length // lane))
+def lanes_for(length: int, lane: int, max_lanes: int) -> int:
+    """Lanes in a span: as many as fit at ``lane`` characters or more each, at most ``max_lanes``."""
+    return max(1, min(max_lanes, length // lane))
 
 
-def _read_lanes(client, weights: KernelWeights, ids: np.ndarray, path: str, plan: list[tuple[int, int, int]],
+def _read_lanes(client, engine, ids: np.ndarray, path: str, plan: list[tuple[int, int, int]],
                 burn_in: int, tol: float) -> dict:
     """The parallel pass, then every seam in order: agreed, or the lane read again from the true state."""
-    w = client.scatter(weights, broadcast=True)
+    w = client.scatter(engine, broadcast=True)
     futures = [client.submit(store_kernel.span_task, w, path, ids[max(s - burn_in, 0):s + n], s, burn_in, lanes,
                              pure=False) for s, n, lanes in plan]
     results = [lane for task in _gather(client, futures, path) for lane in task]

@@ -33,9 +33,19 @@ class KernelWeights:
     table: np.ndarray
     layers: list[dict[str, np.ndarray]]
 
+    max_lanes = 256      # lanes of a span read side by side; past ~256 a NumPy step's cost per lane hardly falls
+
     @property
     def hidden(self) -> int:
         return self.layers[0]["weight_hh"].shape[1]
+
+    # The engine interface span_task and recompute_task call (models/torch_lanes.py has the other).
+    def read(self, ids: np.ndarray, state: State | None) -> tuple[list[np.ndarray], State]:
+        return read(self, ids, state)
+
+    def read_lanes(self, span, layout, burn, first_seam):
+        """Many lanes side by side, a few one after another by the compiled loop (see module doc)."""
+        return (_lockstep if len(layout) >= MIN_LOCKSTEP else _one_by_one)(self, span, layout, burn, first_seam)
 
 
 def read(w: KernelWeights, ids: np.ndarray, state: State | None) -> tuple[list[np.ndarray], State]:
@@ -68,19 +78,19 @@ def write(path: str, start: int, hidden: list[np.ndarray]) -> None:
         zarr.open_array(f"{path}/h_l{k}", mode="r+")[start:start + len(h)] = h
 
 
-def span_task(w: KernelWeights, path: str, ids: np.ndarray, start: int, burn: int,
+def span_task(engine, path: str, ids: np.ndarray, start: int, burn: int,
               lanes: int) -> list[tuple[State | None, State]]:
     """One task of the parallel pass: the span of the text at ``start`` cut into ``lanes`` lanes
     (``lane_layout``), each read after a burn-in of ``burn`` characters from the zero state, and
-    the span's states written. ``ids``: the min(burn, start) characters before ``start``, then the
-    span's own. Returns per lane its state at the seam (after its burn-in; None for the text's
-    first lane, exact by construction) and after the lane: the client checks every seam."""
+    the span's states written. ``engine``: KernelWeights, or models/torch_lanes.py's TorchLanes.
+    ``ids``: the min(burn, start) characters before ``start``, then the span's own. Returns per
+    lane its state at the seam (after its burn-in; None for the text's first lane, exact by
+    construction) and after the lane: the caller checks every seam."""
     before = min(burn, start)
     span = ids[before:]
     layout = lane_layout(len(span), lanes, burn)
-    first_seam = read(w, ids[:before], None)[1] if before else None   # the text before the span
-    read_lanes = _lockstep if lanes >= MIN_LOCKSTEP else _one_by_one
-    hidden, seams, afters = read_lanes(w, span, layout, burn, first_seam)
+    first_seam = engine.read(ids[:before], None)[1] if before else None   # the text before the span
+    hidden, seams, afters = engine.read_lanes(span, layout, burn, first_seam)
     write(path, start, hidden)
     return list(zip(seams, afters))
 
@@ -127,11 +137,11 @@ def _lockstep(w, span, layout, burn, first_seam):
     return hidden, seams, [lockstep.lanes_of(after, b) for b in range(B)]
 
 
-def recompute_task(w: KernelWeights, path: str, ids: np.ndarray, start: int, state: State) -> State:
+def recompute_task(engine, path: str, ids: np.ndarray, start: int, state: State) -> State:
     """A lane read again from the true state before it (its seam did not agree): its states are
     rewritten and the state after it returned. Lanes need not fill whole store chunks, so these
     run one at a time, after the parallel pass: no other writer touches the chunk."""
-    hidden, after = read(w, ids, state)
+    hidden, after = engine.read(ids, state)
     write(path, start, hidden)
     return after
 

@@ -607,11 +607,13 @@ def cmd_store_build(args) -> None:
     from models.dask_store import build_store_dask, dask_client
     from models.heldout import heldout_of
     from models.store import build_store
+    from models.torch_lanes import build_store_torch
     if args.out.exists():       # before the model, the text and the cluster
         raise RnnscopeError(f"{args.out}: exists; a store is never overwritten (open it, or choose another path)")
     if not args.out.parent.is_dir():
         raise RnnscopeError(f"{args.out.parent}: no such directory")
-    model = checkpoint.load(args.model)
+    device = _runtime(argparse.Namespace(device=args.device, threads=None)) if args.device else "cpu"
+    model = checkpoint.load(args.model, device=device)
     text = _read_file(args.corpus) if args.corpus else heldout_of(args.model).text
     model.vocab.encode(text)    # unknown characters refused before any worker starts
     what = f"{len(text):,} characters ({model.config.num_layers} layer(s) x {model.config.hidden_size} cells)"
@@ -619,16 +621,19 @@ def cmd_store_build(args) -> None:
         build_store(model, text, args.out, chunk=args.chunk)
         return print(json.dumps({"path": str(args.out), "chars": len(text), "built": "one process"}) if args.json
                      else f"wrote the states of {what} to {args.out}, read in one process")
-    with dask_client(args.workers, args.scheduler) as client:
-        report = build_store_dask(model, text, args.out, client, chunk=args.chunk, burn_in=args.burn_in)
+    if args.device:
+        report = build_store_torch(model, text, args.out, chunk=args.chunk, burn_in=args.burn_in)
+    else:
+        with dask_client(args.workers, args.scheduler) as client:
+            report = build_store_dask(model, text, args.out, client, chunk=args.chunk, burn_in=args.burn_in)
     r = report.to_dict()
     if args.json:
         return print(json.dumps(r, indent=1))
     rate = r["chars"] / r["seconds"] if r["seconds"] else float("inf")
     print("\n".join([
         f"wrote the states of {what} to {args.out}: {r['chunks']} chunks of {args.chunk:,}, read as {r['lanes']} "
-        f"lanes in {r['tasks']} task(s) on {r['workers']} worker(s) in {r['seconds']:.1f} s ({rate:,.0f} chars/s, "
-        "start-up of the workers included)",
+        f"lanes in {r['tasks']} task(s) " + (f"by {r['by']}" if args.device else f"on {r['workers']} worker(s)") +
+        f" in {r['seconds']:.1f} s ({rate:,.0f} chars/s, start-up of the workers included)",
         f"seams: {r['seams']} checked after a burn-in of {r['burn_in']:,} chars; {r['agreed']} agreed with the true "
         f"state (largest |difference| {r['worst_agreed']:.1e}, tolerance {r['tolerance']:g}), {r['recomputed']} "
         "recomputed from the true state"]))
@@ -1138,6 +1143,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--scheduler", metavar="ADDR", help="a running Dask scheduler, e.g. tcp://host:8786")
     cluster.add_argument("--one-process", action="store_true",
                          help="no cluster: read the corpus in this process, from its start (the reference build)")
+    cluster.add_argument("--device", metavar="DEV",
+                         help="no cluster: the lanes read in this process by torch's own modules on DEV (cuda, "
+                              "cuda:N or cpu; on a GPU, cuDNN reads tens of thousands of lanes at once)")
     t.add_argument("--chunk", type=_at_least(1), default=100_000,
                    help="characters per chunk, for the workers and the store (default 100,000)")
     t.add_argument("--burn-in", type=_at_least(0), default=1_000,

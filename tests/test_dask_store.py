@@ -27,6 +27,7 @@ from models.model import CharRNN, ModelConfig
 from models.paths import DEFAULT_CHECKPOINT
 from models.store import build_store, open_store
 from rnnscope.cli import main
+from store_models import counter, lstm_counter
 
 torch.set_num_threads(1)
 
@@ -71,20 +72,6 @@ def test_gru_store_equals_the_single_process_read(gru, gru_store):
     assert not [p for p in path.parent.iterdir() if p.name != path.name]       # no temporary folder left
 
 
-def counter(layers: int = 2) -> CharRNN:
-    """A ReLU RNN that never forgets: h[j] of layer 0 counts the `j`-th character so far (one-hot
-    input, identity recurrence); layer 1 copies it (identity input, no recurrence)."""
-    model = CharRNN(ModelConfig(vocab=["a", "b", "c"], cell="rnn", nonlinearity="relu", hidden_size=3,
-                                num_layers=layers, embedding_dim=None)).eval()
-    with torch.no_grad():
-        for k in range(layers):
-            getattr(model.rnn, f"weight_ih_l{k}").copy_(torch.eye(3))
-            getattr(model.rnn, f"weight_hh_l{k}").copy_(torch.eye(3) if k == 0 else torch.zeros(3, 3))
-            getattr(model.rnn, f"bias_ih_l{k}").zero_()
-            getattr(model.rnn, f"bias_hh_l{k}").zero_()
-    return model
-
-
 @pytest.mark.parametrize("lane", [2_000, 600])      # 7 lanes a span read one by one; 25 read side by side
 def test_a_model_that_never_forgets_recomputes_every_seam_and_stays_exact(client, tmp_path, lane):
     text = "".join(np.random.default_rng(0).choice(list("abc"), 30_000))
@@ -95,19 +82,6 @@ def test_a_model_that_never_forgets_recomputes_every_seam_and_stays_exact(client
     counts = np.cumsum(np.eye(3)[["abc".index(c) for c in text]], axis=0)     # the counts, by NumPy
     root = zarr.open_group(tmp_path / "s.zarr", mode="r")
     assert np.array_equal(root["h_l0"][:], counts) and np.array_equal(root["h_l1"][:], counts)
-
-
-def lstm_counter() -> CharRNN:
-    """An LSTM whose cell state c counts `a` minus `b` and never forgets (input, forget and output
-    gates held open); h = tanh(c) is +-1.0 in float32 once |c| > 9, so at a seam deep in a run of
-    `a` the burn-in h equals the true h exactly while c does not: the seam check must read c."""
-    model = CharRNN(ModelConfig(vocab=["a", "b"], cell="lstm", hidden_size=1, embedding_dim=None)).eval()
-    with torch.no_grad():
-        model.rnn.weight_ih_l0.copy_(torch.tensor([[0.0, 0.0], [0.0, 0.0], [20.0, -20.0], [0.0, 0.0]]))
-        model.rnn.weight_hh_l0.zero_()
-        model.rnn.bias_ih_l0.copy_(torch.tensor([30.0, 30.0, 0.0, 30.0]))
-        model.rnn.bias_hh_l0.zero_()
-    return model
 
 
 def test_an_lstm_seam_is_judged_by_its_cell_state_too(client, tmp_path):

@@ -1,0 +1,34 @@
+"""Models for the state-store tests whose states are known by counting: a recurrence that never
+forgets, so no burn-in reaches the true state and every seam must be recomputed."""
+from __future__ import annotations
+
+import torch
+
+from models.model import CharRNN, ModelConfig
+
+
+def counter(layers: int = 2) -> CharRNN:
+    """A ReLU RNN that never forgets: h[j] of layer 0 counts the `j`-th character so far (one-hot
+    input, identity recurrence); layer 1 copies it (identity input, no recurrence)."""
+    model = CharRNN(ModelConfig(vocab=["a", "b", "c"], cell="rnn", nonlinearity="relu", hidden_size=3,
+                                num_layers=layers, embedding_dim=None)).eval()
+    with torch.no_grad():
+        for k in range(layers):
+            getattr(model.rnn, f"weight_ih_l{k}").copy_(torch.eye(3))
+            getattr(model.rnn, f"weight_hh_l{k}").copy_(torch.eye(3) if k == 0 else torch.zeros(3, 3))
+            getattr(model.rnn, f"bias_ih_l{k}").zero_()
+            getattr(model.rnn, f"bias_hh_l{k}").zero_()
+    return model
+
+
+def lstm_counter() -> CharRNN:
+    """An LSTM whose cell state c counts `a` minus `b` and never forgets (input, forget and output
+    gates held open); h = tanh(c) is +-1.0 in float32 once |c| > 9, so at a seam deep in a run of
+    `a` the burn-in h equals the true h exactly while c does not: the seam check must read c."""
+    model = CharRNN(ModelConfig(vocab=["a", "b"], cell="lstm", hidden_size=1, embedding_dim=None)).eval()
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.copy_(torch.tensor([[0.0, 0.0], [0.0, 0.0], [20.0, -20.0], [0.0, 0.0]]))
+        model.rnn.weight_hh_l0.zero_()
+        model.rnn.bias_ih_l0.copy_(torch.tensor([30.0, 30.0, 0.0, 30.0]))
+        model.rnn.bias_hh_l0.zero_()
+    return model
