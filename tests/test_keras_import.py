@@ -319,3 +319,40 @@ def test_the_documented_example_runs_and_traces_as_keras(tmp_path, monkeypatch, 
     probs = keras.ops.convert_to_numpy(net(ids[None], training=False))[0]
     tr = trace(checkpoint.load(tmp_path / "my-lstm"), "".join(vocab[i] for i in ids))
     np.testing.assert_allclose(tr.probs, probs, rtol=0, atol=1e-5)
+
+
+def test_a_time_distributed_dense_and_a_final_softmax_import_as_the_dense_they_compute(tmp_path, capsys):
+    """The tutorials' char-RNN head, TimeDistributed(Dense) then Softmax (or Activation("softmax")),
+    computes what a plain Dense with softmax does: it imports, from the file and from the object, and
+    traces to Keras' own probabilities. What changes the output is refused."""
+    L = keras.layers
+    heads = {"time_distributed": [L.TimeDistributed(L.Dense(V), name="td"), L.Softmax(name="sm")],
+             "activation": [L.Dense(V, name="d"), L.Activation("softmax", name="act")]}
+    ids = np.random.default_rng(5).integers(0, V, T)
+    for name, head in heads.items():
+        model = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(V, E), L.Dropout(0.1),
+                                  L.LSTM(H, return_sequences=True), *head])
+        randomise(model, 3, 0.8)
+        model.save(tmp_path / f"{name}.keras")
+        out = tmp_path / f"ck-{name}"
+        assert main(["import", "keras", str(tmp_path / f"{name}.keras"), "--vocab", str(write_vocab(tmp_path)),
+                     "-o", str(out)]) == 0
+        capsys.readouterr()
+        expected = keras.ops.convert_to_numpy(model(ids[None], training=False))[0]
+        for imported in (checkpoint.load(out), import_keras_model(model, VOCAB)):
+            np.testing.assert_allclose(trace(imported, "".join(VOCAB[i] for i in ids)).probs, expected,
+                                       rtol=0, atol=1e-5)
+    cases = [
+        (chain(L.GRU(H, **seq()), L.TimeDistributed(L.LayerNormalization(), name="tn"), L.Dense(V)),
+         "TimeDistributed 'tn' wraps a LayerNormalization; rnnscope imports a TimeDistributed only around "
+         "Keras' own Dense"),
+        (chain(L.GRU(H, **seq()), L.Dense(V, activation="softmax", name="d"), L.Softmax(name="twice")),
+         "the final Softmax 'twice' follows Dense 'd' with activation='softmax'"),
+        (chain(L.GRU(H, **seq()), L.Dense(V), L.Softmax(axis=1, name="across")),
+         "ends in Softmax 'across' (axis=1)"),
+        (chain(L.GRU(H, **seq()), L.Dense(V), L.Activation("relu", name="r")),
+         "ends in Activation 'r' (activation='relu')"),
+        (chain(L.GRU(H, **seq()), L.Softmax(name="mid"), L.Dense(V)), "Softmax 'mid' is not the last layer"),
+    ]
+    for model, expected in cases:
+        assert expected in refused(tmp_path, capsys, model), expected

@@ -23,7 +23,9 @@ returns only its last step, layers of different kinds or widths, Lambda and cust
 graphs, float16 compute, a NaN or infinite weight. Accepted because they do not change what a trained
 model computes on one sequence from the zero state: dropout (training only), ``Dropout`` layers,
 ``stateful`` (the trace starts from the zero state, as after ``reset_states()``), ``unroll``,
-``return_state``, regularisers, constraints and initialisers (``unit_forget_bias``)."""
+``return_state``, regularisers, constraints and initialisers (``unit_forget_bias``); and the same
+computation written another way: the Dense inside ``TimeDistributed`` (a Dense applies at every step
+anyway), a final ``Softmax`` or ``Activation("softmax")`` after a linear Dense (rnnscope's softmax)."""
 from __future__ import annotations
 
 import io
@@ -45,12 +47,11 @@ from .torch_import import import_torch_module
 RECURRENT = {"SimpleRNN": "rnn", "GRU": "gru", "LSTM": "lstm"}
 GRU_TO_TORCH = [1, 0, 2]          # Keras' z, r, h blocks, in torch's order r, z, n
 FLOAT_POLICIES = ("float32", "float64")
-KNOWN_LAYERS = {"InputLayer", "Embedding", "Dropout", "Dense", *RECURRENT}
+KNOWN_LAYERS = {"InputLayer", "Embedding", "Dropout", "Dense", "TimeDistributed", "Softmax", "Activation", *RECURRENT}
 # Layers refused with a reason more useful than "not one of the known layers"
 SAYS_WHY = {"Lambda": "it holds Python code, which rnnscope never runs",
             "Bidirectional": "it reads the sequence backwards too; rnnscope's models read left to right only",
-            "Masking": "masked steps keep the state unchanged, which rnnscope's cells do not do",
-            "TimeDistributed": "give the Dense directly (a Dense already applies at every step)"}
+            "Masking": "masked steps keep the state unchanged, which rnnscope's cells do not do"}
 
 # Each layer's variables in the order Keras creates (and saves) them, to name them in messages
 VARIABLE_NAMES = {"Embedding": ["embeddings"], "Dense": ["kernel", "bias"],
@@ -114,7 +115,8 @@ def model_chain(config: dict, source: str) -> list[dict]:
         _check_known(layer, source)
     if kind == "Functional":
         _check_functional_chain(config["config"], source)
-    chain = [layer for layer in layers if layer["class_name"] not in ("InputLayer", "Dropout")]
+    chain = _softmax_into_dense([_unwrapped(layer, source) for layer in layers
+                                 if layer["class_name"] not in ("InputLayer", "Dropout")], source)
     kinds = [layer["class_name"] for layer in chain]
     first_rnn = 1 if kinds and kinds[0] == "Embedding" else 0
     rnns = chain[first_rnn:-1]
@@ -133,6 +135,44 @@ def model_chain(config: dict, source: str) -> list[dict]:
 
 def _name(layer: dict) -> str:
     return layer["config"].get("name", "?")
+
+
+def _unwrapped(layer: dict, source: str) -> dict:
+    """A TimeDistributed(Dense) as the Dense it wraps (a Dense already applies at every step, so the
+    two compute the same), under the wrapper's name -- the one its weights and get_layer go by."""
+    if layer["class_name"] != "TimeDistributed":
+        return layer
+    inner = layer["config"].get("layer", {})
+    if inner.get("class_name") != "Dense" or inner.get("module") != "keras.layers" or inner.get("registered_name"):
+        raise ImportRefused(f"{source}: TimeDistributed {_name(layer)!r} wraps a "
+                            f"{inner.get('registered_name') or inner.get('class_name')}; rnnscope imports a "
+                            f"TimeDistributed only around Keras' own Dense")
+    _check_known(inner, source)
+    return {**inner, "config": {**inner["config"], "name": _name(layer)}, "wrapped_in": "TimeDistributed"}
+
+
+def _softmax_into_dense(chain: list[dict], source: str) -> list[dict]:
+    """A Softmax (over the last axis) or Activation("softmax") after the final Dense, as that Dense's own
+    softmax: rnnscope's decoder gives logits and turns them into probabilities by one softmax."""
+    if not chain or chain[-1]["class_name"] not in ("Softmax", "Activation"):
+        for layer in chain:
+            if layer["class_name"] in ("Softmax", "Activation"):
+                raise ImportRefused(f"{source}: {layer['class_name']} {_name(layer)!r} is not the last layer; "
+                                    f"rnnscope imports a softmax only as the model's output")
+        return chain
+    last, dense = chain[-1], chain[-2] if len(chain) > 1 else None
+    c = last["config"]
+    setting = (f"axis={c.get('axis', -1)}" if last["class_name"] == "Softmax" else
+               f"activation={c.get('activation')!r}")
+    if setting not in ("axis=-1", "axis=[-1]", "activation='softmax'"):
+        raise ImportRefused(f"{source}: the model ends in {last['class_name']} {_name(last)!r} ({setting}); "
+                            f"rnnscope's output is a softmax over the characters (the last axis)")
+    if dense is None or dense["class_name"] != "Dense" or dense["config"].get("activation") != "linear":
+        before = "nothing" if dense is None else f"{dense['class_name']} {_name(dense)!r}" + (
+            f" with activation={dense['config'].get('activation')!r}" if dense["class_name"] == "Dense" else "")
+        raise ImportRefused(f"{source}: the final {last['class_name']} {_name(last)!r} follows {before}; rnnscope "
+                            f"imports a softmax only after a Dense without an activation of its own")
+    return chain[:-2] + [{**dense, "config": {**dense["config"], "activation": "softmax"}}]
 
 
 def _check_known(layer: dict, source: str) -> None:
@@ -363,7 +403,8 @@ def _h5_reader(h5, config: dict, source: str) -> WeightReader:
     groups = _h5_groups(config)
 
     def read(k: int, layer: dict) -> list[np.ndarray]:
-        group = groups[_name(layer)] + ("/cell/vars" if layer["class_name"] in RECURRENT else "/vars")
+        group = groups[_name(layer)] + ("/cell/vars" if layer["class_name"] in RECURRENT else
+                                        "/layer/vars" if layer.get("wrapped_in") else "/vars")
         if group not in h5:
             raise ImportRefused(f"{source}: model.weights.h5 has no {group} for layer {_name(layer)!r}")
         variables = h5[group]
