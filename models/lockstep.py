@@ -51,9 +51,8 @@ def lanes_of(state: LaneState, b: int) -> list[tuple[np.ndarray, np.ndarray | No
     return [(h[b].astype(np.float32), None if c is None else c[b].copy()) for h, c in state]
 
 
-def stack(states: list, H: int, lstm: bool) -> LaneState:
+def stack(states: list, layers: int, H: int, lstm: bool) -> LaneState:
     """Several lanes' store_kernel states (None: zeros) as one LaneState."""
-    layers = len(next((s for s in states if s is not None), [None]))
     zero = (np.zeros(H, np.float32), np.zeros(H) if lstm else None)
     rows = [s if s is not None else [zero] * layers for s in states]
     return [(np.array([r[k][0] for r in rows], np.float64),

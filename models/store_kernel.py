@@ -132,7 +132,7 @@ def _lockstep(w, span, layout, burn, first_seam):
     for b, (off, n) in enumerate(layout):
         ids[:n, b] = span[off:off + n]
     ends = np.array([n for _, n in layout])
-    hidden, after = lockstep.read(w, ids, lockstep.stack(seams, w.hidden, w.cell == "lstm"), ends)
+    hidden, after = lockstep.read(w, ids, lockstep.stack(seams, len(w.layers), w.hidden, w.cell == "lstm"), ends)
     hidden = [np.concatenate([h[:B - 1, :size].reshape(-1, h.shape[2]), h[B - 1]]) for h in hidden]
     return hidden, seams, [lockstep.lanes_of(after, b) for b in range(B)]
 

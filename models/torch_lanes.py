@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import lockstep
 from .dask_store import BURN_IN, SEAM_TOL, BuildReport, InProcess, build_store_lanes
 from .model import CharRNN
 from .store import CHUNK
@@ -86,15 +87,11 @@ class TorchLanes:
                 if a is not None else None for a in layer_state)
         return (h, c) if self.cell == "lstm" else h
 
-    def _stack(self, states: list) -> list | None:
-        """Lanes' store_kernel states (None: zeros) as per-layer [B, H] arrays."""
+    def _stack(self, states: list):
+        """Lanes' store_kernel states (None: zeros) as per-layer [B, H] arrays; None when all are zeros."""
         if all(s is None for s in states):
             return None
-        layers = len(self.modules)
-        zero = (np.zeros(self.hidden, np.float32), np.zeros(self.hidden) if self.cell == "lstm" else None)
-        rows = [s if s is not None else [zero] * layers for s in states]
-        return [(np.stack([r[k][0] for r in rows]),
-                 np.stack([r[k][1] for r in rows]) if self.cell == "lstm" else None) for k in range(layers)]
+        return lockstep.stack(states, len(self.modules), self.hidden, self.cell == "lstm")
 
     def _lane(self, state, b: int) -> State:
         """Lane ``b``'s state in store_kernel's form (h float32, c float64)."""
