@@ -633,7 +633,8 @@ def cmd_store_build(args) -> None:
     print("\n".join([
         f"wrote the states of {what} to {args.out}: {r['chunks']} chunks of {args.chunk:,}, read as {r['lanes']} "
         f"lanes in {r['tasks']} task(s) " + (f"by {r['by']}" if args.device else f"on {r['workers']} worker(s)") +
-        f" in {r['seconds']:.1f} s ({rate:,.0f} chars/s, start-up of the workers included)",
+        f" in {r['seconds']:.1f} s ({rate:,.0f} chars/s" + ("" if args.device else
+                                                            ", the workers' first imports included") + ")",
         f"seams: {r['seams']} checked after a burn-in of {r['burn_in']:,} chars; {r['agreed']} agreed with the true "
         f"state (largest |difference| {r['worst_agreed']:.1e}, tolerance {r['tolerance']:g}), {r['recomputed']} "
         "recomputed from the true state"]))
