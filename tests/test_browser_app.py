@@ -7,6 +7,7 @@ and the pixels of the heatmap's canvas differ. Screenshots go to test-results/sc
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -166,20 +167,45 @@ class App:
         assert self.server_problems() == [], self.new_log()[-4000:]
 
 
-@pytest.fixture
-def app(chromium, app_server):  # noqa: F811
+@contextlib.contextmanager
+def opened_app(chromium, server):
+    """A page of its own on ``server``, once the heatmap's image is in its document; closed on exit."""
     context = new_context(chromium, accept_downloads=True)
     # Anything not on this machine is refused (and still recorded by `watch`, so the test fails).
     context.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
     page = context.new_page()
     watched = watch(context, page)
-    mark = len(app_server.log())
-    page.goto(app_server.url)
+    mark = len(server.log())
+    page.goto(server.url)
     page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=PAGE_TIMEOUT_MS)
     try:
-        yield App(page, watched, app_server, mark)
+        yield App(page, watched, server, mark)
     finally:
         context.close()
+
+
+@pytest.fixture
+def app(chromium, app_server):  # noqa: F811
+    """A fresh page, for a test that changes what it shows."""
+    with opened_app(chromium, app_server) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def _page_as_opened(chromium, app_server):  # noqa: F811
+    with opened_app(chromium, app_server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def unchanged_app(_page_as_opened):
+    """One page load shared by the tests that read the page as it opens and leave its sequence, view and
+    cells as they were (a refused input included: that nothing changes is what those tests assert). A page
+    load costs seconds in the browser; eight tests paid it each. Each test reads the server log from its
+    own start; console errors, warnings and requests are those of the page's whole life so far, so a
+    problem an earlier test caused fails that test and every later one -- never none."""
+    _page_as_opened.log_mark = len(_page_as_opened.server.log())
+    return _page_as_opened
 
 
 def full_page_shot(app: App, name: str) -> None:
@@ -195,24 +221,24 @@ def full_page_shot(app: App, name: str) -> None:
 
 
 # --- tests ----------------------------------------------------------------------------------------
-def test_page_loads_with_a_heatmap_and_no_error(app):
-    page = app.page
+def test_page_loads_with_a_heatmap_and_no_error(unchanged_app):
+    page = unchanged_app.page
     assert page.locator(".bk-Canvas").count() >= 2                 # heatmap and tracks
-    assert app.image().startswith("15x100/")                       # GRU-15, a 100-character window
-    assert len(app.text()) == 100
-    assert app.heatmap.evaluate(_CANVAS_COLOURS) > 20, "the heatmap canvas is blank"
+    assert unchanged_app.image().startswith("15x100/")                       # GRU-15, a 100-character window
+    assert len(unchanged_app.text()) == 100
+    assert unchanged_app.heatmap.evaluate(_CANVAS_COLOURS) > 20, "the heatmap canvas is blank"
     bar = page.evaluate(_COLOUR_BAR)
     mid = [int(bar["mid"][i:i + 2], 16) for i in (1, 3, 5)]
     assert bar["low"] == -bar["high"] and min(mid) >= 0xf0 and max(mid) - min(mid) <= 4, bar   # diverging, 0 = white
     assert "hidden state h" in bar["title"] and "white = 0" in bar["title"]    # read across, above the heatmap
     assert not bar["bar_title"]                                               # not squeezed up the bar
     assert page.evaluate(_CELL_LINES) == {"labels": [], "visible": False}       # no empty cell plot
-    assert "in the grammar" in app.note()
+    assert "in the grammar" in unchanged_app.note()
     assert page.get_by_text("GRU, 1 layer(s)").count() == 1
-    full_page_shot(app, "01-initial")
-    app.check()
-    assert any(u.endswith("bokeh.min.js") or "bokeh" in u for u in app.watched.requests)   # served locally
-    assert any(u.startswith("ws://127.0.0.1") for u in app.watched.requests)
+    full_page_shot(unchanged_app, "01-initial")
+    unchanged_app.check()
+    assert any(u.endswith("bokeh.min.js") or "bokeh" in u for u in unchanged_app.watched.requests)   # served locally
+    assert any(u.startswith("ws://127.0.0.1") for u in unchanged_app.watched.requests)
 
 
 _OWN_FILES = """() => {
@@ -227,15 +253,15 @@ _OWN_FILES = """() => {
 }"""
 
 
-def test_the_pages_own_stylesheet_and_icon_are_served_from_static(app):
+def test_the_pages_own_stylesheet_and_icon_are_served_from_static(unchanged_app):
     """static/ holds what the page itself serves: its stylesheet, and the icon it shows as
     favicon and logo (app/static links there, so `panel serve app` serves them too)."""
-    own = app.page.evaluate(_OWN_FILES)
+    own = unchanged_app.page.evaluate(_OWN_FILES)
     assert sorted(set(map(tuple, own["loaded"]))) == [("/app/static/favicon.svg", 200),
                                                        ("/app/static/rnnscope.css", 200)], own
     assert own["icon"] == own["logo"] == "/app/static/favicon.svg"
     assert own["sidebar_border"] == "1px"                      # the stylesheet applies
-    app.check()                                                # and nothing left the machine
+    unchanged_app.check()                                                # and nothing left the machine
 
 
 def test_pick_by_index(app):
@@ -297,19 +323,19 @@ def test_clicking_a_heatmap_row_plots_that_cell(app):
     app.check()
 
 
-def test_typed_unknown_characters_are_listed_and_nothing_changes(app):
-    before = app.image()
-    app.trace_text("( 1 ( 2 x ) 1 ) 0 é")
-    message = app.page.get_by_text("not in the model's vocabulary")
+def test_typed_unknown_characters_are_listed_and_nothing_changes(unchanged_app):
+    before = unchanged_app.image()
+    unchanged_app.trace_text("( 1 ( 2 x ) 1 ) 0 é")
+    message = unchanged_app.page.get_by_text("not in the model's vocabulary")
     message.wait_for(state="visible", timeout=60_000)
     said = message.inner_text()
     assert "2 character(s)" in said and "'x' at 8" in said and "'é' at 18" in said, said
     assert "still shows the last good sequence" in said
-    assert "typed text" not in app.note()                           # nothing changed, not even the source
-    app.page.wait_for_timeout(500)
-    assert app.image() == before
-    screenshot(app.page, "03-unknown-characters")
-    app.check()
+    assert "typed text" not in unchanged_app.note()                           # nothing changed, not even the source
+    unchanged_app.page.wait_for_timeout(500)
+    assert unchanged_app.image() == before
+    screenshot(unchanged_app.page, "03-unknown-characters")
+    unchanged_app.check()
 
 
 def test_a_100000_character_paste_is_traced_whole(app):
@@ -321,21 +347,21 @@ def test_a_100000_character_paste_is_traced_whole(app):
     app.check()
 
 
-def test_a_paste_over_the_limit_is_refused_naming_the_limit(app):
-    before = app.image()
-    app.trace_text("( " * (MAX_CHARS // 2 + 50))                   # 200,100 characters
-    message = app.page.get_by_text("the text is too long")
+def test_a_paste_over_the_limit_is_refused_naming_the_limit(unchanged_app):
+    before = unchanged_app.image()
+    unchanged_app.trace_text("( " * (MAX_CHARS // 2 + 50))                   # 200,100 characters
+    message = unchanged_app.page.get_by_text("the text is too long")
     message.wait_for(state="visible", timeout=60_000)
     assert f"the page traces at most {MAX_CHARS:,} characters" in message.inner_text()
-    assert app.page.get_by_text(f"Text, typed or pasted: at most {MAX_CHARS:,}").is_visible()   # by the box
-    assert app.image() == before and "typed text" not in app.note()
-    app.check()
+    assert unchanged_app.page.get_by_text(f"Text, typed or pasted: at most {MAX_CHARS:,}").is_visible()   # by the box
+    assert unchanged_app.image() == before and "typed text" not in unchanged_app.note()
+    unchanged_app.check()
 
 
-def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in_effect(app):
+def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in_effect(unchanged_app):
     """Panel handed the parameters' bounds to the browser, which ignored a number outside
     them without a word while the box kept showing it (and an emptied box crashed the server)."""
-    page, before = app.page, app.image()
+    page, before = unchanged_app.page, unchanged_app.image()
     cases = [("Held-out index", "-5", f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got -5"),
              ("Held-out index", str(HELDOUT_CHARS),
               f"held-out index must be 0 .. {HELDOUT_CHARS - 1:,}; got {HELDOUT_CHARS:,}"),
@@ -352,9 +378,9 @@ def test_bad_numbers_are_refused_naming_the_range_and_the_box_shows_the_value_in
         box.press("Enter")
         page.get_by_text(said).wait_for(state="visible", timeout=60_000)
         expect(box).to_have_value(in_effect)
-    assert app.image() == before
+    assert unchanged_app.image() == before
     screenshot(page, "07-bad-number")
-    app.check()
+    unchanged_app.check()
 
 
 def test_typed_ungrammatical_text_is_traced_and_says_where_it_broke(app):
@@ -407,13 +433,13 @@ def test_long_window_zooms_in_to_legible_characters(app):
     app.check()
 
 
-def test_export_opens_offline_with_hover_and_zoom(app, chromium, tmp_path):  # noqa: F811
-    with app.page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
-        app.page.get_by_role("button", name="Export this view (HTML)").click()
+def test_export_opens_offline_with_hover_and_zoom(unchanged_app, chromium, tmp_path):  # noqa: F811
+    with unchanged_app.page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        unchanged_app.page.get_by_role("button", name="Export this view (HTML)").click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     assert path.suffix == ".html" and path.stat().st_size > 500_000        # BokehJS inlined
-    app.check()
+    unchanged_app.check()
 
     context = new_context(chromium)
     refused = []
@@ -429,7 +455,7 @@ def test_export_opens_offline_with_hover_and_zoom(app, chromium, tmp_path):  # n
         watched = watch(context, page)
         page.goto(path.as_uri())
         page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=60_000)
-        assert page.evaluate(_IMAGE_SIG) == app.image()                 # exactly what the page showed
+        assert page.evaluate(_IMAGE_SIG) == unchanged_app.image()                 # exactly what the page showed
         heatmap = page.locator(".bk-Canvas").first
         assert heatmap.evaluate(_CANVAS_COLOURS) > 20, "the exported heatmap is blank"
         assert page.locator(".bk-toolbar, .bk-Toolbar").count() >= 1
@@ -484,15 +510,15 @@ HARMLESS_WARNINGS = re.compile(r"GPU stall due to ReadPixels|Automatic fallback 
                                r"WebGL.*(software|SwiftShader)", re.I)
 
 
-def test_page_logs_no_warning(app):
+def test_page_logs_no_warning(unchanged_app):
     """Not only no errors: a warning from the page's own code (a deprecated widget option,
     say) is a problem in waiting. Wait for the widgets to render, then read the console."""
-    app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
-    app.page.wait_for_timeout(1500)
-    screenshot(app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
-    own = [w for w in app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
+    unchanged_app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
+    unchanged_app.page.wait_for_timeout(1500)
+    screenshot(unchanged_app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
+    own = [w for w in unchanged_app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
     assert own == [], own
-    app.check()
+    unchanged_app.check()
 
 
 def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
@@ -607,14 +633,14 @@ def test_a_heatmap_click_is_explained_in_the_explain_tab(app):
     app.check()
 
 
-def test_the_probes_tab_shows_depth_read_from_the_states(app):
-    page = app.page
+def test_the_probes_tab_shows_depth_read_from_the_states(unchanged_app):
+    page = unchanged_app.page
     page.locator(".bk-tab").filter(has_text="Probes").click()
     cell = page.get_by_role("cell", name="depth_level").first
     cell.wait_for(state="visible", timeout=180_000)
     assert page.locator("table").filter(has_text="selectivity").count() >= 1
-    full_page_shot(app, "13-probes-tab")
-    app.check()
+    full_page_shot(unchanged_app, "13-probes-tab")
+    unchanged_app.check()
 
 
 _KL_TRACK = """() => {
