@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import panel as pn
 import param
 from bokeh.events import Tap
@@ -61,6 +62,13 @@ class LstmvisMatchTab(MatchTab):
             self._pending = None
 
 
+def labels_table_frame(labels: list) -> pd.DataFrame:
+    """The Cells tab's rows, the label last: the table fits the numbers to their width and stretches the last
+    column over the rest, so a long label wraps there instead of pushing the table past its tab."""
+    frame = labels_frame(labels)
+    return frame[[c for c in frame.columns if c != "label"] + ["label"]]
+
+
 class MetaTracks:
     """One step track per meta track of the directory, on the heatmap's x range; a categorical track's
     hover names the category from its dictionary. Built once per page (the directory is fixed)."""
@@ -104,9 +112,12 @@ class LstmvisPage(Viewer):
         self._queued: tuple | None = None
         self.match = LstmvisMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
         self.scope.heatmap.figure.on_event(Tap, self._on_tap)
-        self.labels_table = pn.widgets.Tabulator(labels_frame([]), show_index=False, disabled=True, selectable=False,
-                                                 titles=LABEL_COLUMNS, sizing_mode="stretch_width", height=320,
-                                                 header_filters=False, layout="fit_data_stretch")
+        # Fixed widths cannot make it fit: a label can be longer than the tab (a meta track's categories
+        # named in full). Laid out by labels_table_frame, the label column takes what is left and wraps (textarea).
+        self.labels_table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True,
+                                                 selectable=False, titles=LABEL_COLUMNS, sizing_mode="stretch_width",
+                                                 height=320, header_filters=False, layout="fit_data_stretch",
+                                                 formatters={"label": {"type": "textarea"}})
         self.labels_table.on_click(self._on_label_click)
         self.labels_note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.state.param.watch(self._redraw, REDRAW_ON)
@@ -165,7 +176,7 @@ class LstmvisPage(Viewer):
             self.labels_note.object = "No meta tracks in this directory: nothing to label the cells against."
             return
         labels = s.cell_labels()
-        self.labels_table.value = labels_frame(labels)
+        self.labels_table.value = labels_table_frame(labels)
         self.labels_note.object = (
             f"Each cell of **{s.states[0]}, layer {s.states[1]}** against the meta tracks "
             f"({', '.join(s.source.data.annotations)}), over all {len(s.source):,} steps of the file. Statistic: "

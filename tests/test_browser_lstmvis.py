@@ -1,7 +1,8 @@
 """An LSTMVis directory opened in a real browser (`serve.py --lstmvis DIR`, Debian's Chromium): the
 heatmap is drawn -- its image is the file's states in Bokeh's document and its canvas is not blank --
-with the meta track under it, the tools that need a model absent, and no console error, warning or
-request leaving the machine. One page load, all checks on it."""
+with the meta tracks under it, the tools that need a model absent, the Cells tab's table within its tab
+(a long label wraps), and no console error, warning or request leaving the machine. One page load, all
+checks on it."""
 from __future__ import annotations
 
 import os
@@ -41,28 +42,47 @@ _CANVAS_COLOURS = """() => {
   walk(document);
   return best;
 }"""
+# Every table shown, and the header titles it cuts short (e.g. "s…"): none, when it fits its tab.
+_TABLES_FIT = """() => {
+  const out = [];
+  const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);
+    if (el.classList.contains("tabulator") && el.offsetParent !== null) {
+      const rows = el.querySelector(".tabulator-tableholder");
+      out.push({overflow: rows.scrollWidth - rows.clientWidth,
+                cut: [...el.querySelectorAll(".tabulator-col-title")].filter(t => t.scrollWidth > t.clientWidth)
+                                                                      .map(t => t.textContent)}); } } };
+  walk(document);
+  return out;
+}"""
 
 
 @pytest.fixture(scope="module")
 def lstmvis_server(tmp_path_factory):
     """serve.py --lstmvis on a hand-made LSTMVis directory (states through LSTMVis's default tanh, a scalar
-    meta track), up for this module; its log copied to test-results/ at the end."""
+    meta track and a categorical one), up for this module; its log copied to test-results/ at the end."""
     d = tmp_path_factory.mktemp("lv") / "project"
     d.mkdir()
     rng = np.random.default_rng(0)
     T, text = 120, ("ab (cd) " * 15)
     states = rng.normal(size=(T, 6)).astype(np.float32)
+    aside = (np.arange(T) // 8) % 2          # a categorical meta track with long names, and a cell that follows it:
+    states[:, 0] = np.where(aside == 1, 2.0, -2.0)     # its label in the Cells tab is long
     vocab = sorted(set(text))
     with h5py.File(d / "states.h5", "w") as f:
         f.create_dataset("l1", data=states)
         f.create_dataset("ids", data=np.array([vocab.index(c) + 1 for c in text], np.int64))
         f.create_dataset("mood", data=np.linspace(0, 1, T))
+        f.create_dataset("aside", data=aside)
     (d / "chars.dict").write_text("".join(f"{c if c != ' ' else ''} {i + 1}\n" for i, c in enumerate(vocab)))
+    (d / "aside.dict").write_text("outside-every-parenthetical-aside-of-the-text 0\n"
+                                  "inside-a-parenthetical-aside-of-the-text 1\n")
     (d / "lstm.yml").write_text(yaml.safe_dump({
-        "name": "browser", "files": {"s": "states.h5", "dict": "chars.dict"},
+        "name": "browser", "files": {"s": "states.h5", "dict": "chars.dict", "aside_dict": "aside.dict"},
         "word_sequence": {"file": "s", "path": "ids", "dict_file": "dict"},
         "states": {"file": "s", "types": [{"type": "state", "layer": 1, "path": "l1"}]},
-        "meta": {"mood": {"file": "s", "path": "mood", "vis": {"type": "scalar", "range": [0, 1]}}}}))
+        "meta": {"mood": {"file": "s", "path": "mood", "vis": {"type": "scalar", "range": [0, 1]}},
+                 "aside": {"file": "s", "path": "aside", "dict": "aside_dict",
+                           "vis": {"type": "discrete", "range": "dict"}}}}))
     log_path = tmp_path_factory.mktemp("lv-log") / "browser-lstmvis-server.log"
     port = free_port()
     with open(log_path, "w", encoding="utf-8") as log:
@@ -108,6 +128,10 @@ def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_serv
         assert tabs == ["About", "Cells", "Match"]
         page.get_by_text("there are no weights").wait_for(state="visible")
         screenshot(page, "lstmvis-page", full_page=True)
+        page.locator(".bk-tab").filter(has_text="Cells").click()      # the labels table fits its tab, titles whole
+        page.get_by_text("outside-every-parenthetical-aside-of-the-text").first.wait_for(state="visible")
+        assert page.evaluate(_TABLES_FIT) == [{"overflow": 0, "cut": []}]
+        screenshot(page, "lstmvis-cells")
         assert app.console_warnings == [], f"console warnings: {app.console_warnings}"
         app.assert_clean()
         problems = [ln for ln in log_path.read_text().splitlines() if "Traceback" in ln or "ERROR" in ln]
