@@ -49,6 +49,13 @@ class LstmvisMatchTab(MatchTab):
         text = "".join(words) if source.one_char_words else words       # a word file's context: its words
         return text, lambda layer: source.values(key), f"*Scanning all {len(source):,} steps \u2026*", scanned
 
+    def _span_text(self, start: int, end: int) -> str:
+        """A word file's span as its words, written apart (its trace holds one stand-in character per word)."""
+        s = self.state
+        if s.source.one_char_words:
+            return super()._span_text(start, end)
+        return " ".join(s.source.words(s.start + start, end - start + 1))
+
     def load(self, start: int, end: int) -> None:
         s = self.state
         first, window = around(start, end, s.window, len(s.source))

@@ -7,8 +7,9 @@ The corpus states are read in context from the model's Zarr store (models/store.
 first use -- the page says so while it is written -- and shared by every session (app/cache.py).
 That first build and every scan run off the event loop, so the page stays live meanwhile; results
 are applied on the document's next tick (DESIGN.md section 8), and only the newest request's.
-What is matched against (``_corpus``) and how a match is loaded (``load``) are the two things a page on
-other states overrides (app/lstmvis_page.py: every step of an LSTMVis states file).
+What is matched against (``_corpus``), how a match is loaded (``load``) and how a span is quoted
+(``_span_text``) are what a page on other states overrides (app/lstmvis_page.py: every step of an LSTMVis
+states file, whose steps may be words).
 """
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ class MatchTab(Viewer):
             return self._refuse(f"the span {start} .. {end} is not inside the sequence (0 .. {len(h) - 1})")
         lo, hi = max(start - 1, 0), min(end + 2, len(h))      # the span and a step either side: all on_cells reads
         selection = {"values": h[lo:hi].copy(), "at": (start - lo, end - lo), "start": start, "end": end,
-                     "layer": s.layer, "text": s.trace.text[start:end + 1], "range": value_range("h", h)}
+                     "layer": s.layer, "text": self._span_text(start, end), "range": value_range("h", h)}
         why = self._threshold_refusal(self.threshold, selection["range"])
         if why:
             return self._refuse(why)
@@ -142,6 +143,10 @@ class MatchTab(Viewer):
         self.highlight = (start, end)
         self._draw_highlight()
         self._find()
+
+    def _span_text(self, start: int, end: int) -> str:
+        """Positions ``start .. end`` of the sequence shown as the messages quote them: its characters."""
+        return self.state.trace.text[start:end + 1]
 
     def _on_cells(self, selection: dict, threshold: float) -> np.ndarray | None:
         """The selection's on-cells at ``threshold``; None (and the reason said) when there are none."""
