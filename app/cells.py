@@ -10,13 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from analysis.labels import CellLabel
 from analysis.report import profile_figure
 from models.errors import RnnscopeError
 
 from . import cache
+from .lazy_tab import LazyTab
 from .state import AppState
 
 COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "score": "score",
@@ -31,7 +31,7 @@ def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-class CellsTab(Viewer):
+class CellsTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params):
@@ -43,11 +43,10 @@ class CellsTab(Viewer):
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.profiles = pn.Row()
-        self._shown = False      # labels are computed once the tab is first shown, not while the page loads
         self.state.param.watch(self._refresh, ["model_path", "view", "layer"])
 
     def _refresh(self, *events) -> None:
-        if not self._shown:
+        if not self.opened:
             return
         s = self.state
         try:
@@ -73,8 +72,5 @@ class CellsTab(Viewer):
         if cell not in selected:
             self.state.selected = [*selected, cell]
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._refresh()
+    def _layout(self):
         return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")

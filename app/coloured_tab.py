@@ -8,19 +8,19 @@ from __future__ import annotations
 import panel as pn
 import param
 from bokeh.models import Range1d
-from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 
 from .coloured_text import MAX_COLOURED_CHARS, frame_cell_html, visible_columns
 from .frame import Frame, make_frame
+from .lazy_tab import LazyTab
 from .state import AppState
 
 FOLLOW = -1          # the cell option meaning "the first plotted cell"
 REDRAW_ON = ["trace", "view", "layer", "selected", "hide_separators"]
 
 
-class ColouredTextTab(Viewer):
+class ColouredTextTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
     cell = param.Selector(default=FOLLOW, objects={"the first plotted cell": FOLLOW}, label="Colour by")
     visible_only = param.Boolean(default=True, label="Only the heatmap's visible range")
@@ -33,7 +33,6 @@ class ColouredTextTab(Viewer):
         self.text = pn.pane.HTML("", sizing_mode="stretch_width", max_height=520,
                                  styles={"overflow-y": "auto", "border": "1px solid #ddd", "padding": "4px"})
         self.shown: tuple[int, tuple[int, int]] | None = None     # (cell, (lo, hi)) coloured now; None: nothing
-        self._shown = False      # drawn once the tab is first shown, not while the page loads
         self.state.param.watch(self._refresh, REDRAW_ON)
         self.param.watch(self._refresh, ["cell", "visible_only"])
         if x_range is not None:
@@ -49,7 +48,7 @@ class ColouredTextTab(Viewer):
         return make_frame(s.trace, s.view, s.layer, "index", [], hide_separators=s.hide_separators)
 
     def _refresh(self, *events) -> None:
-        if not self._shown:
+        if not self.opened:
             return
         s = self.state
         cells = len(s.param.selected.objects)
@@ -82,10 +81,7 @@ class ColouredTextTab(Viewer):
         self.text.object = ""
         self.note.object = why
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._refresh()
+    def _layout(self):
         return pn.Column(pn.Row(pn.widgets.Select.from_param(self.param.cell, width=200),
                                 pn.widgets.Checkbox.from_param(self.param.visible_only, margin=(28, 10, 0, 10))),
                          self.note, self.text, sizing_mode="stretch_width")

@@ -15,7 +15,6 @@ import panel as pn
 import param
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, Range1d
-from panel.viewable import Viewer
 
 from analysis.compare import Comparison, check_readable
 from models.errors import RnnscopeError
@@ -24,6 +23,7 @@ from . import cache
 from .compare import paired_frames
 from .frame import Frame, make_frame, separator_columns, without_separators
 from .heatmap import Heatmap, sequence_data
+from .lazy_tab import LazyTab
 from .state import AppState
 
 NONE = ""
@@ -37,7 +37,7 @@ def pairs_frame(comparison: Comparison | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
-class CompareTab(Viewer):
+class CompareTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
     other = param.Selector(default=NONE, objects={"(choose a model)": NONE}, label="Compare with model B")
     other_layer = param.Selector(default=0, objects={"layer 0": 0}, label="B's layer")
@@ -62,7 +62,6 @@ class CompareTab(Viewer):
         self.frames: tuple[Frame, Frame] | None = None      # A's and B's, rows in pair order
         self._good = (NONE, 0)          # the (other, other_layer) of the comparison shown
         self._restoring = False
-        self._shown = False
         self._models()
         self.state.param.watch(self._models, ["model_path"])
         self.state.param.watch(self._refresh, REDRAW_ON + ["model_path"])
@@ -73,7 +72,7 @@ class CompareTab(Viewer):
         self.param.other.objects = {"(choose a model)": NONE, **self.state.param.model_path.objects}
 
     def _refresh(self, *events) -> None:
-        if not self._shown or self._restoring or self.other == NONE:
+        if not self.opened or self._restoring or self.other == NONE:
             return
         s = self.state
         try:
@@ -136,10 +135,7 @@ class CompareTab(Viewer):
         if cell not in self.state.selected:
             self.state.selected = [*self.state.selected, cell]
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._refresh()
+    def _layout(self):
         return pn.Column(pn.Row(pn.widgets.Select.from_param(self.param.other, width=320),
                                 pn.widgets.Select.from_param(self.param.other_layer, width=120)),
                          self.error, self.note, self.plots, self.table, sizing_mode="stretch_width")

@@ -7,26 +7,25 @@ from __future__ import annotations
 
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from analysis.report import probe_plot
 from models.errors import RnnscopeError
 
 from . import cache
+from .lazy_tab import LazyTab
 from .state import AppState
 
 
-class ProbesTab(Viewer):
+class ProbesTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params):
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self._shown = False
         self.state.param.watch(self._refresh, ["model_path"])
 
     def _refresh(self, *events) -> None:
-        if not self._shown:
+        if not self.opened:
             return
         try:
             results = cache.probes(self.state.model_path)
@@ -48,8 +47,5 @@ class ProbesTab(Viewer):
         self.body.objects = [pn.pane.Markdown(note + "\n\n" + "\n".join(rows), sizing_mode="stretch_width"),
                              pn.Row(*[pn.pane.Bokeh(probe_plot(p)) for p in results])]
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._refresh()
+    def _layout(self):
         return self.body

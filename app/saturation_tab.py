@@ -9,27 +9,26 @@ from __future__ import annotations
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource
-from panel.viewable import Viewer
 
 from analysis.report import saturation_plot
 from models.errors import RnnscopeError
 
 from . import cache
+from .lazy_tab import LazyTab
 from .state import AppState
 
 
-class SaturationTab(Viewer):
+class SaturationTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params):
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
         self.sources: dict[tuple[int, str], ColumnDataSource] = {}    # (layer, view) -> its points
-        self._shown = False      # computed once the tab is first shown, not while the page loads
         self.state.param.watch(self._refresh, ["model_path"])
 
     def _refresh(self, *events) -> None:
-        if not self._shown:
+        if not self.opened:
             return
         try:
             found = cache.saturation(self.state.model_path)
@@ -65,8 +64,5 @@ class SaturationTab(Viewer):
                                     selected=selected if cell in selected else [*selected, cell])
         return pick
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._refresh()
+    def _layout(self):
         return self.body

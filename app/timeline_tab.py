@@ -16,7 +16,6 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
-from panel.viewable import Viewer
 
 from models.errors import RnnscopeError
 from models.run import periodic_checkpoints, run_dir_of
@@ -25,6 +24,7 @@ from . import cache
 from .cells import COLUMNS, labels_frame
 from .frame import Frame, make_frame, separator_columns, without_separators
 from .heatmap import Heatmap, sequence_data
+from .lazy_tab import LazyTab
 from .state import AppState
 
 REDRAW_ON = ["trace", "view", "layer", "hide_separators"]
@@ -34,7 +34,7 @@ def step_of(path: Path) -> int:
     return int(path.name.split("-", 1)[1])
 
 
-class TimelineTab(Viewer):
+class TimelineTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
     step = param.Selector(default=None, objects=[], allow_None=True, label="Checkpoint at training step")
 
@@ -63,15 +63,15 @@ class TimelineTab(Viewer):
                                           layout="fit_data_stretch")
         self.table.on_click(self._on_click)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self._shown = False
-        self.state.param.watch(self._find_run, ["model_path"])
+        self.state.param.watch(self._refresh, ["model_path"])
         self.state.param.watch(self._on_view, ["view", "layer"])
         self.state.param.watch(self._draw, ["trace", "hide_separators"])
         self.param.watch(self._draw, ["step"])
 
     # --- the run and its labels ---------------------------------------------------------------
-    def _find_run(self, *events) -> None:
-        if not self._shown:
+    def _refresh(self, *events) -> None:
+        """The model's run found (again), its checkpoints' labels computed and the chosen step drawn."""
+        if not self.opened:
             return
         run = run_dir_of(self.state.model_path)
         self.checkpoints = {step_of(p): p for p in periodic_checkpoints(run)}
@@ -91,7 +91,7 @@ class TimelineTab(Viewer):
         self._on_view()
 
     def _on_view(self, *events) -> None:
-        if not (self._shown and self.checkpoints):
+        if not (self.opened and self.checkpoints):
             return
         s = self.state
         try:
@@ -118,7 +118,7 @@ class TimelineTab(Viewer):
 
     # --- the chosen step ----------------------------------------------------------------------
     def _draw(self, *events) -> None:
-        if not (self._shown and self.checkpoints and self.step in self.checkpoints):
+        if not (self.opened and self.checkpoints and self.step in self.checkpoints):
             return
         s, path = self.state, self.checkpoints[self.step]
         try:
@@ -157,8 +157,5 @@ class TimelineTab(Viewer):
         if cell not in self.state.selected:
             self.state.selected = [*self.state.selected, cell]
 
-    def __panel__(self):
-        if not self._shown:
-            self._shown = True
-            self._find_run()
+    def _layout(self):
         return self.body

@@ -1,0 +1,50 @@
+"""app/lazy_tab.py: a tab's content is computed the first time the tab is opened (Panel calls its
+``__panel__``), never while the page loads, and from then on after each change it watches; the
+model page's tabs that take seconds to compute are all of that kind."""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from app.cells import CellsTab
+from app.coloured_tab import ColouredTextTab
+from app.compare_tab import CompareTab
+from app.lazy_tab import LazyTab
+from app.probes_tab import ProbesTab
+from app.saturation_tab import SaturationTab
+from app.timeline_tab import TimelineTab
+
+
+class CountingTab(LazyTab):
+    """Counts its computations; recomputes when ``n`` changes, once opened."""
+    n = param.Integer(default=0)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.computed = 0
+        self.body = pn.Column()
+        self.param.watch(self._refresh, ["n"])
+
+    def _refresh(self, *events) -> None:
+        if not self.opened:
+            return
+        self.computed += 1
+
+    def _layout(self):
+        return self.body
+
+
+def test_a_tab_computes_when_first_opened_and_after_each_change_from_then_on():
+    tab = CountingTab()
+    tab.n = 1                              # not opened yet: nothing computed
+    assert (tab.opened, tab.computed) == (False, 0)
+    assert tab.__panel__() is tab.body and (tab.opened, tab.computed) == (True, 1)
+    tab.__panel__()                        # shown again: not computed again
+    assert tab.computed == 1
+    tab.n = 2
+    assert tab.computed == 2
+
+
+def test_the_model_pages_slow_tabs_are_lazy_tabs():
+    for tab in (CellsTab, ProbesTab, SaturationTab, ColouredTextTab, CompareTab, TimelineTab):
+        assert issubclass(tab, LazyTab), tab.__name__
