@@ -1,9 +1,9 @@
 """A tab under the heatmap whose content is computed the first time it is opened, not while the page loads.
 
-The page's tabs are dynamic (app/page.py): Panel renders a tab, calling its ``__panel__``, only when it is
-first shown. Labels, probes, saturation, a comparison or a training timeline take seconds, so a tab of
-that kind computes nothing until then, and ignores the changes it watches meanwhile (nothing of it is
-on screen to update); from its first opening on, each of them recomputes it.
+The pages' tabs are dynamic (app/page.py, app/lstmvis_page.py): Panel renders a tab, calling its
+``__panel__``, only when it is first shown. Labels, probes, saturation, a comparison or a training
+timeline take seconds, so a tab of that kind computes nothing until then, and ignores the changes it
+watches meanwhile (nothing of it is on screen to update); from its first opening on, each recomputes it.
 """
 from __future__ import annotations
 

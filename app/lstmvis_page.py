@@ -23,6 +23,7 @@ from .axes import char_axis
 from .cells import COLUMNS as LABEL_COLUMNS
 from .cells import labels_frame
 from .frame import Frame, make_frame
+from .lazy_tab import LazyTab
 from .lstmvis_state import LstmvisState
 from .match_tab import MatchTab, around
 from .page import STATIC, cell_picker, heading, static_url
@@ -76,6 +77,46 @@ def labels_table_frame(labels: list) -> pd.DataFrame:
     return frame[[c for c in frame.columns if c != "label"] + ["label"]]
 
 
+class LstmvisCellsTab(LazyTab):
+    """Every cell of the states shown labelled against the directory's meta tracks, over the whole file
+    (it takes a moment: computed when the tab is first opened); clicking a row plots that cell."""
+    state = param.ClassSelector(class_=LstmvisState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        # Fixed widths cannot make it fit: a label can be longer than the tab (a meta track's categories
+        # named in full). Laid out by labels_table_frame, the label column takes what is left and wraps (textarea).
+        self.table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
+                                          titles=LABEL_COLUMNS, sizing_mode="stretch_width", height=320,
+                                          header_filters=False, layout="fit_data_stretch",
+                                          formatters={"label": {"type": "textarea"}})
+        self.table.on_click(self._on_click)
+        self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.state.param.watch(self._refresh, ["states"])
+
+    def _refresh(self, *events) -> None:
+        if not self.opened:
+            return
+        s = self.state
+        if not s.source.data.annotations:
+            self.note.object = "No meta tracks in this directory: nothing to label the cells against."
+            return
+        self.table.value = labels_table_frame(s.cell_labels())
+        self.note.object = (
+            f"Each cell of **{s.states[0]}, layer {s.states[1]}** against the meta tracks "
+            f"({', '.join(s.source.data.annotations)}), over all {len(s.source):,} steps of the file. Statistic: "
+            "**r** = Pearson correlation, **MI** = mutual information in bits with the cell's value in 10 bins; "
+            "*share explained* = r\u00b2 or MI / the cell's entropy. Click a row to plot that cell.")
+
+    def _on_click(self, event) -> None:
+        cell = int(self.table.value.iloc[event.row]["cell"])
+        if cell not in self.state.selected:
+            self.state.selected = [*self.state.selected, cell]
+
+    def _layout(self):
+        return pn.Column(self.note, self.table, sizing_mode="stretch_width")
+
+
 class MetaTracks:
     """One step track per meta track of the directory, on the heatmap's x range; a categorical track's
     hover names the category from its dictionary. Built once per page (the directory is fixed)."""
@@ -119,17 +160,8 @@ class LstmvisPage(Viewer):
         self._queued: tuple | None = None
         self.match = LstmvisMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
         self.scope.heatmap.figure.on_event(Tap, self._on_tap)
-        # Fixed widths cannot make it fit: a label can be longer than the tab (a meta track's categories
-        # named in full). Laid out by labels_table_frame, the label column takes what is left and wraps (textarea).
-        self.labels_table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True,
-                                                 selectable=False, titles=LABEL_COLUMNS, sizing_mode="stretch_width",
-                                                 height=320, header_filters=False, layout="fit_data_stretch",
-                                                 formatters={"label": {"type": "textarea"}})
-        self.labels_table.on_click(self._on_label_click)
-        self.labels_note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.state.param.watch(self._redraw, REDRAW_ON)
-        self.state.param.watch(self._relabel, ["states"])
-        self._labelled = False
+        self.cells = LstmvisCellsTab(state=self.state)
         self._redraw()
 
     # --- drawing ----------------------------------------------------------------------------
@@ -174,33 +206,6 @@ class LstmvisPage(Viewer):
             sel = list(self.state.selected)
             self.state.selected = [c for c in sel if c != cell] if cell in sel else [*sel, cell]
 
-    # --- the Cells tab ----------------------------------------------------------------------
-    def _relabel(self, *events) -> None:
-        if not self._labelled:
-            return
-        s = self.state
-        if not s.source.data.annotations:
-            self.labels_note.object = "No meta tracks in this directory: nothing to label the cells against."
-            return
-        labels = s.cell_labels()
-        self.labels_table.value = labels_table_frame(labels)
-        self.labels_note.object = (
-            f"Each cell of **{s.states[0]}, layer {s.states[1]}** against the meta tracks "
-            f"({', '.join(s.source.data.annotations)}), over all {len(s.source):,} steps of the file. Statistic: "
-            "**r** = Pearson correlation, **MI** = mutual information in bits with the cell's value in 10 bins; "
-            "*share explained* = r\u00b2 or MI / the cell's entropy. Click a row to plot that cell.")
-
-    def _on_label_click(self, event) -> None:
-        cell = int(self.labels_table.value.iloc[event.row]["cell"])
-        if cell not in self.state.selected:
-            self.state.selected = [*self.state.selected, cell]
-
-    def cells_tab(self):
-        if not self._labelled:
-            self._labelled = True
-            self._relabel()
-        return pn.Column(self.labels_note, self.labels_table, sizing_mode="stretch_width")
-
     # --- layout -----------------------------------------------------------------------------
     def sidebar(self) -> list:
         p = self.state.param
@@ -225,7 +230,7 @@ class LstmvisPage(Viewer):
         note = pn.pane.Markdown(pn.bind(lambda n: f"**Steps:** {n}", s.param.sequence_note), margin=(0, 10),
                                 sizing_mode="stretch_width")
         about = pn.pane.Markdown(f"**States:** {s.source_note}\n\n{ABSENT}", sizing_mode="stretch_width")
-        tools = pn.Tabs(("About", about), ("Cells", pn.panel(self.cells_tab)), ("Match", self.match),
+        tools = pn.Tabs(("About", about), ("Cells", self.cells), ("Match", self.match),
                         dynamic=True, sizing_mode="stretch_width")
         return pn.Column(error, note, pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")

@@ -1,6 +1,6 @@
 """app/lazy_tab.py: a tab's content is computed the first time the tab is opened (Panel calls its
 ``__panel__``), never while the page loads, and from then on after each change it watches; the
-model page's tabs that take seconds to compute are all of that kind."""
+tabs that take seconds to compute, on a model's page and on an LSTMVis directory's, are all of that kind."""
 from __future__ import annotations
 
 import panel as pn
@@ -10,6 +10,7 @@ from app.cells import CellsTab
 from app.coloured_tab import ColouredTextTab
 from app.compare_tab import CompareTab
 from app.lazy_tab import LazyTab
+from app.lstmvis_page import LstmvisCellsTab
 from app.probes_tab import ProbesTab
 from app.saturation_tab import SaturationTab
 from app.timeline_tab import TimelineTab
@@ -45,6 +46,6 @@ def test_a_tab_computes_when_first_opened_and_after_each_change_from_then_on():
     assert tab.computed == 2
 
 
-def test_the_model_pages_slow_tabs_are_lazy_tabs():
-    for tab in (CellsTab, ProbesTab, SaturationTab, ColouredTextTab, CompareTab, TimelineTab):
+def test_the_slow_tabs_of_both_pages_are_lazy_tabs():
+    for tab in (CellsTab, ProbesTab, SaturationTab, ColouredTextTab, CompareTab, TimelineTab, LstmvisCellsTab):
         assert issubclass(tab, LazyTab), tab.__name__
