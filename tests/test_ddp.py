@@ -214,3 +214,54 @@ def test_the_shares_of_the_processes_are_the_rows_of_one_batch_in_order(tmp_path
         assert np.array_equal(np.concatenate([ids for ids, _ in shares]), whole)
         if soft is not None:
             assert np.array_equal(np.concatenate([s for _, s in shares]), soft)
+
+
+def rank_pids(launcher: int) -> dict[int, int]:
+    """The worker processes torchrun started, by their RANK (read from each one's environment)."""
+    ranks = {}
+    for child in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split():
+        env = dict(kv.split("=", 1) for kv in Path(f"/proc/{child}/environ").read_bytes().decode().split("\0") if
+                   "=" in kv)
+        if "RANK" in env:
+            ranks[int(env["RANK"])] = int(child)
+    return ranks
+
+
+def test_a_killed_process_stops_the_run_and_leaves_the_last_checkpoint_to_resume_from(tmp_path, capsys):
+    """SIGKILL to rank 1 once rank 0 has written a checkpoint: the run stops (no process waits on
+    the dead one past the collective timeout), no temporary file is left, the checkpoint at -o
+    loads, and the run resumes from it on one process."""
+    import signal
+    import time
+
+    from models import checkpoint
+    out, log = tmp_path / "ck", tmp_path / "writes.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    env |= {"OMP_NUM_THREADS": "1", "RNNSCOPE_DIST_TIMEOUT_S": "30", "RNNSCOPE_WRITE_LOG": str(log)}
+    shape = [a if a != "30" else "100000" for a in SHAPE]           # a run far longer than the test
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+                                 "2", "-m", "rnnscope", "train", "-o", str(out), *shape],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while not (log.exists() and "step-" in log.read_text()) and time.time() < deadline:
+            assert launcher.poll() is None, launcher.communicate()[0][-3000:]
+            time.sleep(0.2)
+        assert "step-" in log.read_text(), "no checkpoint was written within 120 s"
+        os.kill(rank_pids(launcher.pid)[1], signal.SIGKILL)
+        killed = time.time()
+        said = launcher.communicate(timeout=90)[0]
+        stopped_in = time.time() - killed
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.communicate()
+    print(f"torchrun stopped {stopped_in:.1f} s after rank 1 was killed")
+    assert launcher.returncode != 0 and ("Signals.SIGKILL" in said or "exitcode  : -9" in said), said[-3000:]
+    assert leftovers(tmp_path) == []
+    run = run_dir_of(out)
+    saved = [m["step"] for m in read_metrics(run)]
+    assert saved and checkpoint.load(out).training_record["history"][-1]["step"] == saved[-1]
+    assert main(["train", "--resume", str(run), "--stop-at", str(saved[-1] + 10), "--threads", "1", "--quiet"]) == 0
+    assert [m["step"] for m in read_metrics(run)] == saved + [saved[-1] + 10]
+    assert [m["processes"] for m in read_metrics(run)][-1] == 1
