@@ -1,13 +1,21 @@
-"""A tab under the heatmap whose content is computed the first time it is opened, not while the page loads.
+"""A tab under the heatmap whose content is computed the first time the tab is shown, not while the page loads.
 
-The pages' tabs are dynamic (app/page.py, app/lstmvis_page.py): Panel renders a tab, calling its
-``__panel__``, only when it is first shown. Labels, probes, saturation, a comparison or a training
-timeline take seconds, so a tab of that kind computes nothing until then, and ignores the changes it
-watches meanwhile (nothing of it is on screen to update); from its first opening on, each recomputes it.
+Labels, probes, saturation, a comparison or a training timeline take seconds (a 128-cell text LSTM's probes,
+half a minute), so a tab of that kind computes nothing until it is first shown, and ignores the changes it
+watches meanwhile (nothing of it is on screen to update); from then on, each recomputes it.
+
+Panel's dynamic Tabs send only the active tab to the browser, but it builds every tab's content when it is
+made: it calls each Viewer's ``__panel__`` at once. So a LazyTab's ``__panel__`` only lays out its (still
+empty) content, and the tabs that ``dynamic_tabs`` makes open a LazyTab when their ``active`` index first
+points at it. In a served session the computation runs on the document's next tick, so that a "Computing…"
+note reaches the browser first and says why the tab is empty.
 """
 from __future__ import annotations
 
+import panel as pn
 from panel.viewable import Viewer
+
+COMPUTING = "*Computing\u2026 (the first time this tab is shown for a model takes a moment)*"
 
 
 class LazyTab(Viewer):
@@ -17,6 +25,8 @@ class LazyTab(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.opened = False
+        self._opening = False       # the first computation is waiting for the document's next tick
+        self.computing = pn.pane.Markdown(COMPUTING, visible=False, sizing_mode="stretch_width")
 
     def _refresh(self, *events) -> None:
         raise NotImplementedError(f"{type(self).__name__} must say how its content is computed (_refresh)")
@@ -24,8 +34,40 @@ class LazyTab(Viewer):
     def _layout(self):
         raise NotImplementedError(f"{type(self).__name__} must say what it shows (_layout)")
 
-    def __panel__(self):
-        if not self.opened:
-            self.opened = True
+    def open(self) -> None:
+        """The tab is shown: compute its content, the first time only."""
+        if self.opened or self._opening:
+            return
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:     # plain Python (tests, a notebook): at once
+            self._first_refresh()
+            return
+        self._opening = True
+        self.computing.visible = True
+        doc.add_next_tick_callback(self._first_refresh)
+
+    def _first_refresh(self) -> None:
+        # Opened only now: a change watched while the note was up is computed here, not twice.
+        self.opened, self._opening = True, False
+        try:
             self._refresh()
-        return self._layout()
+        finally:
+            self.computing.visible = False
+
+    def __panel__(self):
+        return pn.Column(self.computing, self._layout(), sizing_mode="stretch_width")
+
+
+def dynamic_tabs(*tabs: tuple[str, object], **params) -> pn.Tabs:
+    """``pn.Tabs(*tabs, dynamic=True)``, each LazyTab among them opened when it is first shown: when the
+    tabs' ``active`` index comes to it, or at once if it is active to begin with."""
+    lazy = {i: tab for i, (_, tab) in enumerate(tabs) if isinstance(tab, LazyTab)}
+    layout = pn.Tabs(*tabs, dynamic=True, **params)
+
+    def open_shown(*events) -> None:
+        if (tab := lazy.get(layout.active)) is not None:
+            tab.open()
+
+    layout.param.watch(open_shown, "active")
+    open_shown()
+    return layout

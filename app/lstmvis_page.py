@@ -23,7 +23,7 @@ from .axes import char_axis
 from .cells import COLUMNS as LABEL_COLUMNS
 from .cells import labels_frame
 from .frame import Frame, make_frame
-from .lazy_tab import LazyTab
+from .lazy_tab import LazyTab, dynamic_tabs
 from .lstmvis_state import LstmvisState
 from .match_tab import MatchTab, around
 from .page import STATIC, cell_picker, heading, static_url
@@ -230,9 +230,9 @@ class LstmvisPage(Viewer):
         note = pn.pane.Markdown(pn.bind(lambda n: f"**Steps:** {n}", s.param.sequence_note), margin=(0, 10),
                                 sizing_mode="stretch_width")
         about = pn.pane.Markdown(f"**States:** {s.source_note}\n\n{ABSENT}", sizing_mode="stretch_width")
-        tools = pn.Tabs(("About", about), ("Cells", self.cells), ("Match", self.match),
-                        dynamic=True, sizing_mode="stretch_width")
-        return pn.Column(error, note, pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
+        self.tools = dynamic_tabs(("About", about), ("Cells", self.cells), ("Match", self.match),
+                                  sizing_mode="stretch_width")
+        return pn.Column(error, note, pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), self.tools,
                          sizing_mode="stretch_width")
 
     def template(self):

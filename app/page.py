@@ -24,6 +24,7 @@ from .coloured_tab import ColouredTextTab
 from .compare_tab import CompareTab
 from .explain_tab import ExplainTab
 from .frame import Frame, make_frame
+from .lazy_tab import dynamic_tabs
 from .match_tab import MatchTab
 from .model_tab import model_view
 from .probes_tab import ProbesTab
@@ -169,19 +170,19 @@ class Page(Viewer):
         return [error, model, note]
 
     def __panel__(self):
-        # The tools that explain the heatmap, below it (DESIGN.md section 5); dynamic: a tab is
-        # built (and computes) only when it is first opened.
+        # The tools that explain the heatmap, below it (DESIGN.md section 5); dynamic: a tab is sent
+        # to the browser when it is first opened, and a LazyTab computes only then (app/lazy_tab.py).
         x = self.scope.x_range
         self.coloured = ColouredTextTab(state=self.state, x_range=x)
-        tools = pn.Tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
-                                           sizing_mode="stretch_width")),
-                        ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
-                        ("Ablation", AblationTab(state=self.state, x_range=x)),
-                        ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
-                        ("Match", self.match), ("Coloured text", self.coloured),
-                        ("Compare", CompareTab(state=self.state, x_range=x)),
-                        ("Timeline", TimelineTab(state=self.state, x_range=x)), dynamic=True,
-                        sizing_mode="stretch_width")
+        tools = dynamic_tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
+                                                sizing_mode="stretch_width")),
+                             ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
+                             ("Ablation", AblationTab(state=self.state, x_range=x)),
+                             ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
+                             ("Match", self.match), ("Coloured text", self.coloured),
+                             ("Compare", CompareTab(state=self.state, x_range=x)),
+                             ("Timeline", TimelineTab(state=self.state, x_range=x)),
+                             sizing_mode="stretch_width")
         self.tools = tools
         return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), tools,
                          sizing_mode="stretch_width")

@@ -18,7 +18,7 @@ def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):  # n
     state = AppState(default_model)
     tab = CellsTab(state=state)
     assert tab.table.value.empty                       # nothing computed until the tab is shown
-    tab.__panel__()
+    tab.open()
     table = tab.table.value
     assert sorted(table["cell"]) == list(range(15))
     depth4 = table[table["label"].str.startswith("\u22121.0 when depth \u2265 4")]
@@ -32,7 +32,7 @@ def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):  # n
 def test_the_table_follows_the_view_and_layer(gru2_model):  # noqa: F811
     state = AppState(gru2_model)
     tab = CellsTab(state=state)
-    tab.__panel__()
+    tab.open()
     before = tab.table.value.copy()
     state.layer = 1
     assert "layer 1" in tab.note.object and not tab.table.value.equals(before)
@@ -52,13 +52,13 @@ def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path
                                                                                        "path": str(text)}})
     state = AppState(tmp_path / "m")
     tab = CellsTab(state=state)
-    tab.__panel__()
+    tab.open()
     labels = dict(zip(tab.table.value["cell"], tab.table.value["label"]))
     assert labels[0] == "tracks paren depth (r = +1.00)" and labels[1].startswith("+1.0 on `[`")
     assert [p.object.title.text for p in tab.profiles.objects] == [
         "mean h by char class", "mean h by in string", "mean h by bracket level"]
     probes = ProbesTab(state=state)
-    probes.__panel__()
+    probes.open()
     table = probes.body.objects[0].object
     assert all(f"| 0 | {t} |" in table for t in TEXT_PROBE_TARGETS) and "grammar" not in table
 
@@ -67,7 +67,7 @@ def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  
     from app.probes_tab import ProbesTab
     tab = ProbesTab(state=AppState(default_model))
     assert tab.body.objects == []                     # nothing computed until the tab is shown
-    tab.__panel__()
+    tab.open()
     table = tab.body.objects[0].object
     assert "| 0 | depth_level | **1.000** |" in table and "selectivity" in table and "input only" in table
     assert len(tab.body.objects[1].objects) == 2      # one curve per target

@@ -1,5 +1,5 @@
-"""app/lazy_tab.py: a tab's content is computed the first time the tab is opened (Panel calls its
-``__panel__``), never while the page loads, and from then on after each change it watches; the
+"""app/lazy_tab.py: a tab's content is computed the first time the tab is shown (its tabs' ``active`` index
+comes to it), never while the page loads, and from then on after each change it watches; the
 tabs that take seconds to compute, on a model's page and on an LSTMVis directory's, are all of that kind."""
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from app.coloured_tab import ColouredTextTab
 from app.compare_tab import CompareTab
 from app.lazy_tab import LazyTab
 from app.lstmvis_page import LstmvisCellsTab
+from app.page import TOOLS, Page
 from app.probes_tab import ProbesTab
 from app.saturation_tab import SaturationTab
+from app.state import AppState
 from app.timeline_tab import TimelineTab
 
 
@@ -39,8 +41,11 @@ def test_a_tab_computes_when_first_opened_and_after_each_change_from_then_on():
     tab = CountingTab()
     tab.n = 1                              # not opened yet: nothing computed
     assert (tab.opened, tab.computed) == (False, 0)
-    assert tab.__panel__() is tab.body and (tab.opened, tab.computed) == (True, 1)
-    tab.__panel__()                        # shown again: not computed again
+    assert tab.body in tab.__panel__()     # laid out (as pn.Tabs does, for every tab, when it is made): not computed
+    assert (tab.opened, tab.computed) == (False, 0)
+    tab.open()
+    assert (tab.opened, tab.computed) == (True, 1)
+    tab.open()                             # shown again: not computed again
     assert tab.computed == 1
     tab.n = 2
     assert tab.computed == 2
@@ -49,3 +54,28 @@ def test_a_tab_computes_when_first_opened_and_after_each_change_from_then_on():
 def test_the_slow_tabs_of_both_pages_are_lazy_tabs():
     for tab in (CellsTab, ProbesTab, SaturationTab, ColouredTextTab, CompareTab, TimelineTab, LstmvisCellsTab):
         assert issubclass(tab, LazyTab), tab.__name__
+
+
+LAZY_ON_THE_MODEL_PAGE = {"Cells": CellsTab, "Probes": ProbesTab, "Saturation": SaturationTab,
+                          "Coloured text": ColouredTextTab, "Compare": CompareTab, "Timeline": TimelineTab}
+
+
+def test_building_the_model_page_computes_no_lazy_tab_and_opening_one_computes_exactly_that_one(
+        default_model, monkeypatch):
+    computed = []
+    for cls in LAZY_ON_THE_MODEL_PAGE.values():
+        def counting(self, *events, _refresh=cls._refresh):
+            if self.opened:                # a watcher's call before the first opening computes nothing
+                computed.append(type(self).__name__)
+            return _refresh(self, *events)
+        monkeypatch.setattr(cls, "_refresh", counting)
+    page = Page(AppState(default_model, index=0, window=40))
+    page.template().main[0].get_root()     # built and rendered as a session's page is: only the Model tab shows
+    assert computed == []
+    for name, cls in LAZY_ON_THE_MODEL_PAGE.items():
+        computed.clear()
+        page.tools.active = TOOLS.index(name)
+        assert computed == [cls.__name__], name
+    computed.clear()
+    page.tools.active = TOOLS.index("Cells")   # opened before: shown again, not computed again
+    assert computed == []

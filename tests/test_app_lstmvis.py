@@ -157,8 +157,9 @@ def test_match_scans_the_whole_file_and_equals_analysis_match_on_the_arrays(char
 def test_cells_are_labelled_against_the_meta_tracks_over_the_whole_file(chars_dir):
     d, arrays = chars_dir
     page = LstmvisPage(LstmvisState(d))
+    page.__panel__().get_root()            # built and rendered as a session's page is, the About tab showing
     assert page.cells.table.value.empty    # not labelled while the page loads: only once the tab is opened
-    page.cells.__panel__()
+    page.tools.active = 1                  # the Cells tab
     table = page.cells.table.value
     ann = Annotations({"part_of_speech": Annotation("part_of_speech", False, arrays["pos"], ("other", "start")),
                        "mood": Annotation("mood", True, arrays["mood"])})

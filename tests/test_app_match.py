@@ -160,7 +160,7 @@ def test_the_saturation_tab_counts_each_cells_saturated_steps(default_model):  #
     state = AppState(default_model)
     tab = SaturationTab(state=state)
     assert tab.body.objects == []                       # nothing computed until the tab is shown
-    tab.__panel__()
+    tab.open()
     assert list(tab.sources) == [(0, "h"), (0, "z"), (0, "r"), (0, "n")]
     model = checkpoint.load(default_model)
     tr = trace_of(model, heldout_of(default_model).text[:cache.LABEL_CHARS])      # read from the start: in context
@@ -179,6 +179,6 @@ def test_the_saturation_tab_counts_each_cells_saturated_steps(default_model):  #
 
 def test_an_lstm_leaves_its_unbounded_cell_state_out_and_says_so(lstm_model):  # noqa: F811
     tab = SaturationTab(state=AppState(lstm_model))
-    tab.__panel__()
+    tab.open()
     assert list(tab.sources) == [(0, v) for v in ("h", "i", "f", "g", "o")]
     assert "Left out: c (unbounded" in tab.body.objects[0].object

@@ -50,7 +50,7 @@ def test_coloured_text_gives_each_character_of_the_visible_span_its_cells_value_
     page = Page(state)
     page.__panel__()
     tab = page.coloured
-    tab.__panel__()
+    page.tools.active = TOOLS.index("Coloured text")            # opened: computed now
     assert tab.shown is None and "No cell to colour by" in tab.note.object
     held = heldout_of(run_model).text
     h = in_context(run_model, held, 500, 60)
@@ -98,7 +98,7 @@ def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_
     state = AppState(run_model, index=300, window=50)
     offer(state, lstm6=lstm_model, no_four=no_four)
     tab = CompareTab(state=state)
-    tab.__panel__()
+    tab.open()
     assert set(tab.param.other.objects) >= {"", str(lstm_model), str(no_four), str(run_model)}
     tab.other = str(lstm_model)
 
@@ -135,7 +135,7 @@ def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_
 def test_the_timeline_shows_each_checkpoints_trace_and_labels(run_model, default_model):  # noqa: F811
     state = AppState(run_model, index=1000, window=80)
     tab = TimelineTab(state=state)
-    tab.__panel__()
+    tab.open()
     run = run_dir_of(run_model)
     assert tab.checkpoints == {8: run / "step-000008", 16: run / "step-000016", 24: run / "step-000024"}
     assert tab.step == 24
@@ -161,4 +161,5 @@ def test_the_timeline_shows_each_checkpoints_trace_and_labels(run_model, default
     assert tab.scores.data["xs"][0] == [8, 16, 24]
     # a model with no run says so
     other = TimelineTab(state=AppState(default_model))
-    assert "No training timeline for this model" in other.__panel__().objects[0].object
+    other.open()
+    assert "No training timeline for this model" in other.body.objects[0].object
