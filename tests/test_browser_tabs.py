@@ -78,6 +78,10 @@ def test_coloured_text_compare_and_timeline_tabs(tabs_app):
     before = timeline(page)
     slider = page.locator(".noUi-target").last
     handle = page.locator(".noUi-handle").last
+    # The mouse works in viewport coordinates and does not scroll: the main area keeps the scroll the taller
+    # Compare tab left, which can put the handle at the window's lower edge, where a press misses it.
+    # Hovering scrolls it into view and waits until it holds still and is what the pointer hits.
+    handle.hover()
     box, target = handle.bounding_box(), slider.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
