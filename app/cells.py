@@ -31,15 +31,24 @@ def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def labels_table_frame(labels: list[CellLabel]) -> pd.DataFrame:
+    """The Cells tab's rows, the label last: the table fits the numbers to their width and stretches the last
+    column over the rest, so a long label wraps there instead of pushing the table past its tab."""
+    frame = labels_frame(labels)
+    return frame[[c for c in frame.columns if c != "label"] + ["label"]]
+
+
 class CellsTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.widgets.Tabulator(labels_frame([]), show_index=False, disabled=True, selectable=False,
+        # Fixed widths cut the titles ("stati…", "share e…"); laid out by labels_table_frame, the numbers take
+        # their width and the label column what is left, wrapping a long label (textarea).
+        self.table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
                                           titles=COLUMNS, sizing_mode="stretch_width", height=360,
-                                          widths={"cell": 80, "stat": 100, "score": 90, "explained": 150},
-                                          header_filters=False, layout="fit_data_stretch")
+                                          header_filters=False, layout="fit_data_stretch",
+                                          formatters={"label": {"type": "textarea"}})
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.profiles = pn.Row()
@@ -52,11 +61,11 @@ class CellsTab(LazyTab):
         try:
             labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer)
         except RnnscopeError as e:
-            self.table.value = labels_frame([])
+            self.table.value = labels_table_frame([])
             self.profiles.objects = []
             self.note.object = f"No labels for this model: {e}"
             return
-        self.table.value = labels_frame(labels)
+        self.table.value = labels_table_frame(labels)
         self.note.object = (
             f"Each cell of **{s.view}**, layer {s.layer}, on the first {cache.LABEL_CHARS:,} characters of the "
             "held-out stream read in context. Statistic: **r** = Pearson correlation, **MI** = mutual information "

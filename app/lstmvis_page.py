@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 from bokeh.events import Tap
@@ -21,7 +20,7 @@ from models.errors import RnnscopeError
 
 from .axes import char_axis
 from .cells import COLUMNS as LABEL_COLUMNS
-from .cells import labels_frame
+from .cells import labels_table_frame
 from .frame import Frame, make_frame
 from .lazy_tab import LazyTab, dynamic_tabs
 from .lstmvis_state import LstmvisState
@@ -68,13 +67,6 @@ class LstmvisMatchTab(MatchTab):
                 s.param.update(start=first, window=window)
         finally:
             self._pending = None
-
-
-def labels_table_frame(labels: list) -> pd.DataFrame:
-    """The Cells tab's rows, the label last: the table fits the numbers to their width and stretches the last
-    column over the rest, so a long label wraps there instead of pushing the table past its tab."""
-    frame = labels_frame(labels)
-    return frame[[c for c in frame.columns if c != "label"] + ["label"]]
 
 
 class LstmvisCellsTab(LazyTab):

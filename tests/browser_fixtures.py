@@ -37,6 +37,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL = re.compile(r"^(?:(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$)|data:|blob:|file:|about:)")
 PAGE_TIMEOUT_MS = 120_000        # two cores, and a training run may be sharing them
+# Every table shown, and the header titles it cuts short (e.g. "s…"): none, when it fits its tab.
+TABLES_FIT = """() => {
+  const out = [];
+  const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);
+    if (el.classList.contains("tabulator") && el.offsetParent !== null) {
+      const rows = el.querySelector(".tabulator-tableholder");
+      out.push({overflow: rows.scrollWidth - rows.clientWidth,
+                cut: [...el.querySelectorAll(".tabulator-col-title")].filter(t => t.scrollWidth > t.clientWidth)
+                                                                      .map(t => t.textContent)}); } } };
+  walk(document);
+  return out;
+}"""
 
 
 def free_port() -> int:

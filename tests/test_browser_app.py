@@ -12,7 +12,7 @@ import re
 import time
 
 import pytest
-from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, new_context, screenshot, watch
+from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, TABLES_FIT, new_context, screenshot, watch
 
 from playwright.sync_api import expect
 
@@ -611,6 +611,7 @@ def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     row = page.locator(".tabulator-row").filter(has_text="when depth \u2265 4")
     row.wait_for(state="visible", timeout=120_000)
     assert page.locator(".tabulator-row").count() == 15
+    assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]     # the table fits its tab, titles whole
     assert "read in context" in page.get_by_text("Each cell of").inner_text()
     cell = int(row.locator(".tabulator-cell").first.inner_text())
     row.locator(".tabulator-cell").nth(1).click()

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from browser_fixtures import ROOT, free_port, new_context, screenshot, watch
+from browser_fixtures import ROOT, TABLES_FIT, free_port, new_context, screenshot, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,18 +41,6 @@ _CANVAS_COLOURS = """() => {
       best = Math.max(best, seen.size); } } };
   walk(document);
   return best;
-}"""
-# Every table shown, and the header titles it cuts short (e.g. "s…"): none, when it fits its tab.
-_TABLES_FIT = """() => {
-  const out = [];
-  const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);
-    if (el.classList.contains("tabulator") && el.offsetParent !== null) {
-      const rows = el.querySelector(".tabulator-tableholder");
-      out.push({overflow: rows.scrollWidth - rows.clientWidth,
-                cut: [...el.querySelectorAll(".tabulator-col-title")].filter(t => t.scrollWidth > t.clientWidth)
-                                                                      .map(t => t.textContent)}); } } };
-  walk(document);
-  return out;
 }"""
 
 
@@ -130,7 +118,7 @@ def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_serv
         screenshot(page, "lstmvis-page", full_page=True)
         page.locator(".bk-tab").filter(has_text="Cells").click()      # the labels table fits its tab, titles whole
         page.get_by_text("outside-every-parenthetical-aside-of-the-text").first.wait_for(state="visible")
-        assert page.evaluate(_TABLES_FIT) == [{"overflow": 0, "cut": []}]
+        assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]
         screenshot(page, "lstmvis-cells")
         assert app.console_warnings == [], f"console warnings: {app.console_warnings}"
         app.assert_clean()
