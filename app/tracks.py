@@ -51,21 +51,25 @@ def _track(x_range: Range1d, seq: ColumnDataSource, title: str, height: int = 10
 class Tracks:
     def __init__(self, seq: ColumnDataSource, x_range: Range1d):
         self.seq = seq
-        self.depth = _track(x_range, seq, "grammar depth (after reading the character)",
+        # The depth, probe and KL tracks fit their y range to the data here (fit_range), not by DataRange1d:
+        # for a text model their columns are all NaN, and BokehJS warns "could not set initial ranges" in
+        # the console for each DataRange1d it cannot fit, hidden plot or not.
+        self.depth = _track(x_range, seq, "grammar depth (after reading the character)", y_range=Range1d(0, 1),
                             ticker=BasicTicker(desired_num_ticks=3, min_interval=1))     # depth is a whole number
         self.depth.step(x="x", y="depth", source=seq, mode="center", line_width=1.5, color=DEPTH_COLOUR)
         self.depth.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth")], mode="vline"))
 
         # What a linear probe reads from the states, over the truth: where they part, the states
         # do not say depth linearly (app/probe_track.py).
-        self.probe = _track(x_range, seq, "", ticker=BasicTicker(desired_num_ticks=3, min_interval=1))
+        self.probe = _track(x_range, seq, "", y_range=Range1d(0, 1), ticker=BasicTicker(desired_num_ticks=3,
+                                                                                        min_interval=1))
         self.probe.step(x="x", y="depth", source=seq, mode="center", line_width=3, color=TRUE_DEPTH_COLOUR)
         self.probe.step(x="x", y="probe_depth", source=seq, mode="center", line_width=1.5, color=PROBE_COLOUR)
         self.probe.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("depth", "@depth"),
                                                  ("probe reads", "@probe_depth")], mode="vline"))
 
         # Where the model is wrong, not merely surprised: only an exact oracle makes this track possible.
-        self.kl = _track(x_range, seq, "KL(oracle \u2016 model), nats")
+        self.kl = _track(x_range, seq, "KL(oracle \u2016 model), nats", y_range=Range1d(0, 1))
         self.kl.step(x="x", y="kl", source=seq, mode="center", color=KL_COLOUR, line_width=1.2)
         self.kl.yaxis.formatter = BasicTickFormatter(precision=1, use_scientific=True)   # 6e-4, not 6.000e-4
         self.kl.add_tools(HoverTool(tooltips=[("position", "@pos{0,0}"), ("KL", "@kl{0.000e+0} nats"),
@@ -94,6 +98,9 @@ class Tracks:
 
     def update(self, frame: Frame) -> None:
         T = len(frame.text)
+        fit_range(self.depth.y_range, self.seq.data["depth"])
+        fit_range(self.probe.y_range, self.seq.data["depth"], self.seq.data["probe_depth"])
+        fit_range(self.kl.y_range, self.seq.data["kl"])
         self.depth.visible = frame.depth is not None
         self.kl.visible = frame.kl is not None
         self.probe.visible = frame.probe_depth is not None
@@ -118,6 +125,20 @@ class Tracks:
         self.cells.title.text = f"{frame.title} of the selected cells"
         self.cells.y_range.update(start=frame.low - 0.05 * (frame.high - frame.low),
                                   end=frame.high + 0.05 * (frame.high - frame.low))
+
+
+def fit_range(y_range: Range1d, *columns) -> None:
+    """What DataRange1d would fit to the finite values of ``columns``: their span padded by 5% each side,
+    or a span of 2 around a constant; 0 .. 1 where there is none (the track is hidden then)."""
+    values = np.concatenate([np.asarray(c, np.float64).ravel() for c in columns])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        low, high = 0.0, 1.0
+    elif (span := float(values.max() - values.min())) > 0:
+        low, high = float(values.min()) - 0.05 * span, float(values.max()) + 0.05 * span
+    else:
+        low, high = float(values[0]) - 1.0, float(values[0]) + 1.0
+    y_range.update(start=low, end=high, reset_start=low, reset_end=high)
 
 
 def kl_title(frame: Frame) -> str:
