@@ -12,7 +12,7 @@ import re
 import time
 
 import pytest
-from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, TABLES_FIT, new_context, screenshot, watch
+from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, TABLES_FIT, log_problems, new_context, screenshot, watch
 
 from playwright.sync_api import expect
 
@@ -133,7 +133,7 @@ class App:
         return self.server.log()[self.log_mark:]
 
     def server_problems(self) -> list[str]:
-        return [ln for ln in self.new_log().splitlines() if "Traceback" in ln or "ERROR" in ln or "Exception" in ln]
+        return log_problems(self.new_log())
 
     # --- acting ---------------------------------------------------------------------------------
     def changes_heatmap(self, action, what: str) -> None:

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from browser_fixtures import ROOT, TABLES_FIT, free_port, new_context, screenshot, watch
+from browser_fixtures import ROOT, TABLES_FIT, free_port, log_problems, new_context, screenshot, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -122,7 +122,6 @@ def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_serv
         screenshot(page, "lstmvis-cells")
         assert app.console_warnings == [], f"console warnings: {app.console_warnings}"
         app.assert_clean()
-        problems = [ln for ln in log_path.read_text().splitlines() if "Traceback" in ln or "ERROR" in ln]
-        assert problems == []
+        assert log_problems(log_path.read_text()) == []
     finally:
         context.close()
