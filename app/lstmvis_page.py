@@ -56,6 +56,11 @@ class LstmvisMatchTab(MatchTab):
             return super()._span_text(start, end)
         return " ".join(s.source.words(s.start + start, end - start + 1))
 
+    def _span_name(self, start: int, end: int) -> str:
+        """The file's own step numbers (the window's columns plus where it starts), as LSTMVis counts them."""
+        first = self.state.start
+        return f"steps {first + start:,} .. {first + end:,} of the file"
+
     def load(self, start: int, end: int) -> None:
         s = self.state
         first, window = around(start, end, s.window, len(s.source))

@@ -148,13 +148,17 @@ class MatchTab(Viewer):
         """Positions ``start .. end`` of the sequence shown as the messages quote them: its characters."""
         return self.state.trace.text[start:end + 1]
 
+    def _span_name(self, start: int, end: int) -> str:
+        """Where positions ``start .. end`` of the sequence shown are, as the messages say it."""
+        return f"characters {start:,} .. {end:,}"
+
     def _on_cells(self, selection: dict, threshold: float) -> np.ndarray | None:
         """The selection's on-cells at ``threshold``; None (and the reason said) when there are none."""
         cells = on_cells(selection["values"], *selection["at"], threshold)
         if len(cells) == 0:
-            self._refuse(f"no cell of layer {selection['layer']} is above {threshold:g} throughout characters "
-                         f"{selection['start']:,} .. {selection['end']:,} ({selection['text']!r}) and not just "
-                         "outside them: select another span or lower the threshold")
+            self._refuse(f"no cell of layer {selection['layer']} is above {threshold:g} throughout "
+                         f"{self._span_name(selection['start'], selection['end'])} ({selection['text']!r}) and "
+                         "not just outside them: select another span or lower the threshold")
             return None
         return cells
 
@@ -196,7 +200,7 @@ class MatchTab(Viewer):
         """The selection's best matches over the whole held-out stream (the store built first if need be)."""
         self.error.visible = False
         sel, cells, threshold = self.selection, self.cells, self.threshold
-        self.said.object = (f"**Selected:** characters {sel['start']:,} .. {sel['end']:,} ({sel['text']!r}) of layer "
+        self.said.object = (f"**Selected:** {self._span_name(sel['start'], sel['end'])} ({sel['text']!r}) of layer "
                             f"{sel['layer']}; **on-cells** at h > {threshold:g}: **{[int(c) for c in cells]}** "
                             "(above the threshold throughout, not just before or after).")
         self._request += 1

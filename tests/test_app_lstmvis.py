@@ -129,11 +129,13 @@ def test_word_files_label_columns_with_their_words(words_dir):
     assert page.scope.seq.data["word"] == words[8:20]
     page.match.select(1, 1)                # the window's column 1, step 9: pos is 1 there (every third step)
     assert f"({words[9]!r})" in page.match.said.object          # the word selected, not its column's stand-in
+    assert "**Selected:** steps 9 .. 9 of the file" in page.match.said.object     # the file's step, not column 1
     first = page.match.matches[0]
     assert page.match.table.value["text"].iloc[0].split("\u27e6")[1].split("\u27e7")[0] == words[first.start]
     assert 2 in page.match.cells and all(m.start % 3 == 0 and m.end == m.start for m in page.match.matches)
     page.match.select(2, 4)                # steps 10 .. 12: no cell is on throughout, and the refusal quotes them
     assert f"({' '.join(words[10:13])!r})" in page.match.error.object and page.match.error.visible
+    assert "throughout steps 10 .. 12 of the file" in page.match.error.object
 
 
 def test_match_scans_the_whole_file_and_equals_analysis_match_on_the_arrays(chars_dir):
