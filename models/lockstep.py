@@ -47,8 +47,8 @@ def read(w, ids: np.ndarray, state: LaneState | None = None, ends: np.ndarray | 
 
 def lanes_of(state: LaneState, b: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Lane ``b``'s state in store_kernel's form: per layer, h as float32 (the last output, as the
-    compiled loop carries it) and the LSTM's c as float64."""
-    return [(h[b].astype(np.float32), None if c is None else c[b].copy()) for h, c in state]
+    compiled loop carries it) and the LSTM's c as float64 (copies: the lanes' arrays are reused)."""
+    return [(h[b].astype(np.float32), None if c is None else c[b].astype(np.float64)) for h, c in state]
 
 
 def stack(states: list, layers: int, H: int, lstm: bool) -> LaneState:

@@ -43,7 +43,7 @@ class TorchLanes:
     def read(self, ids: np.ndarray, state: State | None) -> tuple[list[np.ndarray], State]:
         """One lane: every layer's h [T, H] float32 from ``state`` (None: zeros), and the state after."""
         hidden, after = self._run(np.asarray(ids)[None], self._stack([state]))
-        return [h[0] for h in hidden], self._lane(after, 0)
+        return [h[0] for h in hidden], lockstep.lanes_of(after, 0)
 
     def read_lanes(self, span, layout, burn, first_seam):
         """The lanes side by side: every burn-in after the first lane's at once, then every lane's
@@ -52,11 +52,11 @@ class TorchLanes:
         seams = [first_seam]
         if burn and B > 1:
             _, state = self._run(np.stack([span[off - burn:off] for off, _ in layout[1:]]), None, keep=False)
-            seams += [self._lane(state, b) for b in range(B - 1)]
+            seams += [lockstep.lanes_of(state, b) for b in range(B - 1)]
         else:
             seams += [None] * (B - 1)
         hidden, after = self._run(np.stack([span[off:off + size] for off, _ in layout]), self._stack(seams))
-        afters = [self._lane(after, b) for b in range(B)]
+        afters = [lockstep.lanes_of(after, b) for b in range(B)]
         rest = span[layout[-1][0] + size:]
         tail = []
         if len(rest):
@@ -68,7 +68,7 @@ class TorchLanes:
     def _run(self, ids: np.ndarray, state, keep: bool = True):
         """``ids`` [B, T] from ``state`` (per layer (h [B, H], c [B, H] or None) or None): every
         layer's h [B, T, H] float32 on the host (None unless ``keep``), and the state after as the
-        same per-layer pairs (float32 torch tensors on the device)."""
+        same per-layer pairs, copied to the host once (not once a lane: on a GPU each copy waits on it)."""
         device = self.model.device
         B, T = ids.shape
         hidden = [np.empty((B, T, self.hidden), np.float32) for _ in self.modules] if keep else None
@@ -80,7 +80,8 @@ class TorchLanes:
                 x, states[k] = module(x, states[k])
                 if keep:
                     hidden[k][:, t0:t0 + x.shape[1]] = x.float().cpu().numpy()
-        return hidden, [(s[0][0], s[1][0]) if self.cell == "lstm" else (s[0], None) for s in states]
+        pairs = [(s[0][0], s[1][0]) if self.cell == "lstm" else (s[0], None) for s in states]
+        return hidden, [tuple(None if a is None else a.float().cpu().numpy() for a in pair) for pair in pairs]
 
     def _to_torch(self, layer_state, device):
         h, c = (torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)[None].contiguous()
@@ -92,10 +93,6 @@ class TorchLanes:
         if all(s is None for s in states):
             return None
         return lockstep.stack(states, len(self.modules), self.hidden, self.cell == "lstm")
-
-    def _lane(self, state, b: int) -> State:
-        """Lane ``b``'s state in store_kernel's form (h float32, c float64)."""
-        return [(h[b].float().cpu().numpy(), None if c is None else c[b].double().cpu().numpy()) for h, c in state]
 
 
 def build_store_torch(model: CharRNN, text: str, path: str | Path, chunk: int = CHUNK, burn_in: int = BURN_IN,
