@@ -38,17 +38,21 @@ def labels_table_frame(labels: list[CellLabel]) -> pd.DataFrame:
     return frame[[c for c in frame.columns if c != "label"] + ["label"]]
 
 
+def labels_table(height: int) -> pn.widgets.Tabulator:
+    """The empty labels table both pages' Cells tabs fill. Fixed widths cut the titles ("stati…", "share e…")
+    and cannot hold a label longer than the tab (a meta track's categories named in full): laid out by
+    labels_table_frame, the numbers take their width and the label column what is left, wrapping (textarea)."""
+    return pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
+                                titles=COLUMNS, sizing_mode="stretch_width", height=height, header_filters=False,
+                                layout="fit_data_stretch", formatters={"label": {"type": "textarea"}})
+
+
 class CellsTab(LazyTab):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params):
         super().__init__(**params)
-        # Fixed widths cut the titles ("stati…", "share e…"); laid out by labels_table_frame, the numbers take
-        # their width and the label column what is left, wrapping a long label (textarea).
-        self.table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
-                                          titles=COLUMNS, sizing_mode="stretch_width", height=360,
-                                          header_filters=False, layout="fit_data_stretch",
-                                          formatters={"label": {"type": "textarea"}})
+        self.table = labels_table(height=360)
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.profiles = pn.Row()

@@ -19,8 +19,7 @@ from panel.viewable import Viewer
 from models.errors import RnnscopeError
 
 from .axes import char_axis
-from .cells import COLUMNS as LABEL_COLUMNS
-from .cells import labels_table_frame
+from .cells import labels_table, labels_table_frame
 from .frame import Frame, make_frame
 from .lazy_tab import LazyTab, dynamic_tabs
 from .lstmvis_state import LstmvisState
@@ -81,12 +80,7 @@ class LstmvisCellsTab(LazyTab):
 
     def __init__(self, **params):
         super().__init__(**params)
-        # Fixed widths cannot make it fit: a label can be longer than the tab (a meta track's categories
-        # named in full). Laid out by labels_table_frame, the label column takes what is left and wraps (textarea).
-        self.table = pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
-                                          titles=LABEL_COLUMNS, sizing_mode="stretch_width", height=320,
-                                          header_filters=False, layout="fit_data_stretch",
-                                          formatters={"label": {"type": "textarea"}})
+        self.table = labels_table(height=320)
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.state.param.watch(self._refresh, ["states"])
