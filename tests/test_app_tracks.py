@@ -96,3 +96,21 @@ def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path)
     page = Page(AppState(tmp_path / "m"))
     assert page.frame.probe_depth is None and not page.scope.tracks.probe.visible
     assert "no depth probe track: text has no depth to probe for" in page.state.model_note
+
+
+def test_the_tracks_fit_their_y_range_as_data_range1d_would_and_never_to_nan():
+    """tracks.fit_range: the finite values' span padded by 5% a side (Bokeh's DataRange1d default,
+    range_padding 0.1), a span of 2 around a constant, and 0 .. 1 when no value is finite (a text
+    model's depth column: BokehJS cannot fit a DataRange1d there and warns in the console)."""
+    from bokeh.models import Range1d
+
+    from app.tracks import fit_range
+    r = Range1d(0, 1)
+    fit_range(r, np.array([0, 4, 2, np.nan], np.float32))
+    assert (r.start, r.end, r.reset_start, r.reset_end) == (-0.2, 4.2, -0.2, 4.2)
+    fit_range(r, np.array([1.0, np.nan]), np.array([3.0, np.inf]))        # two columns: the probe track's
+    assert (r.start, r.end) == (0.9, 3.1)
+    fit_range(r, np.array([2.0, 2.0]))
+    assert (r.start, r.end) == (1.0, 3.0)
+    fit_range(r, np.full(5, np.nan, np.float32))
+    assert (r.start, r.end) == (0.0, 1.0)

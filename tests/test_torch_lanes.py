@@ -100,3 +100,15 @@ def test_a_device_torch_cannot_see_is_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.endswith("device cuda asked for, but this torch build sees no CUDA GPU") and "\n" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kwargs,said", [({"burn_in": 500, "lane": 400}, "lane 400"), ({"chunk": 0}, "chunk 0"),
+                                         ({"tol": -1.0}, "tolerance -1.0"), ({"burn_in": -1}, "burn-in -1")])
+def test_a_plan_that_cannot_be_read_is_refused_in_one_line_and_nothing_is_written(gru, tmp_path, kwargs, said):
+    """A lane shorter than its burn-in could not take its burn-in from the lane before; the others are
+    meaningless. Checked before anything is made (the plan is the Dask build's too: build_store_lanes)."""
+    from models.errors import RnnscopeError
+    with pytest.raises(RnnscopeError, match="the chunk must be at least 1 character") as info:
+        build_store_torch(gru, "( 1 ) 0 " * 100, tmp_path / "s.zarr", **kwargs)
+    assert said in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
