@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bokeh.layouts import column
+
 from analysis.html import standalone
 from models.atomic import check_writable, write_text_atomic
 from models.errors import RnnscopeError
@@ -28,7 +30,11 @@ def standalone_html(frame: Frame, caption: str = "", coloured_cell: int | None =
                 + frame_cell_html(frame, coloured_cell, coloured_span))
     scope = Scope()
     scope.update(frame)
-    return standalone(scope.layout, f"rnnscope: {frame.title}", caption, body_html=body,
+    # Only the tracks this frame shows: in a standalone document a hidden figure whose ranges can be fit
+    # is still drawn, as a 1-px column of the heatmap's colours at the page's left edge (a text model's
+    # depth, probe and KL tracks). The page itself keeps them, hidden, for the next frame.
+    shown = column(scope.heatmap.figure, *[f for f in scope.tracks.figures if f.visible], sizing_mode="stretch_width")
+    return standalone(shown, f"rnnscope: {frame.title}", caption, body_html=body,
                       heading=f"rnnscope \u00b7 {frame.title}")
 
 

@@ -13,6 +13,7 @@ from app.frame import Frame
 from app.heatmap import TILE, image_data
 from app.page import Page
 from app.state import AppState
+from models.paths import CHECKPOINTS_DIR
 
 
 def external_resources(html: str) -> list[str]:
@@ -66,6 +67,17 @@ def test_cli_export(default_model, tmp_path):  # noqa: F811
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     assert external_resources(html) == [] and "reset gate r" in html and "characters 40 .. 119" in html
+    assert "grammar depth (after reading the character)" in html      # a grammar model's tracks are there
+
+
+def test_an_export_holds_only_the_tracks_it_shows(tmp_path):
+    """A text model has no depth, probe or KL track: the export leaves them out rather than carry them
+    hidden (a hidden figure in a standalone document is drawn as a 1-px column at the page's left)."""
+    from app.export import export_file
+    out, _ = export_file(tmp_path / "text.html", CHECKPOINTS_DIR / "lstm128-pystdlib", index=0, window=50)
+    html = out.read_text()
+    assert "surprisal of the next character" in html
+    assert not any(title in html for title in ("grammar depth (after reading", "KL(oracle", "read by a linear probe"))
 
 
 @pytest.mark.parametrize("args, message", [
