@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import grammar
-from models.ablation import Ablation, loss_of, run_ablated, sample_ablated
+from rnnscope import grammar
+from rnnscope.models.ablation import Ablation, loss_of, run_ablated, sample_ablated
 
 
 @dataclass(frozen=True)

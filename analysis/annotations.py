@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import grammar
+from rnnscope import grammar
 
 MISSING = -1      # the code of a categorical annotation where it has no value
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models import reference
-from models.errors import RnnscopeError
+from rnnscope.models import reference
+from rnnscope.models.errors import RnnscopeError
 
 COMPLETE_KL = 0.05        # nats: a set whose mean KL is at most this is called the complete code
 
@@ -156,7 +156,7 @@ def _mean_kl(base: np.ndarray, codes: np.ndarray, cells: list[int], oracle: np.n
 def grammar_depth_oracle(spec, vocab: list[str]) -> np.ndarray:
     """[max_depth + 1, V]: the oracle's next-character distribution right after a separator at
     each depth, over the model's vocabulary (a stream at depth v: "( " repeated v times)."""
-    import grammar
+    from rnnscope import grammar
 
     sep = spec.separator
     out = np.zeros((spec.max_depth + 1, len(vocab)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def compare_models(model_a, model_b, text: str, view: str = "h", layer_a: int = 
                    names: tuple[str, str] = ("model A", "model B")) -> Comparison:
     """Both models read ``text`` from the zero state (a held-out stream from its start is read in
     context); their cells of one view and layer are paired by ``match_cells``."""
-    from models.tracer import trace
+    from rnnscope.models.tracer import trace
     states = []
     for model, layer, name in ((model_a, layer_a, names[0]), (model_b, layer_b, names[1])):
         check_readable(model, text, name)

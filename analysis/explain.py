@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.errors import RnnscopeError
-from models.reference import step_terms
-from models.trace import Trace
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.reference import step_terms
+from rnnscope.models.trace import Trace
 
 TOP = 5
 

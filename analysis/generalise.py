@@ -16,11 +16,11 @@ import dataclasses
 import numpy as np
 import torch
 
-import grammar
-from models.data import grammar_spec_of
-from models.errors import RnnscopeError
-from models.model import CharRNN
-from models.tracer import hidden_states
+from rnnscope import grammar
+from rnnscope.models.data import grammar_spec_of
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.model import CharRNN
+from rnnscope.models.tracer import hidden_states
 
 DEFAULT_TEST_DEPTH = 8
 DEFAULT_CHARS = 200_000

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 SCAN_CHUNK = 1_000_000
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from models.errors import RnnscopeError
-from models.heldout import HeldOut
-from models.trace import Trace, value_range
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import HeldOut
+from rnnscope.models.trace import Trace, value_range
 
 from .ablation import held_out_means, rank_by_ablation, top_ablation_samples
 from .annotations import Annotations, grammar_annotations
@@ -82,7 +82,7 @@ def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut, layer: int | N
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
                 targets: tuple[str, ...] | None = None) -> ProbingRun:
-    from models.tracer import trace           # torch: only the trace and the ablation re-run the model
+    from rnnscope.models.tracer import trace           # torch: only the trace and the ablation re-run the model
 
     if chars < 1_000:
         raise RnnscopeError(f"probing needs at least 1,000 held-out characters, got {chars:,}")

@@ -15,7 +15,7 @@ from bokeh.models import (ColumnDataSource, DataTable, Div, HoverTool, LinearCol
 from bokeh.palettes import Category10_10, RdBu11, interp_palette
 from bokeh.plotting import figure
 
-from models.trace import value_range
+from rnnscope.models.trace import value_range
 
 from .html import standalone
 from .labels import category_means

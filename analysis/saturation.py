@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.trace import Trace, value_range
+from rnnscope.models.trace import Trace, value_range
 
 LOW, HIGH = 0.1, 0.9
 

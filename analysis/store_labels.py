@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.heldout import HeldOut
-from models.trace import value_range
+from rnnscope.models.heldout import HeldOut
+from rnnscope.models.trace import value_range
 
 from .annotations import Annotations, grammar_annotations
 from .labels import CellLabel, label_cells

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .annotations import Annotations
 

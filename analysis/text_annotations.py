@@ -53,7 +53,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .annotations import MISSING, VISIBLE, Annotation, Annotations, _categorical
 

@@ -14,13 +14,13 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
-import grammar
-from analysis.ablation import SHARE_CHARS as SAMPLE_CHARS
-from analysis.ablation import SHARE_PRIME as SAMPLE_PRIME
-from analysis.ablation import SHARE_SAMPLES as SAMPLES
-from analysis.ablation import grammatical_shares
-from models.ablation import MODES, Ablation, loss_of, run_ablated
-from models.errors import RnnscopeError
+from rnnscope import grammar
+from rnnscope.analysis.ablation import SHARE_CHARS as SAMPLE_CHARS
+from rnnscope.analysis.ablation import SHARE_PRIME as SAMPLE_PRIME
+from rnnscope.analysis.ablation import SHARE_SAMPLES as SAMPLES
+from rnnscope.analysis.ablation import grammatical_shares
+from rnnscope.models.ablation import MODES, Ablation, loss_of, run_ablated
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .state import AppState

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import panel as pn
 
-import grammar
-from models import checkpoint
-from models.context import StreamReader
-from models.heldout import heldout_of
-from models.tracer import trace as _trace
+from rnnscope import grammar
+from rnnscope.models import checkpoint
+from rnnscope.models.context import StreamReader
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.tracer import trace as _trace
 
 TRACE_CACHE_ITEMS = 12
 
@@ -73,7 +73,7 @@ LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (DESIG
 @pn.cache(max_items=2)
 def _heldout_trace(path: str, mtime: float, chars: int):
     """The first ``chars`` of the held-out stream, read from its start (so in context), with annotations."""
-    from analysis.probing import annotations_of
+    from rnnscope.analysis.probing import annotations_of
     held = heldout_of(path)
     ann = annotations_of(held, min(chars, len(held.text)))
     return _trace(_load(path, mtime), held.text[:min(chars, len(held.text))]), ann
@@ -81,9 +81,9 @@ def _heldout_trace(path: str, mtime: float, chars: int):
 
 @pn.cache(max_items=16)
 def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
-    from analysis.labels import category_means, label_cells
-    from analysis.report import profile_names
-    from models.trace import value_range
+    from rnnscope.analysis.labels import category_means, label_cells
+    from rnnscope.analysis.report import profile_names
+    from rnnscope.models.trace import value_range
     tr, ann = _heldout_trace(path, mtime, chars)
     values = tr.values(view, layer)
     low_high = value_range(view, values)
@@ -100,8 +100,8 @@ def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHAR
 
 @pn.cache(max_items=4)
 def _probes(path: str, mtime: float, chars: int):
-    from analysis.probing import probe_targets
-    from analysis.probes import probe
+    from rnnscope.analysis.probing import probe_targets
+    from rnnscope.analysis.probes import probe
     tr, ann = _heldout_trace(path, mtime, chars)
     return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
             for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
@@ -116,7 +116,7 @@ def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
 
 @pn.cache(max_items=4)
 def _held_out_means(path: str, mtime: float, chars: int) -> dict:
-    from analysis.ablation import held_out_means
+    from rnnscope.analysis.ablation import held_out_means
     tr, _ = _heldout_trace(path, mtime, chars)
     return held_out_means(tr.hidden, [g["c"] for g in tr.gates] if tr.cell == "lstm" else None)
 
@@ -128,7 +128,7 @@ def held_out_means(path: str | Path, chars: int = LABEL_CHARS) -> dict:
 
 @pn.cache(max_items=4)
 def _ablation_ranking(path: str, mtime: float, chars: int):
-    from analysis.ablation import rank_by_ablation
+    from rnnscope.analysis.ablation import rank_by_ablation
     held = heldout_of(path)
     return rank_by_ablation(_load(path, mtime), held.text[:chars], held_out_means(path))
 
@@ -140,7 +140,7 @@ def ablation_ranking(path: str | Path, chars: int = 20_000):
 
 @pn.cache(max_items=8)
 def _depth_probe(path: str, mtime: float, layer: int, chars: int):
-    from analysis.probes import train_probe
+    from rnnscope.analysis.probes import train_probe
     tr, ann = _heldout_trace(path, mtime, chars)
     target = ann["depth_level"]
     return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
@@ -154,7 +154,7 @@ def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
 
 @pn.cache(max_items=4)
 def _saturation(path: str, mtime: float, chars: int) -> list[dict]:
-    from analysis.saturation import saturation_by_view
+    from rnnscope.analysis.saturation import saturation_by_view
     tr, _ = _heldout_trace(path, mtime, chars)
     return saturation_by_view(tr)
 
@@ -172,13 +172,13 @@ _STORE_BUILD = threading.Lock()
 def corpus_store_path(path: str | Path) -> Path:
     """Where the state store of the model's held-out stream lives (models/store.py's default:
     keyed by the model's weights and the text, so another model's store is never picked up)."""
-    from models.store import default_store_path
+    from rnnscope.models.store import default_store_path
     return default_store_path(load_model(path), heldout_of(path).text)
 
 
 @pn.cache(max_items=4)
 def _corpus_store(path: str, mtime: float, store_path: str):
-    from models.store import store_for
+    from rnnscope.models.store import store_for
     with _STORE_BUILD:
         return store_for(_load(path, mtime), heldout_of(path).text, store_path)
 
@@ -216,7 +216,7 @@ def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: in
 @pn.cache(max_items=8)
 def _comparison(path_a: str, mtime_a: float, path_b: str, mtime_b: float, view: str, layer_a: int, layer_b: int,
                 chars: int):
-    from analysis.compare import compare_models
+    from rnnscope.analysis.compare import compare_models
     return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), heldout_of(path_a).text[:chars], view,
                           layer_a, layer_b, names=("model A", "model B"))
 
@@ -232,9 +232,9 @@ def comparison(path_a: str | Path, path_b: str | Path, view: str, layer_a: int, 
 @pn.cache(max_items=32)
 def _step_labels(path: str, mtime: float, stream_path: str, stream_mtime: float, view: str, layer: int,
                  chars: int):
-    from analysis.labels import label_cells
-    from analysis.probing import annotations_of
-    from models.trace import value_range
+    from rnnscope.analysis.labels import label_cells
+    from rnnscope.analysis.probing import annotations_of
+    from rnnscope.models.trace import value_range
     held = heldout_of(stream_path)
     n = min(chars, len(held.text))
     values = _trace(_load(path, mtime), held.text[:n]).values(view, layer)

@@ -11,9 +11,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from analysis.labels import CellLabel
-from analysis.report import profile_figure
-from models.errors import RnnscopeError
+from rnnscope.analysis.labels import CellLabel
+from rnnscope.analysis.report import profile_figure
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .lazy_tab import LazyTab

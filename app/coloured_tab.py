@@ -9,7 +9,7 @@ import panel as pn
 import param
 from bokeh.models import Range1d
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .coloured_text import MAX_COLOURED_CHARS, frame_cell_html, visible_columns
 from .frame import Frame, make_frame

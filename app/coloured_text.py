@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .heatmap import DIVERGING, UPPER_HALF
 

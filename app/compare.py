@@ -10,9 +10,9 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, Range1d
 
-from analysis.compare import Comparison
-from analysis.html import standalone
-from analysis.labels import signed
+from rnnscope.analysis.compare import Comparison
+from rnnscope.analysis.html import standalone
+from rnnscope.analysis.labels import signed
 
 from .frame import Frame
 from .heatmap import Heatmap, sequence_data

@@ -16,8 +16,8 @@ import param
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, Range1d
 
-from analysis.compare import Comparison, check_readable
-from models.errors import RnnscopeError
+from rnnscope.analysis.compare import Comparison, check_readable
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .compare import paired_frames

@@ -7,8 +7,8 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from analysis.explain import explain
-from models.errors import RnnscopeError
+from rnnscope.analysis.explain import explain
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .state import AppState

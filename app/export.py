@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bokeh.layouts import column
 
-from analysis.html import standalone
-from models.atomic import check_writable, write_text_atomic
-from models.errors import RnnscopeError
+from rnnscope.analysis.html import standalone
+from rnnscope.models.atomic import check_writable, write_text_atomic
+from rnnscope.models.errors import RnnscopeError
 
 from .coloured_text import frame_cell_html
 from .frame import Frame

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.divergence import Divergence
-from grammar import SEPARATOR
-from models.trace import VIEW_LABELS, Trace, value_range
+from rnnscope.analysis.divergence import Divergence
+from rnnscope.grammar import SEPARATOR
+from rnnscope.models.trace import VIEW_LABELS, Trace, value_range
 
 from .ordering import cell_order, depth_correlation, ranking_by_correlation
 from .probe_track import ProbeTrack

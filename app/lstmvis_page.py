@@ -16,7 +16,7 @@ from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, HoverTool
 from panel.viewable import Viewer
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .axes import char_axis
 from .cells import labels_table, labels_table_frame

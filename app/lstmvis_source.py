@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 
-from analysis.annotations import Annotation, Annotations, _categorical
-from analysis.labels import label_cells
-from models.errors import RnnscopeError
-from models.lstmvis import CONFIG, LstmvisData, read_lstmvis
-from models.trace import Trace, value_range
+from rnnscope.analysis.annotations import Annotation, Annotations, _categorical
+from rnnscope.analysis.labels import label_cells
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.lstmvis import CONFIG, LstmvisData, read_lstmvis
+from rnnscope.models.trace import Trace, value_range
 
 from .frame import STATES_ONLY
 from .sequences import MAX_CHARS

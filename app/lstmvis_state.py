@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import param
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from .lstmvis_source import MAX_WINDOW, open_source
 from .ordering import label_score_ranking

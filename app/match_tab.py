@@ -26,10 +26,10 @@ from bokeh.models import BoxAnnotation, BoxSelectTool
 from bokeh.plotting import figure as Figure
 from panel.viewable import Viewer
 
-from analysis.match import Match, match, on_cells
-from models.errors import RnnscopeError
-from models.heldout import heldout_of
-from models.trace import value_range
+from rnnscope.analysis.match import Match, match, on_cells
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.trace import value_range
 
 from . import cache, sequences
 from .frame import Frame

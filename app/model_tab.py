@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import panel as pn
 
-from analysis.weights import predictions, sum3_weights, weights_text
-from models.sum3 import DIGITS, is_sum3, new_triples, predict
-from models.summary import summary
+from rnnscope.analysis.weights import predictions, sum3_weights, weights_text
+from rnnscope.models.sum3 import DIGITS, is_sum3, new_triples, predict
+from rnnscope.models.summary import summary
 
 from . import cache
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.clustering import cluster_order
-from analysis.labels import pearson
+from rnnscope.analysis.clustering import cluster_order
+from rnnscope.analysis.labels import pearson
 
 ORDERS = ("index", "depth", "cluster", "label score")
 

@@ -15,7 +15,7 @@ import param
 from bokeh.events import Tap
 from panel.viewable import Viewer
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 from . import export, sequences
 from .ablation_tab import AblationTab

@@ -8,8 +8,8 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from analysis.report import probe_plot
-from models.errors import RnnscopeError
+from rnnscope.analysis.report import probe_plot
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .lazy_tab import LazyTab

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.errors import RnnscopeError
+from rnnscope.models.errors import RnnscopeError
 
 # {what the page offers: the ranking it takes the top k of (None: no ranking)}
 ALL, LISTED = "all cells", "cells listed"

@@ -10,8 +10,8 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource
 
-from analysis.report import saturation_plot
-from models.errors import RnnscopeError
+from rnnscope.analysis.report import saturation_plot
+from rnnscope.models.errors import RnnscopeError
 
 from . import cache
 from .lazy_tab import LazyTab

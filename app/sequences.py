@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-import grammar
-from models import checkpoint
-from models.data import grammar_spec_of
-from models.errors import RnnscopeError, UnknownCharacters
-from models.heldout import heldout_of
-from models.sample import sample as _sample
-from models.sample import start_distribution
-from models.vocab import Vocab
+from rnnscope import grammar
+from rnnscope.models import checkpoint
+from rnnscope.models.data import grammar_spec_of
+from rnnscope.models.errors import RnnscopeError, UnknownCharacters
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.sample import sample as _sample
+from rnnscope.models.sample import start_distribution
+from rnnscope.models.vocab import Vocab
 
 MAX_CHARS = 200_000            # longest sequence the page traces
 MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
@@ -67,7 +67,7 @@ def check_typed(text: str, vocab: list[str]) -> str:
 
 def task_example(model) -> str:
     """A sequence a task model reads (sum3: a triple of digits training never read)."""
-    from models.sum3 import as_text, new_triples
+    from rnnscope.models.sum3 import as_text, new_triples
     return as_text(new_triples(1))[0]
 
 

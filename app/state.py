@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import param
 
-import grammar
-from analysis.divergence import oracle_divergence
-from models.checkpoint import DEFAULT_CHECKPOINT
-from models.errors import RnnscopeError
-from models.heldout import heldout_of
-from models.trace import VIEW_LABELS
+from rnnscope import grammar
+from rnnscope.analysis.divergence import oracle_divergence
+from rnnscope.models.checkpoint import DEFAULT_CHECKPOINT
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.trace import VIEW_LABELS
 
 from . import cache, row_filter, sequences
 from .ordering import ORDERS, label_score_ranking, orders_for
@@ -268,7 +268,7 @@ class AppState(param.Parameterized):
             labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS)[0]
             out["label score"] = label_score_ranking(labels, n)
         if "probe weight" in need and self._spec is not None:
-            from analysis.probes import rank_cells
+            from rnnscope.analysis.probes import rank_cells
             probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS)
             if probe.model is not None:        # one class in training: no weights to rank by
                 out["probe weight"] = rank_cells(probe.model[-1].coef_)

@@ -17,8 +17,8 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from models.errors import RnnscopeError
-from models.run import periodic_checkpoints, run_dir_of
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.run import periodic_checkpoints, run_dir_of
 
 from . import cache
 from .cells import COLUMNS, labels_frame

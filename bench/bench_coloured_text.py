@@ -22,12 +22,12 @@ sys.path.insert(0, str(ROOT))
 import machine  # noqa: E402  (bench/machine.py)
 import torch  # noqa: E402
 
-from app.coloured_text import coloured_text_html  # noqa: E402
-from models import checkpoint  # noqa: E402
-from models.heldout import heldout_of  # noqa: E402
-from models.paths import CHECKPOINTS_DIR  # noqa: E402
-from models.trace import value_range  # noqa: E402
-from models.tracer import trace  # noqa: E402
+from rnnscope.app.coloured_text import coloured_text_html  # noqa: E402
+from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.heldout import heldout_of  # noqa: E402
+from rnnscope.models.paths import CHECKPOINTS_DIR  # noqa: E402
+from rnnscope.models.trace import value_range  # noqa: E402
+from rnnscope.models.tracer import trace  # noqa: E402
 
 
 @torch.no_grad()

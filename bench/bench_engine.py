@@ -22,14 +22,14 @@ from numba import njit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-import grammar  # noqa: E402
-from models import checkpoint  # noqa: E402
-from models.data import GrammarData  # noqa: E402
-from models.evaluate import grammatical_share, heldout_loss  # noqa: E402
-from models.extract import extract_hidden  # noqa: E402
-from models.model import CharRNN, ModelConfig  # noqa: E402
-from models.tracer import trace  # noqa: E402
-from models.train import TrainConfig, train  # noqa: E402
+from rnnscope import grammar  # noqa: E402
+from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.data import GrammarData  # noqa: E402
+from rnnscope.models.evaluate import grammatical_share, heldout_loss  # noqa: E402
+from rnnscope.models.extract import extract_hidden  # noqa: E402
+from rnnscope.models.model import CharRNN, ModelConfig  # noqa: E402
+from rnnscope.models.tracer import trace  # noqa: E402
+from rnnscope.models.train import TrainConfig, train  # noqa: E402
 
 
 def bench_generate(n):

@@ -21,17 +21,17 @@ from numba import njit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-import grammar  # noqa: E402
-from analysis.annotations import grammar_annotations  # noqa: E402
-from analysis.labels import annotation_codes, label_cells  # noqa: E402
-from analysis.match import match, on_cells  # noqa: E402
-from analysis.probes import fit_score, probe  # noqa: E402
-from analysis.probing import probing_run  # noqa: E402
-from models import checkpoint  # noqa: E402
-from models.heldout import heldout_of  # noqa: E402
-from models.store import build_store, open_store  # noqa: E402
-from models.trace import value_range  # noqa: E402
-from models.tracer import trace  # noqa: E402
+from rnnscope import grammar  # noqa: E402
+from rnnscope.analysis.annotations import grammar_annotations  # noqa: E402
+from rnnscope.analysis.labels import annotation_codes, label_cells  # noqa: E402
+from rnnscope.analysis.match import match, on_cells  # noqa: E402
+from rnnscope.analysis.probes import fit_score, probe  # noqa: E402
+from rnnscope.analysis.probing import probing_run  # noqa: E402
+from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.heldout import heldout_of  # noqa: E402
+from rnnscope.models.store import build_store, open_store  # noqa: E402
+from rnnscope.models.trace import value_range  # noqa: E402
+from rnnscope.models.tracer import trace  # noqa: E402
 
 
 def timed(fn):

@@ -28,13 +28,13 @@ import zarr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-import grammar  # noqa: E402
-from models import checkpoint, store_kernel  # noqa: E402
-from models.dask_store import BURN_IN, LANE_PER_BURN, build_store_dask, dask_client, kernel_weights, lanes_for  # noqa: E402,E501
-from models.extract import extract_hidden  # noqa: E402
-from models.heldout import heldout_of  # noqa: E402
-from models.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from models.store import CHUNK, build_store  # noqa: E402
+from rnnscope import grammar  # noqa: E402
+from rnnscope.models import checkpoint, store_kernel  # noqa: E402
+from rnnscope.models.dask_store import BURN_IN, LANE_PER_BURN, build_store_dask, dask_client, kernel_weights, lanes_for  # noqa: E402,E501
+from rnnscope.models.extract import extract_hidden  # noqa: E402
+from rnnscope.models.heldout import heldout_of  # noqa: E402
+from rnnscope.models.paths import DEFAULT_CHECKPOINT  # noqa: E402
+from rnnscope.models.store import CHUNK, build_store  # noqa: E402
 
 
 def main() -> None:

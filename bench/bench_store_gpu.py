@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import machine  # noqa: E402
 
-import grammar  # noqa: E402
-from models import checkpoint  # noqa: E402
-from models.dask_store import BURN_IN, LANE_PER_BURN, lanes_for  # noqa: E402
-from models.heldout import heldout_of  # noqa: E402
-from models.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from models.store_kernel import lane_layout  # noqa: E402
-from models.torch_lanes import TorchLanes, build_store_torch  # noqa: E402
+from rnnscope import grammar  # noqa: E402
+from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.dask_store import BURN_IN, LANE_PER_BURN, lanes_for  # noqa: E402
+from rnnscope.models.heldout import heldout_of  # noqa: E402
+from rnnscope.models.paths import DEFAULT_CHECKPOINT  # noqa: E402
+from rnnscope.models.store_kernel import lane_layout  # noqa: E402
+from rnnscope.models.torch_lanes import TorchLanes, build_store_torch  # noqa: E402
 
 
 def timed(fn) -> float:

@@ -16,16 +16,16 @@ load a model, read its held-out stream **in context**, label every cell, and dra
 The model is the shipped GRU-15 trained on the nested-parenthesis language (`( 1 ( 2 ) 1 ) 0 ...`)."""),
     ("code", """import panel as pn
 
-from analysis.labels import label_cells
-from analysis.probing import annotations_of
-from app.frame import make_frame
-from app.scope import Scope
-from models import checkpoint
-from models.context import StreamReader
-from models.heldout import heldout_of
-from models.paths import DEFAULT_CHECKPOINT
-from models.trace import value_range
-from models.tracer import trace
+from rnnscope.analysis.labels import label_cells
+from rnnscope.analysis.probing import annotations_of
+from rnnscope.app.frame import make_frame
+from rnnscope.app.scope import Scope
+from rnnscope.models import checkpoint
+from rnnscope.models.context import StreamReader
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.trace import value_range
+from rnnscope.models.tracer import trace
 
 pn.extension()          # Panel's notebook support: the heatmap below is a live Bokeh figure
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-import grammar
+from rnnscope import grammar
 
 from . import corpus
 from .errors import RnnscopeError

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import grammar
+from rnnscope import grammar
 
 from .errors import RnnscopeError
 from .model import CharRNN

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-import grammar
+from rnnscope import grammar
 
 from . import checkpoint, corpus
 from .data import grammar_spec_of, read_text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import grammar
+from rnnscope import grammar
 
 from .data import grammar_spec_of
 from .errors import RnnscopeError

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import grammar
+from rnnscope import grammar
 
 from . import compiled
 from .errors import RnnscopeError

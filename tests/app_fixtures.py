@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import grammar
-from models import checkpoint
-from models.data import GrammarData
-from models.model import CharRNN, ModelConfig
-from models.train import TrainConfig, train
+from rnnscope import grammar
+from rnnscope.models import checkpoint
+from rnnscope.models.data import GrammarData
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.train import TrainConfig, train
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
 

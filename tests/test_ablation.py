@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from analysis.ablation import held_out_means, rank_by_ablation
-from models import checkpoint, reference, tracer
-from models.ablation import Ablation, loss_of, run_ablated
-from models.errors import RnnscopeError
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
+from rnnscope import grammar
+from rnnscope.analysis.ablation import held_out_means, rank_by_ablation
+from rnnscope.models import checkpoint, reference, tracer
+from rnnscope.models.ablation import Ablation, loss_of, run_ablated
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
 
 
 torch.set_num_threads(1)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from app.page import Page
-from app.state import AppState
-from models import checkpoint
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
+from rnnscope import grammar
+from rnnscope.app.page import Page
+from rnnscope.app.state import AppState
+from rnnscope.models import checkpoint
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
 
 
 

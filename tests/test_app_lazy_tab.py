@@ -6,16 +6,16 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from app.cells import CellsTab
-from app.coloured_tab import ColouredTextTab
-from app.compare_tab import CompareTab
-from app.lazy_tab import LazyTab
-from app.lstmvis_page import LstmvisCellsTab
-from app.page import TOOLS, Page
-from app.probes_tab import ProbesTab
-from app.saturation_tab import SaturationTab
-from app.state import AppState
-from app.timeline_tab import TimelineTab
+from rnnscope.app.cells import CellsTab
+from rnnscope.app.coloured_tab import ColouredTextTab
+from rnnscope.app.compare_tab import CompareTab
+from rnnscope.app.lazy_tab import LazyTab
+from rnnscope.app.lstmvis_page import LstmvisCellsTab
+from rnnscope.app.page import TOOLS, Page
+from rnnscope.app.probes_tab import ProbesTab
+from rnnscope.app.saturation_tab import SaturationTab
+from rnnscope.app.state import AppState
+from rnnscope.app.timeline_tab import TimelineTab
 
 
 class CountingTab(LazyTab):

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from app import cache
-from app.match_tab import TOP, span_columns
-from app.page import Page
-from app.saturation_tab import SaturationTab
-from app.state import AppState
-from models import checkpoint
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
-from models.tracer import hidden_states
-from models.tracer import trace as trace_of
+from rnnscope.app import cache
+from rnnscope.app.match_tab import TOP, span_columns
+from rnnscope.app.page import Page
+from rnnscope.app.saturation_tab import SaturationTab
+from rnnscope.app.state import AppState
+from rnnscope.models import checkpoint
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.tracer import hidden_states
+from rnnscope.models.tracer import trace as trace_of
 
 
 

@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from analysis.labels import CellLabel, Finding
-from app import cache
-from app.frame import make_frame
-from app.heatmap import LABEL_PX, MIN_ROW_PX, PLOT_PX, ROW_PX, label_ticks, plot_height, row_px
-from app.ordering import cell_order, label_score_ranking, orders_for
-from app.page import Page
-from app.row_filter import ALL, LISTED, RowFilter, filter_rows, parse_cells
-from app.scope import Scope
-from app.state import AppState
-from models import checkpoint, tracer
-from models.errors import RnnscopeError
-from models.model import CharRNN, ModelConfig
+from rnnscope import grammar
+from rnnscope.analysis.labels import CellLabel, Finding
+from rnnscope.app import cache
+from rnnscope.app.frame import make_frame
+from rnnscope.app.heatmap import LABEL_PX, MIN_ROW_PX, PLOT_PX, ROW_PX, label_ticks, plot_height, row_px
+from rnnscope.app.ordering import cell_order, label_score_ranking, orders_for
+from rnnscope.app.page import Page
+from rnnscope.app.row_filter import ALL, LISTED, RowFilter, filter_rows, parse_cells
+from rnnscope.app.scope import Scope
+from rnnscope.app.state import AppState
+from rnnscope.models import checkpoint, tracer
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.model import CharRNN, ModelConfig
 
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
@@ -217,7 +217,7 @@ def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm
 
 
 def test_the_page_samples_from_the_models_own_start_and_says_so(default_model):  # noqa: F811
-    from models.sample import sample
+    from rnnscope.models.sample import sample
     state = AppState(default_model)
     state.param.update(sample_chars=80, seed=5)
     state.param.trigger("sample")

@@ -12,19 +12,19 @@ import pytest
 import torch
 from app_fixtures import GRAMMAR_VOCAB
 
-from analysis.compare import match_cells
-from analysis.labels import label_cells
-from analysis.probing import annotations_of
-from app import cache
-from app.coloured_text import MAX_COLOURED_CHARS
-from app.compare_tab import CompareTab
-from app.page import TOOLS, Page
-from app.state import AppState
-from app.timeline_tab import TimelineTab
-from models import checkpoint, reference
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
-from models.run import run_dir_of
+from rnnscope.analysis.compare import match_cells
+from rnnscope.analysis.labels import label_cells
+from rnnscope.analysis.probing import annotations_of
+from rnnscope.app import cache
+from rnnscope.app.coloured_text import MAX_COLOURED_CHARS
+from rnnscope.app.compare_tab import CompareTab
+from rnnscope.app.page import TOOLS, Page
+from rnnscope.app.state import AppState
+from rnnscope.app.timeline_tab import TimelineTab
+from rnnscope.models import checkpoint, reference
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.run import run_dir_of
 
 torch.set_num_threads(1)
 SPAN = re.compile(r'<span style="background:#[0-9a-f]{6};color:#[0-9a-f]{3}" title="([\d,]+): ([^"]*)">(.*?)</span>')

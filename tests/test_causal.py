@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from analysis.annotations import grammar_annotations
-from analysis.causal import Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout, mean_codes, search
-from models import checkpoint
-from models.model import CharRNN, ModelConfig
-from models.heldout import heldout_of
-from models.tracer import trace
+from rnnscope import grammar
+from rnnscope.analysis.annotations import grammar_annotations
+from rnnscope.analysis.causal import Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout, mean_codes, search
+from rnnscope.models import checkpoint
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.tracer import trace
 
 
 torch.set_num_threads(1)

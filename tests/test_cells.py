@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from models import extract, reference, tracer
-from models.model import CharRNN, ModelConfig
+from rnnscope import grammar
+from rnnscope.models import extract, reference, tracer
+from rnnscope.models.model import CharRNN, ModelConfig
 
 # Tiny matrices: one thread is fastest, and two OpenMP threads spin badly against any other
 # process on a 2-core machine (seconds per call instead of milliseconds).
@@ -209,7 +209,7 @@ def test_variants_batched_extraction_equals_the_trace(variant):
 
 @pytest.mark.parametrize("variant", ["relu-rnn", "gru-no-bias", "lstm-no-bias"])
 def test_variants_read_in_context_equal_the_whole_trace_cut_there(variant):
-    from models.context import StreamReader
+    from rnnscope.models.context import StreamReader
     model = make_model(num_layers=2, embedding_dim=5, **VARIANTS[variant])
     whole = tracer.trace(model, TEXT)
     window = StreamReader(model, TEXT, stride=50).trace(120, 40)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from models import compiled, reference, tracer
-from models.model import CharRNN, ModelConfig
-from models.trace import LayerState
+from rnnscope import grammar
+from rnnscope.models import compiled, reference, tracer
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.trace import LayerState
 
 torch.set_num_threads(1)
 
@@ -126,7 +126,7 @@ def test_run_layer_reads_a_per_character_table_as_it_reads_the_inputs():
 
 def test_shapes_the_compiled_loop_cannot_check_are_refused_before_it_runs():
     """No bounds checks run inside the loop: a wrong state, input width or character id is refused first."""
-    from models.errors import RnnscopeError
+    from rnnscope.models.errors import RnnscopeError
     model = make_model(5, num_layers=1)
     w = model.layer_arrays(0)
     table = model.input_vectors("".join(model.config.vocab)).astype(np.float32)
@@ -142,8 +142,8 @@ def test_the_views_come_in_the_same_order_from_either_path(monkeypatch):
     """The page's view buttons follow the trace's order: compiled (CPU) and torch (CUDA) must agree."""
     import torch
 
-    from models import tracer
-    from models.model import CharRNN, ModelConfig
+    from rnnscope.models import tracer
+    from rnnscope.models.model import CharRNN, ModelConfig
     for cell, views in (("gru", ["h", "z", "r", "n"]), ("lstm", ["h", "i", "f", "g", "o", "c"])):
         torch.manual_seed(0)
         model = CharRNN(ModelConfig(vocab=list("() 01"), cell=cell, hidden_size=3))

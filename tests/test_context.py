@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from app.state import AppState
-from models import checkpoint, tracer
-from models.context import StreamReader
-from models.errors import RnnscopeError
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
-from models.trace import LayerState, Trace
+from rnnscope import grammar
+from rnnscope.app.state import AppState
+from rnnscope.models import checkpoint, tracer
+from rnnscope.models.context import StreamReader
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.trace import LayerState, Trace
 from rnnscope.cli import main
 
 

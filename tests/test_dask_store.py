@@ -14,18 +14,18 @@ import pytest
 import torch
 import zarr
 
-from analysis.labels import annotation_codes, label_cells
-from analysis.match import match, on_cells
-from analysis.probing import annotations_of
-from analysis.store_labels import label_store, store_annotations, store_text
-from analysis.tally import tally
-from models import checkpoint, tracer
-from models.dask_store import build_store_dask, dask_client
-from models.errors import RnnscopeError
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
-from models.paths import DEFAULT_CHECKPOINT
-from models.store import build_store, open_store
+from rnnscope.analysis.labels import annotation_codes, label_cells
+from rnnscope.analysis.match import match, on_cells
+from rnnscope.analysis.probing import annotations_of
+from rnnscope.analysis.store_labels import label_store, store_annotations, store_text
+from rnnscope.analysis.tally import tally
+from rnnscope.models import checkpoint, tracer
+from rnnscope.models.dask_store import build_store_dask, dask_client
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.store import build_store, open_store
 from rnnscope.cli import main
 from store_models import counter, lstm_counter
 

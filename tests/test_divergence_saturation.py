@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-import grammar
-from analysis.divergence import oracle_divergence
-from analysis.saturation import saturation
+from rnnscope import grammar
+from rnnscope.analysis.divergence import oracle_divergence
+from rnnscope.analysis.saturation import saturation
 
 SPEC = grammar.GrammarSpec()
 ALPHABET = SPEC.alphabet

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-import grammar
-from analysis.explain import explain
-from models import tracer
-from models.context import StreamReader
-from models.model import CharRNN, ModelConfig
+from rnnscope import grammar
+from rnnscope.analysis.explain import explain
+from rnnscope.models import tracer
+from rnnscope.models.context import StreamReader
+from rnnscope.models.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
 

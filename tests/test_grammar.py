@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import grammar
-from grammar import GrammarSpec, Verdict
+from rnnscope import grammar
+from rnnscope.grammar import GrammarSpec, Verdict
 
 DEFAULT = GrammarSpec()
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -380,7 +380,7 @@ def test_a_mutation_is_detected_at_exactly_its_position(case):
 
 def validate_by_loop(text: str, spec: GrammarSpec, start_depth: int = 0) -> Verdict:
     """The validator as first written, one character at a time: the reference for the vectorised one."""
-    from grammar.validate import _token_problem
+    from rnnscope.grammar.validate import _token_problem
     sep, depth, want_token = spec.separator, start_depth, True
     for i, ch in enumerate(text):
         if sep and not want_token:

@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from models import checkpoint  # noqa: E402
-from models.importers.keras_import import import_keras_file, import_keras_model  # noqa: E402
-from models.tracer import trace  # noqa: E402
+from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.importers.keras_import import import_keras_file, import_keras_model  # noqa: E402
+from rnnscope.models.tracer import trace  # noqa: E402
 from rnnscope.cli import main  # noqa: E402
 from doc_examples import run_worked_example  # noqa: E402
 
@@ -170,7 +170,7 @@ def test_the_gru_mapping_by_hand_one_step():
     z, r = sig(xs[:H] + hs[:H]), sig(xs[H:2 * H] + hs[H:2 * H])
     candidate = np.tanh(xs[2 * H:] + r * hs[2 * H:])
     expected = z * h0 + (1 - z) * candidate
-    from models.trace import LayerState
+    from rnnscope.models.trace import LayerState
     tr = trace(import_keras_model(model, VOCAB), VOCAB[2], state=[LayerState(h0, None)])
     np.testing.assert_allclose(tr.hidden[0][0], expected, rtol=0, atol=1e-6)
 

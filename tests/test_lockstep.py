@@ -10,12 +10,12 @@ import pytest
 import torch
 import zarr
 
-from models import lockstep, reference, store_kernel
-from models.checkpoint import load
-from models.dask_store import kernel_weights
-from models.heldout import heldout_of
-from models.model import CharRNN, ModelConfig
-from models.paths import DEFAULT_CHECKPOINT
+from rnnscope.models import lockstep, reference, store_kernel
+from rnnscope.models.checkpoint import load
+from rnnscope.models.dask_store import kernel_weights
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.paths import DEFAULT_CHECKPOINT
 
 KINDS = [("gru", "tanh"), ("lstm", "tanh"), ("rnn", "tanh"), ("rnn", "relu"), ("rnn", "linear")]
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from analysis.match import match, on_cells
-from models import tracer
-from models.errors import RnnscopeError
-from models.model import CharRNN, ModelConfig
-from models.store import build_store, open_store, store_for
+from rnnscope import grammar
+from rnnscope.analysis.match import match, on_cells
+from rnnscope.models import tracer
+from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.store import build_store, open_store, store_for
 
 torch.set_num_threads(1)
 

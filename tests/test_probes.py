@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-import grammar
-from analysis.annotations import grammar_annotations
-from analysis.probes import control_labels, probe, train_probe
-from models import checkpoint
-from models.heldout import heldout_of
-from models.model import CharRNN
-from models.tracer import trace
+from rnnscope import grammar
+from rnnscope.analysis.annotations import grammar_annotations
+from rnnscope.analysis.probes import control_labels, probe, train_probe
+from rnnscope.models import checkpoint
+from rnnscope.models.heldout import heldout_of
+from rnnscope.models.model import CharRNN
+from rnnscope.models.tracer import trace
 
 
 torch.set_num_threads(1)

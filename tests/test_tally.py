@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.annotations import Annotation, Annotations
-from analysis.labels import annotation_codes, pearson, threshold_groups
-from analysis.tally import BINS, tally
+from rnnscope.analysis.annotations import Annotation, Annotations
+from rnnscope.analysis.labels import annotation_codes, pearson, threshold_groups
+from rnnscope.analysis.tally import BINS, tally
 
 
 def reference_counts(values: np.ndarray, ann: Annotation, value_range):
@@ -93,7 +93,7 @@ def test_a_hand_counted_case():
 
 
 def test_counts_of_values_and_annotations_of_different_lengths_are_refused():
-    from models.errors import RnnscopeError
+    from rnnscope.models.errors import RnnscopeError
     ann = Annotations({"c": Annotation("c", False, np.array([0, 1, 0]), ("x", "y"))})
     with pytest.raises(RnnscopeError, match="the values have 5 steps but the annotations 3"):
         tally(np.zeros((5, 2), np.float32), annotation_codes(ann), (-1.0, 1.0))
@@ -103,7 +103,7 @@ def test_the_combinations_rows_are_summed_per_code_exactly_as_np_add_at_sums_the
     """tally sums the combinations' rows into each annotation's codes in a compiled loop (np.add.at took
     seconds on text's tens of thousands of combinations): the same rows in the same order, so the
     counts and the float sums are equal to the last bit; code -1 (no value) is left out."""
-    from analysis.tally import _sum_rows_by_code
+    from rnnscope.analysis.tally import _sum_rows_by_code
     rng = np.random.default_rng(3)
     J, H, K = 5_000, 7, 9
     code = rng.integers(-1, K, J)

@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from models import checkpoint
-from models.importers.torch_import import ImportRefused, import_state_dict_file, import_torch_module
-from models.tracer import trace
+from rnnscope.models import checkpoint
+from rnnscope.models.importers.torch_import import ImportRefused, import_state_dict_file, import_torch_module
+from rnnscope.models.tracer import trace
 from rnnscope.cli import main
 from doc_examples import run_worked_example
 
@@ -279,7 +279,7 @@ def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypa
 
 def test_a_carried_starting_state_reads_as_the_source_from_the_same_state():
     """Each layer's (h, c) given to the trace is the source's (h0, c0) for that layer, bottom first."""
-    from models.trace import LayerState
+    from rnnscope.models.trace import LayerState
     src = SourceModel("lstm", {}, True, 2, False, batch_first=True).eval()
     model = import_torch_module(src.emb, src.core, src.head, VOCAB)
     rng = np.random.default_rng(7)
