@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from rnnscope.models import checkpoint
-from rnnscope.models.errors import RnnscopeError
+from rnnscope.models.network import checkpoint
+from rnnscope.base.errors import RnnscopeError
 
 ROOT = Path(__file__).resolve().parent
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:       # a checkpoint or directory that cannot load is refused here, not in every session's log
         if args.lstmvis:
-            from rnnscope.app.lstmvis_source import open_source
+            from rnnscope.app.pages.lstmvis_source import open_source
             open_source(args.lstmvis)
         else:
             checkpoint.load(args.model)

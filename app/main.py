@@ -3,11 +3,11 @@
 directory (serve.py --lstmvis), on its states."""
 import os
 
-from rnnscope.app.lstmvis_state import LSTMVIS_ENV
+from rnnscope.app.pages.lstmvis_state import LSTMVIS_ENV
 
 if os.environ.get(LSTMVIS_ENV):
-    from rnnscope.app.lstmvis_page import lstmvis_template
+    from rnnscope.app.pages.lstmvis_page import lstmvis_template
     lstmvis_template(os.environ[LSTMVIS_ENV]).servable(title="rnnscope")
 else:
-    from rnnscope.app.page import Page
+    from rnnscope.app.pages.page import Page
     Page().template().servable(title="rnnscope")

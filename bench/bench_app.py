@@ -33,17 +33,17 @@ import numpy as np  # noqa: E402
 
 from rnnscope import grammar  # noqa: E402
 import machine  # noqa: E402  (bench/machine.py)
-from rnnscope.models import checkpoint  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
 
 
 def bench_update(model: str) -> list[str]:
     from bokeh.core.serialization import Serializer
     from bokeh.document import Document
 
-    from rnnscope.app import cache
-    from rnnscope.app.export import standalone_html
-    from rnnscope.app.page import Page
-    from rnnscope.app.state import AppState
+    from rnnscope.app.pages import cache
+    from rnnscope.app.drawing.export import standalone_html
+    from rnnscope.app.pages.page import Page
+    from rnnscope.app.pages.state import AppState
 
     page = Page(AppState(model))
     Document().add_root(page.scope.layout)      # sources live in a document, as on the server
@@ -76,10 +76,10 @@ def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
     (the probe itself is trained once per model and shared by every session: timed apart)."""
     from bokeh.document import Document
 
-    from rnnscope.app import cache
-    from rnnscope.app.page import Page
-    from rnnscope.app.probe_track import probe_track
-    from rnnscope.app.state import AppState
+    from rnnscope.app.pages import cache
+    from rnnscope.app.pages.page import Page
+    from rnnscope.app.drawing.probe_track import probe_track
+    from rnnscope.app.pages.state import AppState
 
     t_fit = machine.best(lambda: cache.depth_probe(model, 0), 1)        # first call: held-out trace + fit
     page = Page(AppState(model))
@@ -109,9 +109,9 @@ def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
 def bench_in_context(model: str) -> list[str]:
     """A held-out window read in context walks the stream once up to it (recording the state
     every 1,000 chars), then any window costs its own trace plus < 1,000 chars of warm-up."""
-    from rnnscope.models.context import StreamReader
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.tracer import trace
+    from rnnscope.models.reading.context import StreamReader
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.reading.tracer import trace
 
     m = checkpoint.load(model)
     held = heldout_of(model)

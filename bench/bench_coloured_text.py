@@ -5,7 +5,7 @@ model's held-out text as coloured text, beside baselines measured in the same ru
 
 - trace: rnnscope's tracer (h and every gate, probabilities, annotations) against torch's bare
   nn.LSTM/nn.GRU forward over the same characters (h only: the floor any tracer pays);
-- render: app/coloured_text.py (colour lookup, escaping, hover titles) against joining 5,000
+- render: app/drawing/coloured_text.py (colour lookup, escaping, hover titles) against joining 5,000
   bare ``<span>c</span>`` strings (the floor any per-character HTML pays).
 Best of --repeat runs each. Writes the ``## Coloured text`` section of bench/RESULTS.md."""
 from __future__ import annotations
@@ -22,12 +22,12 @@ sys.path.insert(0, str(ROOT))
 import machine  # noqa: E402  (bench/machine.py)
 import torch  # noqa: E402
 
-from rnnscope.app.coloured_text import coloured_text_html  # noqa: E402
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.heldout import heldout_of  # noqa: E402
-from rnnscope.models.paths import CHECKPOINTS_DIR  # noqa: E402
-from rnnscope.models.trace import value_range  # noqa: E402
-from rnnscope.models.tracer import trace  # noqa: E402
+from rnnscope.app.drawing.coloured_text import coloured_text_html  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.data.heldout import heldout_of  # noqa: E402
+from rnnscope.base.paths import CHECKPOINTS_DIR  # noqa: E402
+from rnnscope.models.reading.trace import value_range  # noqa: E402
+from rnnscope.models.reading.tracer import trace  # noqa: E402
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-from rnnscope.models.run import read_metrics, run_dir_of  # noqa: E402
+from rnnscope.models.training.run import read_metrics, run_dir_of  # noqa: E402
 
 
 def rnnscope_train(processes: int, out: Path, batch: int, bptt: int, steps: int, eval_every: int) -> float:

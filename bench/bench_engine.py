@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
 from rnnscope import grammar  # noqa: E402
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.data import GrammarData  # noqa: E402
-from rnnscope.models.evaluate import grammatical_share, heldout_loss  # noqa: E402
-from rnnscope.models.extract import extract_hidden  # noqa: E402
-from rnnscope.models.model import CharRNN, ModelConfig  # noqa: E402
-from rnnscope.models.tracer import trace  # noqa: E402
-from rnnscope.models.train import TrainConfig, train  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.data.batches import GrammarData  # noqa: E402
+from rnnscope.models.training.evaluate import grammatical_share, heldout_loss  # noqa: E402
+from rnnscope.models.reading.extract import extract_hidden  # noqa: E402
+from rnnscope.models.network.model import CharRNN, ModelConfig  # noqa: E402
+from rnnscope.models.reading.tracer import trace  # noqa: E402
+from rnnscope.models.training.train import TrainConfig, train  # noqa: E402
 
 
 def bench_generate(n):
@@ -68,7 +68,7 @@ def bench_trace(model, n):
 @njit(cache=False)
 def _floor_gru(gi, W_hh, b_hh, h, out, gates):
     """A plain compiled GRU step loop (the issue's "compiled-loop floor"): float32, the equations as
-    written, input projections given, h and r, z, n stored. Written apart from models/compiled.py,
+    written, input projections given, h and r, z, n stored. Written apart from models/reading/compiled.py,
     so it measures what a straightforward loop does, not ours."""
     T, H = out.shape
     gh = np.empty(3 * H, np.float32)

@@ -31,9 +31,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.importers.keras_import import import_keras_file  # noqa: E402
-from rnnscope.models.importers.torch_import import import_state_dict_file  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.interop.keras_import import import_keras_file  # noqa: E402
+from rnnscope.models.interop.torch_import import import_state_dict_file  # noqa: E402
 
 VOCAB_100 = [chr(c) for c in range(32, 132)]
 

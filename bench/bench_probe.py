@@ -22,16 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
 from rnnscope import grammar  # noqa: E402
-from rnnscope.analysis.annotations import grammar_annotations  # noqa: E402
-from rnnscope.analysis.labels import annotation_codes, label_cells  # noqa: E402
-from rnnscope.analysis.match import match, on_cells  # noqa: E402
-from rnnscope.analysis.probes import fit_score, probe  # noqa: E402
-from rnnscope.analysis.probing import probing_run  # noqa: E402
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.heldout import heldout_of  # noqa: E402
-from rnnscope.models.store import build_store, open_store  # noqa: E402
-from rnnscope.models.trace import value_range  # noqa: E402
-from rnnscope.models.tracer import trace  # noqa: E402
+from rnnscope.analysis.describe.annotations import grammar_annotations  # noqa: E402
+from rnnscope.analysis.describe.labels import annotation_codes, label_cells  # noqa: E402
+from rnnscope.analysis.describe.match import match, on_cells  # noqa: E402
+from rnnscope.analysis.decode.probes import fit_score, probe  # noqa: E402
+from rnnscope.analysis.decode.probing import probing_run  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.data.heldout import heldout_of  # noqa: E402
+from rnnscope.models.store.zarr_store import build_store, open_store  # noqa: E402
+from rnnscope.models.reading.trace import value_range  # noqa: E402
+from rnnscope.models.reading.tracer import trace  # noqa: E402
 
 
 def timed(fn):

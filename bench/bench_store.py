@@ -1,9 +1,9 @@
 """Corpus store benchmark: the shipped GRU's states of a long grammar stream written to a Zarr store
-by a dask.distributed LocalCluster of 1 and of 2 worker processes (models/dask_store.py), beside
+by a dask.distributed LocalCluster of 1 and of 2 worker processes (models/store/dask_build.py), beside
 baselines measured in the same run over the same text: the compiled h-only loop in this process
 (no store: one stream on one core), one worker's task run in this process (the whole text as one
 span, its lanes read side by side, the store write included), the single-process store build
-(models/store.py), and torch's batched extract (models/extract.py, rows read from the zero state:
+(models/store/zarr_store.py), and torch's batched extract (models/reading/extract.py, rows read from the zero state:
 a throughput figure only, not states in context). Cluster start-up is timed apart; each build is best of --rounds on
 a started cluster whose workers have already built a small store (numba caches loaded). Writes
 the "Corpus store (Dask)" section of bench/RESULTS.md.
@@ -29,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
 from rnnscope import grammar  # noqa: E402
-from rnnscope.models import checkpoint, store_kernel  # noqa: E402
-from rnnscope.models.dask_store import BURN_IN, LANE_PER_BURN, build_store_dask, dask_client, kernel_weights, lanes_for  # noqa: E402,E501
-from rnnscope.models.extract import extract_hidden  # noqa: E402
-from rnnscope.models.heldout import heldout_of  # noqa: E402
-from rnnscope.models.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from rnnscope.models.store import CHUNK, build_store  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.store import kernel as store_kernel
+from rnnscope.models.store.dask_build import BURN_IN, LANE_PER_BURN, build_store_dask, dask_client, kernel_weights, lanes_for  # noqa: E402,E501
+from rnnscope.models.reading.extract import extract_hidden  # noqa: E402
+from rnnscope.models.data.heldout import heldout_of  # noqa: E402
+from rnnscope.base.paths import DEFAULT_CHECKPOINT  # noqa: E402
+from rnnscope.models.store.zarr_store import CHUNK, build_store  # noqa: E402
 
 
 def main() -> None:
@@ -90,7 +91,7 @@ def main() -> None:
              f"| one task in this process: the text as one span, {lanes} lanes side by side, store write included "
              f"| {rate(rows['task'])} | {rows['loop'] / rows['task']:.2f} x |",
              f"| baseline: compiled h-only loop in this process, no store | {rate(rows['loop'])} | 1.00 x |",
-             f"| baseline: single-process store build (models/store.py) | {rate(rows['one'])} | "
+             f"| baseline: single-process store build (models/store/zarr_store.py) | {rate(rows['one'])} | "
              f"{rows['loop'] / rows['one']:.2f} x |",
              f"| baseline: torch batched extract, 100 rows from the zero state (not in context) | "
              f"{rate(rows['torch'])} | {rows['loop'] / rows['torch']:.2f} x |",

@@ -1,5 +1,5 @@
 """Corpus store on a GPU: the shipped GRU's states of a long grammar stream read as lanes by torch's
-own modules on CUDA (models/torch_lanes.py, `rnnscope store build --device cuda`), beside a bare
+own modules on CUDA (models/store/torch_lanes.py, `rnnscope store build --device cuda`), beside a bare
 cuDNN baseline measured in the same run: model.rnn's forward over the same lanes as one batch,
 the outputs left on the GPU (no burn-ins, no seams, no copy to the host, no store). Rows: the bare
 forward; the lanes read with their burn-ins and copied to the host (TorchLanes.read_lanes, no
@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import machine  # noqa: E402
 
 from rnnscope import grammar  # noqa: E402
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.dask_store import BURN_IN, LANE_PER_BURN, lanes_for  # noqa: E402
-from rnnscope.models.heldout import heldout_of  # noqa: E402
-from rnnscope.models.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from rnnscope.models.store_kernel import lane_layout  # noqa: E402
-from rnnscope.models.torch_lanes import TorchLanes, build_store_torch  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.store.dask_build import BURN_IN, LANE_PER_BURN, lanes_for  # noqa: E402
+from rnnscope.models.data.heldout import heldout_of  # noqa: E402
+from rnnscope.base.paths import DEFAULT_CHECKPOINT  # noqa: E402
+from rnnscope.models.store.kernel import lane_layout  # noqa: E402
+from rnnscope.models.store.torch_lanes import TorchLanes, build_store_torch  # noqa: E402
 
 
 def timed(fn) -> float:

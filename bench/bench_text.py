@@ -22,10 +22,10 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 
-from rnnscope.models import corpus  # noqa: E402
-from rnnscope.models.data import TextData  # noqa: E402
-from rnnscope.models.model import CharRNN, ModelConfig  # noqa: E402
-from rnnscope.models.train import TrainConfig, train  # noqa: E402
+from rnnscope.models.data import corpus  # noqa: E402
+from rnnscope.models.data.batches import TextData  # noqa: E402
+from rnnscope.models.network.model import CharRNN, ModelConfig  # noqa: E402
+from rnnscope.models.training.train import TrainConfig, train  # noqa: E402
 
 
 def trainer_chars_per_s(data, config, batch, steps) -> float:

@@ -16,16 +16,16 @@ load a model, read its held-out stream **in context**, label every cell, and dra
 The model is the shipped GRU-15 trained on the nested-parenthesis language (`( 1 ( 2 ) 1 ) 0 ...`)."""),
     ("code", """import panel as pn
 
-from rnnscope.analysis.labels import label_cells
-from rnnscope.analysis.probing import annotations_of
-from rnnscope.app.frame import make_frame
-from rnnscope.app.scope import Scope
-from rnnscope.models import checkpoint
-from rnnscope.models.context import StreamReader
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.paths import DEFAULT_CHECKPOINT
-from rnnscope.models.trace import value_range
-from rnnscope.models.tracer import trace
+from rnnscope.analysis.describe.labels import label_cells
+from rnnscope.analysis.decode.probing import annotations_of
+from rnnscope.app.drawing.frame import make_frame
+from rnnscope.app.drawing.scope import Scope
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading.context import StreamReader
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.base.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.reading.trace import value_range
+from rnnscope.models.reading.tracer import trace
 
 pn.extension()          # Panel's notebook support: the heatmap below is a live Bokeh figure
 

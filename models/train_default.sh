@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the shipped default checkpoint: a 1-layer GRU with 15 cells on a 15-dim embedding,
 # on the default grammar (max depth 4, "0" at depth 0, space separated), learning the oracle's
-# exact next-character distribution (--soft-targets; see models/data.py for why). Deterministic
+# exact next-character distribution (--soft-targets; see models/data/batches.py for why). Deterministic
 # for a given torch build; single-threaded so the result does not depend on the core count.
 # About 21 minutes on one core of this project's 2-core machines. Extra arguments are passed
 # on (e.g. --out runs/try to train elsewhere, --device cuda). --force: it replaces the shipped checkpoint.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the shipped text checkpoint: a 1-layer LSTM with 128 cells on a 32-dim embedding, on the
 # python-stdlib corpus (the first 3,000,000 characters of the running Python's standard library source,
-# models/corpus.py), held-out = its last 10%. Single-threaded, so the result does not depend on the core
+# models/data/corpus.py), held-out = its last 10%. Single-threaded, so the result does not depend on the core
 # count. Measured: 1,500 steps of 64 rows x 100 characters took about 20 minutes on one core of this
 # project's 2-core machine while other work ran (see the checkpoint's record for the exact time).
 # --minutes 28 keeps it under 30 minutes on a slower or busier machine (it then stops early, saves, and

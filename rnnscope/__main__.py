@@ -1,3 +1,3 @@
-from .cli import main
+from rnnscope.cli import main
 
 raise SystemExit(main())

@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.paths import DEFAULT_CHECKPOINT  # torch-free, so --help stays fast
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.base.paths import DEFAULT_CHECKPOINT  # torch-free, so --help stays fast
 
 DEFAULT_MODEL = str(DEFAULT_CHECKPOINT)
 
@@ -73,8 +73,8 @@ def _runtime_args(p: argparse.ArgumentParser, device_help: str = "") -> None:
 
 
 def _runtime(args):
-    """Apply --threads and resolve --device (models/runtime.py: one meaning everywhere)."""
-    from rnnscope.models.runtime import pick_device, set_threads
+    """Apply --threads and resolve --device (rnnscope/base/runtime.py: one meaning everywhere)."""
+    from rnnscope.base.runtime import pick_device, set_threads
     set_threads(args.threads)
     return pick_device(args.device)
 
@@ -85,14 +85,14 @@ def _out_arg(p: argparse.ArgumentParser, what: str) -> None:
 
 def _check_out(args) -> None:
     """Before any work: an -o that cannot be written fails now, not after the model ran."""
-    from rnnscope.models.atomic import check_writable
+    from rnnscope.base.atomic import check_writable
     if args.out:
         check_writable(args.out)
 
 
 def _emit(args, text: str, what: str) -> None:
     """Print ``text``, or write it to -o atomically and say so."""
-    from rnnscope.models.atomic import write_text_atomic
+    from rnnscope.base.atomic import write_text_atomic
     if args.out:
         write_text_atomic(args.out, text + "\n")
         print(f"wrote {what} to {args.out}")
@@ -141,7 +141,7 @@ def _read_file(path: Path) -> str:
 
 def cmd_generate(args) -> None:
     from rnnscope import grammar
-    from rnnscope.models.atomic import write_text_atomic
+    from rnnscope.base.atomic import write_text_atomic
     _check_out(args)
     text = grammar.generate(args.chars, seed=args.seed, spec=_spec(args))
     if args.out:
@@ -207,13 +207,13 @@ def _fill_train_defaults(args) -> None:
 
 def cmd_train(args) -> None:
     if args.task or _given(args) & set(TASK_FLAGS):
-        from rnnscope.models.distributed import World
+        from rnnscope.models.training.distributed import World
         if World.from_env().distributed:
             raise RnnscopeError("--task sum3 trains on one process (its model has 1 unit); run it without torchrun")
         _fill_train_defaults(args)
         return _train_task(args)
-    from rnnscope.models.run import read_run_json
-    from rnnscope.models.train import resume
+    from rnnscope.models.training.run import read_run_json
+    from rnnscope.models.training.train import resume
     if args.resume is not None:
         if args.minutes is not None and not args.minutes > 0:
             raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
@@ -228,9 +228,9 @@ def cmd_train(args) -> None:
 
 def _new_run(args) -> None:
     from rnnscope import grammar  # noqa: F401
-    from rnnscope.models.data import GrammarData, TextData
-    from rnnscope.models.model import ModelConfig
-    from rnnscope.models.train import TrainConfig, train
+    from rnnscope.models.data.batches import GrammarData, TextData
+    from rnnscope.models.network.model import ModelConfig
+    from rnnscope.models.training.train import TrainConfig, train
     if args.out is None:
         raise RnnscopeError("say where to save: --out DIR (or --resume RUN to go on with a run)")
     if args.data and args.soft_targets:
@@ -258,9 +258,9 @@ def _new_run(args) -> None:
 
 def _train_report(record: dict, out) -> None:
     import math
-    from rnnscope.models.run import BITS_PER_NAT, run_dir_of
-    from rnnscope.models.checkpoint import read_config
-    from rnnscope.models.distributed import World
+    from rnnscope.models.training.run import BITS_PER_NAT, run_dir_of
+    from rnnscope.models.network.checkpoint import read_config
+    from rnnscope.models.training.distributed import World
     if not World.from_env().writer:   # under torchrun, rank 0 speaks for the run
         return
     best = record["best"]
@@ -299,8 +299,8 @@ def _given(args) -> set[str]:
 
 
 def _train_task(args) -> None:
-    """``train --task sum3``: seed 000's 1-unit linear RNN (models/sum3.py); a grammar or text flag is refused."""
-    from rnnscope.models.sum3 import Sum3Config, train_sum3
+    """``train --task sum3``: seed 000's 1-unit linear RNN (training/sum3.py); a grammar or text flag is refused."""
+    from rnnscope.models.training.sum3 import Sum3Config, train_sum3
     given = _given(args)
     if not args.task:
         flags = sorted(TASK_FLAGS[k] for k in given & set(TASK_FLAGS))
@@ -330,10 +330,10 @@ def _predicts_characters(model, args, what: str) -> None:
 
 
 def cmd_weights(args) -> None:
-    """What a sum3 model learned, read off its weights, and its sums of new triples (analysis/weights.py)."""
-    from rnnscope.analysis.weights import predictions, sum3_weights, weights_text
-    from rnnscope.models import checkpoint
-    from rnnscope.models.sum3 import DIGITS, is_sum3, new_triples, predict
+    """What a sum3 model learned, read off its weights, and its sums of new triples (analysis/decode/weights.py)."""
+    from rnnscope.analysis.decode.weights import predictions, sum3_weights, weights_text
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.training.sum3 import DIGITS, is_sum3, new_triples, predict
     _check_out(args)
     model = checkpoint.load(args.model)
     if not is_sum3(model):
@@ -347,9 +347,9 @@ def cmd_weights(args) -> None:
 
 def cmd_eval(args) -> None:
     from rnnscope import grammar
-    from rnnscope.models import checkpoint
-    from rnnscope.models.data import grammar_spec_of
-    from rnnscope.models.evaluate import grammatical_share, heldout_loss
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.data.batches import grammar_spec_of
+    from rnnscope.models.training.evaluate import grammatical_share, heldout_loss
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     _predicts_characters(model, args, "evaluate as a character model")
@@ -391,7 +391,7 @@ def _eval_text(result: dict) -> str:
 
 
 def cmd_trace(args) -> None:
-    from rnnscope.models import checkpoint
+    from rnnscope.models.network import checkpoint
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     tr, what = _sequence_trace(model, args)
@@ -402,7 +402,7 @@ def cmd_trace(args) -> None:
 
 def _sequence_trace(model, args):
     """The trace of the sequence --text / --file / --index names, and a note on what it is."""
-    from rnnscope.models.tracer import trace
+    from rnnscope.models.reading.tracer import trace
     if args.index is None:
         if args.window is not None or args.from_zero_state:
             raise RnnscopeError("--window and --from-zero-state go with --index (a held-out window); "
@@ -413,8 +413,8 @@ def _sequence_trace(model, args):
 
 def cmd_states(args) -> None:
     """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
-    from rnnscope.models import checkpoint
-    from rnnscope.models.lstmvis import check_out_dir, write_lstmvis
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.interop.lstmvis import check_out_dir, write_lstmvis
     check_out_dir(args.out, args.force)     # before the model runs, not after
     if args.chars is not None:
         if args.window is not None:
@@ -438,10 +438,10 @@ def _with_annotations(model, tr, args):
     (a grammar's depth) or from the training text before the stream (a text model's strings)."""
     import dataclasses
 
-    from rnnscope.analysis.annotations import grammar_annotations
-    from rnnscope.analysis.text_annotations import text_annotations
-    from rnnscope.models.data import grammar_spec_of
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.analysis.describe.annotations import grammar_annotations
+    from rnnscope.analysis.describe.text_annotations import text_annotations
+    from rnnscope.models.data.batches import grammar_spec_of
+    from rnnscope.models.data.heldout import heldout_of
     if model.config.task:
         return tr, {}
     spec = grammar_spec_of(checkpoint_record(args.model), model.config.vocab)
@@ -458,7 +458,7 @@ def _with_annotations(model, tr, args):
 
 
 def checkpoint_record(path) -> dict:
-    from rnnscope.models import checkpoint
+    from rnnscope.models.network import checkpoint
     return checkpoint.read_config(path).get("training", {})
 
 
@@ -483,9 +483,9 @@ def _heldout_window(model, args):
     carried from the stream's start, as the app reads it) or with --from-zero-state."""
     import dataclasses
 
-    from rnnscope.models.context import StreamReader
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.tracer import trace
+    from rnnscope.models.reading.context import StreamReader
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.reading.tracer import trace
     args.window = 100 if args.window is None else args.window
     if args.window < 1:
         raise RnnscopeError(f"--window must be at least 1, got {args.window}")
@@ -505,8 +505,8 @@ def _heldout_window(model, args):
 
 
 def cmd_sample(args) -> None:
-    from rnnscope.models import checkpoint
-    from rnnscope.models.sample import sample
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.reading.sample import sample
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     _predicts_characters(model, args, "sample")
@@ -522,11 +522,11 @@ def cmd_sample(args) -> None:
 
 
 def cmd_corpus(args) -> None:
-    """Build a demonstration corpus (models/corpus.py) and its sidecar record."""
+    """Build a demonstration corpus (models/data/corpus.py) and its sidecar record."""
     import json as _json
 
-    from rnnscope.models import corpus
-    from rnnscope.models.atomic import check_writable, write_text_atomic
+    from rnnscope.models.data import corpus
+    from rnnscope.base.atomic import check_writable, write_text_atomic
     check_writable(args.out)
     text, record = corpus.build(args.name, args.max_chars)
     side = corpus.sidecar_path(args.out)
@@ -537,17 +537,17 @@ def cmd_corpus(args) -> None:
 
 
 def cmd_summary(args) -> None:
-    from rnnscope.models import checkpoint
-    from rnnscope.models.summary import summary, summary_data
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.network.summary import summary, summary_data
     _check_out(args)
     model = checkpoint.load(args.model)
     _emit(args, json.dumps(summary_data(model), indent=2) if args.json else summary(model), "the summary")
 
 
 def cmd_explain(args) -> None:
-    """The terms that made one cell's value at one step (analysis/explain.py)."""
-    from rnnscope.analysis.explain import explain, explain_text
-    from rnnscope.models import checkpoint
+    """The terms that made one cell's value at one step (analysis/describe/explain.py)."""
+    from rnnscope.analysis.describe.explain import explain, explain_text
+    from rnnscope.models.network import checkpoint
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     tr, what = _sequence_trace(model, args)
@@ -567,10 +567,10 @@ def cmd_explain(args) -> None:
 
 def cmd_match(args) -> None:
     """LSTMVis select and match: on-cells of a span, then the best runs of the corpus."""
-    from rnnscope.analysis.match import match, on_cells
-    from rnnscope.models import checkpoint
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.store import default_store_path, store_for
+    from rnnscope.analysis.describe.match import match, on_cells
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.store.zarr_store import default_store_path, store_for
     _check_out(args)
     model = checkpoint.load(args.model, _runtime(args))
     tr, what = _sequence_trace(model, args)
@@ -602,12 +602,12 @@ def cmd_match(args) -> None:
 
 def cmd_store_build(args) -> None:
     """Every hidden state of a corpus, read in context, into a Zarr store: by a Dask cluster
-    (models/dask_store.py, every seam checked) or in this one process (models/store.py)."""
-    from rnnscope.models import checkpoint
-    from rnnscope.models.dask_store import build_store_dask, dask_client
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.store import build_store
-    from rnnscope.models.torch_lanes import build_store_torch
+    (models/store/dask_build.py, every seam checked) or in this one process (models/store/zarr_store.py)."""
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.store.dask_build import build_store_dask, dask_client
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.store.zarr_store import build_store
+    from rnnscope.models.store.torch_lanes import build_store_torch
     if args.out.exists():       # before the model, the text and the cluster
         raise RnnscopeError(f"{args.out}: exists; a store is never overwritten (open it, or choose another path)")
     if not args.out.parent.is_dir():
@@ -641,11 +641,11 @@ def cmd_store_build(args) -> None:
 
 
 def cmd_store_labels(args) -> None:
-    """Label every cell of a layer from a store's states, read chunk by chunk (analysis/store_labels.py)."""
-    from rnnscope.analysis.store_labels import label_store, store_annotations, store_text
-    from rnnscope.models import checkpoint
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.store import open_store
+    """Label every cell of a layer from a store's states, read chunk by chunk (analysis/describe/store_labels.py)."""
+    from rnnscope.analysis.describe.store_labels import label_store, store_annotations, store_text
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.store.zarr_store import open_store
     _check_out(args)
     model = checkpoint.load(args.model)
     root = open_store(args.store, model)
@@ -666,13 +666,13 @@ def cmd_store_labels(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    """Two models on the same sequence, their cells paired by correlation (analysis/compare.py)."""
-    from rnnscope.analysis.compare import check_readable, compare_models, match_cells
-    from rnnscope.models import checkpoint
-    from rnnscope.models.atomic import check_writable, write_text_atomic
-    from rnnscope.models.context import StreamReader
-    from rnnscope.models.heldout import heldout_of
-    from rnnscope.models.tracer import trace
+    """Two models on the same sequence, their cells paired by correlation (analysis/describe/compare.py)."""
+    from rnnscope.analysis.describe.compare import check_readable, compare_models, match_cells
+    from rnnscope.models.network import checkpoint
+    from rnnscope.base.atomic import check_writable, write_text_atomic
+    from rnnscope.models.reading.context import StreamReader
+    from rnnscope.models.data.heldout import heldout_of
+    from rnnscope.models.reading.tracer import trace
     for path in (args.out, args.json):
         if path:
             check_writable(path)
@@ -703,8 +703,8 @@ def cmd_compare(args) -> None:
         write_text_atomic(args.json, json.dumps(numbers, indent=1) + "\n")
         print(f"wrote the numbers to {args.json}")
     if args.out:
-        from rnnscope.app.compare import comparison_html
-        from rnnscope.app.frame import make_frame
+        from rnnscope.app.drawing.compare import comparison_html
+        from rnnscope.app.drawing.frame import make_frame
         frames = (make_frame(tr_a, args.view, args.layer), make_frame(tr_b, args.view, args.other_layer))
         caption = f"{names[0]} and {names[1]} on {len(tr_a):,} characters{what}; pairs matched on {basis}."
         write_text_atomic(args.out, comparison_html(*frames, comparison, ("A", "B"), caption))
@@ -721,11 +721,11 @@ def cmd_compare(args) -> None:
 
 def cmd_probe(args) -> None:
     """Label, probe and ablate every cell on the model's held-out stream read in context."""
-    from rnnscope.analysis.probing import probing_run, text_summary
-    from rnnscope.analysis.report import report_html
-    from rnnscope.models import checkpoint
-    from rnnscope.models.atomic import check_writable, write_text_atomic
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.analysis.decode.probing import probing_run, text_summary
+    from rnnscope.analysis.decode.report import report_html
+    from rnnscope.models.network import checkpoint
+    from rnnscope.base.atomic import check_writable, write_text_atomic
+    from rnnscope.models.data.heldout import heldout_of
     for path in (args.out, args.json):
         if path:
             check_writable(path)
@@ -743,10 +743,10 @@ def cmd_probe(args) -> None:
 
 
 def cmd_generalise(args) -> None:
-    """Depth generalisation: models of the brackets-only grammar on a deeper stream (analysis/generalise.py)."""
-    from rnnscope.analysis.generalise import TEST_SEED, comparison, text_table
-    from rnnscope.models import checkpoint
-    from rnnscope.models.atomic import check_writable, write_text_atomic
+    """Depth generalisation: models of the brackets-only grammar on a deeper stream (analysis/decode/generalise.py)."""
+    from rnnscope.analysis.decode.generalise import TEST_SEED, comparison, text_table
+    from rnnscope.models.network import checkpoint
+    from rnnscope.base.atomic import check_writable, write_text_atomic
     for path in (args.out, args.json):
         if path:
             check_writable(path)
@@ -758,7 +758,7 @@ def cmd_generalise(args) -> None:
         write_text_atomic(args.json, json.dumps(numbers, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote the numbers to {args.json}")
     if args.out:
-        from rnnscope.analysis.generalise_report import report_html
+        from rnnscope.analysis.decode.generalise_report import report_html
         write_text_atomic(args.out, report_html(numbers))
         print(f"wrote the report to {args.out}")
     if not (args.out or args.json):
@@ -766,7 +766,7 @@ def cmd_generalise(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from rnnscope.app.export import export_file
+    from rnnscope.app.drawing.export import export_file
     if args.index is None and args.text is None and args.file is None:
         raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
     text = _read_text(args) if args.index is None else None
@@ -789,9 +789,9 @@ def cmd_export(args) -> None:
 
 
 def cmd_import_torch(args) -> None:
-    """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (models/importers/torch_import.py)."""
-    from rnnscope.models import checkpoint
-    from rnnscope.models.importers.torch_import import import_state_dict_file
+    """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (models/interop/torch_import.py)."""
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.interop.torch_import import import_state_dict_file
     checkpoint.check_output(args.out, force=args.force)
     model = import_state_dict_file(args.state_dict, args.vocab, args.map)
     checkpoint.save(model, args.out, training=model.training_record)
@@ -801,9 +801,9 @@ def cmd_import_torch(args) -> None:
 
 
 def cmd_import_keras(args) -> None:
-    """A Keras 3 .keras file -> an rnnscope checkpoint (models/importers/keras_import.py); Keras not needed."""
-    from rnnscope.models import checkpoint
-    from rnnscope.models.importers.keras_import import import_keras_file
+    """A Keras 3 .keras file -> an rnnscope checkpoint (models/interop/keras_import.py); Keras not needed."""
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.interop.keras_import import import_keras_file
     checkpoint.check_output(args.out, force=args.force)
     model = import_keras_file(args.file, args.vocab)
     checkpoint.save(model, args.out, training=model.training_record)
@@ -1182,7 +1182,7 @@ def _speaks(error: Exception) -> bool:
     per process. Any other failure (a file system error) is printed by whichever process met it."""
     if not isinstance(error, RnnscopeError) or "WORLD_SIZE" not in os.environ:
         return True
-    from rnnscope.models.distributed import World
+    from rnnscope.models.training.distributed import World
     try:
         return World.from_env().writer
     except RnnscopeError:

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.models import checkpoint
-from rnnscope.models.data import GrammarData
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.train import TrainConfig, train
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.batches import GrammarData
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.training.train import TrainConfig, train
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
 

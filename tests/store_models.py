@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 def counter(layers: int = 2) -> CharRNN:

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.ablation import grammatical_shares, held_out_means
-from rnnscope.models import checkpoint, reference, tracer
-from rnnscope.models.ablation import Ablation, sample_ablated
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.intervene.ablation import grammatical_shares, held_out_means
+from rnnscope.models.network import checkpoint, reference
+from rnnscope.models.reading import tracer
+from rnnscope.models.reading.ablation import Ablation, sample_ablated
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 torch.set_num_threads(1)
@@ -27,7 +28,7 @@ def tiny(cell: str = "gru", layers: int = 2) -> CharRNN:
 
 def numpy_samples(model: CharRNN, n: int, chars: int, temperature: float, seed: int, prime: str,
                   clamp: dict[int, tuple[list[int], float]]) -> list[str]:
-    """One sample at a time: the cell equations of models/reference.py, layer ``k``'s cells
+    """One sample at a time: the cell equations of models/network/reference.py, layer ``k``'s cells
     clamp[k][0] set to clamp[k][1] after every step, and the first character whose cumulative
     probability exceeds u; u[i] at step t is the i-th of torch.rand(n) drawn t-th from the seed."""
     gen = torch.Generator().manual_seed(seed)

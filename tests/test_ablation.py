@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.ablation import held_out_means, rank_by_ablation
-from rnnscope.models import checkpoint, reference, tracer
-from rnnscope.models.ablation import Ablation, loss_of, run_ablated
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.intervene.ablation import held_out_means, rank_by_ablation
+from rnnscope.models.network import checkpoint, reference
+from rnnscope.models.reading import tracer
+from rnnscope.models.reading.ablation import Ablation, loss_of, run_ablated
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 torch.set_num_threads(1)

@@ -3,9 +3,9 @@ read in context, a row click plots that cell, and a text model is labelled again
 from __future__ import annotations
 
 
-from rnnscope.app.cells import CellsTab
-from rnnscope.app.state import AppState
-from rnnscope.models import checkpoint
+from rnnscope.app.tabs.cells import CellsTab
+from rnnscope.app.pages.state import AppState
+from rnnscope.models.network import checkpoint
 
 
 
@@ -43,8 +43,8 @@ def test_the_table_follows_the_view_and_layer(gru2_model):  # noqa: F811
 def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path):
     """A hand-built paren counter saved as a model of a Python file: the Cells tab labels its cell 0
     by construction and draws the text profiles; the Probes tab probes the text targets."""
-    from rnnscope.analysis.probing import TEXT_PROBE_TARGETS
-    from rnnscope.app.probes_tab import ProbesTab
+    from rnnscope.analysis.decode.probing import TEXT_PROBE_TARGETS
+    from rnnscope.app.tabs.probes_tab import ProbesTab
     from test_text_annotations import CODE, hand_built_paren_rnn
     text = tmp_path / "code.py.txt"
     text.write_text(CODE * 3, encoding="utf-8")
@@ -64,7 +64,7 @@ def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path
 
 
 def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  # noqa: F811
-    from rnnscope.app.probes_tab import ProbesTab
+    from rnnscope.app.tabs.probes_tab import ProbesTab
     tab = ProbesTab(state=AppState(default_model))
     assert tab.body.objects == []                     # nothing computed until the tab is shown
     tab.open()
@@ -76,8 +76,8 @@ def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  
 def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_model):  # noqa: F811
     import numpy as np
 
-    from rnnscope.app.ablation_tab import AblationTab
-    from rnnscope.models.ablation import Ablation, loss_of, run_ablated
+    from rnnscope.app.tabs.ablation_tab import AblationTab
+    from rnnscope.models.reading.ablation import Ablation, loss_of, run_ablated
     state = AppState(default_model)
     tab = AblationTab(state=state)
     tab.param.trigger("run")
@@ -92,8 +92,8 @@ def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_mode
     assert "the oracle's floor on this text" in tab.result.object and ablated > intact + 0.1
     assert tab.plot.visible and len(tab.source.data["x"]) == len(state.trace) - 1
     np.testing.assert_allclose(tab.source.data["intact"], state.trace.next_char_prob(), atol=1e-5)
-    # the grammatical share of 100 samples each, intact beside ablated, as analysis/ablation.py counts them
-    from rnnscope.analysis.ablation import grammatical_shares
+    # the grammatical share of 100 samples each, intact beside ablated, as analysis/intervene/ablation.py counts them
+    from rnnscope.analysis.intervene.ablation import grammatical_shares
     shares = grammatical_shares(model, state.grammar_spec, [[], [Ablation(0, (2, 11), "zero")]], n=100, chars=300)
     good = [sum(s.grammatical) for s in shares]
     assert f"Grammatical samples: {good[0]} of 100 intact, {good[1]} of 100 ablated" in tab.samples.object
@@ -101,7 +101,7 @@ def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_mode
 
 
 def test_the_ablation_ranking(default_model):  # noqa: F811
-    from rnnscope.app.ablation_tab import AblationTab
+    from rnnscope.app.tabs.ablation_tab import AblationTab
     tab = AblationTab(state=AppState(default_model))
     tab.param.trigger("rank")
     table = tab.ranking.value

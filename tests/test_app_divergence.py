@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.app.page import Page
-from rnnscope.app.state import AppState
-from rnnscope.models import checkpoint
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.app.pages.page import Page
+from rnnscope.app.pages.state import AppState
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 

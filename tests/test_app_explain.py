@@ -2,8 +2,8 @@
 step, the terms adding up to the value shown -- at the true position when separators are hidden."""
 from __future__ import annotations
 
-from rnnscope.app.page import Page
-from rnnscope.app.state import AppState
+from rnnscope.app.pages.page import Page
+from rnnscope.app.pages.state import AppState
 
 
 

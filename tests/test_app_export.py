@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from rnnscope.app.export import standalone_html
-from rnnscope.app.frame import Frame
-from rnnscope.app.heatmap import TILE, image_data
-from rnnscope.app.page import Page
-from rnnscope.app.state import AppState
-from rnnscope.models.paths import CHECKPOINTS_DIR
+from rnnscope.app.drawing.export import standalone_html
+from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.drawing.heatmap import TILE, image_data
+from rnnscope.app.pages.page import Page
+from rnnscope.app.pages.state import AppState
+from rnnscope.base.paths import CHECKPOINTS_DIR
 
 
 def external_resources(html: str) -> list[str]:
@@ -73,7 +73,7 @@ def test_cli_export(default_model, tmp_path):  # noqa: F811
 def test_an_export_holds_only_the_tracks_it_shows(tmp_path):
     """A text model has no depth, probe or KL track: the export leaves them out rather than carry them
     hidden (a hidden figure in a standalone document is drawn as a 1-px column at the page's left)."""
-    from rnnscope.app.export import export_file
+    from rnnscope.app.drawing.export import export_file
     out, _ = export_file(tmp_path / "text.html", CHECKPOINTS_DIR / "lstm128-pystdlib", index=0, window=50)
     html = out.read_text()
     assert "surprisal of the next character" in html
@@ -135,8 +135,8 @@ def test_export_of_a_corrupt_model_is_one_line(corrupt_model, tmp_path, capsys):
 def test_export_index_on_a_text_model_whose_text_is_gone_names_the_file(tmp_path, capsys):
     import torch
 
-    from rnnscope.models import checkpoint
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     torch.manual_seed(0)
     gone = tmp_path / "corpus.txt"
     ck = checkpoint.save(CharRNN(ModelConfig(vocab=list("abc "), hidden_size=4)), tmp_path / "textmodel",

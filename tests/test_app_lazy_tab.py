@@ -1,4 +1,4 @@
-"""app/lazy_tab.py: a tab's content is computed the first time the tab is shown (its tabs' ``active`` index
+"""app/pages/lazy_tab.py: a tab's content is computed the first time the tab is shown (its tabs' ``active`` index
 comes to it), never while the page loads, and from then on after each change it watches; the
 tabs that take seconds to compute, on a model's page and on an LSTMVis directory's, are all of that kind."""
 from __future__ import annotations
@@ -6,16 +6,16 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from rnnscope.app.cells import CellsTab
-from rnnscope.app.coloured_tab import ColouredTextTab
-from rnnscope.app.compare_tab import CompareTab
-from rnnscope.app.lazy_tab import LazyTab
-from rnnscope.app.lstmvis_page import LstmvisCellsTab
-from rnnscope.app.page import TOOLS, Page
-from rnnscope.app.probes_tab import ProbesTab
-from rnnscope.app.saturation_tab import SaturationTab
-from rnnscope.app.state import AppState
-from rnnscope.app.timeline_tab import TimelineTab
+from rnnscope.app.tabs.cells import CellsTab
+from rnnscope.app.tabs.coloured_tab import ColouredTextTab
+from rnnscope.app.tabs.compare_tab import CompareTab
+from rnnscope.app.pages.lazy_tab import LazyTab
+from rnnscope.app.pages.lstmvis_page import LstmvisCellsTab
+from rnnscope.app.pages.page import TOOLS, Page
+from rnnscope.app.tabs.probes_tab import ProbesTab
+from rnnscope.app.tabs.saturation_tab import SaturationTab
+from rnnscope.app.pages.state import AppState
+from rnnscope.app.tabs.timeline_tab import TimelineTab
 
 
 class CountingTab(LazyTab):

@@ -16,16 +16,16 @@ import pytest
 import torch
 import yaml
 
-from rnnscope.analysis.annotations import Annotation, Annotations
-from rnnscope.analysis.labels import label_cells
-from rnnscope.analysis.match import match
-from rnnscope.app.lstmvis_page import LstmvisPage, lstmvis_template
-from rnnscope.app.lstmvis_source import MAX_WINDOW
-from rnnscope.app.lstmvis_state import LstmvisState
-from rnnscope.models import tracer
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.lstmvis import write_lstmvis
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.describe.annotations import Annotation, Annotations
+from rnnscope.analysis.describe.labels import label_cells
+from rnnscope.analysis.describe.match import match
+from rnnscope.app.pages.lstmvis_page import LstmvisPage, lstmvis_template
+from rnnscope.app.pages.lstmvis_source import MAX_WINDOW
+from rnnscope.app.pages.lstmvis_state import LstmvisState
+from rnnscope.models.reading import tracer
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.interop.lstmvis import write_lstmvis
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 T = 240
 serve = SourceFileLoader("serve", str(Path(__file__).resolve().parent.parent / "serve.py")).load_module()

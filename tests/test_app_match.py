@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscope.app import cache
-from rnnscope.app.match_tab import TOP, span_columns
-from rnnscope.app.page import Page
-from rnnscope.app.saturation_tab import SaturationTab
-from rnnscope.app.state import AppState
-from rnnscope.models import checkpoint
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.tracer import hidden_states
-from rnnscope.models.tracer import trace as trace_of
+from rnnscope.app.pages import cache
+from rnnscope.app.tabs.match_tab import TOP, span_columns
+from rnnscope.app.pages.page import Page
+from rnnscope.app.tabs.saturation_tab import SaturationTab
+from rnnscope.app.pages.state import AppState
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.reading.tracer import hidden_states
+from rnnscope.models.reading.tracer import trace as trace_of
 
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnscope import grammar
-from rnnscope.app.ordering import ORDERS, cell_order, depth_correlation
+from rnnscope.app.drawing.ordering import ORDERS, cell_order, depth_correlation
 
 
 def test_a_cell_that_copies_depth_correlates_one_and_comes_first():
@@ -38,7 +38,7 @@ def test_order_is_a_permutation_sorted_by_strength(T, H, seed):
 
 
 def test_row_labels_never_show_a_signed_zero():
-    from rnnscope.app.frame import Frame
+    from rnnscope.app.drawing.frame import Frame
     r = np.array([-0.001, 0.004, -0.5, -0.0])
     frame = Frame(text="ab", title="t", values=np.zeros((4, 2), np.float32), cells=np.arange(4), low=-1, high=1,
                   depth=np.array([0, 1]), p_next=np.zeros(2), correlation=r, order="depth")
@@ -46,9 +46,9 @@ def test_row_labels_never_show_a_signed_zero():
 
 
 def test_a_constant_depth_has_no_r_and_says_so():
-    from rnnscope.app.frame import make_frame
-    from rnnscope.models import tracer
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.app.drawing.frame import make_frame
+    from rnnscope.models.reading import tracer
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     model = CharRNN(ModelConfig(vocab=grammar.GrammarSpec().alphabet, hidden_size=3, embedding_dim=2))
     frame = make_frame(tracer.trace(model, "0 0 0 0 0 0 "), order="depth")
     assert frame.row_labels == ["cell 0  r=n/a", "cell 1  r=n/a", "cell 2  r=n/a"]
@@ -56,7 +56,7 @@ def test_a_constant_depth_has_no_r_and_says_so():
 
 
 def test_cluster_order_puts_similar_cells_side_by_side():
-    from rnnscope.analysis.clustering import cluster_order, correlation_matrix
+    from rnnscope.analysis.describe.clustering import cluster_order, correlation_matrix
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=500), rng.normal(size=500)
     noise = lambda: 0.05 * rng.normal(size=500)    # noqa: E731

@@ -10,18 +10,19 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.labels import CellLabel, Finding
-from rnnscope.app import cache
-from rnnscope.app.frame import make_frame
-from rnnscope.app.heatmap import LABEL_PX, MIN_ROW_PX, PLOT_PX, ROW_PX, label_ticks, plot_height, row_px
-from rnnscope.app.ordering import cell_order, label_score_ranking, orders_for
-from rnnscope.app.page import Page
-from rnnscope.app.row_filter import ALL, LISTED, RowFilter, filter_rows, parse_cells
-from rnnscope.app.scope import Scope
-from rnnscope.app.state import AppState
-from rnnscope.models import checkpoint, tracer
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.describe.labels import CellLabel, Finding
+from rnnscope.app.pages import cache
+from rnnscope.app.drawing.frame import make_frame
+from rnnscope.app.drawing.heatmap import LABEL_PX, MIN_ROW_PX, PLOT_PX, ROW_PX, label_ticks, plot_height, row_px
+from rnnscope.app.drawing.ordering import cell_order, label_score_ranking, orders_for
+from rnnscope.app.pages.page import Page
+from rnnscope.app.drawing.row_filter import ALL, LISTED, RowFilter, filter_rows, parse_cells
+from rnnscope.app.drawing.scope import Scope
+from rnnscope.app.pages.state import AppState
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading import tracer
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 GRAMMAR_VOCAB = grammar.GrammarSpec().alphabet
@@ -217,7 +218,7 @@ def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm
 
 
 def test_the_page_samples_from_the_models_own_start_and_says_so(default_model):  # noqa: F811
-    from rnnscope.models.sample import sample
+    from rnnscope.models.reading.sample import sample
     state = AppState(default_model)
     state.param.update(sample_chars=80, seed=5)
     state.param.trigger("sample")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnscope.app.heatmap import label_ticks, plot_height
-from rnnscope.app.page import Page
-from rnnscope.app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
-from rnnscope.models.heldout import HELDOUT_CHARS
-from rnnscope.app.state import AppState
+from rnnscope.app.drawing.heatmap import label_ticks, plot_height
+from rnnscope.app.pages.page import Page
+from rnnscope.app.pages.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
+from rnnscope.models.data.heldout import HELDOUT_CHARS
+from rnnscope.app.pages.state import AppState
 
 
 
@@ -255,7 +255,7 @@ def test_a_number_outside_its_range_is_refused_with_the_range_and_snaps_back(pag
 
 
 def test_a_served_model_named_like_a_shipped_one_gets_a_readable_label(tmp_path):
-    from rnnscope.app.state import MODELS_DIR, find_checkpoints
+    from rnnscope.app.pages.state import MODELS_DIR, find_checkpoints
     shipped = sorted(p.parent.name for p in MODELS_DIR.glob("*/config.json"))[0]
     extra = tmp_path / "runs" / shipped
     found = find_checkpoints(extra)
@@ -311,8 +311,8 @@ def test_hiding_separators_keeps_the_tokens_and_their_true_positions(page):
 
 
 def test_hiding_separators_of_plain_text_hides_spaces_and_never_everything():
-    from rnnscope.app.frame import make_frame
-    from rnnscope.models.trace import Trace
+    from rnnscope.app.drawing.frame import make_frame
+    from rnnscope.models.reading.trace import Trace
     vocab = list(" ab")
 
     def trace(text):

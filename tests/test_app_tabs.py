@@ -1,6 +1,6 @@
 """The Coloured text, Compare and Timeline tabs (issue 8 items 5, 8, 7), set by parameters in plain
 Python. Every number is checked against an independent computation: hidden states from the plain
-NumPy equations (models/reference.py) run over the held-out stream from its start (so a window is
+NumPy equations (models/network/reference.py) run over the held-out stream from its start (so a window is
 read in context), pairs from analysis.compare.match_cells on those states, and labels from
 analysis.labels on them. The run is a GRU-6 trained here for 24 steps with a checkpoint every 8."""
 from __future__ import annotations
@@ -12,19 +12,19 @@ import pytest
 import torch
 from app_fixtures import GRAMMAR_VOCAB
 
-from rnnscope.analysis.compare import match_cells
-from rnnscope.analysis.labels import label_cells
-from rnnscope.analysis.probing import annotations_of
-from rnnscope.app import cache
-from rnnscope.app.coloured_text import MAX_COLOURED_CHARS
-from rnnscope.app.compare_tab import CompareTab
-from rnnscope.app.page import TOOLS, Page
-from rnnscope.app.state import AppState
-from rnnscope.app.timeline_tab import TimelineTab
-from rnnscope.models import checkpoint, reference
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.run import run_dir_of
+from rnnscope.analysis.describe.compare import match_cells
+from rnnscope.analysis.describe.labels import label_cells
+from rnnscope.analysis.decode.probing import annotations_of
+from rnnscope.app.pages import cache
+from rnnscope.app.drawing.coloured_text import MAX_COLOURED_CHARS
+from rnnscope.app.tabs.compare_tab import CompareTab
+from rnnscope.app.pages.page import TOOLS, Page
+from rnnscope.app.pages.state import AppState
+from rnnscope.app.tabs.timeline_tab import TimelineTab
+from rnnscope.models.network import checkpoint, reference
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.training.run import run_dir_of
 
 torch.set_num_threads(1)
 SPAN = re.compile(r'<span style="background:#[0-9a-f]{6};color:#[0-9a-f]{3}" title="([\d,]+): ([^"]*)">(.*?)</span>')

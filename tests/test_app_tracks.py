@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnscope.app.frame import Frame
-from rnnscope.app.heatmap import DIVERGING
-from rnnscope.app.scope import Scope
+from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.drawing.heatmap import DIVERGING
+from rnnscope.app.drawing.scope import Scope
 
 
 
@@ -58,10 +58,10 @@ def test_cell_legend_sits_above_the_lines_not_on_them():
 def test_the_depth_probe_track_reads_depth_from_the_states(default_model):  # noqa: F811
     """The Probes tab's depth probe applied to the window on screen: on the shipped GRU it reads
     the true depth almost everywhere, and the title carries the Probes tab's own accuracy."""
-    from rnnscope.app import cache
-    from rnnscope.app.page import Page
-    from rnnscope.app.state import AppState
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.app.pages import cache
+    from rnnscope.app.pages.page import Page
+    from rnnscope.app.pages.state import AppState
+    from rnnscope.models.data.heldout import heldout_of
     state = AppState(default_model, index=150_000, window=1_000)
     page = Page(state)
     predicted = page.scope.seq.data["probe_depth"]
@@ -79,10 +79,10 @@ def test_the_depth_probe_track_reads_depth_from_the_states(default_model):  # no
 
 
 def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path):  # noqa: F811
-    from rnnscope.app.page import Page
-    from rnnscope.app.state import AppState
-    from rnnscope.models import checkpoint
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.app.pages.page import Page
+    from rnnscope.app.pages.state import AppState
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     page = Page(AppState(gru2_model))
     assert "layer 0's states" in page.scope.tracks.probe.title.text
     page.state.layer = 1
@@ -104,7 +104,7 @@ def test_the_tracks_fit_their_y_range_as_data_range1d_would_and_never_to_nan():
     model's depth column: BokehJS cannot fit a DataRange1d there and warns in the console)."""
     from bokeh.models import Range1d
 
-    from rnnscope.app.tracks import fit_range
+    from rnnscope.app.drawing.tracks import fit_range
     r = Range1d(0, 1)
     fit_range(r, np.array([0, 4, 2, np.nan], np.float32))
     assert (r.start, r.end, r.reset_start, r.reset_end) == (-0.2, 4.2, -0.2, 4.2)

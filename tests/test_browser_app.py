@@ -17,8 +17,8 @@ from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, TABLES_FIT, log_problems, n
 from playwright.sync_api import expect
 
 from rnnscope import grammar
-from rnnscope.app.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
-from rnnscope.models.heldout import HELDOUT_CHARS, heldout_of
+from rnnscope.app.pages.sequences import MAX_CHARS, MAX_SAMPLE_CHARS
+from rnnscope.models.data.heldout import HELDOUT_CHARS, heldout_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -578,8 +578,8 @@ def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app
     start -- the numbers of one trace of the whole prefix -- and says so; the zero state stays a choice."""
     import numpy as np
 
-    from rnnscope.models import checkpoint
-    from rnnscope.models.tracer import trace
+    from rnnscope.models.network import checkpoint
+    from rnnscope.models.reading.tracer import trace
     held_text = heldout_of(browser_model).text
     model = checkpoint.load(browser_model)
     in_context = trace(model, held_text[:5_100]).hidden[0][5_000:]

@@ -9,8 +9,8 @@ import re
 import pytest
 from test_browser_app import _CELL_LINES, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
 
-from rnnscope.app.match_tab import SPAN_TOOL
-from rnnscope.models.heldout import heldout_of
+from rnnscope.app.tabs.match_tab import SPAN_TOOL
+from rnnscope.models.data.heldout import heldout_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

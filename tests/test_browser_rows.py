@@ -9,7 +9,7 @@ import re
 import pytest
 from test_browser_app import _IMAGE_SIG, app, full_page_shot  # noqa: F401
 
-from rnnscope.app.heatmap import LABEL_PX, MIN_ROW_PX
+from rnnscope.app.drawing.heatmap import LABEL_PX, MIN_ROW_PX
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.annotations import grammar_annotations
-from rnnscope.analysis.causal import Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout, mean_codes, search
-from rnnscope.models import checkpoint
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.tracer import trace
+from rnnscope.analysis.describe.annotations import grammar_annotations
+from rnnscope.analysis.intervene.causal import (Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout,
+                                               mean_codes, search)
+from rnnscope.models.network import checkpoint
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.reading.tracer import trace
 
 
 torch.set_num_threads(1)

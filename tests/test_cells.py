@@ -1,5 +1,5 @@
 """The tracer's hidden states and gates (DESIGN.md section 4) equal two independent things:
-the plain NumPy cell equations in models/reference.py, and torch's own nn.GRU/nn.LSTM/nn.RNN.
+the plain NumPy cell equations in models/network/reference.py, and torch's own nn.GRU/nn.LSTM/nn.RNN.
 
 Weights are drawn at three times torch's init scale so the gates leave their linear region
 and a wrong equation (a swapped gate, r applied after the matmul) cannot hide."""
@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.models import extract, reference, tracer
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.reading import extract, tracer
+from rnnscope.models.network import reference
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 # Tiny matrices: one thread is fastest, and two OpenMP threads spin badly against any other
 # process on a 2-core machine (seconds per call instead of milliseconds).
@@ -209,7 +210,7 @@ def test_variants_batched_extraction_equals_the_trace(variant):
 
 @pytest.mark.parametrize("variant", ["relu-rnn", "gru-no-bias", "lstm-no-bias"])
 def test_variants_read_in_context_equal_the_whole_trace_cut_there(variant):
-    from rnnscope.models.context import StreamReader
+    from rnnscope.models.reading.context import StreamReader
     model = make_model(num_layers=2, embedding_dim=5, **VARIANTS[variant])
     whole = tracer.trace(model, TEXT)
     window = StreamReader(model, TEXT, stride=50).trace(120, 40)

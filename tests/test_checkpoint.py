@@ -16,9 +16,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from rnnscope import grammar
-from rnnscope.models import checkpoint
-from rnnscope.models.errors import CheckpointError, RnnscopeError
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.network import checkpoint
+from rnnscope.base.errors import CheckpointError, RnnscopeError
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
@@ -482,7 +482,7 @@ def test_the_documented_hand_saved_torch_model_loads_and_traces(tmp_path, monkey
     predicts exactly what the hand-built torch modules predict, and traces."""
     import re
 
-    from rnnscope.models.tracer import trace
+    from rnnscope.models.reading.tracer import trace
     doc = FORMAT_DOC.read_text(encoding="utf-8")
     example = doc.split("## Worked example", 1)[1]
     code = re.search(r"```python\n(.*?)```", example, re.S).group(1)

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.models import checkpoint
-from rnnscope.models.evaluate import heldout_loss
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.trace import Trace
+from rnnscope.models.network import checkpoint
+from rnnscope.models.training.evaluate import heldout_loss
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.reading.trace import Trace
 from rnnscope.cli import main
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
@@ -320,8 +320,8 @@ TINY_TRAIN = ["--steps", "2", "--batch", "4", "--row-chars", "150", "--bptt", "5
 @pytest.fixture
 def no_training(monkeypatch):
     """Training must not start: building the model fails the test."""
-    import rnnscope.models.train
-    monkeypatch.setattr(rnnscope.models.train, "CharRNN", lambda *a, **k: pytest.fail("training started"))
+    import rnnscope.models.training.train
+    monkeypatch.setattr(rnnscope.models.training.train, "CharRNN", lambda *a, **k: pytest.fail("training started"))
 
 
 def saved_gru(path: Path) -> Path:
@@ -387,8 +387,8 @@ def test_train_says_loudly_in_its_final_line_when_the_best_is_worse_than_unigram
 
 
 def test_train_reports_a_diverged_run_as_one_line_and_exits_2(capsys, tmp_path, monkeypatch):
-    import rnnscope.models.train
-    monkeypatch.setattr(rnnscope.models.train, "lr_at", lambda step, cfg: float("nan"))
+    import rnnscope.models.training.train
+    monkeypatch.setattr(rnnscope.models.training.train, "lr_at", lambda step, cfg: float("nan"))
     line = run_error(capsys, "train", "--out", str(tmp_path / "m"), *TINY_TRAIN)
     assert line == ("rnnscope train: error: training diverged at step 1: training loss is nan (try a smaller "
                     "--lr); nothing was saved by this run")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from test_cli import run_error, run_ok
 
-from rnnscope.app.coloured_text import MAX_COLOURED_CHARS, _ink, coloured_text_html, colours
-from rnnscope.app.heatmap import DIVERGING, UPPER_HALF
-from rnnscope.models.errors import RnnscopeError
+from rnnscope.app.drawing.coloured_text import MAX_COLOURED_CHARS, _ink, coloured_text_html, colours
+from rnnscope.app.drawing.heatmap import DIVERGING, UPPER_HALF
+from rnnscope.base.errors import RnnscopeError
 
 SPAN = re.compile(r'<span style="background:(#[0-9a-f]{6});color:(#[0-9a-f]{3})" title="([^"]*)">(.*?)</span>', re.S)
 

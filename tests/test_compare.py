@@ -14,9 +14,9 @@ import torch
 from app_fixtures import GRAMMAR_VOCAB
 from test_cli import run_error, run_ok
 
-from rnnscope.analysis.compare import cross_correlation, match_cells
-from rnnscope.models import checkpoint
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.describe.compare import cross_correlation, match_cells
+from rnnscope.models.network import checkpoint
+from rnnscope.models.network.model import CharRNN, ModelConfig
 
 RNG = np.random.default_rng(7)
 

@@ -1,4 +1,4 @@
-"""The compiled tracer (models/compiled.py, numba): on the CPU the tracer runs it, and it gives
+"""The compiled tracer (models/reading/compiled.py, numba): on the CPU the tracer runs it, and it gives
 the NumPy reference's h and gates for every cell type, from any starting state; the torch path
 (what CUDA runs) stays equal to the reference too. tests/test_cells.py holds the CPU tracer --
 this loop -- to the reference and to torch for every cell, layer count and input kind."""
@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.models import compiled, reference, tracer
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.trace import LayerState
+from rnnscope.models.reading import compiled, tracer
+from rnnscope.models.network import reference
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.reading.trace import LayerState
 
 torch.set_num_threads(1)
 
@@ -45,7 +46,7 @@ def start_state(model: CharRNN) -> list[LayerState]:
 
 
 def reference_from(model: CharRNN, text: str, state: list[LayerState]) -> list[dict[str, np.ndarray]]:
-    """models/reference.py's step functions, stepped by hand from ``state`` (reference.run starts at zero)."""
+    """models/network/reference.py's step functions, stepped by hand from ``state`` (reference.run starts at zero)."""
     cfg, x_seq, layers = model.config, model.input_vectors(text), []
     for k, s in enumerate(state):
         w = model.layer_arrays(k)
@@ -126,7 +127,7 @@ def test_run_layer_reads_a_per_character_table_as_it_reads_the_inputs():
 
 def test_shapes_the_compiled_loop_cannot_check_are_refused_before_it_runs():
     """No bounds checks run inside the loop: a wrong state, input width or character id is refused first."""
-    from rnnscope.models.errors import RnnscopeError
+    from rnnscope.base.errors import RnnscopeError
     model = make_model(5, num_layers=1)
     w = model.layer_arrays(0)
     table = model.input_vectors("".join(model.config.vocab)).astype(np.float32)
@@ -142,8 +143,8 @@ def test_the_views_come_in_the_same_order_from_either_path(monkeypatch):
     """The page's view buttons follow the trace's order: compiled (CPU) and torch (CUDA) must agree."""
     import torch
 
-    from rnnscope.models import tracer
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.models.reading import tracer
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     for cell, views in (("gru", ["h", "z", "r", "n"]), ("lstm", ["h", "i", "f", "g", "o", "c"])):
         torch.manual_seed(0)
         model = CharRNN(ModelConfig(vocab=list("() 01"), cell=cell, hidden_size=3))

@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.app.state import AppState
-from rnnscope.models import checkpoint, tracer
-from rnnscope.models.context import StreamReader
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.trace import LayerState, Trace
+from rnnscope.app.pages.state import AppState
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading import tracer
+from rnnscope.models.reading.context import StreamReader
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.reading.trace import LayerState, Trace
 from rnnscope.cli import main
 
 

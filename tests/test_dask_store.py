@@ -14,18 +14,19 @@ import pytest
 import torch
 import zarr
 
-from rnnscope.analysis.labels import annotation_codes, label_cells
-from rnnscope.analysis.match import match, on_cells
-from rnnscope.analysis.probing import annotations_of
-from rnnscope.analysis.store_labels import label_store, store_annotations, store_text
-from rnnscope.analysis.tally import tally
-from rnnscope.models import checkpoint, tracer
-from rnnscope.models.dask_store import build_store_dask, dask_client
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.paths import DEFAULT_CHECKPOINT
-from rnnscope.models.store import build_store, open_store
+from rnnscope.analysis.describe.labels import annotation_codes, label_cells
+from rnnscope.analysis.describe.match import match, on_cells
+from rnnscope.analysis.decode.probing import annotations_of
+from rnnscope.analysis.describe.store_labels import label_store, store_annotations, store_text
+from rnnscope.analysis.describe.tally import tally
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading import tracer
+from rnnscope.models.store.dask_build import build_store_dask, dask_client
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.base.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.store.zarr_store import build_store, open_store
 from rnnscope.cli import main
 from store_models import counter, lstm_counter
 

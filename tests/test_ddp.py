@@ -26,9 +26,9 @@ import torch
 from safetensors.torch import load_file
 
 from rnnscope import grammar
-from rnnscope.models.data import GrammarData, TextData
-from rnnscope.models.distributed import World
-from rnnscope.models.run import read_metrics, run_dir_of
+from rnnscope.models.data.batches import GrammarData, TextData
+from rnnscope.models.training.distributed import World
+from rnnscope.models.training.run import read_metrics, run_dir_of
 from rnnscope.cli import main
 
 WEIGHT_TOL = 2e-6
@@ -234,7 +234,7 @@ def test_a_killed_process_stops_the_run_and_leaves_the_last_checkpoint_to_resume
     import signal
     import time
 
-    from rnnscope.models import checkpoint
+    from rnnscope.models.network import checkpoint
     out, log = tmp_path / "ck", tmp_path / "writes.log"
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     env |= {"OMP_NUM_THREADS": "1", "RNNSCOPE_DIST_TIMEOUT_S": "30", "RNNSCOPE_WRITE_LOG": str(log)}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from rnnscope import grammar
-from rnnscope.analysis.divergence import oracle_divergence
-from rnnscope.analysis.saturation import saturation
+from rnnscope.analysis.describe.divergence import oracle_divergence
+from rnnscope.analysis.describe.saturation import saturation
 
 SPEC = grammar.GrammarSpec()
 ALPHABET = SPEC.alphabet

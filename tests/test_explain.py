@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.explain import explain
-from rnnscope.models import tracer
-from rnnscope.models.context import StreamReader
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.describe.explain import explain
+from rnnscope.models.reading import tracer
+from rnnscope.models.reading.context import StreamReader
+from rnnscope.models.network.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
 

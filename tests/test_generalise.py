@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis import generalise as gen
-from rnnscope.models import checkpoint
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.analysis.decode import generalise as gen
+from rnnscope.models.network import checkpoint
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.network.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
 
@@ -252,7 +252,7 @@ def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium)
 
 
 def test_the_report_names_models_by_folder_unless_two_folders_share_a_name():
-    from rnnscope.analysis.generalise_report import short_names
+    from rnnscope.analysis.decode.generalise_report import short_names
     assert short_names(["runs/a/gru28", "lstm24/"]) == ["gru28", "lstm24"]
     assert short_names(["a/gru", "b/gru", "c/lstm"]) == ["a/gru", "b/gru", "lstm"]
 
@@ -288,7 +288,7 @@ def test_a_model_trained_with_digits_is_refused_naming_it(tmp_path, capsys):
 def test_a_model_trained_with_no_digits_keeps_its_grammar_through_its_checkpoint(tmp_path, capsys):
     """train --no-digits records the spec; loading gives back the brackets-only grammar, its held-out
     stream is of that grammar, and the model can take the test."""
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.models.data.heldout import heldout_of
     path = tmp_path / "m"
     assert main(["train", "--out", str(path), "--no-digits", "--steps", "2", "--batch", "4", "--row-chars", "150",
                  "--bptt", "50", "--eval-chars", "800", "--hidden", "3", "--device", "cpu", "--threads", "1",

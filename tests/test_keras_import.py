@@ -1,4 +1,4 @@
-"""Importing a Keras 3 model (models/importers/keras_import.py, `rnnscope import keras`): for SimpleRNN
+"""Importing a Keras 3 model (models/interop/keras_import.py, `rnnscope import keras`): for SimpleRNN
 (tanh, relu, linear), GRU and LSTM, with and without biases, 1 and 2 layers, embedding or one-hot input,
 the checkpoint imported from the .keras file (CLI) and from the model object traces as Keras itself runs
 the model on random inputs: every layer's h, the final c, the probabilities, to 1e-5. Keras' own forward
@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rnnscope.models import checkpoint  # noqa: E402
-from rnnscope.models.importers.keras_import import import_keras_file, import_keras_model  # noqa: E402
-from rnnscope.models.tracer import trace  # noqa: E402
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.models.interop.keras_import import import_keras_file, import_keras_model  # noqa: E402
+from rnnscope.models.reading.tracer import trace  # noqa: E402
 from rnnscope.cli import main  # noqa: E402
 from doc_examples import run_worked_example  # noqa: E402
 
@@ -170,7 +170,7 @@ def test_the_gru_mapping_by_hand_one_step():
     z, r = sig(xs[:H] + hs[:H]), sig(xs[H:2 * H] + hs[H:2 * H])
     candidate = np.tanh(xs[2 * H:] + r * hs[2 * H:])
     expected = z * h0 + (1 - z) * candidate
-    from rnnscope.models.trace import LayerState
+    from rnnscope.models.reading.trace import LayerState
     tr = trace(import_keras_model(model, VOCAB), VOCAB[2], state=[LayerState(h0, None)])
     np.testing.assert_allclose(tr.hidden[0][0], expected, rtol=0, atol=1e-6)
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.annotations import grammar_annotations
-from rnnscope.analysis.labels import signed, category_means, label_cells
-from rnnscope.models import checkpoint
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.tracer import trace
+from rnnscope.analysis.describe.annotations import grammar_annotations
+from rnnscope.analysis.describe.labels import signed, category_means, label_cells
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.reading.tracer import trace
 
 
 torch.set_num_threads(1)
@@ -149,7 +149,7 @@ def test_the_shipped_gru_has_the_seeds_depth_4_cell_and_separator_cells(default_
 def test_mutual_information_is_scikit_learns():
     from sklearn.metrics import mutual_info_score
 
-    from rnnscope.analysis.labels import mi_bits
+    from rnnscope.analysis.describe.labels import mi_bits
     rng = np.random.default_rng(5)
     tables = rng.integers(0, 50, size=(6, 10, 4))
     tables[2, :, 1] = 0                      # an empty column
@@ -162,7 +162,7 @@ def test_mutual_information_is_scikit_learns():
 def hand_built_relu_rnn():
     """A ReLU RNN whose cells mean something by construction, on one-hot input:
     cell 0 = depth exactly (h0' = relu(h0 + [`(`] - [`)`])), cell 1 = 1 on `(` and 0 elsewhere."""
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     vocab = grammar.GrammarSpec().alphabet
     model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
     with torch.no_grad():
@@ -176,7 +176,7 @@ def hand_built_relu_rnn():
 
 
 def test_a_hand_built_model_is_labelled_by_what_its_cells_were_built_to_do():
-    from rnnscope.models.trace import value_range
+    from rnnscope.models.reading.trace import value_range
     tr = trace(hand_built_relu_rnn(), TEXT)
     np.testing.assert_allclose(tr.hidden[0][:, 0], DEPTH, atol=1e-6)           # the construction holds
     h = tr.hidden[0]

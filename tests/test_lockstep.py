@@ -1,6 +1,6 @@
-"""Lanes read side by side (models/lockstep.py) against the plain NumPy cell equations
-(models/reference.py) stepped lane by lane, for every cell type; and a store span cut into lanes
-(models/store_kernel.py) read side by side, one by one, and as one stream: the same states."""
+"""Lanes read side by side (models/store/lockstep.py) against the plain NumPy cell equations
+(models/network/reference.py) stepped lane by lane, for every cell type; and a store span cut into lanes
+(models/store/kernel.py) read side by side, one by one, and as one stream: the same states."""
 from __future__ import annotations
 
 import warnings
@@ -10,12 +10,14 @@ import pytest
 import torch
 import zarr
 
-from rnnscope.models import lockstep, reference, store_kernel
-from rnnscope.models.checkpoint import load
-from rnnscope.models.dask_store import kernel_weights
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.store import lockstep, kernel as store_kernel
+
+from rnnscope.models.network import reference
+from rnnscope.models.network.checkpoint import load
+from rnnscope.models.store.dask_build import kernel_weights
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.base.paths import DEFAULT_CHECKPOINT
 
 KINDS = [("gru", "tanh"), ("lstm", "tanh"), ("rnn", "tanh"), ("rnn", "relu"), ("rnn", "linear")]
 
@@ -31,7 +33,7 @@ def model_of(cell: str, nonlinearity: str, layers: int, embedding: bool, scale: 
 
 
 def by_reference(model: CharRNN, ids: np.ndarray, state) -> tuple[list[np.ndarray], list]:
-    """Every layer's h [B, T, H] and the final (h, c) by models/reference.py, all lanes as one batch."""
+    """Every layer's h [B, T, H] and the final (h, c) by models/network/reference.py, all lanes as one batch."""
     cfg = model.config
     table = kernel_weights(model).table.astype(np.float64)
     x, hidden, after = table[ids], [], []                                   # x [T, B, D]

@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rnnscope import grammar
-from rnnscope.models import checkpoint, tracer
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.lstmvis import escape, read_lstmvis, unescape, write_lstmvis
-from rnnscope.models.model import CharRNN, ModelConfig
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading import tracer
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.interop.lstmvis import escape, read_lstmvis, unescape, write_lstmvis
+from rnnscope.models.network.model import CharRNN, ModelConfig
 from rnnscope.cli import main
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
@@ -233,7 +234,7 @@ def test_a_text_model_gets_its_text_annotations_with_named_categories(tmp_path, 
 
 
 def test_cli_held_out_windows_are_read_in_context(tmp_path, capsys):
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.models.data.heldout import heldout_of
     model = make_model("gru", 1)
     ck = checkpoint.save(model, tmp_path / "ck")
     held = heldout_of(ck)

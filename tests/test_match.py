@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.match import match, on_cells
-from rnnscope.models import tracer
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.store import build_store, open_store, store_for
+from rnnscope.analysis.describe.match import match, on_cells
+from rnnscope.models.reading import tracer
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.store.zarr_store import build_store, open_store, store_for
 
 torch.set_num_threads(1)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscope.models import checkpoint
-from rnnscope.analysis.report import report_html
+from rnnscope.models.network import checkpoint
+from rnnscope.analysis.decode.report import report_html
 from rnnscope.cli import main
 
 
@@ -53,9 +53,9 @@ def test_the_numbers_have_every_documented_key(probed):
 
 
 def test_a_two_layer_model_gets_a_causal_code_in_each_layer(gru2_model):  # noqa: F811
-    from rnnscope.analysis.causal import grammar_depth_oracle, layer_readout, search
-    from rnnscope.analysis.probing import depth_code, probing_run
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.analysis.intervene.causal import grammar_depth_oracle, layer_readout, search
+    from rnnscope.analysis.decode.probing import depth_code, probing_run
+    from rnnscope.models.data.heldout import heldout_of
     model, held = checkpoint.load(gru2_model), heldout_of(gru2_model)
     run = probing_run(model, held, chars=1_500, ablation_chars=200)
     codes = run.numbers["causal_codes"]
@@ -130,8 +130,8 @@ def text_probed(tmp_path_factory):
 
 
 def test_a_text_model_is_labelled_and_probed_against_text_annotations(text_probed):
-    from rnnscope.analysis.probing import TEXT_PROBE_TARGETS
-    from rnnscope.analysis.text_annotations import REGISTRY
+    from rnnscope.analysis.decode.probing import TEXT_PROBE_TARGETS
+    from rnnscope.analysis.describe.text_annotations import REGISTRY
     numbers, _, _ = text_probed
     assert documented_keys("Top level") <= set(numbers) and numbers["data"]["kind"] == "text"
     assert {(c["view"], c["cell"]) for c in numbers["cells"]} == {(v, c) for v in "hzrn" for c in range(8)}
@@ -149,9 +149,9 @@ def test_a_text_model_is_labelled_and_probed_against_text_annotations(text_probe
 def test_a_text_models_held_out_annotations_are_counted_from_its_files_start(text_probed):
     """The held-out 10% of SOURCE * 120 starts mid-file: its annotations must be those of the
     whole file sliced, not of the tail read from nothing (an independent count here)."""
-    from rnnscope.analysis.probing import annotations_of
-    from rnnscope.analysis.text_annotations import text_annotations
-    from rnnscope.models.heldout import heldout_of
+    from rnnscope.analysis.decode.probing import annotations_of
+    from rnnscope.analysis.describe.text_annotations import text_annotations
+    from rnnscope.models.data.heldout import heldout_of
     _, _, out = text_probed
     text = SOURCE * 120
     split = int(len(text) * 0.9)

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from rnnscope import grammar
-from rnnscope.analysis.annotations import grammar_annotations
-from rnnscope.analysis.probes import control_labels, probe, train_probe
-from rnnscope.models import checkpoint
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN
-from rnnscope.models.tracer import trace
+from rnnscope.analysis.describe.annotations import grammar_annotations
+from rnnscope.analysis.decode.probes import control_labels, probe, train_probe
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN
+from rnnscope.models.reading.tracer import trace
 
 
 torch.set_num_threads(1)

@@ -12,13 +12,13 @@ import pytest
 import torch
 from test_cli import run_error, run_ok
 
-from rnnscope.analysis.weights import sum3_weights
-from rnnscope.models import checkpoint, reference
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.sum3 import DIGITS, Sum3Config, model_config, predict, train_sum3
-from rnnscope.models.tracer import trace
-from rnnscope.models.trace import LayerState
+from rnnscope.analysis.decode.weights import sum3_weights
+from rnnscope.models.network import checkpoint, reference
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.training.sum3 import DIGITS, Sum3Config, model_config, predict, train_sum3
+from rnnscope.models.reading.tracer import trace
+from rnnscope.models.reading.trace import LayerState
 
 ALL_TRIPLES = np.array(list(itertools.product(range(10), repeat=3)))      # all 1,000 of them
 
@@ -203,9 +203,9 @@ def test_commands_that_need_a_next_character_refuse_a_sum3_model(capsys, command
 
 
 def test_the_app_opens_a_sum3_model_on_a_new_triple_and_leaves_it_for_the_held_out_stream():
-    from rnnscope.app.frame import make_frame
-    from rnnscope.app.state import AppState
-    from rnnscope.models.checkpoint import DEFAULT_CHECKPOINT
+    from rnnscope.app.drawing.frame import make_frame
+    from rnnscope.app.pages.state import AppState
+    from rnnscope.models.network.checkpoint import DEFAULT_CHECKPOINT
     state = AppState(SHIPPED)
     model = checkpoint.load(SHIPPED)
     assert state.source == "typed" and state.trace.text == "589" and state.error == ""

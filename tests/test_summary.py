@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.sum3 import model_config
-from rnnscope.models.summary import equations, summary, summary_data
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.training.sum3 import model_config
+from rnnscope.models.network.summary import equations, summary, summary_data
 
 
 def rows(model) -> dict[str, dict]:

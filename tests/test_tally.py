@@ -1,4 +1,4 @@
-"""The compiled counts cell labels are made of (analysis/tally.py) equal plain NumPy's: the
+"""The compiled counts cell labels are made of (analysis/describe/tally.py) equal plain NumPy's: the
 labeller's former implementation (bin, one bincount per cell, per-category sums) is kept here as
 the reference, on values with bin edges, out-of-range values and annotations with missing steps."""
 from __future__ import annotations
@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnscope.analysis.annotations import Annotation, Annotations
-from rnnscope.analysis.labels import annotation_codes, pearson, threshold_groups
-from rnnscope.analysis.tally import BINS, tally
+from rnnscope.analysis.describe.annotations import Annotation, Annotations
+from rnnscope.analysis.describe.labels import annotation_codes, pearson, threshold_groups
+from rnnscope.analysis.describe.tally import BINS, tally
 
 
 def reference_counts(values: np.ndarray, ann: Annotation, value_range):
-    """The former analysis/labels.py: bins over the range, a bincount per cell, sums per code."""
+    """The former analysis/describe/labels.py: bins over the range, a bincount per cell, sums per code."""
     low, high = value_range
     v = np.asarray(values, np.float64).T                                      # [H, T]
     binned = np.clip(np.floor((v - low) / max(high - low, 1e-12) * BINS), 0, BINS - 1).astype(np.int64)
@@ -93,7 +93,7 @@ def test_a_hand_counted_case():
 
 
 def test_counts_of_values_and_annotations_of_different_lengths_are_refused():
-    from rnnscope.models.errors import RnnscopeError
+    from rnnscope.base.errors import RnnscopeError
     ann = Annotations({"c": Annotation("c", False, np.array([0, 1, 0]), ("x", "y"))})
     with pytest.raises(RnnscopeError, match="the values have 5 steps but the annotations 3"):
         tally(np.zeros((5, 2), np.float32), annotation_codes(ann), (-1.0, 1.0))
@@ -103,7 +103,7 @@ def test_the_combinations_rows_are_summed_per_code_exactly_as_np_add_at_sums_the
     """tally sums the combinations' rows into each annotation's codes in a compiled loop (np.add.at took
     seconds on text's tens of thousands of combinations): the same rows in the same order, so the
     counts and the float sums are equal to the last bit; code -1 (no value) is left out."""
-    from rnnscope.analysis.tally import _sum_rows_by_code
+    from rnnscope.analysis.describe.tally import _sum_rows_by_code
     rng = np.random.default_rng(3)
     J, H, K = 5_000, 7, 9
     code = rng.integers(-1, K, J)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscope.analysis.best_cells import best_cells
-from rnnscope.analysis.labels import label_cells
-from rnnscope.analysis.text_annotations import REGISTRY, Source, annotation, text_annotations
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.trace import value_range
-from rnnscope.models.tracer import trace
+from rnnscope.analysis.describe.best_cells import best_cells
+from rnnscope.analysis.describe.labels import label_cells
+from rnnscope.analysis.describe.text_annotations import REGISTRY, Source, annotation, text_annotations
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.reading.trace import value_range
+from rnnscope.models.reading.tracer import trace
 
 torch.set_num_threads(1)
 N = math.nan
@@ -158,7 +158,7 @@ CODE = ("def f(a, b):\n    return g(a, [b, (a)])\n\n"
 def hand_built_paren_rnn(vocab: list[str]):
     """A ReLU RNN on one-hot input whose cell 0 is the paren depth by construction:
     h0' = relu(h0 + [`(`] - [`)`]); cell 1 is 1 on `[` and 0 elsewhere."""
-    from rnnscope.models.model import CharRNN, ModelConfig
+    from rnnscope.models.network.model import CharRNN, ModelConfig
     model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
     with torch.no_grad():
         for w in model.rnn.parameters():

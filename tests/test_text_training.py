@@ -13,16 +13,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnnscope.models import checkpoint, corpus, reference
-from rnnscope.models import train as train_module
-from rnnscope.models.data import TextData
-from rnnscope.models.errors import RnnscopeError
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.run import periodic_checkpoints, read_metrics, run_dir_of
-from rnnscope.models.sample import sample
-from rnnscope.models.tracer import trace
-from rnnscope.models.train import TrainConfig, resume, train
+from rnnscope.models.network import checkpoint, reference
+
+from rnnscope.models.data import corpus
+from rnnscope.models.training import train as train_module
+from rnnscope.models.data.batches import TextData
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.training.run import periodic_checkpoints, read_metrics, run_dir_of
+from rnnscope.models.reading.sample import sample
+from rnnscope.models.reading.tracer import trace
+from rnnscope.models.training.train import TrainConfig, resume, train
 from rnnscope.cli import main
 
 torch.set_num_threads(1)
@@ -145,7 +147,7 @@ def test_periodic_checkpoints_are_loadable_and_named_by_step(straight, text_file
     for name, value in last.state_dict().items():
         assert torch.equal(value, resumed_state[name])
     # its held-out loss, measured again here, is the record's loss at step 48
-    from rnnscope.models.evaluate import heldout_loss
+    from rnnscope.models.training.evaluate import heldout_loss
     assert heldout_loss(last, TextData(text_file).heldout()[0]) == pytest.approx(record["history"][-1]["heldout_loss"],
                                                                                 abs=1e-5)
 
@@ -331,15 +333,15 @@ def test_the_corpus_command_writes_the_text_and_its_record_and_a_model_rebuilds_
 
 
 def test_the_shipped_text_model_is_offered_and_reads_its_held_out_stream():
-    from rnnscope.app.state import find_checkpoints
-    from rnnscope.models.paths import CHECKPOINTS_DIR
+    from rnnscope.app.pages.state import find_checkpoints
+    from rnnscope.base.paths import CHECKPOINTS_DIR
     shipped = CHECKPOINTS_DIR / "lstm128-pystdlib"
     assert "lstm128-pystdlib" in find_checkpoints()
     model = checkpoint.load(shipped)
     best = model.training_record["best"]
     assert best["heldout_bits_per_char"] == pytest.approx(best["heldout_loss"] / math.log(2), abs=2e-5)
     held = heldout_of(shipped)
-    from rnnscope.models.evaluate import heldout_loss
+    from rnnscope.models.training.evaluate import heldout_loss
     ids = model.vocab.encode(held.text)
     n = len(ids) // 4
     assert heldout_loss(model, ids[: 4 * n].reshape(4, n)) == pytest.approx(best["heldout_loss"], abs=1e-4)

@@ -1,4 +1,4 @@
-"""Importing a PyTorch model (models/importers/torch_import.py, `rnnscope import torch`): for every
+"""Importing a PyTorch model (models/interop/torch_import.py, `rnnscope import torch`): for every
 cell type, bias or not, 1 and 2 layers, embedding or one-hot, the imported checkpoint's trace equals
 the source modules' own hidden states and outputs on random inputs: torch's own forward pass is the
 reference. What rnnscope cannot represent is refused with one line, and nothing is written."""
@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from rnnscope.models import checkpoint
-from rnnscope.models.importers.torch_import import ImportRefused, import_state_dict_file, import_torch_module
-from rnnscope.models.tracer import trace
+from rnnscope.models.network import checkpoint
+from rnnscope.models.interop.torch_import import ImportRefused, import_state_dict_file, import_torch_module
+from rnnscope.models.reading.tracer import trace
 from rnnscope.cli import main
 from doc_examples import run_worked_example
 
@@ -279,7 +279,7 @@ def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypa
 
 def test_a_carried_starting_state_reads_as_the_source_from_the_same_state():
     """Each layer's (h, c) given to the trace is the source's (h0, c0) for that layer, bottom first."""
-    from rnnscope.models.trace import LayerState
+    from rnnscope.models.reading.trace import LayerState
     src = SourceModel("lstm", {}, True, 2, False, batch_first=True).eval()
     model = import_torch_module(src.emb, src.core, src.head, VOCAB)
     rng = np.random.default_rng(7)

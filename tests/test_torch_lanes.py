@@ -1,4 +1,4 @@
-"""The state store built in one process by torch's own modules (models/torch_lanes.py; cuDNN when
+"""The state store built in one process by torch's own modules (models/store/torch_lanes.py; cuDNN when
 the model is on a GPU, here torch on the CPU): the same plan and seam checks as the Dask build,
 states equal to the single-process float64 read to float32 precision, and every seam of a model
 that never forgets recomputed."""
@@ -9,14 +9,16 @@ import pytest
 import torch
 import zarr
 
-from rnnscope.models import checkpoint, tracer
-from rnnscope.models.dask_store import kernel_weights
-from rnnscope.models.heldout import heldout_of
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.paths import DEFAULT_CHECKPOINT
-from rnnscope.models.store import build_store, open_store
-from rnnscope.models.store_kernel import lane_layout, seam_gap
-from rnnscope.models.torch_lanes import TorchLanes, build_store_torch
+from rnnscope.models.network import checkpoint
+
+from rnnscope.models.reading import tracer
+from rnnscope.models.store.dask_build import kernel_weights
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.base.paths import DEFAULT_CHECKPOINT
+from rnnscope.models.store.zarr_store import build_store, open_store
+from rnnscope.models.store.kernel import lane_layout, seam_gap
+from rnnscope.models.store.torch_lanes import TorchLanes, build_store_torch
 from rnnscope.cli import main
 from store_models import counter, lstm_counter
 
@@ -107,7 +109,7 @@ def test_a_device_torch_cannot_see_is_refused_in_one_line(tmp_path, capsys):
 def test_a_plan_that_cannot_be_read_is_refused_in_one_line_and_nothing_is_written(gru, tmp_path, kwargs, said):
     """A lane shorter than its burn-in could not take its burn-in from the lane before; the others are
     meaningless. Checked before anything is made (the plan is the Dask build's too: build_store_lanes)."""
-    from rnnscope.models.errors import RnnscopeError
+    from rnnscope.base.errors import RnnscopeError
     with pytest.raises(RnnscopeError, match="the chunk must be at least 1 character") as info:
         build_store_torch(gru, "( 1 ) 0 " * 100, tmp_path / "s.zarr", **kwargs)
     assert said in str(info.value) and "\n" not in str(info.value)

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnscope import grammar
-from rnnscope.models import tracer
-from rnnscope.models.errors import RnnscopeError, UnknownCharacters
-from rnnscope.models.model import CharRNN, ModelConfig
-from rnnscope.models.trace import Trace
+from rnnscope.models.reading import tracer
+from rnnscope.base.errors import RnnscopeError, UnknownCharacters
+from rnnscope.models.network.model import CharRNN, ModelConfig
+from rnnscope.models.reading.trace import Trace
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
@@ -238,7 +238,7 @@ def test_unknown_characters_are_listed_with_their_positions():
 @given(st.text(alphabet=st.sampled_from(list("( )0123\x00xy\u00e9\U0001f600\n")), max_size=60))
 @settings(max_examples=80, deadline=None)
 def test_unknown_characters_are_those_a_plain_scan_finds(text):
-    from rnnscope.models.vocab import Vocab
+    from rnnscope.models.network.vocab import Vocab
     vocab = Vocab(list("( )0123\x00"))
     assert vocab.unknown(text) == [(i, c) for i, c in enumerate(text) if c not in vocab.chars]
 

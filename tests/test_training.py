@@ -11,14 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 from rnnscope import grammar
-from rnnscope.models import checkpoint
-from rnnscope.models import train as train_module
-from rnnscope.models.data import GrammarData, TextData
-from rnnscope.models.errors import RnnscopeError, TrainingDiverged
-from rnnscope.models.evaluate import grammatical_share, heldout_loss
-from rnnscope.models.model import ModelConfig
-from rnnscope.models.sample import MAX_SAMPLE_CHARS, sample
-from rnnscope.models.train import TrainConfig, train
+from rnnscope.models.network import checkpoint
+from rnnscope.models.training import train as train_module
+from rnnscope.models.data.batches import GrammarData, TextData
+from rnnscope.base.errors import RnnscopeError, TrainingDiverged
+from rnnscope.models.training.evaluate import grammatical_share, heldout_loss
+from rnnscope.models.network.model import ModelConfig
+from rnnscope.models.reading.sample import MAX_SAMPLE_CHARS, sample
+from rnnscope.models.training.train import TrainConfig, train
 
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
@@ -303,7 +303,7 @@ def test_bad_training_settings_are_refused(change, problem):
 
 
 def test_an_unknown_device_is_refused():
-    from rnnscope.models.runtime import pick_device
+    from rnnscope.base.runtime import pick_device
     with pytest.raises(RnnscopeError, match="unknown device 'bogus'"):
         pick_device("bogus")
 
@@ -332,7 +332,7 @@ def test_text_data_records_an_absolute_path(tmp_path, monkeypatch):
 
 
 def test_the_grammar_of_a_model_comes_from_its_record_or_its_vocabulary():
-    from rnnscope.models.data import grammar_spec_of
+    from rnnscope.models.data.batches import grammar_spec_of
     shallow = grammar.GrammarSpec(max_depth=2)
     assert grammar_spec_of({"data": grammar_data().describe()}) == SPEC
     assert grammar_spec_of({"data": {"kind": "grammar", "spec": shallow.to_dict()}}) == shallow
@@ -387,7 +387,7 @@ def test_a_non_finite_heldout_loss_stops_the_run(tmp_path, monkeypatch):
 
 
 def test_saving_a_non_finite_model_is_refused_and_writes_nothing(tmp_path):
-    from rnnscope.models.model import CharRNN
+    from rnnscope.models.network.model import CharRNN
     model = CharRNN(ModelConfig(vocab=SPEC.alphabet))
     with torch.no_grad():
         model.decoder.weight[0, 0] = float("nan")
@@ -397,14 +397,14 @@ def test_saving_a_non_finite_model_is_refused_and_writes_nothing(tmp_path):
 
 
 def test_unigram_entropy_is_the_entropy_of_character_frequencies():
-    from rnnscope.models.evaluate import unigram_entropy
+    from rnnscope.models.training.evaluate import unigram_entropy
     assert unigram_entropy(np.array([[0, 0, 1, 1]]), 5) == pytest.approx(math.log(2))
     assert unigram_entropy(np.array([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
     assert unigram_entropy(np.array([3, 3, 3]), 4) == 0.0
 
 
 def test_heldout_worse_than_unigram_is_warned_on_stderr_and_recorded(tmp_path, monkeypatch, capsys):
-    from rnnscope.models.evaluate import unigram_entropy
+    from rnnscope.models.training.evaluate import unigram_entropy
     monkeypatch.setattr(train_module, "heldout_loss", lambda model, ids: 9.0)
     record = run(tmp_path / "ck", steps=10)
     rows, _ = grammar_data().epoch(0, TINY["batch_size"])
@@ -424,7 +424,7 @@ def test_a_run_that_beats_unigram_says_so_in_its_record(trained):
 
 
 def test_a_forced_run_that_diverges_at_once_says_the_previous_checkpoint_is_still_there(tmp_path, monkeypatch):
-    from rnnscope.models.model import CharRNN
+    from rnnscope.models.network.model import CharRNN
     checkpoint.save(CharRNN(ModelConfig(vocab=SPEC.alphabet)), tmp_path / "ck", training={"note": "before"})
     nan_lr_from(0, monkeypatch)
     data = grammar_data()

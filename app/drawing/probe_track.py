@@ -1,0 +1,31 @@
+"""The depth probe's prediction as a track under the heatmap (issue 7 item 2): the probe the
+Probes tab scores (trained on the first half of the held-out stream read in context, scored on
+the second: app/pages/cache.py) applied to the states of the sequence on screen, one per layer.
+Grammar models only: text has no depth to probe for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnscope.app.pages import cache
+
+
+@dataclass(frozen=True)
+class ProbeTrack:
+    predicted: dict[int, np.ndarray]     # layer -> [T] the depth the probe reads from that layer's states
+    accuracy: dict[int, float]           # layer -> the probe's accuracy on its held-out test part
+    test_chars: int
+
+    def title(self, layer: int) -> str:
+        return (f"depth read by a linear probe from layer {layer}'s states (orange; held-out accuracy "
+                f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth "
+                "(grey, under the orange where they agree)")
+
+
+def probe_track(model_path: str, trace) -> ProbeTrack:
+    """Every layer's depth probe applied to ``trace``'s hidden states."""
+    probes = [cache.depth_probe(model_path, k) for k in range(trace.num_layers)]
+    predicted = {k: np.array([float(p.classes[c]) for c in range(len(p.classes))], np.float32)[p.predict(h)]
+                 for k, (p, h) in enumerate(zip(probes, trace.hidden))}
+    return ProbeTrack(predicted, {k: p.accuracy for k, p in enumerate(probes)}, probes[0].test_chars)

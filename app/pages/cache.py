@@ -1,0 +1,247 @@
+"""Everything expensive, computed once per server and shared by all sessions (``pn.cache``).
+
+Keys include the checkpoint's modification time, so a checkpoint rewritten on disk (a
+training run keeping its best model) is reloaded rather than served stale. The trace cache
+is bounded: a 100k-character GRU-15 trace with gates is ~30 MB.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import panel as pn
+
+from rnnscope import grammar
+from rnnscope.models.network import checkpoint
+from rnnscope.models.reading.context import StreamReader
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.reading.tracer import trace as _trace
+
+TRACE_CACHE_ITEMS = 12
+
+
+def stamp(path: str | Path) -> float:
+    """Modification time of a checkpoint's weights (0 when missing: loading will say why)."""
+    try:
+        return (Path(path) / "model.safetensors").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@pn.cache(max_items=8)
+def _load(path: str, mtime: float):
+    return checkpoint.load(path)
+
+
+def load_model(path: str | Path):
+    """The CharRNN at ``path`` (raises CheckpointError with a message naming the file)."""
+    return _load(str(path), stamp(path))
+
+
+@pn.cache(max_items=TRACE_CACHE_ITEMS)
+def _traced(path: str, mtime: float, text: str, spec_items: tuple | None):
+    spec = grammar.GrammarSpec(**dict(spec_items)) if spec_items else None
+    return _trace(_load(path, mtime), text, spec)
+
+
+def trace_text(path: str | Path, text: str, spec: grammar.GrammarSpec | None = None):
+    """The Trace of ``text`` under the model at ``path``; shared across sessions."""
+    spec_items = tuple(sorted(spec.to_dict().items())) if spec else None
+    return _traced(str(path), stamp(path), text, spec_items)
+
+
+@pn.cache(max_items=4)
+def _reader(path: str, mtime: float) -> StreamReader:
+    held = heldout_of(path)
+    return StreamReader(_load(path, mtime), held.text, held.annotations)
+
+
+@pn.cache(max_items=TRACE_CACHE_ITEMS)
+def _window(path: str, mtime: float, index: int, length: int):
+    return _reader(path, mtime).trace(index, length)
+
+
+def trace_in_context(path: str | Path, index: int, length: int):
+    """The held-out window at ``index`` as the model reads it along the stream (models/reading/context.py):
+    the states it holds there, not those of a fresh start. Shared across sessions."""
+    return _window(str(path), stamp(path), index, length)
+
+
+LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (DESIGN.md section 9: >= 100k, in context)
+
+
+@pn.cache(max_items=2)
+def _heldout_trace(path: str, mtime: float, chars: int):
+    """The first ``chars`` of the held-out stream, read from its start (so in context), with annotations."""
+    from rnnscope.analysis.decode.probing import annotations_of
+    held = heldout_of(path)
+    ann = annotations_of(held, min(chars, len(held.text)))
+    return _trace(_load(path, mtime), held.text[:min(chars, len(held.text))]), ann
+
+
+@pn.cache(max_items=16)
+def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
+    from rnnscope.analysis.describe.labels import category_means, label_cells
+    from rnnscope.analysis.decode.report import profile_names
+    from rnnscope.models.reading.trace import value_range
+    tr, ann = _heldout_trace(path, mtime, chars)
+    values = tr.values(view, layer)
+    low_high = value_range(view, values)
+    profiles = {name: category_means(values, ann[name]) for name in profile_names(ann)}
+    return label_cells(values, ann, low_high), profiles, ann, low_high
+
+
+def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS):
+    """Labels of every cell of one view and layer on the model's held-out stream read in context,
+    the per-category means (grammar: depth level, token kind; text: character class, strings, bracket
+    level), the annotations and the view's range. Raises RnnscopeError for a model with no held-out data."""
+    return _labels(str(path), stamp(path), view, layer, chars)
+
+
+@pn.cache(max_items=4)
+def _probes(path: str, mtime: float, chars: int):
+    from rnnscope.analysis.decode.probing import probe_targets
+    from rnnscope.analysis.decode.probes import probe
+    tr, ann = _heldout_trace(path, mtime, chars)
+    return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
+            for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
+
+
+def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+    """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
+    text: analysis.probing.TEXT_PROBE_TARGETS), with their references
+    (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
+    return _probes(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=4)
+def _held_out_means(path: str, mtime: float, chars: int) -> dict:
+    from rnnscope.analysis.intervene.ablation import held_out_means
+    tr, _ = _heldout_trace(path, mtime, chars)
+    return held_out_means(tr.hidden, [g["c"] for g in tr.gates] if tr.cell == "lstm" else None)
+
+
+def held_out_means(path: str | Path, chars: int = LABEL_CHARS) -> dict:
+    """{(layer, "h" | "c"): [H]} each cell's mean over the held-out stream read in context (ablation's "mean")."""
+    return _held_out_means(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=4)
+def _ablation_ranking(path: str, mtime: float, chars: int):
+    from rnnscope.analysis.intervene.ablation import rank_by_ablation
+    held = heldout_of(path)
+    return rank_by_ablation(_load(path, mtime), held.text[:chars], held_out_means(path))
+
+
+def ablation_ranking(path: str | Path, chars: int = 20_000):
+    """The intact held-out loss and every cell's rise in loss when it alone is mean-ablated."""
+    return _ablation_ranking(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=8)
+def _depth_probe(path: str, mtime: float, layer: int, chars: int):
+    from rnnscope.analysis.decode.probes import train_probe
+    tr, ann = _heldout_trace(path, mtime, chars)
+    target = ann["depth_level"]
+    return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
+
+
+def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
+    """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
+    context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
+    return _depth_probe(str(path), stamp(path), layer, chars)
+
+
+@pn.cache(max_items=4)
+def _saturation(path: str, mtime: float, chars: int) -> list[dict]:
+    from rnnscope.analysis.describe.saturation import saturation_by_view
+    tr, _ = _heldout_trace(path, mtime, chars)
+    return saturation_by_view(tr)
+
+
+def saturation(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+    """Every cell's share of left- and right-saturated steps, per layer and bounded view
+    (analysis/describe/saturation.py), on the held-out stream read in context."""
+    return _saturation(str(path), stamp(path), chars)
+
+
+# One build at a time: two sessions asking for a model's store at once must not both write it.
+_STORE_BUILD = threading.Lock()
+
+
+def corpus_store_path(path: str | Path) -> Path:
+    """Where the state store of the model's held-out stream lives (models/store/zarr_store.py's default:
+    keyed by the model's weights and the text, so another model's store is never picked up)."""
+    from rnnscope.models.store.zarr_store import default_store_path
+    return default_store_path(load_model(path), heldout_of(path).text)
+
+
+@pn.cache(max_items=4)
+def _corpus_store(path: str, mtime: float, store_path: str):
+    from rnnscope.models.store.zarr_store import store_for
+    with _STORE_BUILD:
+        return store_for(_load(path, mtime), heldout_of(path).text, store_path)
+
+
+def corpus_store(path: str | Path):
+    """The Zarr store of every hidden state of the model's whole held-out stream read in context:
+    built on first use (once per model; this blocks while it is written), then opened and shared."""
+    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path)))
+
+
+# --- the Compare and Timeline tabs: other models reading the shown model's held-out stream ----------------
+
+COMPARE_CHARS = 20_000      # held-out characters two models' cells are matched on (`rnnscope compare --chars`)
+TIMELINE_CHARS = 20_000     # held-out characters each checkpoint of a run is labelled on
+
+
+@pn.cache(max_items=8)
+def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float) -> StreamReader:
+    held = heldout_of(stream_path)
+    return StreamReader(_load(path, mtime), held.text, held.annotations)
+
+
+@pn.cache(max_items=TRACE_CACHE_ITEMS)
+def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int):
+    return _reader_of(path, mtime, stream_path, stream_mtime).trace(index, length)
+
+
+def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int):
+    """The window at ``index`` of the held-out stream of the model at ``stream_path``, as the model at
+    ``path`` reads it along that stream from its start: model B of a comparison reading A's stream, or a
+    run's periodic checkpoint reading the final model's. The caller checks that ``path`` can read it."""
+    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length)
+
+
+@pn.cache(max_items=8)
+def _comparison(path_a: str, mtime_a: float, path_b: str, mtime_b: float, view: str, layer_a: int, layer_b: int,
+                chars: int):
+    from rnnscope.analysis.describe.compare import compare_models
+    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), heldout_of(path_a).text[:chars], view,
+                          layer_a, layer_b, names=("model A", "model B"))
+
+
+def comparison(path_a: str | Path, path_b: str | Path, view: str, layer_a: int, layer_b: int,
+               chars: int = COMPARE_CHARS):
+    """The cells of A and B paired (analysis.compare.compare_models) over the first ``chars`` of A's
+    held-out stream, read from its start (in context) by both. Raises RnnscopeError, in one line, when B
+    cannot read that text or lacks the view or layer."""
+    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars)
+
+
+@pn.cache(max_items=32)
+def _step_labels(path: str, mtime: float, stream_path: str, stream_mtime: float, view: str, layer: int,
+                 chars: int):
+    from rnnscope.analysis.describe.labels import label_cells
+    from rnnscope.analysis.decode.probing import annotations_of
+    from rnnscope.models.reading.trace import value_range
+    held = heldout_of(stream_path)
+    n = min(chars, len(held.text))
+    values = _trace(_load(path, mtime), held.text[:n]).values(view, layer)
+    return label_cells(values, annotations_of(held, n), value_range(view, values))
+
+
+def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS):
+    """Labels (analysis.labels) of every cell of the checkpoint at ``path`` on the first ``chars`` of the held-out
+    stream of the model at ``stream_path`` read in context: one checkpoint of a run, on the final model's stream."""
+    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars)

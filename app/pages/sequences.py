@@ -1,0 +1,112 @@
+"""Where a sequence comes from: a window of a held-out stream, typed text, or a sample
+from the model. Each returns plain text; problems raise RnnscopeError with a message a
+user can act on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnnscope import grammar
+from rnnscope.models.network import checkpoint
+from rnnscope.models.data.batches import grammar_spec_of
+from rnnscope.base.errors import RnnscopeError, UnknownCharacters
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.reading.sample import sample as _sample
+from rnnscope.models.reading.sample import start_distribution
+from rnnscope.models.network.vocab import Vocab
+
+MAX_CHARS = 200_000            # longest sequence the page traces
+MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
+
+
+def grammar_spec(path: str | Path) -> grammar.GrammarSpec | None:
+    """The grammar a checkpoint was trained on, or None (a model of some other text)."""
+    return _spec_of(checkpoint.read_config(path))
+
+
+def _spec_of(config: dict) -> grammar.GrammarSpec | None:
+    return grammar_spec_of(config.get("training", {}), config["model"].get("vocab"))
+
+
+def heldout_stream(path: str | Path) -> str:
+    """The model's held-out stream (models/data/heldout.py): a fresh grammar stream, or the last
+    10% of the training text (which must still be where training read it)."""
+    return heldout_of(path).text
+
+
+def heldout_annotations(path: str | Path, index: int, length: int) -> dict:
+    """The true annotations of a window of the held-out stream: counted from the stream's
+    start, not from the window's."""
+    return heldout_of(path).annotations_at(index, length)
+
+
+def window(stream: str, index: int, length: int) -> str:
+    if length < 1:
+        raise RnnscopeError(f"window length must be at least 1, got {length}")
+    if not 0 <= index < len(stream):
+        raise RnnscopeError(f"index {index:,} is outside the held-out stream (0 .. {len(stream) - 1:,})")
+    return stream[index:index + length]
+
+
+def random_index(stream_len: int, length: int, rng: np.random.Generator) -> int:
+    return int(rng.integers(0, max(1, stream_len - length + 1)))
+
+
+def check_typed(text: str, vocab: list[str]) -> str:
+    """Typed or pasted text, checked against the model's vocabulary and the length limit."""
+    if not text:
+        raise RnnscopeError("the text is empty: type or paste at least one character")
+    if len(text) > MAX_CHARS:     # no count: the page's box stops a longer paste at MAX_CHARS + 1
+        raise RnnscopeError(f"the text is too long: the page traces at most {MAX_CHARS:,} characters")
+    found = Vocab(vocab).unknown(text)
+    if found:
+        raise UnknownCharacters(found, vocab)
+    return text
+
+
+def task_example(model) -> str:
+    """A sequence a task model reads (sum3: a triple of digits training never read)."""
+    from rnnscope.models.training.sum3 import as_text, new_triples
+    return as_text(new_triples(1))[0]
+
+
+def sampled(model, n_chars: int, temperature: float, seed: int, prime: str) -> str:
+    if model.decoder is None:
+        raise RnnscopeError(f"a {model.config.task} model predicts a sum, not the next character: "
+                            "there is nothing to sample; type three digits instead")
+    if not 0 < n_chars <= MAX_SAMPLE_CHARS:
+        raise RnnscopeError(f"sample length must be between 1 and {MAX_SAMPLE_CHARS:,}, got {n_chars}")
+    if n_chars <= len(prime):
+        return prime[:n_chars]
+    return prime + _sample(model, n_chars - len(prime), temperature, seed, primes=[prime])[0]
+
+
+def app_prime(model, stream: str) -> tuple[str, str]:
+    """The prime the page samples from, and how the page names it: none -- the model's own start,
+    its first character drawn from the start distribution models/reading/sample.py keeps -- or, for a
+    checkpoint that records none, the held-out stream's first character, saying so."""
+    try:
+        start_distribution(model)
+    except RnnscopeError:
+        prime = stream[:1] or model.config.vocab[0]
+        return prime, f"{prime!r} (this checkpoint records no start distribution to start from)"
+    record = getattr(model, "training_record", None) or {}
+    source = ("the training text's character frequencies" if (record.get("data") or {}).get("kind") == "text"
+              else "the grammar's distribution of a stream's first token")
+    return "", f"none: the model's own start (its first character drawn from {source})"
+
+
+def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int = 0) -> str:
+    """One line on where (if anywhere) the text leaves the grammar. ``start_depth``: the text
+    continues a stream at this depth (and may then start on a separator)."""
+    if spec is None:
+        return "not a grammar model: no grammar check"
+    skip = 1 if start_depth and spec.separator and text.startswith(spec.separator) else 0
+    verdict = grammar.validate(text[skip:], spec, start_depth)
+    where = f" (continuing a stream at depth {start_depth})" if start_depth else ""
+    if verdict.ok:
+        return f"in the grammar{where}"
+    pos = verdict.position + skip
+    return f"not in the grammar{where}: first broken at position {pos}:{verdict.reason.split(':', 1)[1]}"
+

@@ -1,0 +1,405 @@
+"""All of the page's state in one Parameterized: which model, which sequence, what is shown.
+
+Widgets are made from these parameters and the plots redraw when ``trace`` or the view
+parameters change, so most of the page is testable by setting parameters in plain Python.
+Every bad input leaves a message in ``error`` and keeps the last good trace; ``refusal``
+holds the bare reason (for callers other than the page, e.g. the export). A state that
+cannot show its first sequence raises RnnscopeError with that reason.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import param
+
+from rnnscope import grammar
+from rnnscope.analysis.describe.divergence import oracle_divergence
+from rnnscope.models.network.checkpoint import DEFAULT_CHECKPOINT
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.reading.trace import VIEW_LABELS
+
+from rnnscope.app.pages import cache, sequences
+
+from rnnscope.app.drawing import row_filter
+from rnnscope.app.drawing.ordering import ORDERS, label_score_ranking, orders_for
+from rnnscope.app.drawing.probe_track import probe_track
+from rnnscope.app.drawing.row_filter import ALL, FILTERS, TOP_K, RowFilter
+
+MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
+MODELS_DIR = DEFAULT_CHECKPOINT.parent
+SOURCES = ("held-out", "typed", "sampled")
+# How a held-out window is read: with the state carried along the stream (what the model holds
+# there, models/reading/context.py), or from a fresh zero state (what it does when it wakes up mid-stream).
+READINGS = {"in context (carried state)": "in context",
+            "from the zero state": "from the zero state"}
+
+# What each number box accepts (the held-out index: 0 .. the stream's last character).
+# Not parameter bounds: a bounded parameter raises on a bad value, and the widget made from
+# it hands the bounds to the browser, which then ignores an entry outside them without a word
+# while the box goes on showing it. Checked in ``_number_refusal`` instead, so a bad number is
+# refused with its range and the box snaps back to the value in effect.
+LIMITS = {"window": (1, sequences.MAX_CHARS), "sample_chars": (1, sequences.MAX_SAMPLE_CHARS),
+          "temperature": (0.05, 5.0), "seed": (0, 2**32 - 1)}
+# Which rankings need a grammar (depth), and which the held-out stream (labels).
+NEEDS_DEPTH, NEEDS_HELDOUT = ("depth", "probe weight"), ("label score",)
+NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characters"),
+                "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
+                "seed": ("sample seed", "")}
+
+
+def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
+    """{label: directory} of checkpoints (directories holding config.json) in the models
+    folder, plus ``extra`` (the model the server was started with) wherever it lives. A
+    second model of the same folder name is labelled ``name (parent folder)``."""
+    found = {p.parent.name: str(p.parent.resolve()) for p in sorted(MODELS_DIR.glob("*/config.json"))
+             if not p.parent.name.startswith(".")}
+    if extra and str(Path(extra).resolve()) not in found.values():
+        path = Path(extra).resolve()
+        name = path.name
+        if name in found:
+            name = f"{path.name} ({path.parent.name or path.parent})"
+        if name in found:
+            name = str(path)
+        found = {name: str(path), **found}
+    return found
+
+
+def default_model() -> str:
+    return str(Path(os.environ.get(MODEL_ENV) or DEFAULT_CHECKPOINT).resolve())
+
+
+def describe_model(model) -> str:
+    cfg, record = model.config, getattr(model, "training_record", {}) or {}
+    what = (f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, "
+            f"vocabulary of {len(cfg.vocab)}")
+    best = record.get("best") or {}
+    final = record.get("final") or {}
+    if cfg.task and final.get("val_mse") is not None:     # a task model: its own loss, not nats/char
+        what += (f"; task {cfg.task}, {cfg.input_kind} input: validation mean squared error {final['val_mse']:.3g}, "
+                 f"{final['val_rounded_correct']:.1%} of validation triples rounded to their sum")
+    if best.get("heldout_loss") is not None:
+        what += f"; held-out loss {best['heldout_loss']:.4f} nats/char"
+        if best.get("ratio_to_floor"):
+            what += f" ({best['ratio_to_floor']:.4f} \u00d7 the grammar's floor)"
+    return what
+
+
+READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
+                 "from the zero state": "from the zero state (a fresh start at the window's first character)"}
+
+
+class AppState(param.Parameterized):
+    model_path = param.Selector(objects=[], label="Model (checkpoint)")
+    source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
+    # allow_None: an emptied box sends None, which is refused with the range like any bad number
+    index = param.Integer(default=0, allow_None=True, label="Held-out index")
+    window = param.Integer(default=100, allow_None=True, label="Window (chars)")
+    reading = param.Selector(default="in context", objects=READINGS, label="Read the window")
+    random = param.Event(label="Random window")
+    text = param.String(default="", label="Text (typed or pasted)")
+    sample_chars = param.Integer(default=300, allow_None=True, label="Sample length")
+    temperature = param.Number(default=1.0, allow_None=True, step=0.05, label="Temperature")
+    seed = param.Integer(default=0, allow_None=True, label="Sample seed")
+    sample = param.Event(label="Sample from the model")
+
+    view = param.Selector(default="h", objects=["h"], label="Show")
+    layer = param.Selector(default=0, objects=[0], label="Layer")
+    order = param.Selector(default="index", objects=list(ORDERS), label="Order cells by")
+    selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
+    hide_separators = param.Boolean(default=False, label="Hide separators (tokens side by side)")
+    rows = param.Selector(default=ALL, objects=list(FILTERS), label="Rows shown")
+    top_k = param.Integer(default=20, allow_None=True, label="k")
+    cell_list = param.String(default="", label="Cells listed (e.g. 0-31, 40, 77)")
+
+    trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
+    divergence = param.Parameter(default=None, precedence=-1,
+                                 doc="the trace against the grammar's oracle (None: not a grammar model)")
+    probe = param.Parameter(default=None, precedence=-1,
+                            doc="each layer's depth probe read on the trace (probe_track.py; None: a text model)")
+    sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
+    error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
+    refusal = param.String(default="", precedence=-1,
+                           doc="the bare reason the last input was refused ('' when it was not)")
+    model_note = param.String(default="", doc="the loaded model in one line")
+
+    def __init__(self, model_path: str | Path | None = None, **params):
+        model_path = str(Path(model_path).resolve()) if model_path else default_model()
+        # A source named by the caller is the one shown first (or the reason it cannot be);
+        # otherwise a model without a held-out stream starts on typed text.
+        self._fallback = "source" not in params
+        super().__init__(**params)
+        self._rng = np.random.default_rng()
+        self._good_model = None
+        self._left_task = False       # the model shown before was a task model (sum3)
+        self._restoring = False
+        self._shown: dict = {}        # index and window of the held-out sequence on screen
+        self._filter_refused = False  # the message on the page is a refused row filter's
+        self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
+        self.param.watch(self._keep_row_filter, ["rows", "top_k", "cell_list"])
+        self.param.model_path.objects = find_checkpoints(model_path)
+        self.model_path = model_path
+        self._switch_model()
+        self._fallback = True
+        if self.trace is None:
+            raise RnnscopeError(self.refusal or f"{model_path}: could not show any sequence")
+
+    # --- model -------------------------------------------------------------------------
+    @param.depends("model_path", watch=True)
+    def _switch_model(self):
+        if self.model_path == self._good_model:
+            return
+        previous = self._good_model
+        try:
+            model = cache.load_model(self.model_path)
+            spec = sequences.grammar_spec(self.model_path)
+        except RnnscopeError as e:
+            self.refuse(str(e))
+            if self._good_model is not None:
+                self.model_path = self._good_model      # the selector snaps back to the model still shown
+            return
+        self._good_model, self._model, self._spec = self.model_path, model, spec
+        cfg = model.config
+        self.model_note = describe_model(model) + ("" if spec is not None else
+                                                   "; no depth probe track: text has no depth to probe for")
+        views = ["h", *{"gru": ("z", "r", "n"), "lstm": ("i", "f", "g", "o", "c")}.get(cfg.cell, ())]
+        self.param.view.objects = {f"{v}: {VIEW_LABELS[v]}": v for v in views}
+        self.param.layer.objects = {f"layer {k}": k for k in range(cfg.num_layers)}
+        self.param.selected.objects = {f"cell {c}": c for c in range(cfg.hidden_size)}
+        with param.discard_events(self):
+            self.view = self.view if self.view in views else "h"
+            self.layer = self.layer if self.layer < cfg.num_layers else 0
+            self.selected = [c for c in self.selected if c < cfg.hidden_size]
+        try:
+            self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
+        except (RnnscopeError, OSError) as e:
+            self._stream, self._no_stream = "", str(e)
+        self._offer_orders_and_filters()
+        if self.source == "held-out" and not self._stream and self._fallback:
+            self.source = "typed"
+        # A task model reads its own short sequences from the zero state: start on a new one, and
+        # leaving it go back to the held-out stream (its digits mean nothing to another model)
+        with param.discard_events(self):
+            if cfg.task:
+                self.param.update(source="typed", text=sequences.task_example(model))
+            elif self._left_task and self._stream:
+                self.source = "held-out"
+        self._left_task = bool(cfg.task)
+        if not self._load():
+            self._open_on_own_stream(previous)
+
+    def _open_on_own_stream(self, previous: str | None) -> None:
+        """The new model cannot read the sequence on screen (typed text with characters outside its
+        vocabulary, a held-out index past its stream): it opens on its own held-out stream and the
+        page says why; a model with no stream to open on is refused and the previous one stays.
+        Never the old trace under the new model's name."""
+        if previous is None:
+            return          # the first model: what was asked for is refused, and __init__ raises with why
+        why = self.refusal
+        what = {"held-out": f"held-out window at {self.index:,}", "typed": "typed text",
+                "sampled": "sample"}[self.source]
+        name = Path(self.model_path).name
+        if self._stream:
+            with param.discard_events(self):
+                self.param.update(source="held-out", index=0)
+            if self._load():
+                self.param.update(error=f"{name} cannot read the {what} ({why}): it was dropped, and the page "
+                                        "shows the start of this model's held-out stream instead.")
+                return
+            why = self.refusal
+        self._good_model = None        # reload the previous model whole (views, stream, orders)
+        self.model_path = previous
+        self.param.update(error=f"{name} cannot read the {what} ({why}) and has no held-out stream to show "
+                                f"instead: the page still shows {Path(previous).name}.",
+                          refusal=why)
+
+    def _offer_orders_and_filters(self) -> None:
+        """Only the orders and row filters that mean something for this model; a choice the new
+        model cannot take goes back to index order / all cells, and the model note says so."""
+        has_depth, has_heldout = self._spec is not None, bool(self._stream)
+        orders = orders_for(has_depth, has_heldout)
+        filters = [f for f in FILTERS if (TOP_K.get(f) not in NEEDS_DEPTH or has_depth)
+                   and (TOP_K.get(f) not in NEEDS_HELDOUT or has_heldout)]
+        self.param.order.objects, self.param.rows.objects = orders, filters
+        said = []
+        with param.discard_events(self):
+            if self.order not in orders:
+                said.append(f"order by {self.order} does not apply to this model: rows in index order")
+                self.order = "index"
+            if self.rows not in filters or self._row_filter_refusal():
+                said.append(f"the row filter ({self.rows}) does not apply to this model: all cells shown")
+                self.rows = ALL
+        if said:
+            self.model_note += "; " + "; ".join(said)
+
+    # --- rows ----------------------------------------------------------------------------
+    def row_filter(self) -> RowFilter:
+        return RowFilter(self.rows, self.top_k or 0, self.cell_list)
+
+    def _row_filter_refusal(self) -> str:
+        """Why the row filter cannot apply to this model ('' when it can): checked as it is entered."""
+        return row_filter.refusal(self.rows, self.top_k, self.cell_list, self._model.config.hidden_size,
+                                  "this model's cells")
+
+    def _keep_row_filter(self, *events) -> None:
+        """A bad k or cell list is refused as it is entered, and the boxes snap back to the filter
+        still shown."""
+        why = self._row_filter_refusal()
+        if why:
+            self.refuse(why)
+            self._filter_refused = True
+            with param.discard_events(self):
+                for event in events:
+                    setattr(self, event.name, event.old)
+        elif self._filter_refused:         # a good filter clears the message a bad one left
+            self._filter_refused = False
+            self.param.update(error="", refusal="")
+
+    def rankings(self) -> dict[str, np.ndarray]:
+        """The model's rankings of its cells that the order and the row filter in use need, best
+        first: by label score (app/cache.cell_labels: held-out text read in context, the shown view
+        and layer) and by the depth probe's |weight| (on h of the shown layer). Computed only when
+        asked for: labelling takes seconds the first time."""
+        need = {self.order, TOP_K.get(self.rows)}
+        n = self._model.config.hidden_size
+        out = {}
+        if "label score" in need and self._stream:
+            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS)[0]
+            out["label score"] = label_score_ranking(labels, n)
+        if "probe weight" in need and self._spec is not None:
+            from rnnscope.analysis.decode.probes import rank_cells
+            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS)
+            if probe.model is not None:        # one class in training: no weights to rank by
+                out["probe weight"] = rank_cells(probe.model[-1].coef_)
+        return out
+
+    # --- sequence ------------------------------------------------------------------------
+    @param.depends("index", "window", "reading", watch=True)
+    def _on_window(self):
+        if not self._restoring:
+            self._load_from("held-out")
+
+    @param.depends("random", watch=True)
+    def _on_random(self):
+        if not self._stream:
+            return self.refuse(self._no_stream or "this model has no held-out stream to pick from")
+        self.param.update(index=sequences.random_index(len(self._stream), self.window, self._rng))
+
+    @param.depends("text", watch=True)
+    def _on_text(self):
+        self._load_from("typed")
+
+    @param.depends("sample", watch=True)
+    def _on_sample(self):
+        self._load_from("sampled")
+
+    def _keep_sample_settings(self, *events) -> None:
+        """A sample length, temperature or seed outside its range is refused as it is entered,
+        and the box snaps back to the value the next sample will use."""
+        for event in events:
+            why = self._number_refusal(event.name)
+            if why:
+                self.refuse(why)
+                setattr(self, event.name, event.old)
+
+    def _number_refusal(self, name: str) -> str:
+        """Why the number box ``name`` holds a value it cannot take ('' when it can)."""
+        value, (what, unit) = getattr(self, name), NUMBER_NAMES[name]
+        low, high = (0, len(self._stream) - 1) if name == "index" else LIMITS[name]
+        if value is not None and low <= value <= high:
+            return ""
+        got = "the box is empty" if value is None else f"got {_number(value)}"
+        return f"{what} must be {_number(low)} .. {_number(high)}{unit}; {got}"
+
+    def _load_from(self, source: str) -> None:
+        """Load from ``source``; a refused sequence changes nothing: the source, index and
+        window snap back to those of the sequence still shown."""
+        good = {"source": self.source, "index": self._shown.get("index", self.index),
+                "window": self._shown.get("window", self.window)}
+        self.source = source
+        if self._load():
+            return
+        self._restoring = True
+        try:
+            self.param.update(**good)
+        finally:
+            self._restoring = False
+
+    def _sequence(self) -> tuple[str, str]:
+        if self.source == "held-out":
+            if not self._stream:
+                raise RnnscopeError(self._no_stream or "this model has no held-out stream")
+            why = self._number_refusal("index") or self._number_refusal("window")
+            if why:
+                raise RnnscopeError(why)
+            text = sequences.window(self._stream, self.index, self.window)
+            short = (f" (the stream ends there: {len(text):,} of the {self.window:,} characters asked for)"
+                     if len(text) < self.window else "")
+            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}{short}, "
+                          f"read {READING_NOTES[self.reading]}")
+        if self.source == "typed":
+            return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
+        prime, how = sequences.app_prime(self._model, self._stream)
+        text = sequences.sampled(self._model, self.sample_chars, self.temperature, self.seed, prime)
+        return text, (f"sampled: {len(text):,} chars at temperature {self.temperature:g}, seed {self.seed}, "
+                      f"prime {how}")
+
+    def _load(self) -> bool:
+        """Trace the sequence ``source`` names; False (and a message) when it is refused."""
+        try:
+            text, what = self._sequence()
+            trace = self._trace(text)
+        except RnnscopeError as e:
+            self.refuse(str(e))
+            return False
+        start_depth = 0
+        if self.source == "held-out" and self._spec is not None:
+            depth = trace.annotations["depth"]
+            start_depth = int(depth[0]) - (text[0] == "(") + (text[0] == ")")
+        note = sequences.grammar_note(text, self._spec, start_depth)
+        if self.source == "held-out":
+            self._shown = {"index": self.index, "window": self.window}
+        self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
+                          divergence=self._divergence(trace, start_depth),
+                          probe=probe_track(self.model_path, trace) if self._spec is not None else None, trace=trace)
+        return True
+
+    def _divergence(self, trace, start_depth: int):
+        """KL(oracle || model) and illegal mass per step: a held-out window's oracle is the stream's
+        own (its true depth); other text's is counted from ``start_depth`` and ends where it breaks."""
+        if self._spec is None:
+            return None
+        if self.source == "held-out":
+            oracle = heldout_of(self.model_path).oracle[self.index:self.index + len(trace)]
+        else:
+            oracle = grammar.next_char_probs(trace.text, self._spec, start_depth)
+        return oracle_divergence(trace.probs, trace.vocab, oracle, self._spec.alphabet)
+
+    def _trace(self, text: str):
+        """The trace of ``text``; a held-out window carries the stream's own annotations
+        (counted from its start) and is read as ``reading`` says."""
+        if self.source != "held-out":
+            return cache.trace_text(self.model_path, text, self._spec)
+        if self.reading == "in context":
+            return cache.trace_in_context(self.model_path, self.index, len(text))
+        ann = sequences.heldout_annotations(self.model_path, self.index, len(text))
+        # the cached trace is shared: never mutate it
+        return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
+
+    @property
+    def grammar_spec(self):
+        """The grammar the shown model was trained on (None: a model of other text)."""
+        return self._spec
+
+    def refuse(self, why: str):
+        """Say why an input was refused: the bare reason, and the sentence the page shows."""
+        why = why.rstrip(".")
+        kept = " The page still shows the last good sequence." if self.trace is not None else ""
+        self.param.update(refusal=why, error=why + "." + kept)
+
+
+def _number(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:,g}"

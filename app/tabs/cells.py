@@ -1,0 +1,89 @@
+"""The Cells tab under the heatmap: what every cell of the shown view and layer goes with, on
+the model's held-out stream read in context (analysis/describe/labels.py), as a sortable table whose
+rows pick the cell to plot, beside each cell's mean per category (grammar: depth level and token
+kind; text: character class, inside a string, bracket level).
+
+Labels are computed once per (model, view, layer) and shared by every session (app/pages/cache.py);
+the first time takes a few seconds (a 100,000-character trace, then the counts)."""
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from rnnscope.analysis.describe.labels import CellLabel
+from rnnscope.analysis.decode.report import profile_figure
+from rnnscope.base.errors import RnnscopeError
+
+from rnnscope.app.pages import cache
+from rnnscope.app.pages.lazy_tab import LazyTab
+from rnnscope.app.pages.state import AppState
+
+COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "score": "score",
+           "explained": "share explained"}
+
+
+def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
+    """One row per cell, best explained first (the labeller's order)."""
+    rows = [{"cell": lab.cell, "label": lab.label, "stat": lab.best.stat if lab.best else "",
+             "score": round(lab.best.score, 3) if lab.best else None,
+             "explained": round(lab.best.explained, 3) if lab.best else None} for lab in labels]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def labels_table_frame(labels: list[CellLabel]) -> pd.DataFrame:
+    """The Cells tab's rows, the label last: the table fits the numbers to their width and stretches the last
+    column over the rest, so a long label wraps there instead of pushing the table past its tab."""
+    frame = labels_frame(labels)
+    return frame[[c for c in frame.columns if c != "label"] + ["label"]]
+
+
+def labels_table(height: int) -> pn.widgets.Tabulator:
+    """The empty labels table both pages' Cells tabs fill. Fixed widths cut the titles ("stati…", "share e…")
+    and cannot hold a label longer than the tab (a meta track's categories named in full): laid out by
+    labels_table_frame, the numbers take their width and the label column what is left, wrapping (textarea)."""
+    return pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
+                                titles=COLUMNS, sizing_mode="stretch_width", height=height, header_filters=False,
+                                layout="fit_data_stretch", formatters={"label": {"type": "textarea"}})
+
+
+class CellsTab(LazyTab):
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.table = labels_table(height=360)
+        self.table.on_click(self._on_click)
+        self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.profiles = pn.Row()
+        self.state.param.watch(self._refresh, ["model_path", "view", "layer"])
+
+    def _refresh(self, *events) -> None:
+        if not self.opened:
+            return
+        s = self.state
+        try:
+            labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer)
+        except RnnscopeError as e:
+            self.table.value = labels_table_frame([])
+            self.profiles.objects = []
+            self.note.object = f"No labels for this model: {e}"
+            return
+        self.table.value = labels_table_frame(labels)
+        self.note.object = (
+            f"Each cell of **{s.view}**, layer {s.layer}, on the first {cache.LABEL_CHARS:,} characters of the "
+            "held-out stream read in context. Statistic: **r** = Pearson correlation, **MI** = mutual information "
+            "in bits with the cell's value in 10 bins; *share explained* = r\u00b2 or MI / the cell's entropy. "
+            "Click a row to plot that cell.")
+        self.profiles.objects = [pn.pane.Bokeh(profile_figure(means, ann[name],
+                                                              f"mean {s.view} by {name.replace('_', ' ')}", low_high))
+                                 for name, means in profiles.items()]
+
+    def _on_click(self, event) -> None:
+        cell = int(self.table.value.iloc[event.row]["cell"])
+        selected = list(self.state.selected)
+        if cell not in selected:
+            self.state.selected = [*selected, cell]
+
+    def _layout(self):
+        return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")

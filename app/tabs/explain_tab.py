@@ -1,0 +1,65 @@
+"""The Explain tab: click a heatmap cell (cell i, step t) and see the terms that made its value
+-- each gate's input and recurrent parts, the largest contributions, the update with numbers --
+from the NumPy reference equations (analysis/describe/explain.py), checked against the value shown."""
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from rnnscope.analysis.describe.explain import explain
+from rnnscope.base.errors import RnnscopeError
+
+from rnnscope.app.pages import cache
+from rnnscope.app.pages.state import AppState
+
+
+class ExplainTab(Viewer):
+    state = param.ClassSelector(class_=AppState)
+    cell = param.Integer(default=None, allow_None=True, doc="the cell clicked (true cell number)")
+    step = param.Integer(default=None, allow_None=True, doc="the step clicked (true character index)")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.text = pn.pane.Markdown("Click a cell of the heatmap to see the terms that made its value.",
+                                     sizing_mode="stretch_width")
+        self.param.watch(self._refresh, ["cell", "step"])
+        self.state.param.watch(self._forget, ["trace", "layer"])
+
+    def _forget(self, *events) -> None:
+        self.param.update(cell=None, step=None)
+
+    def _refresh(self, *events) -> None:
+        s, tr = self.state, self.state.trace
+        if self.cell is None or self.step is None or tr is None:
+            self.text.object = "Click a cell of the heatmap to see the terms that made its value."
+            return
+        try:
+            model = cache.load_model(s.model_path)
+            x, names = ((model.input_vectors(tr.text[self.step])[0], model.input_names()) if s.layer == 0 else
+                        (tr.hidden[s.layer - 1][self.step], [f"layer {s.layer - 1} cell {j}"
+                                                             for j in range(model.config.hidden_size)]))
+            r = explain(tr, model.layer_arrays(s.layer), x, names, s.layer, self.cell, self.step,
+                        model.config.nonlinearity)
+        except RnnscopeError as e:
+            self.text.object = f"Cannot explain this value: {e}"
+            return
+        self.text.object = explanation_markdown(r)
+
+    def __panel__(self):
+        return self.text
+
+
+def explanation_markdown(r: dict) -> str:
+    lines = [f"**Cell {r['cell']}, layer {r['layer']}, step {r['step']:,}** (character `{r['char']!r}`), "
+             f"{r['cell_type'].upper()}; h before this step = {r['h_prev']:+.4f}", "",
+             "| gate | value | pre-activation | input part | recurrent part | largest recurrent terms | "
+             "largest input terms |", "|---|---|---|---|---|---|---|"]
+    for name, g in r["gates"].items():
+        rec = f"{g['recurrent']:+.4f}" + (f" (\u00d7 r: {g['reset_times_recurrent']:+.4f})"
+                                           if "reset_times_recurrent" in g else "")
+        top_r = ", ".join(f"{t['from']} {t['term']:+.3f}" for t in g["top_recurrent"][:3])
+        top_i = ", ".join(f"{t['from']} {t['term']:+.3f}" for t in g["top_input"][:3])
+        lines.append(f"| {name} | {g['value']:.4f} | {g['pre']:+.4f} | {g['input']:+.4f} | {rec} | {top_r} | {top_i} |")
+    lines += ["", f"`{r['equation']}`; the heatmap shows {r['traced_h']:+.6f} (difference {r['difference']:.1e})."]
+    return "\n".join(lines)

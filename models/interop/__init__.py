@@ -1,0 +1,3 @@
+"""Models and states from elsewhere: importers for models rnnscope did not train, one module per source
+framework (torch_import.py, keras_import.py; common.py holds what both share), and the LSTMVis bridge
+(lstmvis.py: a Trace written as an LSTMVis project, and such a project read back)."""
