@@ -536,6 +536,12 @@ def cmd_corpus(args) -> None:
           f"standard library to {args.out} (record: {side}; text sha256 {record['text_sha256'][:12]})")
 
 
+def cmd_serve(args) -> None:
+    """Serve the page (rnnscope/serving.py); returns only to refuse, having said why."""
+    from rnnscope.serving import serve
+    raise SystemExit(serve(args.model, args.lstmvis, port=args.port, address=args.address, show=args.show))
+
+
 def cmd_summary(args) -> None:
     from rnnscope.models.network import checkpoint
     from rnnscope.models.network.summary import summary, summary_data
@@ -1167,6 +1173,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print JSON for scripts instead of text")
     _out_arg(t, "the labels")
     t.set_defaults(func=cmd_store_labels)
+
+    p = sub.add_parser("serve", help="serve the page (Panel) on a model or an LSTMVis directory")
+    p.add_argument("--model", metavar="DIR|NAME",
+                   help="checkpoint directory or a shipped checkpoint's name (default: the shipped GRU-15)")
+    p.add_argument("--lstmvis", type=Path, metavar="DIR", help="open an LSTMVis directory instead of a model")
+    p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--show", action="store_true", help="open a browser")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     _model_arg(p)

@@ -1,0 +1,61 @@
+"""Serve the rnnscope page from wherever rnnscope is installed: ``rnnscope serve`` and the repository's
+``serve.py`` both call :func:`serve`.
+
+The page is ``panel serve`` on the installed ``rnnscope.app`` folder (its main.py and static/), with the
+model chosen by the caller (passed to the app in $RNNSCOPE_MODEL), or an LSTMVis directory's states
+with no model ($RNNSCOPE_LSTMVIS), and the listening address and allowed websocket origins set together.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.base.paths import DEFAULT_CHECKPOINT, find_checkpoint
+
+# The app's folder, located without importing it: app/ in a checkout, site-packages/rnnscope/app once
+# installed. `panel serve` runs its main.py and serves its static/ at /app/static/.
+APP_DIR = Path(find_spec("rnnscope.app").submodule_search_locations[0]).resolve()
+
+
+def websocket_origins(address: str, port: int) -> list[str]:
+    """The origins a browser's page may open its websocket from: the names this address is reached by."""
+    if address == "0.0.0.0":
+        return ["*"]
+    host = "localhost" if address in ("127.0.0.1", "localhost") else address
+    return sorted({f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"})
+
+
+def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, port: int = 5006,
+          address: str = "127.0.0.1", show: bool = False, *, prog: str = "rnnscope serve") -> int:
+    """Become the page's server: check the model (a checkpoint directory or a shipped checkpoint's name,
+    default the shipped GRU-15) or the LSTMVis directory, then exec ``panel serve``. Returns only to
+    refuse: 2, after one line on stderr that starts with ``prog``."""
+    try:       # a checkpoint or directory that cannot load is refused here, not in every session's log
+        checkpoint_dir = DEFAULT_CHECKPOINT if model is None else find_checkpoint(model)
+        if lstmvis:
+            from rnnscope.app.pages.lstmvis_source import open_source
+            open_source(Path(lstmvis))
+        else:
+            from rnnscope.models.network import checkpoint
+            checkpoint.load(checkpoint_dir)
+    except RnnscopeError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    # -P: the current directory stays off the server's import path, so a folder named rnnscope there
+    # (a checkout of this repository, say) cannot stand in for the installed package.
+    cmd = [sys.executable, "-P", "-m", "panel", "serve", str(APP_DIR), "--port", str(port), "--address", address,
+           *[a for o in websocket_origins(address, port) for a in ("--allow-websocket-origin", o)]]
+    if show:
+        cmd.append("--show")
+    env = {**os.environ, "RNNSCOPE_MODEL": str(checkpoint_dir.resolve())}
+    env.pop("RNNSCOPE_LSTMVIS", None)          # only lstmvis opens a directory
+    if lstmvis:
+        env["RNNSCOPE_LSTMVIS"] = str(Path(lstmvis).resolve())
+    shown = "localhost" if address == "0.0.0.0" else address     # the address it listens on
+    print(f"rnnscope: serving {lstmvis or model or DEFAULT_CHECKPOINT} at http://{shown}:{port}/app", flush=True)
+    # Become the server rather than start it as a child: this PID is then the server's, so a
+    # signal sent to it (SIGTERM, SIGINT) stops the server instead of orphaning it.
+    os.execve(sys.executable, cmd, env)
