@@ -126,3 +126,24 @@ def test_a_signal_to_serve_py_stops_the_server(default_model, sig):  # noqa: F81
         except ProcessLookupError:
             pass
         proc.communicate()
+
+
+def test_a_shipped_checkpoint_is_found_by_name_and_a_path_wins_over_a_name(tmp_path, monkeypatch):
+    from rnnscope.base.paths import CHECKPOINTS_DIR, find_checkpoint, shipped_checkpoints
+    assert {"gru15-parens", "lstm128-pystdlib"} <= set(shipped_checkpoints())
+    assert find_checkpoint("lstm128-pystdlib") == CHECKPOINTS_DIR / "lstm128-pystdlib"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gru15-parens").mkdir()                 # the user's own folder of that name is the one meant
+    assert find_checkpoint("gru15-parens") == Path("gru15-parens")
+
+
+@pytest.mark.parametrize("how", [["serve.py"], ["-m", "rnnscope", "serve"]])
+def test_a_name_that_is_neither_a_directory_nor_shipped_is_refused_with_the_shipped_names(how):
+    from rnnscope.base.paths import shipped_checkpoints
+    r = subprocess.run([sys.executable, *how, "--port", str(free_port()), "--model", "gru16-parens"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    prog = "serve.py" if how == ["serve.py"] else "rnnscope serve"
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        f"{prog}: error: gru16-parens: no such checkpoint directory, nor the name of a shipped checkpoint "
+        f"({', '.join(shipped_checkpoints())})"], r.stderr
+    assert "serving" not in r.stdout
