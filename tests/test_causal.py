@@ -10,7 +10,8 @@ import torch
 
 from rnnscope import grammar
 from rnnscope.analysis.annotations import grammar_annotations
-from rnnscope.analysis.causal import Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout, mean_codes, search
+from rnnscope.analysis.causal import (Readout, UpperLayer, _mean_kl, grammar_depth_oracle, layer_readout, mean_codes,
+                                      search)
 from rnnscope.models import checkpoint
 from rnnscope.models.model import CharRNN, ModelConfig
 from rnnscope.models.heldout import heldout_of
