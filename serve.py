@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
-from rnnscope.models.network import checkpoint
-from rnnscope.base.errors import RnnscopeError
+# A launcher may have started this process with SIGINT ignored (a background job of a script is),
+# and exec would pass that on: put both back before the slow imports, so a signal during start-up
+# stops it too. The server installs its own handlers once it is up (app/shutdown.py).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+from rnnscope.models.network import checkpoint  # noqa: E402
+from rnnscope.base.errors import RnnscopeError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -58,4 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:        # Ctrl-C while the checkpoint loads: no traceback
+        sys.exit(130)
