@@ -8,11 +8,18 @@ process becomes ``panel serve`` (exec), so its PID is the server's.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
-from rnnscope.base.paths import shipped_checkpoints
-from rnnscope.serving import serve
+# A launcher may have started this process with SIGINT ignored (a background job of a script is),
+# and exec would pass that on: put both back before the slow imports, so a signal during start-up
+# stops it too. The server installs its own handlers once it is up (app/shutdown.py).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+from rnnscope.base.paths import shipped_checkpoints  # noqa: E402
+from rnnscope.serving import serve  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,4 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:        # Ctrl-C while the checkpoint loads: no traceback
+        sys.exit(130)

@@ -147,3 +147,124 @@ def test_a_name_that_is_neither_a_directory_nor_shipped_is_refused_with_the_ship
         f"{prog}: error: gru16-parens: no such checkpoint directory, nor the name of a shipped checkpoint "
         f"({', '.join(shipped_checkpoints())})"], r.stderr
     assert "serving" not in r.stdout
+
+
+# A background job of a non-interactive shell (``serve.py &`` in a script, a CI step's helper) starts
+# with SIGINT ignored and exec keeps it: Python then installs no KeyboardInterrupt handler and
+# Bokeh never stopped on SIGINT. Every server here starts that way, the worst case.
+_IGNORING_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGINT (its bit in /proc's SigCgt mask)."""
+    with open(f"/proc/{pid}/status") as f:
+        caught = next(line for line in f if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+
+
+def _stops(default_model, how: str, moment: str, sig: signal.Signals) -> str:
+    """Start a server ``how``, send ``sig`` at ``moment``; '' when it stopped within the bounds, else why not."""
+    port = free_port()
+    cmd = (["serve.py", "--port", str(port), "--model", str(default_model)] if how == "serve.py" else
+           ["-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"])
+    proc = subprocess.Popen([sys.executable, "-c", _IGNORING_SIGINT, *cmd], cwd=ROOT,
+                            env={**os.environ, "RNNSCOPE_MODEL": str(default_model)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    building = None
+    try:
+        if moment.startswith("start-up"):              # while serve.py loads the checkpoint or panel imports
+            # from the moment serve.py has put SIGINT back (its first lines; before that the process is
+            # still the launcher's, which ignores it)
+            deadline = time.time() + 60
+            while not _catches_sigint(proc.pid) and time.time() < deadline and proc.poll() is None:
+                time.sleep(0.01)
+            time.sleep(float(moment.split()[1]))
+        else:
+            fetch_page(port, proc, timeout=120, path="/app/static/rnnscope.css")
+            if moment == "page session":               # a session built and held by the server
+                fetch_page(port, proc, timeout=120)
+            elif moment == "page build":               # the loop busy building a page when the signal lands
+                building = subprocess.Popen([sys.executable, "-c", f"import urllib.request as u; u.urlopen("
+                                             f"'http://127.0.0.1:{port}/app', timeout=120).read()"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.3)
+        os.kill(proc.pid, sig)
+        try:
+            out, _ = proc.communicate(timeout=30)    # the clean stop takes < 1 s; its watchdog ends it at 10 s
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            said = proc.communicate()[0]
+            return f"{how}, {moment}, {sig.name}: still running 30 s after the signal; it said:\n{said}"
+        deadline = time.time() + 5
+        while answers(port) and time.time() < deadline:
+            time.sleep(0.2)
+        if answers(port):
+            return f"{how}, {moment}, {sig.name}: port {port} still answers"
+        try:
+            os.killpg(proc.pid, 0)
+            return f"{how}, {moment}, {sig.name}: a process of its group is left"
+        except ProcessLookupError:
+            pass
+        if "Traceback" in out and not moment.startswith("start-up"):
+            return f"{how}, {moment}, {sig.name}: {out}"
+        return ""
+    finally:
+        for p in (proc, building):
+            if p is not None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL) if p is proc else p.kill()
+                except ProcessLookupError:
+                    pass
+                p.communicate()
+
+
+@pytest.mark.slow
+def test_sigint_and_sigterm_stop_the_server_at_every_moment_even_with_sigint_ignored_at_start(default_model):  # noqa: F811
+    """Both signals, through serve.py and through a bare `panel serve app` (the app itself installs the
+    handlers), during start-up, right after the first request, with a page session held, and while the
+    loop builds a page. Servers run side by side, so the moments land on a loaded machine."""
+    from concurrent.futures import ThreadPoolExecutor
+    INT, TERM = signal.SIGINT, signal.SIGTERM
+    cases = [("serve.py", "start-up 0.0", INT), ("serve.py", "start-up 1.5", INT), ("serve.py", "start-up 1.5", TERM),
+             ("serve.py", "first request", INT), ("panel serve app", "first request", INT),
+             ("panel serve app", "page session", INT), ("serve.py", "page session", TERM),
+             ("panel serve app", "page build", INT), ("panel serve app", "page build", TERM)]
+    with ThreadPoolExecutor(len(cases)) as pool:
+        failures = [f for f in pool.map(lambda c: _stops(default_model, *c), cases) if f]
+    assert failures == []
+
+
+_BUSY_LOOP = """
+import asyncio, sys, time
+sys.path.insert(0, sys.argv[1])
+from rnnscope.app import shutdown
+loop = asyncio.new_event_loop()
+shutdown.install(loop)
+def compute():                  # a long computation holding the loop: a second signal must still end it
+    print("computing", flush=True)
+    end = time.time() + float(sys.argv[2])
+    while time.time() < end:
+        sum(range(1000))
+loop.call_soon(compute)
+loop.run_forever()
+print("stopped", flush=True)
+"""
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_a_signal_stops_the_loop_after_a_computation_and_a_second_ends_the_process_at_once(signals):
+    proc = subprocess.Popen([sys.executable, "-c", _BUSY_LOOP, str(ROOT), "3" if signals == 1 else "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "computing\n"
+        for _ in range(signals):
+            os.kill(proc.pid, signal.SIGINT)
+            time.sleep(0.5)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    if signals == 1:      # the computation ends, then the loop stops cleanly
+        assert (proc.returncode, out, "SIGINT received" in err) == (0, "stopped\n", True), err
+    else:                 # ended by the second signal long before the computation's 120 s
+        assert proc.returncode == -signal.SIGINT and out == "", err
