@@ -8,6 +8,7 @@ with no model ($RNNSCOPE_LSTMVIS), and the listening address and allowed websock
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -33,6 +34,11 @@ def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, po
     """Become the page's server: check the model (a checkpoint directory or a shipped checkpoint's name,
     default the shipped GRU-15) or the LSTMVis directory, then exec ``panel serve``. Returns only to
     refuse: 2, after one line on stderr that starts with ``prog``."""
+    # A launcher may have started this process with SIGINT ignored (a background job of a script is), and
+    # exec would pass that on to the server: put both signals back first, so Ctrl-C stops the check below
+    # and the server's start-up alike (the server installs its own handlers once up: app/shutdown.py).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:       # a checkpoint or directory that cannot load is refused here, not in every session's log
         checkpoint_dir = DEFAULT_CHECKPOINT if model is None else find_checkpoint(model)
         if lstmvis:
