@@ -2,8 +2,7 @@
 model's page (app/drawing/scope.py, drawn from a Frame by app/frame.make_frame), the directory's meta tracks
 under them, and the tools that need only states: Cells (labels against the meta tracks) and Match
 (app/tabs/match_tab.py, over every step of the states file). What needs a model is absent, and the About
-tab says why. Every redraw goes through ``_show``, on the document's next tick once served
-(DESIGN.md section 8), as on app/pages/page.py.
+tab says why. Drawing, clicks and layout are the base page's (app/pages/base_page.py).
 """
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ import dataclasses
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, HoverTool
-from panel.viewable import Viewer
 
 from rnnscope.base.errors import RnnscopeError
 
@@ -24,11 +21,9 @@ from rnnscope.app.drawing.frame import Frame, make_frame
 from rnnscope.app.pages.lazy_tab import LazyTab, dynamic_tabs
 from rnnscope.app.pages.lstmvis_state import LstmvisState
 from rnnscope.app.tabs.match_tab import MatchTab, around
-from rnnscope.app.pages.page import STATIC, cell_picker, heading, static_url
-from rnnscope.app.drawing.scope import Scope
+from rnnscope.app.pages.base_page import BasePage, heading, static_url
 from rnnscope.app.drawing.tracks import _track
 
-REDRAW_ON = ["trace", "states", "order", "selected", "rows", "top_k", "cell_list"]
 META_COLOUR = "#444444"
 ABSENT = ("**Not here, and why:** Probes, Ablation, Explain, Saturation, Compare, Timeline, typed text, sampling, "
           "the p(next) / surprisal / KL tracks and the depth-probe track all need the model's weights or its "
@@ -100,9 +95,7 @@ class LstmvisCellsTab(LazyTab):
             "*share explained* = r\u00b2 or MI / the cell's entropy. Click a row to plot that cell.")
 
     def _on_click(self, event) -> None:
-        cell = int(self.table.value.iloc[event.row]["cell"])
-        if cell not in self.state.selected:
-            self.state.selected = [*self.state.selected, cell]
+        self.state.plot_cell(int(self.table.value.iloc[event.row]["cell"]))
 
     def _layout(self):
         return pn.Column(self.note, self.table, sizing_mode="stretch_width")
@@ -137,65 +130,40 @@ class MetaTracks:
         self.source.data = data
 
 
-class LstmvisPage(Viewer):
+class LstmvisPage(BasePage):
     state = param.ClassSelector(class_=LstmvisState)
+
+    TITLE = "rnnscope: LSTMVis states"
+    NOTE = "Steps"
+    REDRAW_ON = ("trace", "states", "order", "selected", "rows", "top_k", "cell_list")
 
     def __init__(self, state: LstmvisState, **params):
         super().__init__(state=state, **params)
-        self.scope = Scope()
         self.meta = MetaTracks(self.state, self.scope.seq, self.scope.x_range)
         # The model's tracks (depth, probe, KL, p(next), surprisal) are left out of the stack, not just hidden:
         # there is nothing to draw in them, and an empty figure in the page logs "could not set initial ranges".
         self.scope.layout.children = [self.scope.heatmap.figure, *self.meta.figures, self.scope.tracks.cells]
-        self.frame: Frame | None = None
-        self._queued: tuple | None = None
+        self._frame_start = 0           # the file's step the first column of the newest frame is
         self.match = LstmvisMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
-        self.scope.heatmap.figure.on_event(Tap, self._on_tap)
-        self.state.param.watch(self._redraw, REDRAW_ON)
+        self._start()
         self.cells = LstmvisCellsTab(state=self.state)
-        self._redraw()
+        about = pn.pane.Markdown(f"**States:** {self.state.source_note}\n\n{ABSENT}", sizing_mode="stretch_width")
+        self.tools = dynamic_tabs(("About", about), ("Cells", self.cells), ("Match", self.match),
+                                  sizing_mode="stretch_width")
 
     # --- drawing ----------------------------------------------------------------------------
-    def _redraw(self, *events) -> None:
+    def _make_frame(self) -> Frame:
         s = self.state
-        try:
-            key = s.states
-            frame = make_frame(s.trace, next(iter(s.trace.gates[0])), 0, s.order, list(s.selected),
-                               rows=s.row_filter(), rankings=s.rankings(), value_bounds=s.source.value_range(key))
-        except RnnscopeError as e:
-            s.refuse(str(e))
-            return
+        frame = make_frame(s.trace, next(iter(s.trace.gates[0])), 0, s.order, list(s.selected),
+                           rows=s.row_filter(), rankings=s.rankings(), value_bounds=s.source.value_range(s.states))
         if not s.source.one_char_words:
             frame = dataclasses.replace(frame, words=s.source.words(s.start, len(frame.text)))
-        self.frame = frame
-        self._show(frame, s.start)
+        self._frame_start = s.start
+        return frame
 
-    def _show(self, frame: Frame, start: int) -> None:
-        doc = self.scope.layout.document
-        if doc is None or doc.session_context is None:
-            self._draw(frame, start)
-            return
-        pending = self._queued is not None
-        self._queued = (frame, start)
-        if not pending:
-            doc.add_next_tick_callback(self._show_queued)
-
-    def _show_queued(self) -> None:
-        queued, self._queued = self._queued, None
-        if queued is not None:
-            self._draw(*queued)
-
-    def _draw(self, frame: Frame, start: int) -> None:
-        self.scope.update(frame)
-        self.meta.update(frame, start)
-
-    def _on_tap(self, event) -> None:
-        H = len(self.frame.cells)
-        row = H - 1 - round(event.y)
-        if 0 <= row < H:
-            cell = int(self.frame.cells[row])
-            sel = list(self.state.selected)
-            self.state.selected = [c for c in sel if c != cell] if cell in sel else [*sel, cell]
+    def _draw(self, frame: Frame) -> None:
+        super()._draw(frame)
+        self.meta.update(frame, self._frame_start)
 
     # --- layout -----------------------------------------------------------------------------
     def sidebar(self) -> list:
@@ -206,33 +174,9 @@ class LstmvisPage(Viewer):
             W.Select.from_param(p.states),
             pn.Row(W.IntInput.from_param(p.start, width=140), W.IntInput.from_param(p.window, width=150)),
             heading("What is shown"),
-            pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
-            W.RadioButtonGroup.from_param(p.order),
-            W.Select.from_param(p.rows),
-            pn.Row(W.IntInput.from_param(p.top_k, width=70), W.TextInput.from_param(p.cell_list, width=220)),
-            pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
-            cell_picker(p.selected),
+            *self.rows_widgets(),
+            *self.picker_widgets(),
         ]
-
-    def __panel__(self):
-        s = self.state
-        error = pn.pane.Alert(pn.bind(lambda e: e, s.param.error), alert_type="danger",
-                              visible=pn.bind(bool, s.param.error), sizing_mode="stretch_width")
-        note = pn.pane.Markdown(pn.bind(lambda n: f"**Steps:** {n}", s.param.sequence_note), margin=(0, 10),
-                                sizing_mode="stretch_width")
-        about = pn.pane.Markdown(f"**States:** {s.source_note}\n\n{ABSENT}", sizing_mode="stretch_width")
-        self.tools = dynamic_tabs(("About", about), ("Cells", self.cells), ("Match", self.match),
-                                  sizing_mode="stretch_width")
-        return pn.Column(error, note, pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"), self.tools,
-                         sizing_mode="stretch_width")
-
-    def template(self):
-        tmpl = pn.template.BootstrapTemplate(title="rnnscope: LSTMVis states", sidebar_width=330,
-                                             favicon=static_url("favicon.svg"), logo=static_url("favicon.svg"))
-        tmpl.config.css_files.append(STATIC + "rnnscope.css")
-        tmpl.sidebar.extend(self.sidebar())
-        tmpl.main.append(self)
-        return tmpl
 
 
 def refused_page(why: str):

@@ -4,8 +4,7 @@ one-line message in ``error`` and keeps the window shown; the boxes snap back to
 
 Only what makes sense without a model is offered: orders by index, by cluster and -- where there
 are meta tracks to label the cells against -- by label score; row filters all / listed / top k by
-label score. ``layer`` is always 0: the one layer of the window's Trace is the states chosen
-(the Match tab reads ``trace.hidden[layer]``, as on a model's page).
+label score. The window's Trace has one layer: the states chosen.
 """
 from __future__ import annotations
 
@@ -18,8 +17,8 @@ from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.pages.lstmvis_source import MAX_WINDOW, open_source
 from rnnscope.app.drawing.ordering import label_score_ranking
-from rnnscope.app.drawing import row_filter
-from rnnscope.app.drawing.row_filter import ALL, LISTED, TOP_K, RowFilter
+from rnnscope.app.drawing.row_filter import ALL, LISTED, TOP_K
+from rnnscope.app.pages.rows_state import RowsState
 
 LSTMVIS_ENV = "RNNSCOPE_LSTMVIS"      # serve.py --lstmvis passes the directory this way
 BY_LABEL = "top k by label score"
@@ -28,25 +27,18 @@ KNOWN = ("These are states read from an LSTMVis directory: there are no weights,
          "(read in context from the stream's start, or on which text): the file says only what it holds.")
 
 
-class LstmvisState(param.Parameterized):
+class LstmvisState(RowsState):
     directory = param.String(default="", constant=True, label="LSTMVis directory")
     states = param.Selector(objects=[], label="States (type, layer)")
     start = param.Integer(default=0, allow_None=True, label="Start (step)")
     window = param.Integer(default=100, allow_None=True, label=f"Window (\u2264 {MAX_WINDOW:,})")
-    layer = param.Integer(default=0, constant=True, precedence=-1)
-    # Not offered: the meta tracks are drawn step by step (the Match tab watches it, as on a model's page)
-    hide_separators = param.Boolean(default=False, constant=True, precedence=-1)
     order = param.Selector(default="index", objects=["index", "cluster"], label="Order cells by")
-    selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
     rows = param.Selector(default=ALL, objects=[ALL, LISTED], label="Rows shown")
-    top_k = param.Integer(default=20, allow_None=True, label="k")
-    cell_list = param.String(default="", label="Cells listed (e.g. 0-31, 40, 77)")
 
-    trace = param.Parameter(default=None, precedence=-1, doc="the window shown, as a one-layer Trace")
-    sequence_note = param.String(default="", doc="which steps are shown")
     source_note = param.String(default="", doc="the directory in one line, and what the page knows of it")
-    error = param.String(default="")
-    refusal = param.String(default="", precedence=-1)
+
+    SHOWN = "window"
+    CELLS_NAME = "these states' cells"
 
     def __init__(self, directory: str | Path, **params):
         source = open_source(directory)        # raises RnnscopeError: a bad directory opens no page
@@ -54,7 +46,6 @@ class LstmvisState(param.Parameterized):
         self.source = source
         self._shown = {"start": 0, "window": 100}
         self._restoring = False
-        self.param.watch(self._keep_row_filter, ["rows", "top_k", "cell_list"])    # before any page's redraw
         labels = source.labels
         self.param.states.objects = labels
         offered = [ALL, *([BY_LABEL] if source.data.annotations else []), LISTED]
@@ -74,7 +65,7 @@ class LstmvisState(param.Parameterized):
 
     # --- which states ----------------------------------------------------------------------
     def _offer_cells(self) -> None:
-        n = self.source.values(self.states).shape[1]
+        n = self.cell_count()
         self.param.selected.objects = {f"cell {c}": c for c in range(n)}
         with param.discard_events(self):
             self.selected = [c for c in self.selected if c < n]
@@ -124,23 +115,8 @@ class LstmvisState(param.Parameterized):
         return True
 
     # --- rows ------------------------------------------------------------------------------
-    def row_filter(self) -> RowFilter:
-        return RowFilter(self.rows, self.top_k or 0, self.cell_list)
-
-    def _row_filter_refusal(self) -> str:
-        return row_filter.refusal(self.rows, self.top_k, self.cell_list, self.source.values(self.states).shape[1],
-                                  "these states' cells")
-
-    def _keep_row_filter(self, *events) -> None:
-        """A bad k or cell list is refused as it is entered and the boxes snap back (as app/pages/state.py does)."""
-        why = self._row_filter_refusal()
-        if why:
-            self.refuse(why)
-            with param.discard_events(self):
-                for event in events:
-                    setattr(self, event.name, event.old)
-        elif self.error.startswith(("k must", "cell list", "the cell list")):    # a good filter clears its own message
-            self.param.update(error="", refusal="")
+    def cell_count(self) -> int:
+        return self.source.values(self.states).shape[1]
 
     def cell_labels(self):
         """Labels of every cell of the states shown against the meta tracks, over the whole file
@@ -152,10 +128,4 @@ class LstmvisState(param.Parameterized):
         if "label score" not in (self.order, TOP_K.get(self.rows)) or not self.source.data.annotations:
             return {}
         labels = self.cell_labels()
-        return {"label score": label_score_ranking(labels, self.source.values(self.states).shape[1])}
-
-    def refuse(self, why: str) -> None:
-        why = why.rstrip(".")
-        kept = " The page still shows the last good window." if self.trace is not None else ""
-        self.param.update(refusal=why, error=why + "." + kept)
-
+        return {"label score": label_score_ranking(labels, self.cell_count())}

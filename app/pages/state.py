@@ -9,7 +9,6 @@ cannot show its first sequence raises RnnscopeError with that reason.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,19 @@ import param
 
 from rnnscope import grammar
 from rnnscope.analysis.describe.divergence import oracle_divergence
-from rnnscope.models.network.checkpoint import DEFAULT_CHECKPOINT
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.trace import VIEW_LABELS
 
 from rnnscope.app.pages import cache, sequences
+from rnnscope.app.pages.checkpoints import (  # noqa: F401  (imported from here)
+    MODEL_ENV, MODELS_DIR, default_model, describe_model, find_checkpoints)
+from rnnscope.app.pages.rows_state import RowsState
 
-from rnnscope.app.drawing import row_filter
-from rnnscope.app.drawing.ordering import ORDERS, label_score_ranking, orders_for
+from rnnscope.app.drawing.ordering import label_score_ranking, orders_for
 from rnnscope.app.drawing.probe_track import probe_track
-from rnnscope.app.drawing.row_filter import ALL, FILTERS, TOP_K, RowFilter
+from rnnscope.app.drawing.row_filter import ALL, FILTERS, TOP_K
 
-MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
-MODELS_DIR = DEFAULT_CHECKPOINT.parent
 SOURCES = ("held-out", "typed", "sampled")
 # How a held-out window is read: with the state carried along the stream (what the model holds
 # there, models/reading/context.py), or from a fresh zero state (what it does when it wakes up mid-stream).
@@ -51,48 +49,11 @@ NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characte
                 "seed": ("sample seed", "")}
 
 
-def find_checkpoints(extra: str | Path | None = None) -> dict[str, str]:
-    """{label: directory} of checkpoints (directories holding config.json) in the models
-    folder, plus ``extra`` (the model the server was started with) wherever it lives. A
-    second model of the same folder name is labelled ``name (parent folder)``."""
-    found = {p.parent.name: str(p.parent.resolve()) for p in sorted(MODELS_DIR.glob("*/config.json"))
-             if not p.parent.name.startswith(".")}
-    if extra and str(Path(extra).resolve()) not in found.values():
-        path = Path(extra).resolve()
-        name = path.name
-        if name in found:
-            name = f"{path.name} ({path.parent.name or path.parent})"
-        if name in found:
-            name = str(path)
-        found = {name: str(path), **found}
-    return found
-
-
-def default_model() -> str:
-    return str(Path(os.environ.get(MODEL_ENV) or DEFAULT_CHECKPOINT).resolve())
-
-
-def describe_model(model) -> str:
-    cfg, record = model.config, getattr(model, "training_record", {}) or {}
-    what = (f"{cfg.cell.upper()}, {cfg.num_layers} layer(s) \u00d7 {cfg.hidden_size} cells, "
-            f"vocabulary of {len(cfg.vocab)}")
-    best = record.get("best") or {}
-    final = record.get("final") or {}
-    if cfg.task and final.get("val_mse") is not None:     # a task model: its own loss, not nats/char
-        what += (f"; task {cfg.task}, {cfg.input_kind} input: validation mean squared error {final['val_mse']:.3g}, "
-                 f"{final['val_rounded_correct']:.1%} of validation triples rounded to their sum")
-    if best.get("heldout_loss") is not None:
-        what += f"; held-out loss {best['heldout_loss']:.4f} nats/char"
-        if best.get("ratio_to_floor"):
-            what += f" ({best['ratio_to_floor']:.4f} \u00d7 the grammar's floor)"
-    return what
-
-
 READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
                  "from the zero state": "from the zero state (a fresh start at the window's first character)"}
 
 
-class AppState(param.Parameterized):
+class AppState(RowsState):
     model_path = param.Selector(objects=[], label="Model (checkpoint)")
     source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
     # allow_None: an emptied box sends None, which is refused with the range like any bad number
@@ -108,23 +69,17 @@ class AppState(param.Parameterized):
 
     view = param.Selector(default="h", objects=["h"], label="Show")
     layer = param.Selector(default=0, objects=[0], label="Layer")
-    order = param.Selector(default="index", objects=list(ORDERS), label="Order cells by")
-    selected = param.ListSelector(default=[], objects=[], label="Cells to plot")
     hide_separators = param.Boolean(default=False, label="Hide separators (tokens side by side)")
-    rows = param.Selector(default=ALL, objects=list(FILTERS), label="Rows shown")
-    top_k = param.Integer(default=20, allow_None=True, label="k")
-    cell_list = param.String(default="", label="Cells listed (e.g. 0-31, 40, 77)")
 
-    trace = param.Parameter(default=None, doc="the last good Trace", precedence=-1)
     divergence = param.Parameter(default=None, precedence=-1,
                                  doc="the trace against the grammar's oracle (None: not a grammar model)")
     probe = param.Parameter(default=None, precedence=-1,
                             doc="each layer's depth probe read on the trace (probe_track.py; None: a text model)")
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
-    error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
-    refusal = param.String(default="", precedence=-1,
-                           doc="the bare reason the last input was refused ('' when it was not)")
     model_note = param.String(default="", doc="the loaded model in one line")
+
+    CELLS_NAME = "this model's cells"
+    COLUMNS_MOVE_WITH = ("trace", "hide_separators")
 
     def __init__(self, model_path: str | Path | None = None, **params):
         model_path = str(Path(model_path).resolve()) if model_path else default_model()
@@ -137,9 +92,7 @@ class AppState(param.Parameterized):
         self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
-        self._filter_refused = False  # the message on the page is a refused row filter's
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
-        self.param.watch(self._keep_row_filter, ["rows", "top_k", "cell_list"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
         self._switch_model()
@@ -236,27 +189,17 @@ class AppState(param.Parameterized):
             self.model_note += "; " + "; ".join(said)
 
     # --- rows ----------------------------------------------------------------------------
-    def row_filter(self) -> RowFilter:
-        return RowFilter(self.rows, self.top_k or 0, self.cell_list)
+    def cell_count(self) -> int:
+        return self._model.config.hidden_size
 
-    def _row_filter_refusal(self) -> str:
-        """Why the row filter cannot apply to this model ('' when it can): checked as it is entered."""
-        return row_filter.refusal(self.rows, self.top_k, self.cell_list, self._model.config.hidden_size,
-                                  "this model's cells")
+    @property
+    def shown_layer(self) -> int:
+        return self.layer
 
-    def _keep_row_filter(self, *events) -> None:
-        """A bad k or cell list is refused as it is entered, and the boxes snap back to the filter
-        still shown."""
-        why = self._row_filter_refusal()
-        if why:
-            self.refuse(why)
-            self._filter_refused = True
-            with param.discard_events(self):
-                for event in events:
-                    setattr(self, event.name, event.old)
-        elif self._filter_refused:         # a good filter clears the message a bad one left
-            self._filter_refused = False
-            self.param.update(error="", refusal="")
+    def show_cells(self, cells, layer: int = 0) -> None:
+        """Plot ``cells`` of ``layer``: the heatmap switches to that layer."""
+        cells = [int(c) for c in cells]
+        self.param.update(layer=layer, selected=[c for c in self.selected if c not in cells] + cells)
 
     def rankings(self) -> dict[str, np.ndarray]:
         """The model's rankings of its cells that the order and the row filter in use need, best
@@ -393,12 +336,6 @@ class AppState(param.Parameterized):
     def grammar_spec(self):
         """The grammar the shown model was trained on (None: a model of other text)."""
         return self._spec
-
-    def refuse(self, why: str):
-        """Say why an input was refused: the bare reason, and the sentence the page shows."""
-        why = why.rstrip(".")
-        kept = " The page still shows the last good sequence." if self.trace is not None else ""
-        self.param.update(refusal=why, error=why + "." + kept)
 
 
 def _number(x: float) -> str:

@@ -80,10 +80,7 @@ class CellsTab(LazyTab):
                                  for name, means in profiles.items()]
 
     def _on_click(self, event) -> None:
-        cell = int(self.table.value.iloc[event.row]["cell"])
-        selected = list(self.state.selected)
-        if cell not in selected:
-            self.state.selected = [*selected, cell]
+        self.state.plot_cell(int(self.table.value.iloc[event.row]["cell"]))
 
     def _layout(self):
         return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")

@@ -1,15 +1,19 @@
-"""The Match tab (LSTMVis, Strobelt et al. 2017; issue 7 item 7): drag across the heatmap with the
-span tool to select characters; the cells of h above a threshold throughout the span and not just
-outside it are its pattern (analysis/match.on_cells); then the runs of the model's *whole* held-out
-stream where those cells are all on, ranked (analysis/match.match), each a click away.
+"""The Match tab (LSTMVis, Strobelt et al. 2017): drag across the heatmap with the span tool to select
+characters; the cells above a threshold throughout the span and not just outside it are its pattern
+(analysis/describe/match.on_cells); then the runs of a whole corpus where those cells are all on, ranked
+(analysis/describe/match.match), each a click away.
 
-The corpus states are read in context from the model's Zarr store (models/store/zarr_store.py), written on
+MatchTab reads its page's state only through RowsState's interface (app/pages/rows_state.py): the trace
+and layer on screen, the cells plotted, and the parameters that move the heatmap's columns. What is
+matched against (``_corpus``), how a match is loaded (``load``) and how a span is quoted (``_span_text``,
+``_span_name``) are each page's: HeldoutMatchTab here scans a model's whole held-out stream;
+app/pages/lstmvis_page.py's every step of an LSTMVis states file, whose steps may be words.
+
+A model's corpus states are read in context from its Zarr store (models/store/zarr_store.py), written on
 first use -- the page says so while it is written -- and shared by every session (app/pages/cache.py).
-That first build and every scan run off the event loop, so the page stays live meanwhile; results
-are applied on the document's next tick (DESIGN.md section 8), and only the newest request's.
-What is matched against (``_corpus``), how a match is loaded (``load``) and how a span is quoted
-(``_span_text``) are what a page on other states overrides (app/pages/lstmvis_page.py: every step of an LSTMVis
-states file, whose steps may be words).
+That first build and every scan run off the event loop, so the page stays live meanwhile; results are
+applied on the document's next tick (Bokeh's models change only under the document's lock), and only the
+newest request's.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from rnnscope.models.reading.trace import value_range
 
 from rnnscope.app.pages import cache, sequences
 from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.pages.rows_state import RowsState
 from rnnscope.app.pages.state import AppState
 
 SPAN_TOOL = "Select a span of characters (then see the Match tab)"
@@ -76,7 +81,7 @@ def matches_frame(found: list[Match], corpus: str | list[str]) -> pd.DataFrame:
 
 
 class MatchTab(Viewer):
-    state = param.ClassSelector(class_=AppState)
+    state = param.ClassSelector(class_=RowsState)
     threshold = param.Number(default=0.5, allow_None=True, step=0.05, label="Threshold: h above it is on")
     plot_cells = param.Event(label="Plot the on-cells")
 
@@ -107,7 +112,7 @@ class MatchTab(Viewer):
         self.table.on_click(self._on_click)
         self.param.watch(self._on_threshold, ["threshold"])
         # After the page's own redraw (precedence 0): the highlight is placed on the new frame.
-        self.state.param.watch(self._follow, ["trace", "hide_separators"], precedence=1)
+        self.state.param.watch(self._follow, list(self.state.COLUMNS_MOVE_WITH), precedence=1)
 
     # --- select ---------------------------------------------------------------------------
     def _on_geometry(self, event) -> None:
@@ -127,12 +132,12 @@ class MatchTab(Viewer):
     def select(self, start: int, end: int) -> None:
         """Select characters ``start .. end`` (true positions) of the sequence shown, on its layer."""
         s = self.state
-        h = s.trace.hidden[s.layer]
+        h = s.trace.hidden[s.shown_layer]
         if not 0 <= start <= end < len(h):
             return self._refuse(f"the span {start} .. {end} is not inside the sequence (0 .. {len(h) - 1})")
         lo, hi = max(start - 1, 0), min(end + 2, len(h))      # the span and a step either side: all on_cells reads
         selection = {"values": h[lo:hi].copy(), "at": (start - lo, end - lo), "start": start, "end": end,
-                     "layer": s.layer, "text": self._span_text(start, end), "range": value_range("h", h)}
+                     "layer": s.shown_layer, "text": self._span_text(start, end), "range": value_range("h", h)}
         why = self._threshold_refusal(self.threshold, selection["range"])
         if why:
             return self._refuse(why)
@@ -175,7 +180,7 @@ class MatchTab(Viewer):
         if self._restoring:
             return
         s = self.state
-        bounds = self.selection["range"] if self.selection else value_range("h", s.trace.hidden[s.layer])
+        bounds = self.selection["range"] if self.selection else value_range("h", s.trace.hidden[s.shown_layer])
         why = self._threshold_refusal(event.new, bounds)
         if why:
             self._refuse(why)
@@ -227,17 +232,8 @@ class MatchTab(Viewer):
     def _corpus(self) -> tuple[str, Callable, str, str]:
         """What a selection is matched against: its text, a function giving layer k's states [N, H] (a
         NumPy or Zarr array, read chunk by chunk), what the status says while they are read, and how the
-        result names what was scanned. Here: the model's whole held-out stream, from its state store."""
-        path = self.state.model_path
-        corpus = heldout_of(path).text
-        store = cache.corpus_store_path(path)
-        building = not store.exists()
-        reading = (f"*Building the state store: every hidden state of the {len(corpus):,} held-out "
-                   f"characters, read in context (once for this model) \u2026*" if building else
-                   f"*Scanning all {len(corpus):,} held-out steps \u2026*")
-        scanned = (f"**whole** held-out stream ({len(corpus):,} steps, read in context; store `{store}`"
-                   f"{', built just now' if building else ''})")
-        return corpus, lambda layer: cache.corpus_store(path)[f"h_l{layer}"], reading, scanned
+        result names what was scanned."""
+        raise NotImplementedError(f"{type(self).__name__} must say what it matches against (_corpus)")
 
     def _show_matches(self, request: int, result: tuple | None, why: str) -> None:
         if request != self._request:          # a newer selection or threshold has been asked for since
@@ -264,24 +260,14 @@ class MatchTab(Viewer):
         self.load(int(row["start"]), int(row["end"]))
 
     def load(self, start: int, end: int) -> None:
-        """Load the held-out window around characters ``start .. end``, read in context, span highlighted."""
-        s = self.state
-        index, window = around(start, end, s.window, len(heldout_of(s.model_path).text))
-        before = (s.index, s.window, s.reading)
-        self._pending = (start - index, end - index)
-        try:
-            s.param.update(index=index, window=window, reading="in context")
-            if (s.index, s.window, s.reading) == before:      # no change, so no reload: ask for one
-                s.param.trigger("index")
-        finally:
-            self._pending = None
+        """Show the corpus's steps ``start .. end`` in the heatmap, highlighted (``_pending`` while loading)."""
+        raise NotImplementedError(f"{type(self).__name__} must say how a match is shown (load)")
 
     @param.depends("plot_cells", watch=True)
     def _plot_cells(self) -> None:
         if self.selection is None:
             return self._refuse("no span selected yet: nothing to plot")
-        keep = [c for c in self.state.selected if c not in self.cells]
-        self.state.param.update(layer=self.selection["layer"], selected=keep + [int(c) for c in self.cells])
+        self.state.show_cells(self.cells, self.selection["layer"])
 
     # --- the highlight on the heatmap -----------------------------------------------------
     def _follow(self, *events) -> None:
@@ -314,3 +300,34 @@ class MatchTab(Viewer):
         return pn.Column(pn.Row(pn.widgets.FloatInput.from_param(self.param.threshold, width=220),
                                 pn.widgets.Button.from_param(self.param.plot_cells, align="end")),
                          self.error, self.said, self.status, self.table, sizing_mode="stretch_width")
+
+
+class HeldoutMatchTab(MatchTab):
+    """Match over a model's whole held-out stream, read in context; a match loaded as a held-out window."""
+    state = param.ClassSelector(class_=AppState)
+
+    def _corpus(self) -> tuple[str, Callable, str, str]:
+        """The model's whole held-out stream, and its states from the model's state store."""
+        path = self.state.model_path
+        corpus = heldout_of(path).text
+        store = cache.corpus_store_path(path)
+        building = not store.exists()
+        reading = (f"*Building the state store: every hidden state of the {len(corpus):,} held-out "
+                   f"characters, read in context (once for this model) \u2026*" if building else
+                   f"*Scanning all {len(corpus):,} held-out steps \u2026*")
+        scanned = (f"**whole** held-out stream ({len(corpus):,} steps, read in context; store `{store}`"
+                   f"{', built just now' if building else ''})")
+        return corpus, lambda layer: cache.corpus_store(path)[f"h_l{layer}"], reading, scanned
+
+    def load(self, start: int, end: int) -> None:
+        """Load the held-out window around characters ``start .. end``, read in context, span highlighted."""
+        s = self.state
+        index, window = around(start, end, s.window, len(heldout_of(s.model_path).text))
+        before = (s.index, s.window, s.reading)
+        self._pending = (start - index, end - index)
+        try:
+            s.param.update(index=index, window=window, reading="in context")
+            if (s.index, s.window, s.reading) == before:      # no change, so no reload: ask for one
+                s.param.trigger("index")
+        finally:
+            self._pending = None

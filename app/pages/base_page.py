@@ -1,0 +1,153 @@
+"""What every page that draws a heatmap of cells does, whatever made the states: a Scope (heatmap over
+tracks) redrawn in place from a Frame whenever its state changes, a click on a heatmap row plotting that
+cell, the refusal and the sequence note above the heatmap, the tabs under it, and the template around it
+all. Page (a model's, app/pages/page.py) and LstmvisPage (an LSTMVis directory's,
+app/pages/lstmvis_page.py) derive from it.
+
+Every redraw goes through ``_show``. In a served session a parameter may change outside Bokeh's
+document lock (a widget's value sent when it loses focus, say), and changing a Bokeh source there
+raises; so the new frame is handed to the document's next tick, which runs with the lock held. Without a
+session (plain pytest, the export) the scope is updated at once.
+
+A subclass gives ``_make_frame`` (the frame its state shows), ``sidebar`` and ``_tools`` (the tabs), and
+may extend ``_draw`` (more than the scope to update) and ``_on_cell_clicked`` (a click's cell and step).
+"""
+from __future__ import annotations
+
+import panel as pn
+import param
+from bokeh.events import Tap
+from panel.viewable import Viewer
+
+from rnnscope.base.errors import RnnscopeError
+
+from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.drawing.scope import Scope
+from rnnscope.app.pages.rows_state import RowsState
+
+# The page's own files live in the top-level static/. app/static links there, and Bokeh serves
+# an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
+STATIC = "app/static/"
+
+
+class BasePage(Viewer):
+    state = param.ClassSelector(class_=RowsState)
+
+    TITLE = "rnnscope"
+    NOTE = "Sequence"                # the note above the heatmap: "**<NOTE>:** <state.sequence_note>"
+    REDRAW_ON: tuple[str, ...] = ("trace", "order", "selected", "rows", "top_k", "cell_list")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.scope = Scope()
+        self.frame: Frame | None = None
+        self._queued: Frame | None = None      # the newest frame waiting for the document's next tick
+
+    def _start(self) -> None:
+        """Once the subclass has built what it draws: follow the state, and draw the first frame."""
+        self.scope.heatmap.figure.on_event(Tap, self._on_tap)
+        self.state.param.watch(self._redraw, list(self.REDRAW_ON))
+        self._redraw()
+
+    # --- drawing -------------------------------------------------------------------------
+    def _make_frame(self) -> Frame:
+        raise NotImplementedError(f"{type(self).__name__} must say what frame its state shows (_make_frame)")
+
+    def _redraw(self, *events) -> None:
+        try:
+            frame = self._make_frame()
+        except RnnscopeError as e:   # e.g. a view the new model lacks, a filter with no ranking: keep what is drawn
+            self.state.refuse(str(e))
+            return
+        self.frame = frame
+        self._show(frame)
+
+    def _show(self, frame: Frame) -> None:
+        doc = self.scope.layout.document     # set once the page is served (None while it is built)
+        if doc is None or doc.session_context is None:
+            self._draw(frame)
+            return
+        pending = self._queued is not None
+        self._queued = frame                    # several changes in one tick: draw only the last
+        if not pending:
+            doc.add_next_tick_callback(self._show_queued)
+
+    def _show_queued(self) -> None:
+        frame, self._queued = self._queued, None
+        if frame is not None:
+            self._draw(frame)
+
+    def _draw(self, frame: Frame) -> None:
+        self.scope.update(frame)
+
+    # --- a click on the heatmap ----------------------------------------------------------
+    def _on_tap(self, event) -> None:
+        H = len(self.frame.cells)
+        row = H - 1 - round(event.y)
+        column = round(event.x)
+        if 0 <= row < H and 0 <= column < len(self.frame.text):
+            self._on_cell_clicked(int(self.frame.cells[row]), int(self.frame.char_positions[column]))
+        if 0 <= row < H:
+            self.state.toggle_cell(int(self.frame.cells[row]))
+
+    def _on_cell_clicked(self, cell: int, step: int) -> None:
+        """A click on ``cell`` at character ``step`` (its true position), before the cell is plotted."""
+
+    # --- layout --------------------------------------------------------------------------
+    def sidebar(self) -> list:
+        raise NotImplementedError(f"{type(self).__name__} must say what its sidebar holds")
+
+    def rows_widgets(self) -> list:
+        """How the rows are ordered and which are shown."""
+        p = self.state.param
+        W = pn.widgets
+        return [pn.pane.Markdown(p.order.label, margin=(0, 10, -10, 10)),
+                W.RadioButtonGroup.from_param(p.order),
+                W.Select.from_param(p.rows),
+                pn.Row(W.IntInput.from_param(p.top_k, width=70), W.TextInput.from_param(p.cell_list, width=220))]
+
+    def picker_widgets(self) -> list:
+        p = self.state.param
+        return [pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
+                cell_picker(p.selected)]
+
+    def messages(self) -> list:
+        """What is said above the heatmap: why the last input was refused, and what is shown."""
+        s = self.state
+        error = pn.pane.Alert(pn.bind(lambda e: e, s.param.error), alert_type="danger",
+                              visible=pn.bind(bool, s.param.error), sizing_mode="stretch_width")
+        note = pn.pane.Markdown(pn.bind(lambda n: f"**{self.NOTE}:** {n}", s.param.sequence_note),
+                                sizing_mode="stretch_width", margin=(0, 10))
+        return [error, note]
+
+    def __panel__(self):
+        return pn.Column(*self.messages(), pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width"),
+                         self.tools, sizing_mode="stretch_width")
+
+    def template(self):
+        tmpl = pn.template.BootstrapTemplate(title=self.TITLE, sidebar_width=330,
+                                             favicon=static_url("favicon.svg"), logo=static_url("favicon.svg"))
+        tmpl.config.css_files.append(STATIC + "rnnscope.css")   # from the root: Panel prefixes the way there
+        tmpl.sidebar.extend(self.sidebar())
+        tmpl.main.append(self)
+        return tmpl
+
+
+def static_url(name: str) -> str:
+    """The absolute URL of static/``name`` beside this session's page (under any --prefix).
+    Not a relative path: Panel inlines a favicon or logo whose path names a file here."""
+    doc = pn.state.curdoc
+    request = doc.session_context.request if doc is not None and doc.session_context else None
+    return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
+
+
+def cell_picker(selected: param.ListSelector) -> pn.widgets.CheckButtonGroup:
+    """A toggle button per cell, wrapped into rows. Not a MultiChoice: its Choices.js logs an
+    "allowHTML" deprecation warning on every page load, and Bokeh exposes no option to set it."""
+    return pn.widgets.CheckButtonGroup.from_param(
+        selected, button_type="primary", button_style="outline",
+        sizing_mode="stretch_width", stylesheets=[":host .bk-btn-group { flex-wrap: wrap; }"])
+
+
+def heading(text: str) -> pn.pane.Markdown:
+    return pn.pane.Markdown(f"#### {text}", margin=(8, 5, 0, 5))
