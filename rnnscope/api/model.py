@@ -50,10 +50,10 @@ class Model:
         from rnnscope.models.reading.compiled import VIEW_ORDER
         return ["h", *VIEW_ORDER.get(self.config.cell, ())]
 
-    def check_layer(self, layer: int, flag: str = "layer") -> int:
+    def check_layer(self, layer: int, flag: str = "layer", whose: str = "this") -> int:
         """``layer`` if this model has it; else RnnscopeError naming ``flag`` and the layers there are."""
         if not 0 <= layer < self.num_layers:
-            raise RnnscopeError(f"{flag} {layer} does not exist; this model's layers are 0 .. {self.num_layers - 1}")
+            raise RnnscopeError(f"{flag} {layer} does not exist; {whose} model's layers are 0 .. {self.num_layers - 1}")
         return layer
 
     def check_cells(self, cells: list[int]) -> list[int]:
