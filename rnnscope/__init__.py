@@ -1,1 +1,26 @@
-"""The rnnscope command line (``rnnscope --help``)."""
+"""rnnscope: what each cell of a recurrent network has learned.
+
+    import rnnscope as rs
+    m = rs.load("gru15-parens")              # a shipped name, or a checkpoint directory
+    t = m.trace("( 1 ( 2 ) 1 ) 0 ")          # t.text, t.h [steps x cells], t.view("z"), t.heatmap()
+    labels = m.label_cells()                 # a DataFrame, one row per (layer, view, cell)
+    report = m.probe()                       # .to_json(), .to_html()
+
+The names below import on first use, so ``import rnnscope`` (and the command line's start) stays light.
+See docs/api.md; the command line is ``rnnscope --help``.
+"""
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["load", "Model", "Trace", "ProbeReport", "shipped_models", "resolve"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module("rnnscope.api"), name)
+    raise AttributeError(f"module 'rnnscope' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -24,3 +24,14 @@ def run_worked_example(doc: str, folder: Path, monkeypatch) -> dict:
         argv = shlex.split(line)
         assert argv[0] == "rnnscope" and main(argv[1:]) == 0, line
     return namespace
+
+
+def run_python_example(doc: str, folder: Path, monkeypatch) -> dict:
+    """Run every ```python block of docs/``doc``'s "## Worked example" section in ``folder``, in order, in one
+    namespace; returns the namespace."""
+    example = (DOCS / doc).read_text(encoding="utf-8").split("## Worked example", 1)[1]
+    monkeypatch.chdir(folder)
+    namespace: dict = {}
+    for code in re.findall(r"```python\n(.*?)```", example, re.S):
+        exec(compile(code, f"docs/{doc}", "exec"), namespace)
+    return namespace

@@ -88,7 +88,7 @@ def mirror(tmp_path_factory, default_model):  # noqa: F811
 def test_compare_finds_the_shipped_cells_in_a_renumbered_mirror(capsys, tmp_path, default_model, mirror):  # noqa: F811
     path, perm = mirror
     out = run_ok(capsys, "compare", "--model", str(default_model), "--other", str(path), "--index", "500",
-                 "--window", "120", "--chars", "5000", "--json", str(tmp_path / "c.json"),
+                 "--window", "120", "--chars", "5000", "-o", str(tmp_path / "c.json"),
                  "-o", str(tmp_path / "c.html"))
     assert "wrote the numbers" in out and "wrote the comparison" in out
     numbers = json.loads((tmp_path / "c.json").read_text())
@@ -114,7 +114,7 @@ def test_compare_refuses_a_model_that_cannot_read_the_text(capsys, tmp_path, def
     no_zero = checkpoint.save(CharRNN(ModelConfig(vocab=[c for c in GRAMMAR_VOCAB if c != "0"], hidden_size=4)),
                               tmp_path / "nozero")
     err = run_error(capsys, "compare", "--model", str(default_model), "--other", str(no_zero), "--text",
-                    "( 1 ) 1 ) 0 ", "--json", str(tmp_path / "c.json"))
+                    "( 1 ) 1 ) 0 ", "-o", str(tmp_path / "c.json"))
     assert "model B cannot read the text: 1 characters ('0', first at position 10)" in err
     assert not (tmp_path / "c.json").exists()
     err = run_error(capsys, "compare", "--model", str(default_model), "--other", str(no_zero), "--index", "0",

@@ -183,7 +183,7 @@ def command_run(saved_counters, tmp_path_factory):
     folder = tmp_path_factory.mktemp("generalise")
     out, numbers = folder / "g.html", folder / "g.json"
     assert main(["generalise", "--models", str(saved_counters / "exact"), str(saved_counters / "capped"),
-                 "--chars", "8000", "--threads", "1", "-o", str(out), "--json", str(numbers)]) == 0
+                 "--chars", "8000", "--threads", "1", "-o", str(out), "-o", str(numbers)]) == 0
     return out, json.loads(numbers.read_text(encoding="utf-8"))
 
 

@@ -34,7 +34,7 @@ def documented_keys(section: str) -> set[str]:
 def probed(default_model, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("probe")
     code = main(["probe", "--model", str(default_model), "--chars", "6000", "--ablation-chars", "800",
-                 "--threads", "1", "--device", "cpu", "-o", str(out / "report.html"), "--json", str(out / "n.json")])
+                 "--threads", "1", "--device", "cpu", "-o", str(out / "report.html"), "-o", str(out / "n.json")])
     assert code == 0
     return json.loads((out / "n.json").read_text(encoding="utf-8")), (out / "report.html").read_text(encoding="utf-8")
 
@@ -124,7 +124,7 @@ def text_probed(tmp_path_factory):
                  "--hidden", "8", "--embedding", "6", "--eval-every", "20", "--device", "cpu", "--threads", "1",
                  "--quiet"]) == 0
     assert main(["probe", "--model", str(out / "m"), "--chars", "1500", "--ablation-chars", "200", "--threads", "1",
-                 "--device", "cpu", "-o", str(out / "r.html"), "--json", str(out / "n.json")]) == 0
+                 "--device", "cpu", "-o", str(out / "r.html"), "-o", str(out / "n.json")]) == 0
     return (json.loads((out / "n.json").read_text(encoding="utf-8")), (out / "r.html").read_text(encoding="utf-8"),
             out)
 

@@ -1,4 +1,4 @@
-"""The depth probe's prediction as a track under the heatmap (issue 7 item 2): the probe the
+"""The depth probe's prediction as a track under the heatmap: the probe the
 Probes tab scores (trained on the first half of the held-out stream read in context, scored on
 the second: app/pages/cache.py) applied to the states of the sequence on screen, one per layer.
 Grammar models only: text has no depth to probe for."""
@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from rnnscope.app.pages import cache
 
 
 @dataclass(frozen=True)
@@ -24,8 +22,13 @@ class ProbeTrack:
 
 
 def probe_track(model_path: str, trace) -> ProbeTrack:
-    """Every layer's depth probe applied to ``trace``'s hidden states."""
-    probes = [cache.depth_probe(model_path, k) for k in range(trace.num_layers)]
+    """Every layer's depth probe (the page's, cached per model) applied to ``trace``'s hidden states."""
+    from rnnscope.app.pages import cache      # here, not above: drawing must not need the page to import
+    return probe_track_of([cache.depth_probe(model_path, k) for k in range(trace.num_layers)], trace)
+
+
+def probe_track_of(probes: list, trace) -> ProbeTrack:
+    """``probes[k]`` (analysis/decode/probes.train_probe's, one per layer) applied to ``trace``'s hidden states."""
     predicted = {k: np.array([float(p.classes[c]) for c in range(len(p.classes))], np.float32)[p.predict(h)]
                  for k, (p, h) in enumerate(zip(probes, trace.hidden))}
     return ProbeTrack(predicted, {k: p.accuracy for k, p in enumerate(probes)}, probes[0].test_chars)

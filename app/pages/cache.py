@@ -16,6 +16,7 @@ from rnnscope.models.network import checkpoint
 from rnnscope.models.reading.context import StreamReader
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.tracer import trace as _trace
+from rnnscope.models.reading.window import read_window
 
 TRACE_CACHE_ITEMS = 12
 
@@ -58,7 +59,7 @@ def _reader(path: str, mtime: float) -> StreamReader:
 
 @pn.cache(max_items=TRACE_CACHE_ITEMS)
 def _window(path: str, mtime: float, index: int, length: int):
-    return _reader(path, mtime).trace(index, length)
+    return read_window(_reader(path, mtime), index, length)
 
 
 def trace_in_context(path: str | Path, index: int, length: int):

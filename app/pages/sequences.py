@@ -10,13 +10,12 @@ import numpy as np
 from rnnscope import grammar
 from rnnscope.models.network import checkpoint
 from rnnscope.models.data.batches import grammar_spec_of
-from rnnscope.base.errors import RnnscopeError, UnknownCharacters
+from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.sample import sample as _sample
 from rnnscope.models.reading.sample import start_distribution
-from rnnscope.models.network.vocab import Vocab
+from rnnscope.models.reading.window import MAX_CHARS, check_typed, grammar_note  # noqa: F401  (the page's names)
 
-MAX_CHARS = 200_000            # longest sequence the page traces
 MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
 
 
@@ -53,18 +52,6 @@ def random_index(stream_len: int, length: int, rng: np.random.Generator) -> int:
     return int(rng.integers(0, max(1, stream_len - length + 1)))
 
 
-def check_typed(text: str, vocab: list[str]) -> str:
-    """Typed or pasted text, checked against the model's vocabulary and the length limit."""
-    if not text:
-        raise RnnscopeError("the text is empty: type or paste at least one character")
-    if len(text) > MAX_CHARS:     # no count: the page's box stops a longer paste at MAX_CHARS + 1
-        raise RnnscopeError(f"the text is too long: the page traces at most {MAX_CHARS:,} characters")
-    found = Vocab(vocab).unknown(text)
-    if found:
-        raise UnknownCharacters(found, vocab)
-    return text
-
-
 def task_example(model) -> str:
     """A sequence a task model reads (sum3: a triple of digits training never read)."""
     from rnnscope.models.training.sum3 import as_text, new_triples
@@ -95,18 +82,3 @@ def app_prime(model, stream: str) -> tuple[str, str]:
     source = ("the training text's character frequencies" if (record.get("data") or {}).get("kind") == "text"
               else "the grammar's distribution of a stream's first token")
     return "", f"none: the model's own start (its first character drawn from {source})"
-
-
-def grammar_note(text: str, spec: grammar.GrammarSpec | None, start_depth: int = 0) -> str:
-    """One line on where (if anywhere) the text leaves the grammar. ``start_depth``: the text
-    continues a stream at this depth (and may then start on a separator)."""
-    if spec is None:
-        return "not a grammar model: no grammar check"
-    skip = 1 if start_depth and spec.separator and text.startswith(spec.separator) else 0
-    verdict = grammar.validate(text[skip:], spec, start_depth)
-    where = f" (continuing a stream at depth {start_depth})" if start_depth else ""
-    if verdict.ok:
-        return f"in the grammar{where}"
-    pos = verdict.position + skip
-    return f"not in the grammar{where}: first broken at position {pos}:{verdict.reason.split(':', 1)[1]}"
-

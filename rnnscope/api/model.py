@@ -1,0 +1,159 @@
+"""One loaded model, resolved once: the torch module, its config, training record, data (grammar or
+text) and held-out stream. Everything the API, the command line and a notebook ask of a model goes
+through here, so no file is read twice."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from rnnscope.base.errors import RnnscopeError
+
+LABEL_CHARS = 100_000     # held-out characters labels and probes are computed on by default
+
+
+class Model:
+    """A checkpoint, loaded. Make one with :func:`rnnscope.load`.
+
+    Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``module`` (the torch
+    ``CharRNN``, in eval mode), ``config`` (its ``ModelConfig``), ``training`` (the training record, a
+    dict), ``spec`` (the grammar it was trained on, or None for a model of text)."""
+
+    def __init__(self, module, path: Path):
+        from rnnscope.models.data.batches import grammar_spec_of
+        self.module, self.path, self.name = module, Path(path), Path(path).name
+        self.config = module.config
+        self.training: dict = module.training_record or {}
+        self.spec = None if self.config.task else grammar_spec_of(self.training, self.config.vocab)
+
+    def __repr__(self) -> str:
+        return f"<rnnscope.Model {self.name}: {self.config.describe()}>"
+
+    # --- what the model is ------------------------------------------------------------------------------
+    @property
+    def num_layers(self) -> int:
+        """Stacked recurrent layers."""
+        return self.config.num_layers
+
+    @property
+    def hidden_size(self) -> int:
+        """Cells per layer."""
+        return self.config.hidden_size
+
+    @property
+    def vocab(self) -> list[str]:
+        """The characters, in index order."""
+        return list(self.config.vocab)
+
+    @property
+    def views(self) -> list[str]:
+        """What a trace shows per layer: ``"h"``, then the gates (GRU ``z r n``; LSTM ``i f g o c``)."""
+        from rnnscope.models.reading.compiled import VIEW_ORDER
+        return ["h", *VIEW_ORDER.get(self.config.cell, ())]
+
+    def check_layer(self, layer: int, flag: str = "layer", whose: str = "this") -> int:
+        """``layer`` if this model has it; else RnnscopeError naming ``flag`` and the layers there are."""
+        if not 0 <= layer < self.num_layers:
+            raise RnnscopeError(f"{flag} {layer} does not exist; {whose} model's layers are 0 .. {self.num_layers - 1}")
+        return layer
+
+    def check_cells(self, cells: list[int]) -> list[int]:
+        """``cells`` if each is a cell of a layer; else RnnscopeError listing the ones that are not."""
+        bad = [c for c in cells if not 0 <= c < self.hidden_size]
+        if bad:
+            raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {self.hidden_size - 1}")
+        return list(cells)
+
+    def check_predicts(self, what: str) -> None:
+        """Refuse a task model (no decoder: it predicts a sum, not the next character)."""
+        if self.module.decoder is None:
+            raise RnnscopeError(f"{self.path}: a {self.config.task} model predicts a sum, not the next character: "
+                                f"nothing to {what}; see what it learned with rnnscope weights")
+
+    # --- its data, resolved once ------------------------------------------------------------------------
+    @functools.cached_property
+    def heldout(self):
+        """The held-out stream (models/data/heldout.py ``HeldOut``: ``.text``, ``.annotations`` [T] each,
+        ``.oracle`` [T, alphabet] for a grammar). RnnscopeError when the model records none."""
+        from rnnscope.models.data.heldout import heldout_of
+        return heldout_of(self.path)
+
+    @functools.cached_property
+    def reader(self):
+        """A StreamReader over the held-out stream: windows read in context, states kept every 1,000 chars."""
+        from rnnscope.models.reading.context import StreamReader
+        return StreamReader(self.module, self.heldout.text, self.heldout.annotations)
+
+    @functools.lru_cache(maxsize=2)     # noqa: B019  (one Model per load; the cache dies with it)
+    def heldout_trace(self, chars: int = LABEL_CHARS):
+        """The first ``chars`` of the held-out stream read from its start (so in context), and its
+        annotations (analysis/describe/annotations.py ``Annotations``): what labels and probes are computed on."""
+        from rnnscope.analysis.decode.probing import annotations_of
+        from rnnscope.models.reading.tracer import trace
+        n = min(chars, len(self.heldout.text))
+        return trace(self.module, self.heldout.text[:n]), annotations_of(self.heldout, n)
+
+    @functools.lru_cache(maxsize=2)     # noqa: B019
+    def depth_probes(self, chars: int = LABEL_CHARS) -> list:
+        """Per layer, the linear probe of depth on h (analysis/decode/probes.train_probe), trained and scored
+        on the held-out stream read in context: the probe track under a grammar model's heatmap."""
+        from rnnscope.analysis.decode.probes import train_probe
+        tr, ann = self.heldout_trace(chars)
+        target = ann["depth_level"]
+        return [train_probe(h, target.values, target.name, target.categories) for h in tr.hidden]
+
+    # --- reading and analysing ----------------------------------------------------------------------------
+    def trace(self, text: str | None = None, *, index: int | None = None, window: int = 100,
+              from_zero_state: bool = False):
+        """Read a sequence; returns a :class:`rnnscope.Trace` (arrays steps x cells).
+
+        ``text``: any text in the vocabulary, read from the zero state. Or ``index``: the window of
+        ``window`` characters of the held-out stream starting there, read in context (the state the
+        model holds there after reading the stream from its start), or ``from_zero_state``."""
+        from rnnscope.api.trace import Trace
+        from rnnscope.models.reading.tracer import trace
+        from rnnscope.models.reading.window import read_window, window_note
+        if (text is None) == (index is None):
+            raise RnnscopeError("give the text to read, or index= for a window of the held-out stream (not both)")
+        if text is not None:
+            return Trace(trace(self.module, text, self.spec), self, "typed text")
+        tr = read_window(self.reader, index, window, in_context=not from_zero_state)
+        return Trace(tr, self, window_note(index, len(tr), window, not from_zero_state), index=index)
+
+    def label_cells(self, chars: int = LABEL_CHARS, views: list[str] | None = None, layers: list[int] | None = None):
+        """A label for every cell, on the first ``chars`` held-out characters read in context: a pandas
+        DataFrame, one row per (layer, view, cell), best explained first within each layer and view, with
+        columns layer, view, cell, label, annotation, value, stat ("r": Pearson; "MI": mutual information
+        in bits), score, explained (r squared, or MI / entropy of the binned cell), mean, std."""
+        import pandas as pd
+
+        from rnnscope.analysis.describe.labels import annotation_codes, label_cells
+        from rnnscope.models.reading.trace import value_range
+        tr, ann = self.heldout_trace(chars)
+        codes, rows = annotation_codes(ann), []
+        for layer in layers if layers is not None else range(self.num_layers):
+            for view in views or tr.views:
+                values = tr.values(view, self.check_layer(layer))
+                rows += [{"layer": layer, "view": view, **lab.to_dict()}
+                         for lab in label_cells(values, ann, value_range(view, values), codes)]
+        columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "mean", "std"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000):
+        """Everything ``rnnscope probe`` computes (labels, ablation, best cells, linear probes beside their
+        references, oracle divergence, saturation, causal codes) on the first ``chars`` held-out characters
+        read in context; the ablation re-runs the first ``ablation_chars``. Returns a :class:`ProbeReport`."""
+        from rnnscope.analysis.decode.probing import probing_run
+        from rnnscope.api.reports import ProbeReport
+        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars),
+                           f"rnnscope probe: {self.name}")
+
+
+def load(model: str | Path, device: str = "cpu") -> Model:
+    """Load a model: a shipped name (``"gru15-parens"``; see :func:`rnnscope.shipped_models`) or a checkpoint
+    directory. ``device``: "cpu", "cuda", "cuda:N" or "auto". A missing or corrupt checkpoint raises
+    CheckpointError naming the file and what is wrong."""
+    from rnnscope.api.loading import resolve
+    from rnnscope.base.runtime import pick_device
+    from rnnscope.models.network import checkpoint
+    path = resolve(model)
+    return Model(checkpoint.load(path, pick_device(device)), path)

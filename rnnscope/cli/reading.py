@@ -1,0 +1,159 @@
+"""Reading a sequence and writing what the model did: ``trace`` (.npz), ``states`` (LSTMVis's directory)
+and ``export`` (the page's heatmap as one offline HTML file), over rnnscope.api's Model.trace."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from rnnscope.base.errors import RnnscopeError
+from rnnscope.cli.common import load_model, model_arg, read_text, runtime, runtime_args, sequence_args, sequence_trace
+
+
+def cmd_trace(args) -> None:
+    from rnnscope.base.atomic import check_writable
+    check_writable(args.out)
+    t, what = sequence_trace(load_model(args), args)
+    tr = t.raw
+    tr.save(args.out)
+    views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
+    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+
+
+def cmd_states(args) -> None:
+    """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
+    from rnnscope.models.interop.lstmvis import check_out_dir, write_lstmvis
+    check_out_dir(args.out, args.force)     # before the model runs, not after
+    if args.chars is not None:
+        if args.window is not None:
+            raise RnnscopeError("--window goes with --index; --chars N is the window 0 .. N-1 already")
+        args.index, args.window = 0, args.chars
+    m = load_model(args)
+    t, what = sequence_trace(m, args)
+    tr, categories = _with_annotations(m, t.raw, args)
+    write_lstmvis(tr, args.out, name=m.name, force=args.force, nonlinearity=m.config.nonlinearity,
+                  categories=categories)
+    kinds = "h and c" if "c" in tr.gates[0] else "h"
+    print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
+          f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
+          f"{tr.num_layers} layer(s), meta tracks {sorted(tr.annotations)}")
+
+
+def _with_annotations(m, tr, args):
+    """The trace with analysis/'s annotations of its sequence (the ones labels and probes use: grammar
+    depth, kind, next token ...; or a text model's strings, comments, brackets, indentation ...), and
+    the category names of the categorical ones. Held-out windows are annotated from the stream's start
+    (a grammar's depth) or from the training text before the stream (a text model's strings)."""
+    from rnnscope.analysis.describe.annotations import grammar_annotations
+    from rnnscope.analysis.describe.text_annotations import text_annotations
+    if m.config.task:
+        return tr, {}
+    if m.spec is not None and "depth" in tr.annotations:
+        found = grammar_annotations(tr.text, m.spec, tr.annotations["depth"])
+    elif args.index is None:
+        found = text_annotations(tr.text)
+    else:
+        held = m.heldout
+        start = len(held.before) + args.index
+        found = text_annotations(held.before + held.text, start, start + len(tr))
+    annotations = {a.name: a.values for a in found}
+    return dataclasses.replace(tr, annotations=annotations), {a.name: a.categories for a in found if not a.numeric}
+
+
+def cmd_export(args) -> None:
+    """The page's heatmap of a sequence as one offline HTML file: rnnscope.api's Trace.save, no page state."""
+    import time
+
+    from rnnscope.base.atomic import check_writable
+    from rnnscope.models.reading.window import MAX_CHARS, check_typed
+    start = time.perf_counter()
+    if args.index is None and args.text is None and args.file is None:
+        raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
+    text = read_text(args) if args.index is None else None
+    try:
+        cells = [int(c) for c in args.cells.split(",") if c.strip()]
+    except ValueError:
+        raise RnnscopeError(f"--cells takes comma-separated cell numbers, got {args.cells!r}") from None
+    if args.device not in ("auto", "cpu"):
+        raise RnnscopeError(f"export runs the model through the page's own code, on the CPU; "
+                            f"--device {args.device} is not available here (use auto or cpu)")
+    runtime(argparse_cpu(args))   # --threads
+    if args.from_zero_state and args.index is None:
+        raise RnnscopeError("--from-zero-state goes with --index (a held-out window); --text and --file are "
+                            "always read from the zero state")
+    check_writable(args.out)             # before the model loads and the trace runs
+    if args.index is not None and args.index < 0:
+        raise RnnscopeError(f"index must be >= 0, got {args.index}")
+    if not 1 <= args.window <= MAX_CHARS:
+        raise RnnscopeError(f"window must be between 1 and {MAX_CHARS:,}, got {args.window}")
+    m = load_model(args, device="cpu")
+    if text is not None:
+        t = m.trace(check_typed(text, m.vocab))
+    else:
+        stream = len(m.heldout.text)
+        if args.index >= stream:        # the page's own words for a held-out index it cannot show
+            raise RnnscopeError(f"held-out index must be 0 .. {stream - 1:,}; got {args.index:,}")
+        t = m.trace(index=args.index, window=args.window, from_zero_state=args.from_zero_state)
+    path = t.save(args.out, view=args.view, layer=args.layer, order=args.order, cells=cells,
+                  hide_separators=args.hide_separators, coloured_cell=args.colour_cell)
+    seconds = time.perf_counter() - start
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.2f}s")
+
+
+def argparse_cpu(args):
+    """--threads applied; the device is the CPU whatever --device auto would pick."""
+    import argparse
+    return argparse.Namespace(device="cpu", threads=args.threads)
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser(
+        "trace", help="record hidden states, gates and probabilities to .npz",
+        description="Record hidden states, gates and next-character probabilities to .npz. The sequence is "
+                    "--text, --file (read from the zero state), or --index N --window W: a window of the "
+                    "model's held-out stream read in context, i.e. with the state the model holds at N "
+                    "after reading the stream from its start (as the app shows it); --from-zero-state reads "
+                    "the window from a fresh state instead. Annotations of a held-out window (depth ...) are "
+                    "counted from the stream's start.")
+    model_arg(p)
+    sequence_args(p)
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .npz, written atomically")
+    runtime_args(p)
+    p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser(
+        "states", help="write a sequence's states for another tool (LSTMVis's directory)",
+        description="Write the states of a sequence as a directory LSTMVis opens: lstm.yml, states.hdf5 (h, and c "
+                    "for an LSTM: T x H per layer), words.hdf5 (1-based character ids), words.dict and meta.hdf5 "
+                    "(the annotations as meta tracks). The sequence is --text / --file (from the zero state), "
+                    "--index N --window W (a held-out window read in context) or --chars N (the held-out "
+                    "stream's first N characters). The directory is written whole, then moved into place.")
+    model_arg(p)
+    sequence_args(p, heldout_chars=True)
+    p.add_argument("--format", choices=["lstmvis"], required=True, help="the format to write")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output directory (written atomically)")
+    p.add_argument("--force", action="store_true", help="replace an existing LSTMVis directory at -o")
+    runtime_args(p)
+    p.set_defaults(func=cmd_states)
+
+    p = sub.add_parser("export", help="one standalone HTML heatmap (opens offline), as the app shows it")
+    model_arg(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--text", help="the sequence itself")
+    src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file")
+    src.add_argument("--index", type=int, help="start of a window into the model's held-out stream")
+    p.add_argument("--window", type=int, default=100, help="window length for --index (default 100)")
+    p.add_argument("--view", default="h", help="h, or a gate: z r n (GRU), i f g o c (LSTM) (default h)")
+    p.add_argument("--layer", type=int, default=0, help="which layer to show (default 0)")
+    p.add_argument("--order", choices=["index", "depth", "cluster"], default="index",
+                   help="cell order: index, depth (|r| with depth) or cluster (similar cells adjacent) (default index)")
+    p.add_argument("--cells", default="", help="comma-separated cells to plot as lines, e.g. 4,12")
+    p.add_argument("--from-zero-state", action="store_true",
+                   help="with --index: read the window from the zero state instead of in context (as the page can)")
+    p.add_argument("--hide-separators", action="store_true",
+                   help="leave out the separator columns (the grammar's separator; spaces in other text)")
+    p.add_argument("--colour-cell", type=int, metavar="CELL",
+                   help="also write the text itself, each character's background coloured by this cell")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
+    runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
+    p.set_defaults(func=cmd_export)
+
