@@ -766,7 +766,7 @@ def cmd_generalise(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from rnnscope.app.drawing.export import export_file
+    from rnnscope.app.pages.export_file import export_file
     if args.index is None and args.text is None and args.file is None:
         raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
     text = _read_text(args) if args.index is None else None

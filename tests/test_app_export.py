@@ -73,7 +73,7 @@ def test_cli_export(default_model, tmp_path):  # noqa: F811
 def test_an_export_holds_only_the_tracks_it_shows(tmp_path):
     """A text model has no depth, probe or KL track: the export leaves them out rather than carry them
     hidden (a hidden figure in a standalone document is drawn as a 1-px column at the page's left)."""
-    from rnnscope.app.drawing.export import export_file
+    from rnnscope.app.pages.export_file import export_file
     out, _ = export_file(tmp_path / "text.html", CHECKPOINTS_DIR / "lstm128-pystdlib", index=0, window=50)
     html = out.read_text()
     assert "surprisal of the next character" in html

@@ -1,14 +1,13 @@
-"""The depth probe's prediction as a track under the heatmap (issue 7 item 2): the probe the
-Probes tab scores (trained on the first half of the held-out stream read in context, scored on
-the second: app/pages/cache.py) applied to the states of the sequence on screen, one per layer.
-Grammar models only: text has no depth to probe for."""
+"""The depth probe's prediction as a track under the heatmap: the probe the Probes tab scores
+(trained on the first half of the held-out stream read in context, scored on the second) applied to
+the states of the sequence on screen, one per layer. Grammar models only: text has no depth to probe
+for. What is drawn lives here; app/pages/cache.py's ``probe_track`` computes it from the page's cached
+probes (drawing sits below the page and never reads its caches: docs/architecture.md, "Layers")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-
-from rnnscope.app.pages import cache
 
 
 @dataclass(frozen=True)
@@ -22,10 +21,3 @@ class ProbeTrack:
                 f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth "
                 "(grey, under the orange where they agree)")
 
-
-def probe_track(model_path: str, trace) -> ProbeTrack:
-    """Every layer's depth probe applied to ``trace``'s hidden states."""
-    probes = [cache.depth_probe(model_path, k) for k in range(trace.num_layers)]
-    predicted = {k: np.array([float(p.classes[c]) for c in range(len(p.classes))], np.float32)[p.predict(h)]
-                 for k, (p, h) in enumerate(zip(probes, trace.hidden))}
-    return ProbeTrack(predicted, {k: p.accuracy for k, p in enumerate(probes)}, probes[0].test_chars)

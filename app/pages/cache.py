@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import panel as pn
 
 from rnnscope import grammar
@@ -16,6 +17,8 @@ from rnnscope.models.network import checkpoint
 from rnnscope.models.reading.context import StreamReader
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.tracer import trace as _trace
+
+from rnnscope.app.drawing.probe_track import ProbeTrack
 
 TRACE_CACHE_ITEMS = 12
 
@@ -150,6 +153,15 @@ def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
     """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
     context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
     return _depth_probe(str(path), stamp(path), layer, chars)
+
+
+def probe_track(model_path: str, trace) -> ProbeTrack:
+    """Every layer's depth probe (``depth_probe``) applied to ``trace``'s hidden states: the probe track
+    under the heatmap (app/drawing/probe_track.py)."""
+    probes = [depth_probe(model_path, k) for k in range(trace.num_layers)]
+    predicted = {k: np.array([float(p.classes[c]) for c in range(len(p.classes))], np.float32)[p.predict(h)]
+                 for k, (p, h) in enumerate(zip(probes, trace.hidden))}
+    return ProbeTrack(predicted, {k: p.accuracy for k, p in enumerate(probes)}, probes[0].test_chars)
 
 
 @pn.cache(max_items=4)

@@ -26,7 +26,7 @@ from rnnscope.app.pages import cache, sequences
 
 from rnnscope.app.drawing import row_filter
 from rnnscope.app.drawing.ordering import ORDERS, label_score_ranking, orders_for
-from rnnscope.app.drawing.probe_track import probe_track
+from rnnscope.app.pages.cache import probe_track
 from rnnscope.app.drawing.row_filter import ALL, FILTERS, TOP_K, RowFilter
 
 MODEL_ENV = "RNNSCOPE_MODEL"          # serve.py --model passes the chosen checkpoint this way
