@@ -1,4 +1,4 @@
-"""Benchmarks for the app (issue 3). Run: ``.venv/bin/python bench/bench_app.py [--sessions 20]``.
+"""Benchmarks for the app. Run: ``.venv/bin/python bench/bench_app.py [--sessions 20]``.
 
 1. Server-side time from a new sequence to updated Bokeh sources, 1,000 and 100,000 chars:
    trace (uncached), frame + source update, and the binary encoding of the changed sources

@@ -36,7 +36,7 @@ print(f"{model.config.cell.upper()}, {model.config.hidden_size} cells, {model.co
     ("md", """## Label every cell
 
 States are read in context: the first 100,000 characters of the held-out stream, traced from its start
-(DESIGN.md section 9). Each label names its statistic (r for numeric annotations, MI in bits for
+(docs/methods.md, "Read in context"). Each label names its statistic (r for numeric annotations, MI in bits for
 categorical ones) and is ranked by how much of the cell it explains."""),
     ("code", """CHARS = 100_000
 states = trace(model, held.text[:CHARS])

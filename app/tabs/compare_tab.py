@@ -1,4 +1,4 @@
-"""The Compare tab (issue 8 item 8): a second model B, chosen from the same list as the page's model,
+"""The Compare tab: a second model B, chosen from the same list as the page's model,
 reads the same sequence; the cells of A (the page's model, its view and layer) and of B are paired by an
 optimal one-to-one assignment on |Pearson r| over A's held-out stream read in context by both
 (analysis/describe/compare.py, cached per pair in app/pages/cache.py), and drawn as A's heatmap over B's, row k of

@@ -1,4 +1,4 @@
-"""The Training timeline tab (issue 8 item 7): for a model trained with `--save-every`, a slider over its
+"""The Training timeline tab: for a model trained with `--save-every`, a slider over its
 run's periodic checkpoints (OUT.run/step-N, models/training/run.py) showing the same sequence read by the
 checkpoint of that step (a heatmap sharing the page's x range) and every cell's label at that step
 (analysis/describe/labels.py on the final model's held-out stream read in context), beside each cell's share
