@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import yaml
 from browser_fixtures import ROOT, TABLES_FIT, free_port, log_problems, new_context, screenshot, watch
-from browser_pages import CANVAS_COLOURS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,6 +31,18 @@ _IMAGE = """() => {
 _META = """() => {
   const src = [...Bokeh.documents[0]._all_models.values()].find(m => m.data && m.data.mood !== undefined);
   return src ? Array.from(src.data.mood) : null;
+}"""
+# Distinct colours over every canvas of the page (browser_pages.CANVAS_COLOURS reads one element's, and polling it
+# over the whole page reads each canvas twice, which Chromium warns about).
+_CANVAS_COLOURS = """() => {
+  let best = 0;
+  const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);
+    if (el.tagName === "CANVAS" && el.width * el.height > 0) {
+      const d = el.getContext("2d").getImageData(0, 0, el.width, el.height).data, seen = new Set();
+      for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      best = Math.max(best, seen.size); } } };
+  walk(document);
+  return best;
 }"""
 
 
@@ -89,7 +100,7 @@ def lstmvis_server(tmp_path_factory):
         (ROOT / "test-results" / log_path.name).write_bytes(Path(log_path).read_bytes())
 
 
-def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_server, chromium):
+def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_server, chromium):  # noqa: F811
     url, states, log_path = lstmvis_server
     context = new_context(chromium)
     page = context.new_page()
@@ -102,7 +113,7 @@ def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_serv
         drawn = np.array(image["values"], np.float32).reshape(6, 100)[::-1]
         assert np.allclose(drawn, np.tanh(states[:100]).T, atol=1e-6)
         assert np.allclose(page.evaluate(_META), np.linspace(0, 1, 120)[:100])
-        page.wait_for_function(f"() => ({CANVAS_COLOURS})(document.body) > 20")     # the heatmap's canvas is painted
+        page.wait_for_function(f"() => ({_CANVAS_COLOURS})() > 20")     # the heatmap's canvas is painted
         tabs = [t.strip() for t in page.locator(".bk-tab").all_inner_texts()]
         assert tabs == ["About", "Cells", "Match"]
         page.get_by_text("there are no weights").wait_for(state="visible")
