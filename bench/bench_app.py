@@ -1,4 +1,4 @@
-"""Benchmarks for the app (issue 3). Run: ``.venv/bin/python bench/bench_app.py [--sessions 20]``.
+"""Benchmarks for the app. Run: ``.venv/bin/python bench/bench_app.py [--sessions 20]``.
 
 1. Server-side time from a new sequence to updated Bokeh sources, 1,000 and 100,000 chars:
    trace (uncached), frame + source update, and the binary encoding of the changed sources
@@ -78,7 +78,7 @@ def bench_probe_tracks(model: str, repeat: int = 5) -> list[str]:
 
     from rnnscope.app.pages import cache
     from rnnscope.app.pages.page import Page
-    from rnnscope.app.drawing.probe_track import probe_track
+    from rnnscope.app.pages.cache import probe_track
     from rnnscope.app.pages.state import AppState
 
     t_fit = machine.best(lambda: cache.depth_probe(model, 0), 1)        # first call: held-out trace + fit

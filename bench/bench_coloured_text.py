@@ -1,4 +1,4 @@
-"""Coloured text (issue 8 item 5): time to trace and render 5,000 characters of the shipped text
+"""Coloured text: time to trace and render 5,000 characters of the shipped text
 model's held-out text as coloured text, beside baselines measured in the same run.
 
     .venv/bin/python bench/bench_coloured_text.py [--model DIR] [--chars 5000] [--no-write]

@@ -1,4 +1,4 @@
-"""Probing benchmarks (issue 7): labelling every cell of every view on 1M characters, the
+"""Probing benchmarks: labelling every cell of every view on 1M characters, the
 probes, the whole `rnnscope probe` pass, the causal code search, building a Zarr state store
 and matching over it. Writes the "Probing" section of bench/RESULTS.md.
 

@@ -26,9 +26,9 @@ print(f"{model.config.cell.upper()}, {model.hidden_size} cells, {model.num_layer
       f"held-out stream of {len(model.heldout.text):,} characters")"""),
     ("md", """## Label every cell
 
-States are read in context: the first 100,000 characters of the held-out stream, traced from its start.
-Each label names its statistic (r for numeric annotations, MI in bits for categorical ones) and is ranked
-by how much of the cell it explains."""),
+States are read in context: the first 100,000 characters of the held-out stream, traced from its start
+(docs/methods.md, "Read in context"). Each label names its statistic (r for numeric annotations, MI in bits for
+categorical ones) and is ranked by how much of the cell it explains."""),
     ("code", """CHARS = 100_000
 labels = model.label_cells(chars=CHARS, views=["h"])
 for row in labels.itertuples():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the two shipped models of the depth-generalisation test (issue 7 item 9; Weiss et al. 2018:
+# Trains the two shipped models of the depth-generalisation test (Weiss et al. 2018:
 # LSTMs can count, GRUs with finite precision cannot): a GRU with 28 cells and an LSTM with 24, both
 # on one-hot input, 2,859 parameters each exactly (GRU 3*28*(3+28+2) + 28*3 + 3; LSTM 4*24*(3+24+2)
 # + 24*3 + 3), on the brackets-only grammar (--no-digits: nothing in the input names the depth) with

@@ -6,5 +6,19 @@ module (a path of its own each time, so the app's per-process caches, keyed by p
 Defined here they are built once and shared; test modules name them as arguments and import nothing."""
 from __future__ import annotations
 
+import pytest
+
 from app_fixtures import corrupt_model, default_model, gru2_model, lstm_model, run_model  # noqa: F401
 from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
+from browser_pages import _page_as_opened, app, unchanged_app  # noqa: F401
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives a browser (asks for the chromium fixture, directly or through another
+    fixture) carries @pytest.mark.browser, so `-m "not browser"` leaves out exactly those: a run that
+    collects one without it stops here, naming it."""
+    unmarked = [item.nodeid for item in items
+                if "chromium" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests drive a browser (the chromium fixture) without "
+                                "@pytest.mark.browser:\n  " + "\n  ".join(unmarked))

@@ -1,4 +1,4 @@
-"""Sampling under an ablation (issue 7 item 3): the batched lock-step sampler against a NumPy
+"""Sampling under an ablation (docs/methods.md, Ablation): the batched lock-step sampler against a NumPy
 sampler written here from the cell equations and the same uniforms; a cell nothing reads
 changes no sample; the shipped GRU stops writing the language when its depth cells are ablated."""
 from __future__ import annotations
@@ -122,7 +122,7 @@ def in_language(text: str, max_depth: int = 4) -> bool:
     return True
 
 
-def test_the_shipped_gru_stops_writing_the_language_without_its_depth_cell(default_model):  # noqa: F811
+def test_the_shipped_gru_stops_writing_the_language_without_its_depth_cell(default_model):
     model = checkpoint.load(default_model)
     held = heldout_of(default_model)
     tr = tracer.trace(model, held.text[:20_000])

@@ -1,4 +1,4 @@
-"""Ablation and clamping (issue 7 item 3): replacing nothing reproduces the intact run exactly;
+"""Ablation and clamping (docs/methods.md, Ablation): replacing nothing reproduces the intact run exactly;
 a cell nothing reads from changes nothing when ablated; the replacement is what the next step
 and the decoder read, checked step by step against the NumPy cell equations."""
 from __future__ import annotations
@@ -97,7 +97,7 @@ def test_bad_ablations_are_refused(ablation, message):
         run_ablated(tiny("gru"), TEXT, [[ablation]])
 
 
-def test_the_shipped_gru_needs_its_depth_cells_not_its_constant_ones(default_model):  # noqa: F811
+def test_the_shipped_gru_needs_its_depth_cells_not_its_constant_ones(default_model):
     model = checkpoint.load(default_model)
     text = heldout_of(default_model).text[:4_000]
     tr = tracer.trace(model, text)

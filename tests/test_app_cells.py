@@ -1,4 +1,4 @@
-"""The Cells tab (issue 7 item 1 in the app): labels of the shown view and layer on held-out data
+"""The Cells tab: labels of the shown view and layer on held-out data
 read in context, a row click plots that cell, and a text model is labelled against text annotations."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class Click:
         self.row = row
 
 
-def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):  # noqa: F811
+def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):
     state = AppState(default_model)
     tab = CellsTab(state=state)
     assert tab.table.value.empty                       # nothing computed until the tab is shown
@@ -29,7 +29,7 @@ def test_the_tab_labels_every_cell_and_a_row_click_plots_it(default_model):  # n
     assert "read in context" in tab.note.object and len(tab.profiles.objects) == 2
 
 
-def test_the_table_follows_the_view_and_layer(gru2_model):  # noqa: F811
+def test_the_table_follows_the_view_and_layer(gru2_model):
     state = AppState(gru2_model)
     tab = CellsTab(state=state)
     tab.open()
@@ -45,11 +45,11 @@ def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path
     by construction and draws the text profiles; the Probes tab probes the text targets."""
     from rnnscope.analysis.decode.probing import TEXT_PROBE_TARGETS
     from rnnscope.app.tabs.probes_tab import ProbesTab
-    from test_text_annotations import CODE, hand_built_paren_rnn
+    from hand_built import CODE, depth_counter
     text = tmp_path / "code.py.txt"
     text.write_text(CODE * 3, encoding="utf-8")
-    checkpoint.save(hand_built_paren_rnn(sorted(set(CODE))), tmp_path / "m", {"data": {"kind": "text",
-                                                                                       "path": str(text)}})
+    checkpoint.save(depth_counter(sorted(set(CODE)), "["), tmp_path / "m",
+                    {"data": {"kind": "text", "path": str(text)}})
     state = AppState(tmp_path / "m")
     tab = CellsTab(state=state)
     tab.open()
@@ -63,7 +63,7 @@ def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path
     assert all(f"| 0 | {t} |" in table for t in TEXT_PROBE_TARGETS) and "grammar" not in table
 
 
-def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  # noqa: F811
+def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):
     from rnnscope.app.tabs.probes_tab import ProbesTab
     tab = ProbesTab(state=AppState(default_model))
     assert tab.body.objects == []                     # nothing computed until the tab is shown
@@ -73,7 +73,7 @@ def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):  
     assert len(tab.body.objects[1].objects) == 2      # one curve per target
 
 
-def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_model):  # noqa: F811
+def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_model):
     import numpy as np
 
     from rnnscope.app.tabs.ablation_tab import AblationTab
@@ -100,7 +100,7 @@ def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_mode
     assert good[0] >= 90 and good[1] < good[0] and shares[1].texts[0][:120] in tab.samples.object
 
 
-def test_the_ablation_ranking(default_model):  # noqa: F811
+def test_the_ablation_ranking(default_model):
     from rnnscope.app.tabs.ablation_tab import AblationTab
     tab = AblationTab(state=AppState(default_model))
     tab.param.trigger("rank")

@@ -1,4 +1,4 @@
-"""The oracle-divergence track (issue 7 item 4 in the app): KL(oracle || model) and the illegal
+"""The oracle-divergence track: KL(oracle || model) and the illegal
 mass per step, from the grammar's exact distribution -- the stream's own for a held-out window,
 none after typed text leaves the grammar, summed over hidden separators, absent for text models."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rnnscope.models.network.model import CharRNN, ModelConfig
 
 
 
-def test_a_held_out_window_is_measured_against_the_streams_own_oracle(default_model):  # noqa: F811
+def test_a_held_out_window_is_measured_against_the_streams_own_oracle(default_model):
     page = Page(AppState(default_model, index=5_000, window=100))
     frame, tr = page.frame, page.state.trace
     oracle = heldout_of(default_model).oracle[5_000:5_100]
@@ -32,7 +32,7 @@ def test_a_held_out_window_is_measured_against_the_streams_own_oracle(default_mo
     assert page.scope.tracks.kl.visible and "KL(oracle \u2016 model) per step" in page.scope.tracks.kl.title.text
 
 
-def test_no_truth_after_typed_text_leaves_the_grammar(default_model):  # noqa: F811
+def test_no_truth_after_typed_text_leaves_the_grammar(default_model):
     page = Page(AppState(default_model))
     page.state.text = "( 1 ) ) 0 ( 1 ) 0 "
     kl = page.frame.kl
@@ -40,7 +40,7 @@ def test_no_truth_after_typed_text_leaves_the_grammar(default_model):  # noqa: F
     assert "none after the grammar breaks (12 columns)" in page.scope.tracks.kl.title.text
 
 
-def test_hidden_separators_sum_the_divergence_up_to_the_next_shown_column(default_model):  # noqa: F811
+def test_hidden_separators_sum_the_divergence_up_to_the_next_shown_column(default_model):
     state = AppState(default_model, index=5_000, window=100)
     page = Page(state)
     whole = page.frame.kl.copy()

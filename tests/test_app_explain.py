@@ -1,4 +1,4 @@
-"""The Explain tab (issue 7 item 5 in the app): a click on the heatmap explains that cell at that
+"""The Explain tab: a click on the heatmap explains that cell at that
 step, the terms adding up to the value shown -- at the true position when separators are hidden."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class Tap:
         self.x, self.y = x, y
 
 
-def test_a_click_explains_that_cell_at_that_step(default_model):  # noqa: F811
+def test_a_click_explains_that_cell_at_that_step(default_model):
     page = Page(AppState(default_model, index=5_000, window=100))
     assert "Click a cell" in page.explain.text.object
     page._on_tap(Tap(x=10, y=14 - 2))                 # step 10, the third row from the top
@@ -26,7 +26,7 @@ def test_a_click_explains_that_cell_at_that_step(default_model):  # noqa: F811
     assert difference < 1e-5
 
 
-def test_with_separators_hidden_a_click_explains_the_true_position(default_model):  # noqa: F811
+def test_with_separators_hidden_a_click_explains_the_true_position(default_model):
     state = AppState(default_model, index=5_000, window=100)
     page = Page(state)
     state.hide_separators = True
@@ -35,7 +35,7 @@ def test_with_separators_hidden_a_click_explains_the_true_position(default_model
     assert state.trace.text[page.explain.step] != " "
 
 
-def test_a_new_sequence_forgets_the_click(default_model):  # noqa: F811
+def test_a_new_sequence_forgets_the_click(default_model):
     state = AppState(default_model)
     page = Page(state)
     page._on_tap(Tap(x=1, y=0))

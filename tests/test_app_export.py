@@ -22,7 +22,7 @@ def external_resources(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def page(default_model):  # noqa: F811
+def page(default_model):
     p = Page(AppState(default_model))
     p.state.text = "( 1 ( 2 ) 1 ) 0 "
     p.state.param.update(view="z", order="depth", selected=[4])
@@ -59,7 +59,7 @@ def test_wide_heatmaps_are_tiled_below_bokehs_image_limit():
     assert external_resources(standalone_html(frame)) == []
 
 
-def test_cli_export(default_model, tmp_path):  # noqa: F811
+def test_cli_export(default_model, tmp_path):
     out = tmp_path / "view.html"
     r = subprocess.run([sys.executable, "-m", "rnnscope", "export", "--model", str(default_model), "--index", "40",
                         "--window", "80", "--view", "r", "--order", "depth", "--cells", "4,12", "-o", str(out)],
@@ -85,7 +85,7 @@ def test_an_export_holds_only_the_tracks_it_shows(tmp_path):
     (["--text", "( 1 ) 0 ", "--view", "f"], "view 'f' does not exist"),
     (["--text", "( 1 ) 0 ", "--cells", "99"], "cells [99] do not exist"),
 ])
-def test_cli_export_refuses_bad_input_in_one_line(default_model, tmp_path, args, message):  # noqa: F811
+def test_cli_export_refuses_bad_input_in_one_line(default_model, tmp_path, args, message):
     out = tmp_path / "x.html"
     r = subprocess.run([sys.executable, "-m", "rnnscope", "export", "--model", str(default_model), *args,
                         "-o", str(out)], capture_output=True, text=True, timeout=120)
@@ -110,7 +110,7 @@ def run_export(capsys, *args) -> tuple[int, list[str]]:
     (["--text", "( 1 x"], "1 character(s) not in the model's vocabulary"),
     ([], "say which sequence"),
 ])
-def test_export_errors_are_one_line_and_exit_2(default_model, tmp_path, capsys, args, message):  # noqa: F811
+def test_export_errors_are_one_line_and_exit_2(default_model, tmp_path, capsys, args, message):
     out = tmp_path / "x.html"
     code, err = run_export(capsys, "--model", str(default_model), *args, "-o", str(out))
     assert code == 2 and len(err) == 1, err
@@ -118,7 +118,7 @@ def test_export_errors_are_one_line_and_exit_2(default_model, tmp_path, capsys, 
     assert not err[0].endswith(".") and not out.exists()
 
 
-def test_export_refuses_a_missing_folder_or_a_folder_as_the_output(default_model, tmp_path, capsys):  # noqa: F811
+def test_export_refuses_a_missing_folder_or_a_folder_as_the_output(default_model, tmp_path, capsys):
     args = ("--model", str(default_model), "--text", "( 1 ) 0 ", "-o")
     code, err = run_export(capsys, *args, str(tmp_path / "no" / "x.html"))
     assert code == 2 and err == [f"rnnscope export: error: {tmp_path / 'no'}: no such directory"]
@@ -126,7 +126,7 @@ def test_export_refuses_a_missing_folder_or_a_folder_as_the_output(default_model
     assert code == 2 and len(err) == 1 and "is a directory" in err[0]
 
 
-def test_export_of_a_corrupt_model_is_one_line(corrupt_model, tmp_path, capsys):  # noqa: F811
+def test_export_of_a_corrupt_model_is_one_line(corrupt_model, tmp_path, capsys):
     code, err = run_export(capsys, "--model", str(corrupt_model), "--text", "( 1 ) 0 ",
                            "-o", str(tmp_path / "x.html"))
     assert code == 2 and len(err) == 1 and "model.safetensors" in err[0] and not err[0].endswith("."), err
@@ -156,7 +156,7 @@ def test_export_help(capsys):
     assert e.value.code == 0 and "--index" in out and "--cells" in out and "--window" in out
 
 
-def test_cli_export_can_hide_separators(default_model, tmp_path, capsys):  # noqa: F811
+def test_cli_export_can_hide_separators(default_model, tmp_path, capsys):
     out = tmp_path / "x.html"
     code, err = run_export(capsys, "--model", str(default_model), "--text", "( 1 ( 2 ) 1 ) 0 ",
                            "--hide-separators", "-o", str(out))

@@ -1,5 +1,5 @@
-"""The page opened on an LSTMVis directory (issue 9 item 2): set parameters, read ``source.data``
-(DESIGN.md section 7). The directories are written here by hand, by LSTMVis's documented conventions
+"""The page opened on an LSTMVis directory: set parameters, read ``source.data``
+in plain pytest. The directories are written here by hand, by LSTMVis's documented conventions
 (README "Adding Your Own Data", docs/chapter/config_states.md, meta.md): dataset and file names of the
 writer's choosing as lstm.yml names them, a states type in a file of its own, LSTMVis's default tanh
 and ``transform: none``, a categorical meta track with its dictionary and a scalar one, words of

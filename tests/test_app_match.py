@@ -1,4 +1,4 @@
-"""The Match tab (issue 7 item 7 in the app) and the Saturation tab (item 6): every number against
+"""The Match tab and the Saturation tab: every number against
 a plain computation in the test -- on-cells and matches by explicit loops over states computed here
 in one piece from the stream's start, saturation shares by counting -- the highlight placed on the
 columns shown, and bad input refused in one line with nothing changed."""
@@ -65,7 +65,7 @@ def test_span_columns_are_the_columns_whose_centres_the_drag_covers():
     assert span_columns(-4.0, 1.2, 100) == (0, 1) and span_columns(97.8, 130.0, 100) == (98, 99)
 
 
-def test_a_span_gives_its_on_cells_and_the_ranked_matches_of_the_whole_stream(default_model, own_cache):  # noqa: F811
+def test_a_span_gives_its_on_cells_and_the_ranked_matches_of_the_whole_stream(default_model, own_cache):
     page = Page(AppState(default_model))                # held-out characters 0 .. 99, read in context
     tab = page.match
     text = heldout_of(default_model).text
@@ -111,7 +111,7 @@ def test_a_span_gives_its_on_cells_and_the_ranked_matches_of_the_whole_stream(de
     assert state.index == index and tab.box.visible
 
 
-def test_bad_spans_and_thresholds_are_refused_in_one_line_and_change_nothing(default_model, own_cache):  # noqa: F811
+def test_bad_spans_and_thresholds_are_refused_in_one_line_and_change_nothing(default_model, own_cache):
     page = Page(AppState(default_model))
     tab = page.match
     tab.select_columns(47.6, 50.4)
@@ -156,7 +156,7 @@ def test_a_model_without_a_held_out_stream_says_what_is_missing(tmp_path, own_ca
     assert tab.table.value.empty and len(list(own_cache.glob("rnnscope/stores/*"))) == stores
 
 
-def test_the_saturation_tab_counts_each_cells_saturated_steps(default_model):  # noqa: F811
+def test_the_saturation_tab_counts_each_cells_saturated_steps(default_model):
     state = AppState(default_model)
     tab = SaturationTab(state=state)
     assert tab.body.objects == []                       # nothing computed until the tab is shown
@@ -177,7 +177,7 @@ def test_the_saturation_tab_counts_each_cells_saturated_steps(default_model):  #
     assert (state.layer, state.view, state.selected) == (0, "z", [1, 6])
 
 
-def test_an_lstm_leaves_its_unbounded_cell_state_out_and_says_so(lstm_model):  # noqa: F811
+def test_an_lstm_leaves_its_unbounded_cell_state_out_and_says_so(lstm_model):
     tab = SaturationTab(state=AppState(lstm_model))
     tab.open()
     assert list(tab.sources) == [(0, v) for v in ("h", "i", "f", "g", "o")]

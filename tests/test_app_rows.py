@@ -158,7 +158,7 @@ def test_a_filtered_heatmap_keeps_the_lines_of_hidden_selected_cells(wide_model)
 
 
 # --- the page -----------------------------------------------------------------------------------
-def test_top_k_by_depth_and_by_label_score_on_the_page(default_model, monkeypatch):  # noqa: F811
+def test_top_k_by_depth_and_by_label_score_on_the_page(default_model, monkeypatch):
     monkeypatch.setattr(cache, "LABEL_CHARS", 4000)          # a small labelling run for the test
     state = AppState(default_model)
     page = Page(state)
@@ -177,7 +177,7 @@ def test_top_k_by_depth_and_by_label_score_on_the_page(default_model, monkeypatc
     assert page.frame.cells.tolist() == best4
 
 
-def test_a_bad_filter_is_refused_in_one_line_and_changes_nothing(default_model):  # noqa: F811
+def test_a_bad_filter_is_refused_in_one_line_and_changes_nothing(default_model):
     state = AppState(default_model)
     page = Page(state)
     state.param.update(rows=LISTED, cell_list="2, 7-9")
@@ -194,7 +194,7 @@ def test_a_bad_filter_is_refused_in_one_line_and_changes_nothing(default_model):
 
 
 def test_switching_to_a_model_that_cannot_read_the_typed_text_opens_on_its_own_stream(
-        default_model, letters_model, lstm_model):  # noqa: F811
+        default_model, letters_model, lstm_model):
     state = AppState(letters_model, source="typed", text="bad cafe")
     page = Page(state)
     assert state.param.order.objects == ["index", "cluster"]            # no depth, no held-out text
@@ -207,7 +207,7 @@ def test_switching_to_a_model_that_cannot_read_the_typed_text_opens_on_its_own_s
     assert page.scope.heatmap.source.data["image"][0].shape == (15, state.window)   # ... under its name
 
 
-def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm_model, letters_model):  # noqa: F811
+def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm_model, letters_model):
     state = AppState(lstm_model, source="typed", text="( 1 ) 0 ")
     page = Page(state)
     state.param.model_path.objects = {"lstm": str(lstm_model), "letters": str(letters_model)}
@@ -217,7 +217,7 @@ def test_a_model_with_nothing_to_show_is_refused_and_the_previous_one_stays(lstm
     assert page.scope.heatmap.source.data["image"][0].shape == (6, 8)
 
 
-def test_the_page_samples_from_the_models_own_start_and_says_so(default_model):  # noqa: F811
+def test_the_page_samples_from_the_models_own_start_and_says_so(default_model):
     from rnnscope.models.reading.sample import sample
     state = AppState(default_model)
     state.param.update(sample_chars=80, seed=5)

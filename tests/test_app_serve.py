@@ -57,7 +57,7 @@ def stop(proc: subprocess.Popen) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["panel serve app", "serve.py"])
-def test_server_starts_and_builds_the_page_without_error(default_model, how):  # noqa: F811
+def test_server_starts_and_builds_the_page_without_error(default_model, how):
     port = free_port()
     env = {**os.environ, "RNNSCOPE_MODEL": str(default_model)}
     cmd = ([sys.executable, "-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"]
@@ -81,7 +81,7 @@ def test_server_starts_and_builds_the_page_without_error(default_model, how):  #
 
 
 @pytest.mark.parametrize("which", ["corrupt", "missing"])
-def test_serve_py_refuses_a_checkpoint_that_does_not_load(corrupt_model, tmp_path, which):  # noqa: F811
+def test_serve_py_refuses_a_checkpoint_that_does_not_load(corrupt_model, tmp_path, which):
     model = corrupt_model if which == "corrupt" else tmp_path / "nothing-here"
     r = subprocess.run([sys.executable, "serve.py", "--port", str(free_port()), "--model", str(model)], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
@@ -101,7 +101,7 @@ def answers(port: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_serve_py_stops_the_server(default_model, sig):  # noqa: F811
+def test_a_signal_to_serve_py_stops_the_server(default_model, sig):
     """serve.py used to start `panel serve` as a child: SIGTERM to serve.py's PID (what a user
     or a supervisor has) left the server running, orphaned."""
     port = free_port()

@@ -14,7 +14,7 @@ from rnnscope.app.pages.state import AppState
 
 
 @pytest.fixture
-def page(default_model):  # noqa: F811
+def page(default_model):
     return Page(AppState(default_model))
 
 
@@ -181,7 +181,7 @@ def test_p_next_is_the_probability_of_the_actual_next_character(page):
     assert np.isnan(p[-1])
 
 
-def test_lstm_views_adapt(lstm_model):  # noqa: F811
+def test_lstm_views_adapt(lstm_model):
     page = Page(AppState(lstm_model))
     assert list(page.state.param.view.objects) == ["h", "i", "f", "g", "o", "c"]
     page.state.view = "c"
@@ -189,7 +189,7 @@ def test_lstm_views_adapt(lstm_model):  # noqa: F811
     assert low == -high and np.abs(image(page)).max() <= high
 
 
-def test_two_layer_model_offers_both_layers(gru2_model):  # noqa: F811
+def test_two_layer_model_offers_both_layers(gru2_model):
     page = Page(AppState(gru2_model))
     assert list(page.state.param.layer.objects) == [0, 1]
     l0 = image(page).copy()
@@ -198,7 +198,7 @@ def test_two_layer_model_offers_both_layers(gru2_model):  # noqa: F811
     assert "layer 1" in page.scope.heatmap.figure.title.text
 
 
-def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_model, lstm_model, corrupt_model):  # noqa: F811
+def test_switching_models_adapts_views_and_a_corrupt_one_is_refused(default_model, lstm_model, corrupt_model):
     state = AppState(default_model)
     page = Page(state)
     state.param.model_path.objects = {"gru": str(default_model), "lstm": str(lstm_model), "bad": str(corrupt_model)}

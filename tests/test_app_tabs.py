@@ -1,4 +1,4 @@
-"""The Coloured text, Compare and Timeline tabs (issue 8 items 5, 8, 7), set by parameters in plain
+"""The Coloured text, Compare and Timeline tabs, set by parameters in plain
 Python. Every number is checked against an independent computation: hidden states from the plain
 NumPy equations (models/network/reference.py) run over the held-out stream from its start (so a window is
 read in context), pairs from analysis.compare.match_cells on those states, and labels from
@@ -90,8 +90,8 @@ def offer(state: AppState, **models) -> None:
     state.param.model_path.objects = {**state.param.model_path.objects, **{k: str(v) for k, v in models.items()}}
 
 
-def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_the_pairs(  # noqa: F811
-        run_model, lstm_model, tmp_path):  # noqa: F811
+def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_the_pairs(
+        run_model, lstm_model, tmp_path):
     torch.manual_seed(1)
     no_four_vocab = [c for c in GRAMMAR_VOCAB if c != "4"]
     no_four = checkpoint.save(CharRNN(ModelConfig(vocab=no_four_vocab, cell="gru", hidden_size=4)), tmp_path / "nf")
@@ -132,7 +132,7 @@ def test_compare_pairs_equal_match_cells_on_numpy_states_and_both_heatmaps_show_
 
 # --- Timeline -----------------------------------------------------------------------------------------
 
-def test_the_timeline_shows_each_checkpoints_trace_and_labels(run_model, default_model):  # noqa: F811
+def test_the_timeline_shows_each_checkpoints_trace_and_labels(run_model, default_model):
     state = AppState(run_model, index=1000, window=80)
     tab = TimelineTab(state=state)
     tab.open()

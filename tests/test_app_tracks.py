@@ -55,7 +55,7 @@ def test_cell_legend_sits_above_the_lines_not_on_them():
     assert legends[0].ncols == 8 and fig.height > 200
 
 
-def test_the_depth_probe_track_reads_depth_from_the_states(default_model):  # noqa: F811
+def test_the_depth_probe_track_reads_depth_from_the_states(default_model):
     """The Probes tab's depth probe applied to the window on screen: on the shipped GRU it reads
     the true depth almost everywhere, and the title carries the Probes tab's own accuracy."""
     from rnnscope.app.pages import cache
@@ -78,7 +78,7 @@ def test_the_depth_probe_track_reads_depth_from_the_states(default_model):  # no
     np.testing.assert_array_equal(page.frame.probe_depth, predicted[page.frame.positions])
 
 
-def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path):  # noqa: F811
+def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path):
     from rnnscope.app.pages.page import Page
     from rnnscope.app.pages.state import AppState
     from rnnscope.models.network import checkpoint

@@ -7,12 +7,12 @@ and the pixels of the heatmap's canvas differ. Screenshots go to test-results/sc
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 
 import pytest
-from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, TABLES_FIT, log_problems, new_context, screenshot, watch
+from browser_fixtures import PAGE_TIMEOUT_MS, TABLES_FIT, screenshot
+from browser_pages import (CANVAS_COLOURS, CELL_LINES, CHAR_LABELS, COLOUR_BAR, IMAGE_SIG, TEXT_LENGTH, TOOLTIP_TEXT,
+                           X_RANGE, full_page_shot, offline_file)
 
 from playwright.sync_api import expect
 
@@ -22,217 +22,19 @@ from rnnscope.models.data.heldout import HELDOUT_CHARS, heldout_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# A signature of the heatmap's image tiles: shapes and a position-weighted checksum.
-_IMAGE_SIG = """() => {
-  const doc = window.Bokeh && Bokeh.documents && Bokeh.documents[0];
-  if (!doc) return null;
-  const src = [...doc._all_models.values()].find(m => m.data && m.data.image !== undefined && m.data.dw !== undefined);
-  if (!src || !src.data.image.length) return null;
-  let sum = 0, n = 0; const shape = [];
-  for (const a of src.data.image) {
-    shape.push(a.shape ? a.shape.join("x") : String(a.length));
-    for (let i = 0; i < a.length; i++) { const v = a[i]; if (Number.isFinite(v)) sum += v * ((i % 97) + 1); n++; }
-  }
-  return shape.join(",") + "/" + n + "/" + sum.toFixed(4);
-}"""
-# The text drawn (the code points the character axis and hover read).
-_TEXT = """() => {
-  const doc = Bokeh.documents[0];
-  const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
-  return s ? String.fromCodePoint(...Array.from(s.data.code)) : null;
-}"""
-_TEXT_LENGTH = """() => [...Bokeh.documents[0]._all_models.values()]
-  .find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined).data.code.length"""
-_X_RANGE = """() => {
-  const doc = Bokeh.documents[0];
-  const fig = [...doc._all_models.values()].find(
-    m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
-  return [fig.x_range.start, fig.x_range.end];
-}"""
-_COLOUR_BAR = """() => {
-  const models = [...Bokeh.documents[0]._all_models.values()];
-  const bar = models.find(m => m.type === "ColorBar");
-  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
-  const m = bar.color_mapper;
-  return {title: fig.title.text, bar_title: bar.title, low: m.low, high: m.high, n: m.palette.length,
-          mid: m.palette[(m.palette.length - 1) / 2]};
-}"""
-# The picked cells' lines, and whether their plot is shown.
-_CELL_LINES = """() => {
-  const models = [...Bokeh.documents[0]._all_models.values()];
-  const src = models.find(m => m.data && m.data.xs !== undefined && m.data.label !== undefined);
-  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.data_source === src));
-  return {labels: Array.from(src.data.label), visible: fig.visible};
-}"""
-# The character labels under the heatmap, as its axis computes them now (its own ticker and
-# formatter, on the plot's current width and range), and how many pixels a column gets.
-_CHAR_LABELS = """() => {
-  const models = [...Bokeh.documents[0]._all_models.values()];
-  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
-  const axis = fig.below.find(a => a.ticker && a.ticker.type === "CustomJSTicker");
-  const r = fig.x_range, font = axis.major_label_text_font_size;     // as last drawn
-  const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
-  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), font, column_px: fig.inner_width / (r.end - r.start)};
-}"""
-# Distinct colours in the largest canvas under an element: 1 means blank.
-_CANVAS_COLOURS = """el => {
-  let best = 0;
-  const canvases = [];
-  const walk = root => root.querySelectorAll("*").forEach(e => {
-    if (e.tagName === "CANVAS") canvases.push(e);
-    if (e.shadowRoot) walk(e.shadowRoot);
-  });
-  walk(el.shadowRoot || el); walk(el);
-  for (const c of canvases) {
-    if (!c.width || !c.height) continue;
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set();
-    for (let i = 0; i < d.length; i += 4 * 13) seen.add((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]);
-    best = Math.max(best, seen.size);
-  }
-  return best;
-}"""
-_TOOLTIP_TEXT = """() => {
-  const out = [];
-  const walk = root => root.querySelectorAll("*").forEach(el => {
-    if (el.classList && el.classList.contains("bk-Tooltip")) {
-      const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) out.push((el.shadowRoot || el).textContent);
-    }
-    if (el.shadowRoot) walk(el.shadowRoot);
-  });
-  walk(document);
-  return out.join(" | ");
-}"""
-
-
-class App:
-    """One browser page on the served app, with helpers to act and to check what changed."""
-
-    def __init__(self, page, watched, server, log_mark: int):
-        self.page, self.watched, self.server, self.log_mark = page, watched, server, log_mark
-
-    # --- reading the page ---------------------------------------------------------------------
-    def image(self) -> str | None:
-        return self.page.evaluate(_IMAGE_SIG)
-
-    def text(self) -> str:
-        return self.page.evaluate(_TEXT)
-
-    @property
-    def heatmap(self):
-        return self.page.locator(".bk-Canvas").first      # the first figure of the column is the heatmap
-
-    def pixels(self) -> bytes:
-        return self.heatmap.screenshot()
-
-    def note(self) -> str:
-        return self.page.locator("p").filter(has_text="Sequence:").first.inner_text()
-
-    def new_log(self) -> str:
-        return self.server.log()[self.log_mark:]
-
-    def server_problems(self) -> list[str]:
-        return log_problems(self.new_log())
-
-    # --- acting ---------------------------------------------------------------------------------
-    def changes_heatmap(self, action, what: str) -> None:
-        """Do ``action``; the heatmap's data and then its pixels must change. An error in the
-        server log fails at once, quoting it (waiting on would only time out)."""
-        data, pixels = self.image(), self.pixels()
-        action()
-        deadline = time.monotonic() + 60
-        while self.image() == data:
-            if self.server_problems() or time.monotonic() > deadline:
-                log = self.new_log()
-                errors = [ln for ln in log.splitlines() if "ERROR" in ln or re.match(r"^\w+(Error|Exception)\b", ln)]
-                pytest.fail(f"{what}: the heatmap's data did not change; the server logged "
-                            f"{len(self.server_problems())} error line(s):\n" + "\n".join(errors[:6])
-                            + f"\n--- server log since the page opened (tail) ---\n{log[-3000:]}", pytrace=False)
-            self.page.wait_for_timeout(200)
-        for _ in range(100):                                   # the redraw lags the data a little
-            if self.pixels() != pixels:
-                return
-            self.page.wait_for_timeout(100)
-        pytest.fail(f"{what}: the heatmap's data changed but its pixels did not", pytrace=False)
-
-    def trace_text(self, text: str) -> None:
-        """What a person does: type into the text box, press the button."""
-        self.page.locator("textarea").fill(text)
-        self.page.get_by_role("button", name="Trace this text").click()
-
-    def check(self) -> None:
-        """No console error, no page error, nothing requested from outside, no server error."""
-        self.watched.assert_clean()
-        assert self.server_problems() == [], self.new_log()[-4000:]
-
-
-@contextlib.contextmanager
-def opened_app(chromium, server):
-    """A page of its own on ``server``, once the heatmap's image is in its document; closed on exit."""
-    context = new_context(chromium, accept_downloads=True)
-    # Anything not on this machine is refused (and still recorded by `watch`, so the test fails).
-    context.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
-    page = context.new_page()
-    watched = watch(context, page)
-    mark = len(server.log())
-    page.goto(server.url)
-    page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=PAGE_TIMEOUT_MS)
-    try:
-        yield App(page, watched, server, mark)
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def app(chromium, app_server):  # noqa: F811
-    """A fresh page, for a test that changes what it shows."""
-    with opened_app(chromium, app_server) as opened:
-        yield opened
-
-
-@pytest.fixture(scope="module")
-def _page_as_opened(chromium, app_server):  # noqa: F811
-    with opened_app(chromium, app_server) as opened:
-        yield opened
-
-
-@pytest.fixture
-def unchanged_app(_page_as_opened):
-    """One page load shared by the tests that read the page as it opens and leave its sequence, view and
-    cells as they were (a refused input included: that nothing changes is what those tests assert). A page
-    load costs seconds in the browser; eight tests paid it each. Each test reads the server log from its
-    own start; console errors, warnings and requests are those of the page's whole life so far, so a
-    problem an earlier test caused fails that test and every later one -- never none."""
-    _page_as_opened.log_mark = len(_page_as_opened.server.log())
-    return _page_as_opened
-
-
-def full_page_shot(app: App, name: str) -> None:
-    """The template scrolls inside the viewport: make the viewport as tall as the plots, and
-    park the mouse on the header so no tooltip covers them."""
-    page = app.page
-    page.mouse.move(5, 5)
-    bottom = max(b["y"] + b["height"] for b in (c.bounding_box() for c in page.locator(".bk-Canvas").all()) if b)
-    page.set_viewport_size({"width": 1440, "height": int(min(max(bottom + 30, 900), 2400))})
-    page.wait_for_timeout(500)
-    screenshot(page, name)
-    page.set_viewport_size({"width": 1440, "height": 1000})
-
-
 # --- tests ----------------------------------------------------------------------------------------
 def test_page_loads_with_a_heatmap_and_no_error(unchanged_app):
     page = unchanged_app.page
     assert page.locator(".bk-Canvas").count() >= 2                 # heatmap and tracks
     assert unchanged_app.image().startswith("15x100/")                       # GRU-15, a 100-character window
     assert len(unchanged_app.text()) == 100
-    assert unchanged_app.heatmap.evaluate(_CANVAS_COLOURS) > 20, "the heatmap canvas is blank"
-    bar = page.evaluate(_COLOUR_BAR)
+    assert unchanged_app.heatmap.evaluate(CANVAS_COLOURS) > 20, "the heatmap canvas is blank"
+    bar = page.evaluate(COLOUR_BAR)
     mid = [int(bar["mid"][i:i + 2], 16) for i in (1, 3, 5)]
     assert bar["low"] == -bar["high"] and min(mid) >= 0xf0 and max(mid) - min(mid) <= 4, bar   # diverging, 0 = white
     assert "hidden state h" in bar["title"] and "white = 0" in bar["title"]    # read across, above the heatmap
     assert not bar["bar_title"]                                               # not squeezed up the bar
-    assert page.evaluate(_CELL_LINES) == {"labels": [], "visible": False}       # no empty cell plot
+    assert page.evaluate(CELL_LINES) == {"labels": [], "visible": False}       # no empty cell plot
     assert "in the grammar" in unchanged_app.note()
     assert page.get_by_text("GRU, 1 layer(s)").count() == 1
     full_page_shot(unchanged_app, "01-initial")
@@ -310,13 +112,13 @@ def test_leaving_the_text_box_does_not_trace_only_the_button_does(app):
 
 
 def test_clicking_a_heatmap_row_plots_that_cell(app):
-    assert app.page.evaluate(_CELL_LINES)["labels"] == []
+    assert app.page.evaluate(CELL_LINES)["labels"] == []
     box = app.heatmap.bounding_box()
     app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
     # the lines' data and the plot's visibility may arrive in separate messages: wait for both
-    app.page.wait_for_function(f"() => {{ const c = ({_CELL_LINES})(); return c.labels.length === 1 && c.visible; }}",
+    app.page.wait_for_function(f"() => {{ const c = ({CELL_LINES})(); return c.labels.length === 1 && c.visible; }}",
                                timeout=60_000)
-    lines = app.page.evaluate(_CELL_LINES)
+    lines = app.page.evaluate(CELL_LINES)
     assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
     app.page.wait_for_timeout(800)
     full_page_shot(app, "06-cell-picked")
@@ -343,7 +145,7 @@ def test_a_100000_character_paste_is_traced_whole(app):
     text = grammar.generate(100_000, seed=7)
     app.changes_heatmap(lambda: app.trace_text(text), "a 100,000-character paste")
     assert "typed text (100,000 characters)" in app.note(), app.note()
-    assert app.page.evaluate(_TEXT_LENGTH) == 100_000
+    assert app.page.evaluate(TEXT_LENGTH) == 100_000
     app.check()
 
 
@@ -404,7 +206,7 @@ def test_sample_from_the_model(app):
 def test_view_switch_to_the_update_gate(app):
     show = app.page.locator("select").filter(has=app.page.locator("option", has_text="update gate z"))
     app.changes_heatmap(lambda: show.select_option(label="z: update gate z"), "view h -> z")
-    bar = app.page.evaluate(_COLOUR_BAR)
+    bar = app.page.evaluate(COLOUR_BAR)
     assert "update gate z" in bar["title"] and "0 \u2026 1" in bar["title"] and (bar["low"], bar["high"]) == (0, 1), bar
     app.check()
 
@@ -417,14 +219,14 @@ def test_long_window_zooms_in_to_legible_characters(app):
         window.press("Enter")
     app.changes_heatmap(widen, "window 2000")
     assert app.image().startswith("15x2000/")
-    start, end = app.page.evaluate(_X_RANGE)
+    start, end = app.page.evaluate(X_RANGE)
     assert end - start == pytest.approx(2000)
     box = app.heatmap.bounding_box()
     app.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     for _ in range(30):                                            # wheel-zoom until ~80 columns show
         app.page.mouse.wheel(0, -300)
         app.page.wait_for_timeout(100)
-        start, end = app.page.evaluate(_X_RANGE)
+        start, end = app.page.evaluate(X_RANGE)
         if end - start < 100:
             break
     assert end - start < 100, (start, end)
@@ -433,7 +235,7 @@ def test_long_window_zooms_in_to_legible_characters(app):
     app.check()
 
 
-def test_export_opens_offline_with_hover_and_zoom(unchanged_app, chromium, tmp_path):  # noqa: F811
+def test_export_opens_offline_with_hover_and_zoom(unchanged_app, chromium, tmp_path):
     with unchanged_app.page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
         unchanged_app.page.get_by_role("button", name="Export this view (HTML)").click()
     path = tmp_path / download.value.suggested_filename
@@ -441,43 +243,29 @@ def test_export_opens_offline_with_hover_and_zoom(unchanged_app, chromium, tmp_p
     assert path.suffix == ".html" and path.stat().st_size > 500_000        # BokehJS inlined
     unchanged_app.check()
 
-    context = new_context(chromium)
-    refused = []
-
-    def only_local_files(route):
-        if route.request.url.startswith(("file:", "data:", "blob:")):
-            return route.continue_()
-        refused.append(route.request.url)
-        return route.abort()
-    context.route("**/*", only_local_files)
-    try:
-        page = context.new_page()
-        watched = watch(context, page)
-        page.goto(path.as_uri())
-        page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=60_000)
-        assert page.evaluate(_IMAGE_SIG) == unchanged_app.image()                 # exactly what the page showed
+    with offline_file(chromium, path) as (page, watched, refused):
+        page.wait_for_function(f"() => ({IMAGE_SIG})() !== null", timeout=60_000)
+        assert page.evaluate(IMAGE_SIG) == unchanged_app.image()                 # exactly what the page showed
         heatmap = page.locator(".bk-Canvas").first
-        assert heatmap.evaluate(_CANVAS_COLOURS) > 20, "the exported heatmap is blank"
+        assert heatmap.evaluate(CANVAS_COLOURS) > 20, "the exported heatmap is blank"
         assert page.locator(".bk-toolbar, .bk-Toolbar").count() >= 1
 
         box = heatmap.bounding_box()
         page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
-        page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('position')", timeout=10_000)
-        tip = page.evaluate(_TOOLTIP_TEXT)
+        page.wait_for_function(f"() => ({TOOLTIP_TEXT})().includes('position')", timeout=10_000)
+        tip = page.evaluate(TOOLTIP_TEXT)
         for field in ("char", "position", "cell", "value", "depth"):
             assert field in tip, tip
         screenshot(page, "05-export-hover", full_page=True)
 
-        before = page.evaluate(_X_RANGE)
+        before = page.evaluate(X_RANGE)
         page.mouse.wheel(0, -300)
-        page.wait_for_function(f"() => {{ const r = ({_X_RANGE})(); return r[1] - r[0] < {before[1] - before[0]}; }}",
+        page.wait_for_function(f"() => {{ const r = ({X_RANGE})(); return r[1] - r[0] < {before[1] - before[0]}; }}",
                                timeout=10_000)
 
         watched.assert_clean()
         assert refused == [], refused
         assert all(u.startswith("file:") for u in watched.requests), watched.requests
-    finally:
-        context.close()
 
 
 def test_reset_shows_the_whole_current_sequence(app):
@@ -494,13 +282,13 @@ def test_reset_shows_the_whole_current_sequence(app):
     for _ in range(10):
         app.page.mouse.wheel(0, -300)
         app.page.wait_for_timeout(100)
-    start, end = app.page.evaluate(_X_RANGE)
+    start, end = app.page.evaluate(X_RANGE)
     assert end - start < 900, (start, end)
     app.page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
     zoomed = [start, end]
-    app.page.wait_for_function(f"() => ({_X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
+    app.page.wait_for_function(f"() => ({X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
     app.page.wait_for_timeout(300)
-    assert app.page.evaluate(_X_RANGE) == pytest.approx([-0.5, 999.5])
+    assert app.page.evaluate(X_RANGE) == pytest.approx([-0.5, 999.5])
     app.check()
 
 
@@ -527,11 +315,11 @@ def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
     hide = app.page.locator("input[type=checkbox]")                 # the page's one checkbox
     app.changes_heatmap(lambda: hide.check(), "hide separators")
     assert app.image().startswith("15x50/") and app.text() == full.replace(" ", "")
-    assert "separators \u2423 hidden: 50 of 100 columns" in app.page.evaluate(_COLOUR_BAR)["title"]
+    assert "separators \u2423 hidden: 50 of 100 columns" in app.page.evaluate(COLOUR_BAR)["title"]
     box = app.heatmap.bounding_box()
     app.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
-    app.page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('position')", timeout=10_000)
-    tip = app.page.evaluate(_TOOLTIP_TEXT)
+    app.page.wait_for_function(f"() => ({TOOLTIP_TEXT})().includes('position')", timeout=10_000)
+    tip = app.page.evaluate(TOOLTIP_TEXT)
     found = re.search(r"char:?\s*(\S)\s*position:?\s*([\d,]+)", tip)
     assert found, tip
     char, pos = found.group(1), int(found.group(2).replace(",", ""))
@@ -546,20 +334,20 @@ def test_characters_show_under_a_100_character_window_at_1024_px(app):
     out gets a smaller font."""
     app.page.set_viewport_size({"width": 1024, "height": 768})
     text = app.text()
-    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px < 6", timeout=10_000)
-    drawn = app.page.evaluate(_CHAR_LABELS)
+    app.page.wait_for_function(f"() => ({CHAR_LABELS})().column_px < 6", timeout=10_000)
+    drawn = app.page.evaluate(CHAR_LABELS)
     assert drawn["labels"] == [c for c in text if c != " "] and drawn["font"] == "12px", drawn
     app.page.wait_for_timeout(500)
     screenshot(app.page, "09-characters-at-1024")
     packed = "(())" * 24                                            # no spaces to leave out: a smaller font
     app.changes_heatmap(lambda: app.trace_text(packed), "96 characters without a space")
     app.page.wait_for_timeout(500)
-    drawn = app.page.evaluate(_CHAR_LABELS)
+    drawn = app.page.evaluate(CHAR_LABELS)
     assert drawn["labels"] == list(packed) and drawn["font"] == "8px", drawn
     screenshot(app.page, "10-packed-characters-at-1024")
     app.page.set_viewport_size({"width": 1440, "height": 1000})      # 9.9 px a column: the full size again
-    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px > 9", timeout=10_000)
-    drawn = app.page.evaluate(_CHAR_LABELS)
+    app.page.wait_for_function(f"() => ({CHAR_LABELS})().column_px > 9", timeout=10_000)
+    drawn = app.page.evaluate(CHAR_LABELS)
     assert drawn["labels"] == list(packed) and drawn["font"] == "12px", drawn
     app.check()
 
@@ -573,7 +361,7 @@ _IMAGE_VALUES = """() => {
 }"""
 
 
-def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app, browser_model):  # noqa: F811
+def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app, browser_model):
     """A window at 5,000 shows the states the model holds there after reading the stream from its
     start -- the numbers of one trace of the whole prefix -- and says so; the zero state stays a choice."""
     import numpy as np
@@ -615,7 +403,7 @@ def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     assert "read in context" in page.get_by_text("Each cell of").inner_text()
     cell = int(row.locator(".tabulator-cell").first.inner_text())
     row.locator(".tabulator-cell").nth(1).click()
-    page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {cell}')", timeout=60_000)
+    page.wait_for_function(f"() => ({CELL_LINES})().labels.includes('cell {cell}')", timeout=60_000)
     full_page_shot(app, "11-cells-tab")
     app.check()
 
@@ -679,7 +467,7 @@ def test_the_ablation_tab_shows_the_loss_p_next_and_grammatical_samples_and_the_
     assert track["n"] > 0 and track["agree"] >= 0.95 * track["n"], track
     for cell in ("cell 2", "cell 11"):
         page.get_by_role("button", name=cell, exact=True).click()
-    page.wait_for_function(f"() => ({_CELL_LINES})().labels.length === 2", timeout=60_000)
+    page.wait_for_function(f"() => ({CELL_LINES})().labels.length === 2", timeout=60_000)
     page.locator(".bk-tab").filter(has_text="Ablation").click()
     page.get_by_role("button", name="Ablate the picked cells").click()
     said = page.get_by_text(re.compile(r"cells \[2, 11\] replaced by their held-out means"))

@@ -32,6 +32,8 @@ _META = """() => {
   const src = [...Bokeh.documents[0]._all_models.values()].find(m => m.data && m.data.mood !== undefined);
   return src ? Array.from(src.data.mood) : null;
 }"""
+# Distinct colours over every canvas of the page (browser_pages.CANVAS_COLOURS reads one element's, and polling it
+# over the whole page reads each canvas twice, which Chromium warns about).
 _CANVAS_COLOURS = """() => {
   let best = 0;
   const walk = root => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot);

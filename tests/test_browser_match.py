@@ -1,4 +1,4 @@
-"""The Match and Saturation tabs in a real browser (issue 7 items 7 and 6): drag a span across the
+"""The Match and Saturation tabs in a real browser: drag a span across the
 heatmap with the span tool, read its on-cells and the ranked matches of the whole held-out stream,
 click one and see the heatmap load that window with the span highlighted; then the saturation
 plots, one point per cell, hover naming the cell and a click showing that gate. One page load."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser_app import _CELL_LINES, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
+from browser_pages import CELL_LINES as _CELL_LINES, TOOLTIP_TEXT as _TOOLTIP_TEXT, full_page_shot
 
 from rnnscope.app.tabs.match_tab import SPAN_TOOL
 from rnnscope.models.data.heldout import heldout_of
@@ -53,7 +53,7 @@ _HEATMAP_TITLE = """() => [...Bokeh.documents[0]._all_models.values()].find(
   m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image")).title.text"""
 
 
-def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plots_every_cell(app, browser_model):  # noqa: F811
+def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plots_every_cell(app, browser_model):
     page = app.page
     page.locator(".bk-tab").filter(has_text="Match").click()
     page.get_by_text("Pick the span tool").wait_for(state="visible")

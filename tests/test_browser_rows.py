@@ -1,4 +1,4 @@
-"""The tall heatmap in a real browser (issue 8 item 6), one page load on the shipped 128-cell text
+"""The tall heatmap in a real browser, one page load on the shipped 128-cell text
 LSTM: every row at least 4 px, row labels the browser computes never closer than LABEL_PX, the
 y wheel zoom narrows the cell axis and labels every row once there is room, Reset restores it,
 and the top-k filter by label score shows exactly k rows and says so."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser_app import _IMAGE_SIG, app, full_page_shot  # noqa: F401
+from browser_pages import IMAGE_SIG, full_page_shot
 
 from rnnscope.app.drawing.heatmap import LABEL_PX, MIN_ROW_PX
 
@@ -36,12 +36,12 @@ _CENTRE = """() => {
 }"""
 
 
-def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa: F811
+def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):
     page = app.page
     model = page.locator("select").filter(has=page.locator("option", has_text="lstm128-pystdlib"))
     model.select_option(label="lstm128-pystdlib")
     # the first open rebuilds the model's held-out corpus and reads it in context: minutes on 2 busy cores
-    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('128x100/')", timeout=300_000)
+    page.wait_for_function(f"() => String(({IMAGE_SIG})()).startsWith('128x100/')", timeout=300_000)
     assert app.image().startswith("128x100/")
     rows = page.evaluate(_ROWS)
     assert (rows["start"], rows["end"]) == (-0.5, 127.5)
@@ -73,7 +73,7 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):  # noqa
     shown = page.locator("select").filter(has=page.locator("option", has_text="top k by label score"))
     shown.select_option(label="top k by label score")      # labelling 100,000 characters: a while, the first time
     # the image and the title arrive in separate updates: wait for both, or the title may still be the old one
-    page.wait_for_function(f"() => String(({_IMAGE_SIG})()).startsWith('10x100/') "
+    page.wait_for_function(f"() => String(({IMAGE_SIG})()).startsWith('10x100/') "
                            f"&& ({_ROWS})().title.includes('showing 10 of 128 cells')", timeout=300_000)
     rows = page.evaluate(_ROWS)
     assert "showing 10 of 128 cells (filter: top 10 by label score" in rows["title"]

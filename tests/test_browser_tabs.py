@@ -1,4 +1,4 @@
-"""The Coloured text, Compare and Timeline tabs in a real browser (issue 8 items 5, 8, 7), on one page
+"""The Coloured text, Compare and Timeline tabs in a real browser, on one page
 load of a server showing a GRU-6 trained here with a checkpoint every 8 steps (test_app_tabs.run_model):
 the coloured text has one coloured span per character of the window; the comparison with the shipped
 GRU draws two heatmaps and the pairs table; dragging the timeline's slider redraws its heatmap with
@@ -6,8 +6,8 @@ another checkpoint's states. No console error, no server error, nothing fetched 
 from __future__ import annotations
 
 import pytest
-from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, new_context, serve, watch
-from test_browser_app import _IMAGE_SIG, App, full_page_shot
+from browser_fixtures import PAGE_TIMEOUT_MS, serve
+from browser_pages import full_page_shot, opened_app
 
 from playwright.sync_api import expect
 
@@ -25,25 +25,16 @@ _HEATMAPS = """() => [...Bokeh.documents[0]._all_models.values()]
 
 
 @pytest.fixture(scope="module")
-def run_server(run_model, tmp_path_factory):  # noqa: F811
+def run_server(run_model, tmp_path_factory):
     with serve(run_model, tmp_path_factory.mktemp("tabs-cache"), tmp_path_factory.mktemp("tabs-log"),
                "browser-tabs-server.log") as server:
         yield server
 
 
 @pytest.fixture
-def tabs_app(chromium, run_server):  # noqa: F811
-    context = new_context(chromium)
-    context.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
-    page = context.new_page()
-    watched = watch(context, page)
-    mark = len(run_server.log())
-    page.goto(run_server.url)
-    page.wait_for_function(f"() => ({_IMAGE_SIG})() !== null", timeout=PAGE_TIMEOUT_MS)
-    try:
-        yield App(page, watched, run_server, mark)
-    finally:
-        context.close()
+def tabs_app(chromium, run_server):
+    with opened_app(chromium, run_server) as opened:
+        yield opened
 
 
 def timeline(page) -> list:

@@ -1,4 +1,4 @@
-"""Causal code search (issue 7 item 10), on a decoder that reads only known cells, and on the
+"""Causal code search (docs/methods.md, Causal codes), on a decoder that reads only known cells, and on the
 shipped GRU: its complete depth code is larger than the thermometer cells that correlate best.
 Below the top layer, the layers above are stepped once from the edited state: checked against
 torch's own layer and against a pass-through layer that must change nothing."""
@@ -133,7 +133,7 @@ def test_the_oracle_after_a_separator_at_each_depth():
     assert o[2, vocab.index("2")] == pytest.approx(1 / 3) and o[4, vocab.index("(")] == 0
 
 
-def test_the_shipped_grus_depth_code_is_bigger_than_its_thermometer(default_model):  # noqa: F811
+def test_the_shipped_grus_depth_code_is_bigger_than_its_thermometer(default_model):
     held = heldout_of(default_model)
     n = 40_000
     model = checkpoint.load(default_model)

@@ -1,4 +1,4 @@
-"""The tracer's hidden states and gates (DESIGN.md section 4) equal two independent things:
+"""The tracer's hidden states and gates equal two independent things:
 the plain NumPy cell equations in models/network/reference.py, and torch's own nn.GRU/nn.LSTM/nn.RNN.
 
 Weights are drawn at three times torch's init scale so the gates leave their linear region

@@ -1,4 +1,4 @@
-"""Checkpoints (DESIGN.md section 4): model.safetensors + config.json, never pickles; a corrupt
+"""Checkpoints (docs/checkpoint-format.md): model.safetensors + config.json, never pickles; a corrupt
 or mismatched file is refused with a message naming the file and what is wrong; writes are
 atomic."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one CLI (DESIGN.md section 2): discoverable with --help; each command does its job;
+"""The one CLI: discoverable with --help; each command does its job;
 an error a user can cause exits with status 2 and exactly one line on stderr."""
 from __future__ import annotations
 

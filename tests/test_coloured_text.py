@@ -1,4 +1,4 @@
-"""The coloured-text view (issue 8 item 5): each character's background is the heatmap's colour
+"""The coloured-text view: each character's background is the heatmap's colour
 for that cell's value (the same palette and range, as Bokeh's LinearColorMapper maps it), the
 text keeps its lines, and the export carries it."""
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_bad_input_is_refused():
         coloured_text_html("a" * (MAX_COLOURED_CHARS + 1), np.zeros(MAX_COLOURED_CHARS + 1), -1, 1)
 
 
-def test_the_export_carries_the_coloured_text(capsys, tmp_path, default_model):  # noqa: F811
+def test_the_export_carries_the_coloured_text(capsys, tmp_path, default_model):
     text = "( 1 ( 2 ( 3 ( 4 ) 3 ) 2 ) 1 ) 0 "
     out = tmp_path / "e.html"
     run_ok(capsys, "export", "--model", str(default_model), "--text", text, "--colour-cell", "2", "-o", str(out))

@@ -1,4 +1,4 @@
-"""Comparing two models cell by cell (issue 8 item 8): Pearson r between every pair of cells and
+"""Comparing two models cell by cell: Pearson r between every pair of cells and
 an optimal one-to-one assignment on |r|, checked against NumPy's corrcoef and a brute-force
 search over every assignment; then `rnnscope compare` on the shipped GRU against itself, a
 mirror image of itself and a smaller LSTM."""
@@ -63,7 +63,7 @@ def test_a_constant_cell_has_no_r_and_says_so():
 # --- the command ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory, default_model):  # noqa: F811
+def mirror(tmp_path_factory, default_model):
     """The shipped GRU with its cells renumbered and every h negated, so that B's cell j is A's
     cell perm[j] exactly, with r = -1. -h is a GRU too: the gates r and z read -h through
     negated recurrent columns and stay the same; tanh is odd, so negating the candidate's input
@@ -85,7 +85,7 @@ def mirror(tmp_path_factory, default_model):  # noqa: F811
     return out, perm.numpy()
 
 
-def test_compare_finds_the_shipped_cells_in_a_renumbered_mirror(capsys, tmp_path, default_model, mirror):  # noqa: F811
+def test_compare_finds_the_shipped_cells_in_a_renumbered_mirror(capsys, tmp_path, default_model, mirror):
     path, perm = mirror
     out = run_ok(capsys, "compare", "--model", str(default_model), "--other", str(path), "--index", "500",
                  "--window", "120", "--chars", "5000", "-o", str(tmp_path / "c.json"),
@@ -102,7 +102,7 @@ def test_compare_finds_the_shipped_cells_in_a_renumbered_mirror(capsys, tmp_path
     assert "A: hidden state h" in page and "B: hidden state h" in page and "mean |r| of the pairs 1.000" in page
 
 
-def test_compare_with_a_smaller_model_lists_the_unmatched(capsys, default_model, lstm_model):  # noqa: F811
+def test_compare_with_a_smaller_model_lists_the_unmatched(capsys, default_model, lstm_model):
     out = run_ok(capsys, "compare", "--model", str(default_model), "--other", str(lstm_model), "--text",
                  "( 1 ( 2 ) 1 ) 0 ( 1 ) 1 ", "--match-on", "sequence")
     assert out.splitlines()[0].startswith("A gru15-parens vs B lstm6, view h: Pearson r over the sequence shown")
@@ -110,7 +110,7 @@ def test_compare_with_a_smaller_model_lists_the_unmatched(capsys, default_model,
     assert "unmatched in A gru15-parens:" in out and out.count(",") >= 8
 
 
-def test_compare_refuses_a_model_that_cannot_read_the_text(capsys, tmp_path, default_model):  # noqa: F811
+def test_compare_refuses_a_model_that_cannot_read_the_text(capsys, tmp_path, default_model):
     no_zero = checkpoint.save(CharRNN(ModelConfig(vocab=[c for c in GRAMMAR_VOCAB if c != "0"], hidden_size=4)),
                               tmp_path / "nozero")
     err = run_error(capsys, "compare", "--model", str(default_model), "--other", str(no_zero), "--text",

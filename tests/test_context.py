@@ -1,4 +1,4 @@
-"""Held-out windows read in context (DESIGN.md section 9: "Read in context"): a window at
+"""Held-out windows read in context (docs/methods.md, "Read in context"): a window at
 index N shows the states the model holds at N after reading the stream from its start, the
 same numbers as one trace of the whole stream cut at N -- in the models layer, the page and
 `rnnscope trace --index N --window W`. Reading from the zero state stays a choice, and says so."""
@@ -98,7 +98,7 @@ def test_a_window_outside_the_stream_is_refused(index, length):
 
 # --- the page --------------------------------------------------------------------------------------
 
-def test_the_page_reads_held_out_windows_in_context_and_says_so(default_model):  # noqa: F811
+def test_the_page_reads_held_out_windows_in_context_and_says_so(default_model):
     model = checkpoint.load(default_model)
     held = heldout_of(default_model)
     whole = tracer.trace(model, held.text[:5_300])
@@ -108,7 +108,7 @@ def test_the_page_reads_held_out_windows_in_context_and_says_so(default_model): 
     np.testing.assert_array_equal(state.trace.annotations["depth"], held.annotations["depth"][5_000:5_300])
 
 
-def test_the_zero_state_stays_a_choice_and_says_so(default_model):  # noqa: F811
+def test_the_zero_state_stays_a_choice_and_says_so(default_model):
     model = checkpoint.load(default_model)
     held = heldout_of(default_model)
     state = AppState(default_model, index=5_000, window=300)
@@ -123,7 +123,7 @@ def test_the_zero_state_stays_a_choice_and_says_so(default_model):  # noqa: F811
 
 # --- the command line ----------------------------------------------------------------------------
 
-def test_cli_trace_index_window_gives_the_pages_in_context_states(capsys, default_model, tmp_path):  # noqa: F811
+def test_cli_trace_index_window_gives_the_pages_in_context_states(capsys, default_model, tmp_path):
     out = tmp_path / "w.npz"
     assert main(["trace", "--model", str(default_model), "--index", "5000", "--window", "300", "-o", str(out)]) == 0
     assert "held-out characters 5,000 .. 5,299, read in context" in capsys.readouterr().out
@@ -133,7 +133,7 @@ def test_cli_trace_index_window_gives_the_pages_in_context_states(capsys, defaul
     np.testing.assert_array_equal(saved.annotations["depth"], page.annotations["depth"])
 
 
-def test_cli_trace_from_zero_state(capsys, default_model, tmp_path):  # noqa: F811
+def test_cli_trace_from_zero_state(capsys, default_model, tmp_path):
     out = tmp_path / "z.npz"
     assert main(["trace", "--model", str(default_model), "--index", "5000", "--window", "50",
                  "--from-zero-state", "-o", str(out)]) == 0
@@ -149,7 +149,7 @@ def test_cli_trace_from_zero_state(capsys, default_model, tmp_path):  # noqa: F8
     (["--text", "( 1 ) 0 ", "--window", "5"], "go with --index"),
     (["--text", "( 1 ) 0 ", "--from-zero-state"], "go with --index"),
 ])
-def test_cli_trace_window_errors_are_one_line(capsys, default_model, tmp_path, argv, message):  # noqa: F811
+def test_cli_trace_window_errors_are_one_line(capsys, default_model, tmp_path, argv, message):
     code = main(["trace", "--model", str(default_model), *argv, "-o", str(tmp_path / "x.npz")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.splitlines()) == 1
@@ -181,7 +181,7 @@ def test_a_window_knows_the_state_it_was_read_from_and_keeps_it_on_disk(name, tm
     assert tracer.trace(model, "( 1 ) 0 ").initial is None
 
 
-def test_a_window_past_the_streams_end_says_it_was_shortened(capsys, default_model, tmp_path):  # noqa: F811
+def test_a_window_past_the_streams_end_says_it_was_shortened(capsys, default_model, tmp_path):
     state = AppState(default_model, index=199_950, window=100)
     assert len(state.trace) == 50
     assert "the stream ends there: 50 of the 100 characters asked for" in state.sequence_note
@@ -190,7 +190,7 @@ def test_a_window_past_the_streams_end_says_it_was_shortened(capsys, default_mod
     assert "the stream ends there: 10 of the 300 characters asked for" in capsys.readouterr().out
 
 
-def test_export_can_read_a_window_from_the_zero_state_as_the_page_can(default_model, tmp_path):  # noqa: F811
+def test_export_can_read_a_window_from_the_zero_state_as_the_page_can(default_model, tmp_path):
     for flag, said in ((["--from-zero-state"], "read from the zero state"), ([], "read in context")):
         assert main(["export", "--model", str(default_model), "--index", "5000", *flag,
                      "-o", str(tmp_path / "x.html")]) == 0
@@ -198,7 +198,7 @@ def test_export_can_read_a_window_from_the_zero_state_as_the_page_can(default_mo
 
 
 @pytest.mark.parametrize("command", [["summary"], ["eval", "--chars", "1000"], ["sample", "--chars", "5"]])
-def test_an_unwritable_out_names_the_path_given(capsys, default_model, command):  # noqa: F811
+def test_an_unwritable_out_names_the_path_given(capsys, default_model, command):
     assert main([*command, "--model", str(default_model), "-o", "/proc/x"]) == 2
     err = capsys.readouterr().err
     assert "/proc/x: cannot write in /proc" in err and ".tmp" not in err

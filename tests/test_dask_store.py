@@ -1,4 +1,4 @@
-"""Corpus states at scale (issue 9 item 3): the state store built by a dask.distributed cluster of
+"""Corpus states at scale (docs/architecture.md, Scale): the state store built by a dask.distributed cluster of
 2 worker processes equals the single-process read of the whole text from its start; a model
 that never forgets forces every seam to be recomputed and still equals it; labels and match read
 the store chunk by chunk and equal the in-memory results. One cluster for the whole module."""
@@ -28,7 +28,7 @@ from rnnscope.models.network.model import CharRNN, ModelConfig
 from rnnscope.base.paths import DEFAULT_CHECKPOINT
 from rnnscope.models.store.zarr_store import build_store, open_store
 from rnnscope.cli import main
-from store_models import counter, lstm_counter
+from hand_built import counter, lstm_counter
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,4 @@
-"""Training on several processes (issue 9 item 4, DESIGN.md section 11): ``torchrun -m rnnscope
+"""Training on several processes (docs/architecture.md, Scale): ``torchrun -m rnnscope
 train`` on 2 CPU processes (gloo) against the same run on one process with the same global batch.
 
 The reference is the one-process run itself (rnnscope's trainer before DDP, unchanged for one

@@ -1,4 +1,4 @@
-"""Oracle divergence (issue 7 item 4) and gate saturation (item 6), against hand computations."""
+"""Oracle divergence and gate saturation, against hand computations."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Explain a value (issue 7 item 5): the terms add up to the traced value for every cell type,
+"""Explain a value: the terms add up to the traced value for every cell type,
 at a window's first step too (read from its carried state), and `rnnscope explain` prints them."""
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_a_windows_first_step_is_explained_from_its_carried_state():
     assert r["c_prev"] == pytest.approx(float(tracer.trace(model, TEXT).gates[1]["c"][174, 2]), abs=1e-5)
 
 
-def test_cli_explain_json_and_text(capsys, default_model):  # noqa: F811
+def test_cli_explain_json_and_text(capsys, default_model):
     assert main(["explain", "--model", str(default_model), "--index", "5000", "--window", "50", "--cell", "2",
                  "--step", "10", "--json", "--threads", "1"]) == 0
     r = json.loads(capsys.readouterr().out)
@@ -76,7 +76,7 @@ def test_cli_explain_json_and_text(capsys, default_model):  # noqa: F811
     (["--cell", "0", "--step", "8"], "--step 8 is outside the sequence (0 .. 7)"),
     (["--cell", "0", "--step", "0", "--layer", "1"], "--layer 1 does not exist"),
 ])
-def test_cli_explain_errors_are_one_line(capsys, default_model, argv, message):  # noqa: F811
+def test_cli_explain_errors_are_one_line(capsys, default_model, argv, message):
     assert main(["explain", "--model", str(default_model), "--text", "( 1 ) 0 ", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Depth generalisation (issue 7 item 9): hand-built models whose single job is counting are
+"""Depth generalisation: hand-built models whose single job is counting are
 scored exactly as a plain simulation of their counter says they must be -- an exact counter is
 right at every depth, one that saturates at 4 is wrong exactly where its count has hit 0 while
 brackets are still open -- and bad input gets one line and writes nothing."""
@@ -201,33 +201,14 @@ def test_the_command_writes_an_offline_report_and_the_documented_numbers(saved_c
     assert f"exact = {saved_counters / 'exact'}: threshold 0.25" in html.unescape(page)   # full path said once
 
 
-TOOLTIP_TEXT = """() => {
-  const out = [];
-  const walk = root => root.querySelectorAll("*").forEach(el => {
-    if (el.classList && el.classList.contains("bk-Tooltip")) {
-      const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) out.push((el.shadowRoot || el).textContent);
-    }
-    if (el.shadowRoot) walk(el.shadowRoot);
-  });
-  walk(document);
-  return out.join(" ");
-}"""
-
-
-def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium):  # noqa: F811
+@pytest.mark.browser
+def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium):
     """Both plots and the table draw with nothing fetched and nothing logged; hovering the
     accuracy plot names the model, the depth, the accuracy and how many points it rests on."""
-    from browser_fixtures import new_context, screenshot, watch
+    from browser_fixtures import screenshot
+    from browser_pages import TOOLTIP_TEXT, offline_file
     out, _ = command_run
-    context = new_context(chromium)
-    refused = []
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:", "blob:"))
-                  else (refused.append(route.request.url), route.abort()))
-    try:
-        page = context.new_page()
-        watched = watch(context, page)
-        page.goto(out.as_uri())
+    with offline_file(chromium, out) as (page, watched, refused):
         page.locator(".bk-Figure").nth(1).wait_for(timeout=60_000)          # both plots drawn
         assert page.locator(".bk-DataTable").count() == 1
         figure = page.locator(".bk-Figure").first
@@ -247,8 +228,6 @@ def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium)
         assert watched.console_warnings == [], watched.console_warnings
         watched.assert_clean()
         assert refused == []
-    finally:
-        context.close()
 
 
 def test_the_report_names_models_by_folder_unless_two_folders_share_a_name():

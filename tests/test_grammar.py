@@ -1,4 +1,4 @@
-"""The nested-parenthesis language (DESIGN.md section 3): generator, oracle, validator.
+"""The nested-parenthesis language: generator, oracle, validator.
 
 Every check here is made against something computed independently in this file: depth by
 counting brackets, the legal tokens at a depth from the rules as written in the design, the

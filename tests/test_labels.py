@@ -1,4 +1,4 @@
-"""Cell labels (issue 7 item 1, DESIGN.md section 9): every number is checked against an
+"""Cell labels (docs/methods.md, Labels): every number is checked against an
 independent computation on a case worked out here -- cells whose meaning is known by
 construction get that meaning as their label, with the MI a hand formula gives -- and the
 shipped GRU's depth-4 cell (seed 001's "positive throughout, negative just before a 4") is
@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from hand_built import depth_counter
 
 from rnnscope import grammar
 from rnnscope.analysis.describe.annotations import grammar_annotations
@@ -128,7 +129,7 @@ def test_no_signed_zero_in_labels():
 
 # --- the shipped model ---------------------------------------------------------------------------
 
-def test_the_shipped_gru_has_the_seeds_depth_4_cell_and_separator_cells(default_model):  # noqa: F811
+def test_the_shipped_gru_has_the_seeds_depth_4_cell_and_separator_cells(default_model):
     held = heldout_of(default_model)
     n = 100_000                                       # read in context: from the stream's start
     states = trace(checkpoint.load(default_model), held.text[:n]).hidden[0]
@@ -160,19 +161,8 @@ def test_mutual_information_is_scikit_learns():
 
 
 def hand_built_relu_rnn():
-    """A ReLU RNN whose cells mean something by construction, on one-hot input:
-    cell 0 = depth exactly (h0' = relu(h0 + [`(`] - [`)`])), cell 1 = 1 on `(` and 0 elsewhere."""
-    from rnnscope.models.network.model import CharRNN, ModelConfig
-    vocab = grammar.GrammarSpec().alphabet
-    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
-    with torch.no_grad():
-        for w in model.rnn.parameters():
-            w.zero_()
-        model.rnn.weight_hh_l0[0, 0] = 1.0
-        model.rnn.weight_ih_l0[0, vocab.index("(")] = 1.0
-        model.rnn.weight_ih_l0[0, vocab.index(")")] = -1.0
-        model.rnn.weight_ih_l0[1, vocab.index("(")] = 1.0
-    return model.eval()
+    """Cell 0 = depth exactly, cell 1 = 1 on `(` and 0 elsewhere (hand_built.depth_counter)."""
+    return depth_counter(grammar.GrammarSpec().alphabet, "(")
 
 
 def test_a_hand_built_model_is_labelled_by_what_its_cells_were_built_to_do():

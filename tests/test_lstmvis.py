@@ -1,4 +1,4 @@
-"""The LSTMVis bridge (issue 9, item 2): a trace written as the directory LSTMVis opens, checked
+"""The LSTMVis bridge: a trace written as the directory LSTMVis opens, checked
 against LSTMVis's documented layout (README "Adding Your Own Data", docs/chapter/config_states.md,
 meta.md; its reader lstmdata/data_handler.py) and read back exactly."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pattern select and match (issue 7 item 7) against a plain loop over every step, for every
+"""Pattern select and match against a plain loop over every step, for every
 chunking of the corpus; and the Zarr state store: written in context, equal to a trace of the
 whole text, refused when it belongs to another model or text."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`rnnscope probe` (issue 7): the numbers carry every key docs/probe-json.md names, the report
+"""`rnnscope probe`: the numbers carry every key docs/probe-json.md names, the report
 is one offline HTML file, and bad input gets one line and writes nothing."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def documented_keys(section: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def probed(default_model, tmp_path_factory):  # noqa: F811
+def probed(default_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("probe")
     code = main(["probe", "--model", str(default_model), "--chars", "6000", "--ablation-chars", "800",
                  "--threads", "1", "--device", "cpu", "-o", str(out / "report.html"), "-o", str(out / "n.json")])
@@ -52,7 +52,7 @@ def test_the_numbers_have_every_documented_key(probed):
     assert len(code["kl"]) == len(code["cells"]) + 1 == 16
 
 
-def test_a_two_layer_model_gets_a_causal_code_in_each_layer(gru2_model):  # noqa: F811
+def test_a_two_layer_model_gets_a_causal_code_in_each_layer(gru2_model):
     from rnnscope.analysis.intervene.causal import grammar_depth_oracle, layer_readout, search
     from rnnscope.analysis.decode.probing import depth_code, probing_run
     from rnnscope.models.data.heldout import heldout_of
@@ -103,7 +103,7 @@ def test_the_report_is_one_offline_file(probed):
     assert "Grammatical samples" in html
 
 
-def test_with_neither_file_it_prints_the_labels(capsys, default_model):  # noqa: F811
+def test_with_neither_file_it_prints_the_labels(capsys, default_model):
     assert main(["probe", "--model", str(default_model), "--chars", "2000", "--ablation-chars", "200",
                  "--threads", "1"]) == 0
     out = capsys.readouterr().out
@@ -184,7 +184,7 @@ def test_the_terminal_summary_of_a_text_model(capsys, text_probed):
 
 @pytest.mark.parametrize("argv, message", [(["--chars", "10"], "at least 1000"),
                                            (["--chars", "300000"], "has 200,000 characters")])
-def test_bad_sizes_are_refused(capsys, default_model, argv, message):  # noqa: F811
+def test_bad_sizes_are_refused(capsys, default_model, argv, message):
     with pytest.raises(SystemExit) if "at least" in message else _no_raise():
         code = main(["probe", "--model", str(default_model), *argv])
         assert code == 2

@@ -1,4 +1,4 @@
-"""Linear probes with their references (issue 7 item 2, DESIGN.md section 9), each number
+"""Linear probes with their references (docs/methods.md, Probes), each number
 checked against a computation worked out here: the majority rate, the input-only baseline as
 a per-character lookup table, the control task fixed per character type, and states built so
 that the answer is known."""
@@ -57,7 +57,7 @@ def test_noise_states_score_about_the_majority_rate():
 def test_the_input_baseline_is_what_the_current_character_alone_gives():
     result = probe(np.random.default_rng(2).normal(size=(len(TEXT), 4)), DEPTH, CHARS, "depth")
     assert result.input_baseline_accuracy == pytest.approx(lookup_accuracy(CHARS, DEPTH), abs=0.01)
-    assert 0.33 < result.input_baseline_accuracy < 0.45        # ~0.39 on the default stream (DESIGN.md)
+    assert 0.33 < result.input_baseline_accuracy < 0.45        # ~0.39 on the default stream (docs/methods.md)
 
 
 def test_the_control_task_gives_each_character_type_one_label_in_the_targets_proportions():
@@ -80,7 +80,7 @@ def test_missing_targets_are_left_out():
     assert result.train_chars + result.test_chars == kept
 
 
-def test_the_shipped_gru_holds_depth_in_a_few_cells_and_a_random_one_does_not(default_model):  # noqa: F811
+def test_the_shipped_gru_holds_depth_in_a_few_cells_and_a_random_one_does_not(default_model):
     held = heldout_of(default_model)
     n = 20_000
     ann = grammar_annotations(held.text[:n], held.spec, held.annotations["depth"][:n])

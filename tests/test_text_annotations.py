@@ -1,4 +1,4 @@
-"""Text annotations (issue 8 item 4, DESIGN.md section 10): each one against arrays written out by
+"""Text annotations (docs/methods.md, Annotations): each one against arrays written out by
 hand for small strings -- escapes, a `#` inside a string, triple quotes over lines, nested and
 unmatched brackets, tabs against spaces, \\r\\n -- and a hand-built ReLU RNN whose cell is the paren
 depth by construction, labelled so through the real tracer and labeller."""
@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from hand_built import CODE, depth_counter
 
 from rnnscope.analysis.describe.best_cells import best_cells
 from rnnscope.analysis.describe.labels import label_cells
@@ -151,23 +152,9 @@ def test_every_registered_annotation_is_one_value_per_character_and_a_new_one_is
         del REGISTRY["vowel"]
 
 
-CODE = ("def f(a, b):\n    return g(a, [b, (a)])\n\n"
-        "x = {1: h(2)}\nprint(f(x, (3, 4)))\n") * 40
-
-
 def hand_built_paren_rnn(vocab: list[str]):
-    """A ReLU RNN on one-hot input whose cell 0 is the paren depth by construction:
-    h0' = relu(h0 + [`(`] - [`)`]); cell 1 is 1 on `[` and 0 elsewhere."""
-    from rnnscope.models.network.model import CharRNN, ModelConfig
-    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
-    with torch.no_grad():
-        for w in model.rnn.parameters():
-            w.zero_()
-        model.rnn.weight_hh_l0[0, 0] = 1.0
-        model.rnn.weight_ih_l0[0, vocab.index("(")] = 1.0
-        model.rnn.weight_ih_l0[0, vocab.index(")")] = -1.0
-        model.rnn.weight_ih_l0[1, vocab.index("[")] = 1.0
-    return model.eval()
+    """Cell 0 is the paren depth by construction, cell 1 is 1 on `[` (hand_built.depth_counter)."""
+    return depth_counter(vocab, "[")
 
 
 def test_a_hand_built_paren_counter_is_labelled_as_tracking_paren_depth():

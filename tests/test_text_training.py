@@ -1,4 +1,4 @@
-"""Training on any UTF-8 text like a real trainer (issue 8 items 1-3): NFC on the way in, a held-out file
+"""Training on any UTF-8 text like a real trainer: NFC on the way in, a held-out file
 or fraction, per-epoch row offsets, a run directory with metrics, periodic checkpoints and a resumable
 state (a resumed run equals an uninterrupted one), sampling from the model's own start with top-k, and
 the python-stdlib corpus. Each number is checked against an independent computation on a small case."""

@@ -20,7 +20,7 @@ from rnnscope.models.store.zarr_store import build_store, open_store
 from rnnscope.models.store.kernel import lane_layout, seam_gap
 from rnnscope.models.store.torch_lanes import TorchLanes, build_store_torch
 from rnnscope.cli import main
-from store_models import counter, lstm_counter
+from hand_built import counter, lstm_counter
 
 torch.set_num_threads(1)
 

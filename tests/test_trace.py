@@ -1,4 +1,4 @@
-"""The Trace (DESIGN.md section 1): the plain-array seam between models and everything
+"""The Trace (docs/architecture.md, The flow): the plain-array seam between models and everything
 downstream. It saves to .npz without pickles, reloads exactly, and refuses bad input with
 messages a user can act on."""
 from __future__ import annotations

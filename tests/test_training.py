@@ -1,4 +1,4 @@
-"""Training (DESIGN.md section 4) and sampling: seeded runs are reproducible, the loss falls,
+"""Training and sampling: seeded runs are reproducible, the loss falls,
 the record says what happened, the best model is the one kept; samples are seeded and
 validated arguments are refused with a clear message."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Depth generalisation (issue 7 item 9; Weiss, Goldberg & Yahav 2018: an LSTM can count, a GRU
+"""Depth generalisation (Weiss, Goldberg & Yahav 2018: an LSTM can count, a GRU
 with finite precision cannot). A model trained on the brackets-only grammar up to depth m reads a
 stream of the same language that goes deeper (to depth n > m), in context from its start, and at
 every step where the next token is chosen we ask one yes/no question of it: is `)` legal here?

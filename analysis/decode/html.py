@@ -2,8 +2,8 @@
 
 Panel's ``save(resources=INLINE)`` still fetches from a CDN (panel#6759), and once Panel is
 imported ``file_html(..., INLINE)`` adds a relative ``static/extensions/panel`` script; so the
-page is assembled from ``components`` and the BokehJS files of Bokeh's own package (DESIGN.md
-section 8). Tables need bokeh-widgets and bokeh-tables beside bokeh.min.js.
+page is assembled from ``components`` and the BokehJS files of Bokeh's own package (docs/architecture.md,
+Traps). Tables need bokeh-widgets and bokeh-tables beside bokeh.min.js.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ of the next token -- be read linearly from a layer's states, and from how few ce
 A probe is scikit-learn's multinomial logistic regression on standardised states, trained on
 the first part of a stream and scored on the rest: neighbouring characters are correlated, so
 shuffled characters would leak. Every accuracy stands beside three references computed the
-same way (DESIGN.md section 9):
+same way (docs/methods.md, Probes):
 
 - majority: the most frequent training class, scored on the test part;
 - input only: the same probe on the one-hot of the current character (what the input alone

@@ -2,7 +2,7 @@
 gathered into plain numbers -- what `rnnscope probe --json` writes and its report draws.
 
 The states are read in context: the first ``chars`` characters of the model's held-out stream,
-from the stream's start (DESIGN.md section 9). Ablation re-runs the model step by step, so it
+from the stream's start (docs/methods.md, "Read in context"). Ablation re-runs the model step by step, so it
 uses the first ``ablation_chars`` of the same stretch.
 
 A grammar model is probed against the grammar's annotations and its exact oracle; a text model

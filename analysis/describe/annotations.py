@@ -1,5 +1,5 @@
 """What the data says at every character, as arrays the labeller and probes take without
-special cases (DESIGN.md section 10): numeric annotations (depth, distance to the matching
+special cases (docs/methods.md, Annotations): numeric annotations (depth, distance to the matching
 `)`) and categorical ones (token kind, current char, next char, next token, depth level).
 
 Each Annotation also knows how to say one of its values in words, so a label can read

@@ -1,4 +1,4 @@
-"""Cells ordered so that similar ones sit together (issue 7 item 8): average-linkage
+"""Cells ordered so that similar ones sit together: average-linkage
 hierarchical clustering (scipy) on the correlation distance 1 - |r| between cells over the
 states shown, leaves in scipy's optimal order. |r|, not r: a cell and its mirror image (+1 on
 separators, -1 elsewhere, and the reverse) carry the same information and belong side by side.

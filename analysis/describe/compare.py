@@ -1,4 +1,4 @@
-"""Compare two models cell by cell (issue 8 item 8): which cell of model B carries what a cell
+"""Compare two models cell by cell: which cell of model B carries what a cell
 of model A carries? Both read the same text; every pair of cells gets a Pearson r over it, and
 an optimal one-to-one assignment (scipy's linear_sum_assignment, the Hungarian method) pairs
 them so that the total |r| is largest. |r|, not r: a cell and its mirror image (+1 where the

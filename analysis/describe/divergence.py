@@ -1,4 +1,4 @@
-"""Where the model is wrong, not merely surprised (issue 7 item 4). The grammar's exact
+"""Where the model is wrong, not merely surprised. The grammar's exact
 next-character distribution is known, so at every step the model's distribution can be
 compared with the truth: KL(oracle || model) in nats, and the probability mass the model puts
 on characters the grammar forbids there. Surprisal mixes the two with the language's own

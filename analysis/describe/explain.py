@@ -1,4 +1,4 @@
-"""Explain a value (issue 7 item 5): for cell i at step t, the terms that made it, from the
+"""Explain a value: for cell i at step t, the terms that made it, from the
 NumPy reference equations (models/network/reference.py) and the states the trace recorded.
 
 For each gate: its value, its pre-activation split into the input part (W_i x + b_i) and the

@@ -1,4 +1,4 @@
-"""Pattern select and match (LSTMVis, Strobelt et al. 2017; issue 7 item 7).
+"""Pattern select and match (LSTMVis, Strobelt et al. 2017; docs/methods.md, Match).
 
 Select: a span [start, end] of a sequence and a threshold. Its *on-cells* are the cells above
 the threshold at every step of the span and not above it just before and just after (LSTMVis's

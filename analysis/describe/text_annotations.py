@@ -1,6 +1,6 @@
 """What a text (source code above all) says at every character, as the same Annotations the
 grammar has (analysis/describe/annotations.py), so the labeller, probes and match take them without
-special cases (DESIGN.md section 10; issue 8 item 4). Karpathy, Johnson & Fei-Fei 2015 found
+special cases (docs/methods.md, Annotations). Karpathy, Johnson & Fei-Fei 2015 found
 quote, line-length, indentation and bracket cells in char-LSTMs on code: these are the
 annotations such cells are found against.
 

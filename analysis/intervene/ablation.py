@@ -1,8 +1,8 @@
-"""Which cells does the model need? Each cell ablated alone (issue 7 item 3): the rise in
+"""Which cells does the model need? Each cell ablated alone: the rise in
 held-out loss when it is replaced after every step (models/reading/ablation.py holds the semantics).
 All cells of a layer run as one batch of variants beside the intact model.
 
-Loss is not the whole story (DESIGN.md section 8: low loss is not having learned the language),
+Loss is not the whole story (docs/methods.md, Ablation: low loss is not having learned the language),
 so an ablation is also judged by what the model then writes: the share of samples the grammar's
 validator accepts, intact beside ablated, drawn with the same random numbers."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Causal code search (issue 7 item 10; interchange interventions, Geiger et al. 2021).
+"""Causal code search (interchange interventions, Geiger et al. 2021; docs/methods.md).
 
 Correlation is not the code: which cells does the model *read* depth from? For a variable
 (depth) and each of its values v, the mean code is the mean state over held-out positions

@@ -165,7 +165,7 @@ class Heatmap:
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure
         if self._rows is None or not np.array_equal(self._rows, frame.cells):
-            # bounds first: the browser clamps a new end to the old bounds (DESIGN.md section 8);
+            # bounds first: the browser clamps a new end to the old bounds (docs/architecture.md, Traps);
             # reset_*: what the Reset tool goes back to
             fig.y_range.bounds = (-0.5, H - 0.5)
             fig.y_range.update(start=-0.5, end=H - 0.5, reset_start=-0.5, reset_end=H - 0.5)

@@ -1,7 +1,8 @@
-"""The depth probe's prediction as a track under the heatmap: the probe the
-Probes tab scores (trained on the first half of the held-out stream read in context, scored on
-the second: app/pages/cache.py) applied to the states of the sequence on screen, one per layer.
-Grammar models only: text has no depth to probe for."""
+"""The depth probe's prediction as a track under the heatmap: the probe the Probes tab scores
+(trained on the first half of the held-out stream read in context, scored on the second) applied to
+the states of the sequence on screen, one per layer. Grammar models only: text has no depth to probe
+for. What is drawn lives here; app/pages/cache.py's ``probe_track`` computes it from the page's cached
+probes (drawing sits below the page and never reads its caches: docs/architecture.md, "Layers")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,12 +20,6 @@ class ProbeTrack:
         return (f"depth read by a linear probe from layer {layer}'s states (orange; held-out accuracy "
                 f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth "
                 "(grey, under the orange where they agree)")
-
-
-def probe_track(model_path: str, trace) -> ProbeTrack:
-    """Every layer's depth probe (the page's, cached per model) applied to ``trace``'s hidden states."""
-    from rnnscope.app.pages import cache      # here, not above: drawing must not need the page to import
-    return probe_track_of([cache.depth_probe(model_path, k) for k in range(trace.num_layers)], trace)
 
 
 def probe_track_of(probes: list, trace) -> ProbeTrack:

@@ -18,6 +18,8 @@ from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.tracer import trace as _trace
 from rnnscope.models.reading.window import read_window
 
+from rnnscope.app.drawing.probe_track import ProbeTrack, probe_track_of
+
 TRACE_CACHE_ITEMS = 12
 
 
@@ -68,7 +70,7 @@ def trace_in_context(path: str | Path, index: int, length: int):
     return _window(str(path), stamp(path), index, length)
 
 
-LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (DESIGN.md section 9: >= 100k, in context)
+LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (docs/methods.md: >= 100k, read in context)
 
 
 @pn.cache(max_items=2)
@@ -151,6 +153,12 @@ def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
     """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
     context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
     return _depth_probe(str(path), stamp(path), layer, chars)
+
+
+def probe_track(model_path: str, trace) -> ProbeTrack:
+    """Every layer's depth probe (``depth_probe``) applied to ``trace``'s hidden states: the probe track
+    under the heatmap (app/drawing/probe_track.py)."""
+    return probe_track_of([depth_probe(model_path, k) for k in range(trace.num_layers)], trace)
 
 
 @pn.cache(max_items=4)

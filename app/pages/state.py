@@ -26,7 +26,7 @@ from rnnscope.app.pages.checkpoints import (  # noqa: F401  (imported from here)
 from rnnscope.app.pages.rows_state import RowsState
 
 from rnnscope.app.drawing.ordering import label_score_ranking, orders_for
-from rnnscope.app.drawing.probe_track import probe_track
+from rnnscope.app.pages.cache import probe_track
 from rnnscope.app.drawing.row_filter import ALL, FILTERS, TOP_K
 
 SOURCES = ("held-out", "typed", "sampled")

@@ -1,4 +1,4 @@
-"""The Coloured text tab (issue 8 item 5; Karpathy, Johnson & Fei-Fei 2015): the sequence on screen as
+"""The Coloured text tab (Karpathy, Johnson & Fei-Fei 2015): the sequence on screen as
 text, each character's background the heatmap's colour of one cell's value there (app/drawing/coloured_text.py),
 in a scrolling pane under the heatmap of the same span. The cell is the first plotted one unless one is
 chosen here; with "only the visible range" the text follows the heatmap's zoom and pan. A span longer than

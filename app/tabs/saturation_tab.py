@@ -1,4 +1,4 @@
-"""The Saturation tab (Karpathy, Johnson & Fei-Fei 2015, fig. 3; issue 7 item 6): per layer and
+"""The Saturation tab (Karpathy, Johnson & Fei-Fei 2015, fig. 3): per layer and
 per gate (and h, and a GRU's candidate n), one point per cell -- the share of steps it sits near
 the bottom of its range against the share near the top -- on the held-out stream read in context
 (analysis/describe/saturation.py, drawn as in the `rnnscope probe` report). Clicking a point shows that

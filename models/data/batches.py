@@ -4,7 +4,7 @@ Each batch row is its own stream read left to right in windows of ``bptt`` chara
 the state carried from one window to the next is the true state. For grammar data every
 row gets a fresh stream that starts at depth 0 each epoch: cutting one stream into rows
 would start most rows mid-stream from the zero state and teach the model that the zero
-state means "any depth" (DESIGN.md section 8), which ruins sampling from the start state.
+state means "any depth" (docs/architecture.md, Traps), which ruins sampling from the start state.
 
 With ``soft_targets`` the grammar data also carries the oracle's exact next-character
 distribution for every position. Cross-entropy against it has the same minimiser as against
@@ -102,7 +102,7 @@ def read_text(path: Path) -> str:
 class TextData:
     """Any UTF-8 text file (NFC-normalised on the way in). The held-out text is ``val_path`` when
     given (its characters must all be in the training text), else the file's last ``val_fraction``
-    (DESIGN.md section 10). Training rows are contiguous segments of the training text, one per
+    (docs/methods.md, Annotations). Training rows are contiguous segments of the training text, one per
     batch row, read left to right with a carried state; each epoch rotates the text by a seeded
     random offset first, so the windows and row starts differ from epoch to epoch (the one seam
     per row where the end of the text meets its start is the price of using every character)."""

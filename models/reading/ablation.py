@@ -1,6 +1,6 @@
 """Ablation and clamping: run a model with chosen cells replaced, to see what they cause.
 
-Semantics (issue 7 item 3): after every step the chosen cells of a layer's h (or an LSTM's c)
+Semantics (docs/methods.md, "Ablation"): after every step the chosen cells of a layer's h (or an LSTM's c)
 are replaced by a value -- 0, their mean over held-out data, or any clamp value -- so the next
 step and the layer above (and the decoder) all read the replacement, never the original.
 

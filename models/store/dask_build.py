@@ -1,5 +1,5 @@
 """The state store (models/store/zarr_store.py) built by a Dask cluster: the text cut into lanes read in
-parallel, every seam verified (DESIGN.md section 11).
+parallel, every seam verified (docs/architecture.md, Scale).
 
 States must be read in context -- one stream from its start -- and a recurrence is sequential.
 So the text is cut into lanes, and each lane [s, e) is read from the zero state at s - B (a

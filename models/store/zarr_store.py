@@ -1,6 +1,6 @@
 """Corpus states on disk: every hidden state of a long text, read in context, in a Zarr store
 chunked along time, so that match (and labelling) can scan millions of steps without loading
-them whole (DESIGN.md section 11).
+them whole (docs/architecture.md, Scale).
 
 Layout of a store directory (Zarr v3):
   chars      [T] uint32      the text as code points

@@ -1,5 +1,5 @@
 """Training on several processes: torch DistributedDataParallel started by ``torchrun``
-(DESIGN.md section 11).
+(docs/architecture.md, Scale).
 
     torchrun --nproc-per-node 2 -m rnnscope train ...
 

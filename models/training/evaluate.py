@@ -1,5 +1,5 @@
 """How good is a model: held-out loss beside the oracle floor, and whether its samples
-are in the language (low loss alone does not prove that: DESIGN.md section 8)."""
+are in the language (low loss alone does not prove that: docs/architecture.md, Traps)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,7 @@
-"""Models for the state-store tests whose states are known by counting: a recurrence that never
-forgets, so no burn-in reaches the true state and every seam must be recomputed."""
+"""Models built by hand whose cells mean something by construction, so a test knows every state without
+training: counters that never forget (for the state store and the torch lanes: no burn-in reaches the
+true state, so every seam must be recomputed) and a depth counter (for the labeller: cell 0 is the
+bracket depth exactly)."""
 from __future__ import annotations
 
 import torch
@@ -32,3 +34,22 @@ def lstm_counter() -> CharRNN:
         model.rnn.bias_ih_l0.copy_(torch.tensor([30.0, 30.0, 0.0, 30.0]))
         model.rnn.bias_hh_l0.zero_()
     return model
+
+
+# Source code with ( [ { nested, for the text annotations and a depth counter over them.
+CODE = ("def f(a, b):\n    return g(a, [b, (a)])\n\n"
+        "x = {1: h(2)}\nprint(f(x, (3, 4)))\n") * 40
+
+
+def depth_counter(vocab: list[str], marker: str) -> CharRNN:
+    """A ReLU RNN on one-hot input: cell 0 is the `(` `)` depth, h0' = relu(h0 + [`(`] - [`)`]); cell 1 is
+    1 on ``marker`` and 0 elsewhere."""
+    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=2, embedding_dim=None))
+    with torch.no_grad():
+        for w in model.rnn.parameters():
+            w.zero_()
+        model.rnn.weight_hh_l0[0, 0] = 1.0
+        model.rnn.weight_ih_l0[0, vocab.index("(")] = 1.0
+        model.rnn.weight_ih_l0[0, vocab.index(")")] = -1.0
+        model.rnn.weight_ih_l0[1, vocab.index(marker)] = 1.0
+    return model.eval()

@@ -1,0 +1,234 @@
+"""What the browser tests share: scripts that read Bokeh's document in the page (the heatmap's image,
+the text, ranges, colour bar, cell lines, character labels, canvas colours, the hover tooltip), the App
+wrapper over one page of the served app, and the two ways a test opens a page with nothing fetched from
+outside: ``opened_app`` (the served app, only this machine answered) and ``offline_file`` (a standalone
+HTML file, only file:, data: and blob: answered). Its fixtures (``app``, ``unchanged_app``) are registered in
+conftest.py; the server and the browser they use are browser_fixtures.py's."""
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from pathlib import Path
+
+import pytest
+from browser_fixtures import LOCAL, PAGE_TIMEOUT_MS, log_problems, new_context, screenshot, watch
+
+# A signature of the heatmap's image tiles: shapes and a position-weighted checksum.
+IMAGE_SIG = """() => {
+  const doc = window.Bokeh && Bokeh.documents && Bokeh.documents[0];
+  if (!doc) return null;
+  const src = [...doc._all_models.values()].find(m => m.data && m.data.image !== undefined && m.data.dw !== undefined);
+  if (!src || !src.data.image.length) return null;
+  let sum = 0, n = 0; const shape = [];
+  for (const a of src.data.image) {
+    shape.push(a.shape ? a.shape.join("x") : String(a.length));
+    for (let i = 0; i < a.length; i++) { const v = a[i]; if (Number.isFinite(v)) sum += v * ((i % 97) + 1); n++; }
+  }
+  return shape.join(",") + "/" + n + "/" + sum.toFixed(4);
+}"""
+# The text drawn (the code points the character axis and hover read).
+TEXT = """() => {
+  const doc = Bokeh.documents[0];
+  const s = [...doc._all_models.values()].find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined);
+  return s ? String.fromCodePoint(...Array.from(s.data.code)) : null;
+}"""
+TEXT_LENGTH = """() => [...Bokeh.documents[0]._all_models.values()]
+  .find(m => m.data && m.data.code !== undefined && m.data.depth !== undefined).data.code.length"""
+X_RANGE = """() => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(
+    m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  return [fig.x_range.start, fig.x_range.end];
+}"""
+COLOUR_BAR = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const bar = models.find(m => m.type === "ColorBar");
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const m = bar.color_mapper;
+  return {title: fig.title.text, bar_title: bar.title, low: m.low, high: m.high, n: m.palette.length,
+          mid: m.palette[(m.palette.length - 1) / 2]};
+}"""
+# The picked cells' lines, and whether their plot is shown.
+CELL_LINES = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const src = models.find(m => m.data && m.data.xs !== undefined && m.data.label !== undefined);
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.data_source === src));
+  return {labels: Array.from(src.data.label), visible: fig.visible};
+}"""
+# The character labels under the heatmap, as its axis computes them now (its own ticker and
+# formatter, on the plot's current width and range), and how many pixels a column gets.
+CHAR_LABELS = """() => {
+  const models = [...Bokeh.documents[0]._all_models.values()];
+  const fig = models.find(m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image"));
+  const axis = fig.below.find(a => a.ticker && a.ticker.type === "CustomJSTicker");
+  const r = fig.x_range, font = axis.major_label_text_font_size;     // as last drawn
+  const ticks = axis.ticker.get_ticks(r.start, r.end, r, NaN).major;
+  return {labels: axis.formatter.doFormat(ticks, {loc: 0}), font, column_px: fig.inner_width / (r.end - r.start)};
+}"""
+# Distinct colours in the largest canvas under an element: 1 means blank.
+CANVAS_COLOURS = """el => {
+  let best = 0;
+  const canvases = [];
+  const walk = root => root.querySelectorAll("*").forEach(e => {
+    if (e.tagName === "CANVAS") canvases.push(e);
+    if (e.shadowRoot) walk(e.shadowRoot);
+  });
+  walk(el.shadowRoot || el); walk(el);
+  for (const c of canvases) {
+    if (!c.width || !c.height) continue;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4 * 13) seen.add((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]);
+    best = Math.max(best, seen.size);
+  }
+  return best;
+}"""
+TOOLTIP_TEXT = """() => {
+  const out = [];
+  const walk = root => root.querySelectorAll("*").forEach(el => {
+    if (el.classList && el.classList.contains("bk-Tooltip")) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) out.push((el.shadowRoot || el).textContent);
+    }
+    if (el.shadowRoot) walk(el.shadowRoot);
+  });
+  walk(document);
+  return out.join(" | ");
+}"""
+
+
+class App:
+    """One browser page on the served app, with helpers to act and to check what changed."""
+
+    def __init__(self, page, watched, server, log_mark: int):
+        self.page, self.watched, self.server, self.log_mark = page, watched, server, log_mark
+
+    # --- reading the page ---------------------------------------------------------------------
+    def image(self) -> str | None:
+        return self.page.evaluate(IMAGE_SIG)
+
+    def text(self) -> str:
+        return self.page.evaluate(TEXT)
+
+    @property
+    def heatmap(self):
+        return self.page.locator(".bk-Canvas").first      # the first figure of the column is the heatmap
+
+    def pixels(self) -> bytes:
+        return self.heatmap.screenshot()
+
+    def note(self) -> str:
+        return self.page.locator("p").filter(has_text="Sequence:").first.inner_text()
+
+    def new_log(self) -> str:
+        return self.server.log()[self.log_mark:]
+
+    def server_problems(self) -> list[str]:
+        return log_problems(self.new_log())
+
+    # --- acting ---------------------------------------------------------------------------------
+    def changes_heatmap(self, action, what: str) -> None:
+        """Do ``action``; the heatmap's data and then its pixels must change. An error in the
+        server log fails at once, quoting it (waiting on would only time out)."""
+        data, pixels = self.image(), self.pixels()
+        action()
+        deadline = time.monotonic() + 60
+        while self.image() == data:
+            if self.server_problems() or time.monotonic() > deadline:
+                log = self.new_log()
+                errors = [ln for ln in log.splitlines() if "ERROR" in ln or re.match(r"^\w+(Error|Exception)\b", ln)]
+                pytest.fail(f"{what}: the heatmap's data did not change; the server logged "
+                            f"{len(self.server_problems())} error line(s):\n" + "\n".join(errors[:6])
+                            + f"\n--- server log since the page opened (tail) ---\n{log[-3000:]}", pytrace=False)
+            self.page.wait_for_timeout(200)
+        for _ in range(100):                                   # the redraw lags the data a little
+            if self.pixels() != pixels:
+                return
+            self.page.wait_for_timeout(100)
+        pytest.fail(f"{what}: the heatmap's data changed but its pixels did not", pytrace=False)
+
+    def trace_text(self, text: str) -> None:
+        """What a person does: type into the text box, press the button."""
+        self.page.locator("textarea").fill(text)
+        self.page.get_by_role("button", name="Trace this text").click()
+
+    def check(self) -> None:
+        """No console error, no page error, nothing requested from outside, no server error."""
+        self.watched.assert_clean()
+        assert self.server_problems() == [], self.new_log()[-4000:]
+
+
+@contextlib.contextmanager
+def opened_app(chromium, server):
+    """A page of its own on ``server``, once the heatmap's image is in its document; closed on exit."""
+    context = new_context(chromium, accept_downloads=True)
+    # Anything not on this machine is refused (and still recorded by `watch`, so the test fails).
+    context.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
+    page = context.new_page()
+    watched = watch(context, page)
+    mark = len(server.log())
+    page.goto(server.url)
+    page.wait_for_function(f"() => ({IMAGE_SIG})() !== null", timeout=PAGE_TIMEOUT_MS)
+    try:
+        yield App(page, watched, server, mark)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def app(chromium, app_server):
+    """A fresh page, for a test that changes what it shows."""
+    with opened_app(chromium, app_server) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def _page_as_opened(chromium, app_server):
+    with opened_app(chromium, app_server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def unchanged_app(_page_as_opened):
+    """One page load shared by the tests that read the page as it opens and leave its sequence, view and
+    cells as they were (a refused input included: that nothing changes is what those tests assert). A page
+    load costs seconds in the browser; eight tests paid it each. Each test reads the server log from its
+    own start; console errors, warnings and requests are those of the page's whole life so far, so a
+    problem an earlier test caused fails that test and every later one -- never none."""
+    _page_as_opened.log_mark = len(_page_as_opened.server.log())
+    return _page_as_opened
+
+
+def full_page_shot(app: App, name: str) -> None:
+    """The template scrolls inside the viewport: make the viewport as tall as the plots, and
+    park the mouse on the header so no tooltip covers them."""
+    page = app.page
+    page.mouse.move(5, 5)
+    bottom = max(b["y"] + b["height"] for b in (c.bounding_box() for c in page.locator(".bk-Canvas").all()) if b)
+    page.set_viewport_size({"width": 1440, "height": int(min(max(bottom + 30, 900), 2400))})
+    page.wait_for_timeout(500)
+    screenshot(page, name)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+@contextlib.contextmanager
+def offline_file(chromium, path: Path):
+    """A page on the standalone file ``path`` that may load nothing but file:, data: and blob: URLs;
+    yields (page, watched, refused: every other URL it asked for). Closed on exit."""
+    context = new_context(chromium)
+    refused: list[str] = []
+
+    def only_local_files(route):
+        if route.request.url.startswith(("file:", "data:", "blob:")):
+            return route.continue_()
+        refused.append(route.request.url)
+        return route.abort()
+    context.route("**/*", only_local_files)
+    try:
+        page = context.new_page()
+        watched = watch(context, page)
+        page.goto(path.as_uri())
+        yield page, watched, refused
+    finally:
+        context.close()
