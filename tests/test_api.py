@@ -251,6 +251,22 @@ def test_a_torch_state_dict_imports_as_the_importer_reads_it(tmp_path):
     assert rs.load(tmp_path / "ckpt").config.describe() == m.config.describe()
 
 
+def test_every_cli_handler_uses_only_the_public_api():
+    """The command line is a client of the API: its modules import rnnscope itself, rnnscope.api*, the
+    CLI's own modules, the plumbing (rnnscope.base) and serving, nothing below."""
+    import ast
+    from pathlib import Path
+    allowed = ("rnnscope.api", "rnnscope.cli", "rnnscope.base", "rnnscope.serving")
+    bad = []
+    for path in sorted((Path(rs.__file__).parent / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            bad += [f"{path.name}:{node.lineno} {name}" for name in names if name.startswith("rnnscope.")
+                    and not any(name == a or name.startswith(a + ".") for a in allowed)]
+    assert bad == []
+
+
 def test_help_lists_the_api():
     import pydoc
     text = pydoc.render_doc(rs)
