@@ -5,6 +5,8 @@
     t = m.trace("( 1 ( 2 ) 1 ) 0 ")          # t.text, t.h [steps x cells], t.view("z"), t.heatmap()
     labels = m.label_cells()                 # a DataFrame, one row per (layer, view, cell)
     report = m.probe()                       # .to_json(), .to_html()
+    m.sample(n=3), m.evaluate(), m.summary(), m.explain(t, step=5, cell=2), m.compare(other, t)
+    rs.train("out/gru", steps=500), rs.generate(1000), rs.import_torch(...), rs.generalise([m, ...])
 
 The names below import on first use, so ``import rnnscope`` (and the command line's start) stays light.
 See docs/api.md; the command line is ``rnnscope --help``.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["load", "Model", "Trace", "ProbeReport", "shipped_models", "resolve"]
+__all__ = ["load", "Model", "Trace", "ProbeReport", "Report", "Store", "shipped_models", "resolve",
+           "train", "resume", "train_sum3", "read_run", "generate", "grammar_spec", "GrammarSpec", "GrammarError",
+           "corpus", "import_torch", "import_keras", "generalise"]
 
 
 def __getattr__(name: str):

@@ -6,21 +6,29 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from rnnscope.api.analysis import Analysis
+from rnnscope.api.evaluation import Evaluation
+from rnnscope.api.store import Storing
 from rnnscope.base.errors import RnnscopeError
 
 LABEL_CHARS = 100_000     # held-out characters labels and probes are computed on by default
 
 
-class Model:
-    """A checkpoint, loaded. Make one with :func:`rnnscope.load`.
+class Model(Evaluation, Analysis, Storing):
+    """A checkpoint, loaded. Make one with :func:`rnnscope.load` (or :func:`rnnscope.train`, an import ...).
+    Its verbs live by group: reading and labelling here; sample, evaluate, summary, weights in
+    rnnscope/api/evaluation.py; explain, match, compare in rnnscope/api/analysis.py; build_store,
+    open_store in rnnscope/api/store.py.
 
-    Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``module`` (the torch
+    Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``ref`` (the name or path
+    it was loaded by, as given), ``module`` (the torch
     ``CharRNN``, in eval mode), ``config`` (its ``ModelConfig``), ``training`` (the training record, a
     dict), ``spec`` (the grammar it was trained on, or None for a model of text)."""
 
-    def __init__(self, module, path: Path):
+    def __init__(self, module, path: Path, ref: str | None = None):
         from rnnscope.models.data.batches import grammar_spec_of
         self.module, self.path, self.name = module, Path(path), Path(path).name
+        self.ref = str(path) if ref is None else ref
         self.config = module.config
         self.training: dict = module.training_record or {}
         self.spec = None if self.config.task else grammar_spec_of(self.training, self.config.vocab)
@@ -62,6 +70,26 @@ class Model:
         if bad:
             raise RnnscopeError(f"cells {bad} do not exist; this model's cells are 0 .. {self.hidden_size - 1}")
         return list(cells)
+
+    def check_text(self, text: str) -> str:
+        """``text`` if the page could trace it (not empty, at most the page's 200,000 characters, every character in
+        the vocabulary); else RnnscopeError in the page's own words."""
+        from rnnscope.models.reading.window import check_typed
+        return check_typed(text, self.vocab)
+
+    @staticmethod
+    def check_window(window: int) -> int:
+        """``window`` if the page could show a held-out window that long (1 .. MAX_CHARS); else RnnscopeError."""
+        from rnnscope.models.reading.window import MAX_CHARS
+        if not 1 <= window <= MAX_CHARS:
+            raise RnnscopeError(f"window must be between 1 and {MAX_CHARS:,}, got {window}")
+        return window
+
+    @property
+    def run_dir(self) -> Path:
+        """The training run beside the checkpoint (OUT.run: run.json, metrics, resumable state)."""
+        from rnnscope.models.training.run import run_dir_of
+        return run_dir_of(self.path)
 
     def check_predicts(self, what: str) -> None:
         """Refuse a task model (no decoder: it predicts a sum, not the next character)."""
@@ -117,7 +145,8 @@ class Model:
         if text is not None:
             return Trace(trace(self.module, text, self.spec), self, "typed text")
         tr = read_window(self.reader, index, window, in_context=not from_zero_state)
-        return Trace(tr, self, window_note(index, len(tr), window, not from_zero_state), index=index)
+        return Trace(tr, self, window_note(index, len(tr), window, not from_zero_state), index=index,
+                     in_context=not from_zero_state)
 
     def label_cells(self, chars: int = LABEL_CHARS, views: list[str] | None = None, layers: list[int] | None = None):
         """A label for every cell, on the first ``chars`` held-out characters read in context: a pandas
@@ -156,4 +185,4 @@ def load(model: str | Path, device: str = "cpu") -> Model:
     from rnnscope.base.runtime import pick_device
     from rnnscope.models.network import checkpoint
     path = resolve(model)
-    return Model(checkpoint.load(path, pick_device(device)), path)
+    return Model(checkpoint.load(path, pick_device(device)), path, str(model))

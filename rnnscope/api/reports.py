@@ -36,3 +36,32 @@ class ProbeReport:
         """The cell rows as a pandas DataFrame (layer, view, cell, label, statistic, ablation_delta_loss ...)."""
         import pandas as pd
         return pd.DataFrame(self.numbers["cells"])
+
+
+class Report:
+    """What a command computes, as an object: ``numbers`` (a JSON-ready dict or list), and the same as
+    text for a terminal and, where the command has one, an offline HTML page. Made by the Model's
+    methods (``evaluate``, ``summary``, ``weights``, ``explain``, ``match``, ``compare``), by
+    :func:`rnnscope.generalise` and by ``Store.labels``; each names the docs/ file of its JSON schema."""
+
+    def __init__(self, numbers, title: str, text, html=None, indent: int = 1, ensure_ascii: bool = False):
+        self.numbers, self.title = numbers, title
+        self._text, self._html, self._json = text, html, {"indent": indent, "ensure_ascii": ensure_ascii}
+
+    def __repr__(self) -> str:
+        return f"<rnnscope.Report {self.title}>"
+
+    def to_json(self) -> str:
+        """The numbers as JSON text (the schema of the command's --json)."""
+        return json.dumps(self.numbers, **self._json)
+
+    def to_text(self) -> str:
+        """The result as plain lines, for a terminal."""
+        return self._text(self.numbers)
+
+    def to_html(self) -> str:
+        """One standalone HTML page that opens offline; RnnscopeError where this result has none."""
+        if self._html is None:
+            from rnnscope.base.errors import RnnscopeError
+            raise RnnscopeError(f"{self.title}: this result is text or JSON, not HTML")
+        return self._html(self.numbers)

@@ -12,10 +12,11 @@ from rnnscope.base.errors import RnnscopeError
 class Trace:
     """Made by :meth:`rnnscope.Model.trace`. ``raw`` is the underlying models.reading.trace.Trace (saved to
     and loaded from .npz); ``model`` the Model that read it; ``source`` what the sequence is ("typed text",
-    or which held-out characters and how they were read); ``index`` the held-out index (None: typed)."""
+    or which held-out characters and how they were read); ``index`` the held-out index (None: typed);
+    ``in_context`` whether a held-out window was read with the state the stream leaves there."""
 
-    def __init__(self, raw, model, source: str, index: int | None = None):
-        self.raw, self.model, self.source, self.index = raw, model, source, index
+    def __init__(self, raw, model, source: str, index: int | None = None, in_context: bool = True):
+        self.raw, self.model, self.source, self.index, self.in_context = raw, model, source, index, in_context
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -106,3 +107,10 @@ class Trace:
             raise RnnscopeError(f"{path}: say .npz (the arrays) or .html (the heatmap)")
         check_writable(path)
         return write_text_atomic(path, self.to_html(**heatmap))
+
+    def to_lstmvis(self, out: str | Path, force: bool = False) -> list[str]:
+        """Write the states as a directory LSTMVis opens (lstm.yml, states.hdf5: h, and c for an LSTM, steps x
+        cells per layer; words.hdf5, words.dict, meta.hdf5), atomically; ``force`` replaces an LSTMVis
+        directory there. The meta tracks are the annotations labels and probes use; returns their names."""
+        from rnnscope.api.interop import write_lstmvis
+        return write_lstmvis(self, out, force)

@@ -1,6 +1,7 @@
 """One command, ``rnnscope``, for everything outside the page: each command group is a module here
-holding its parsers beside its handlers, and every handler is a thin shell over rnnscope.api (or the
-layer function it wraps). rnnscope/cli/common.py says what -o and --json mean, the same everywhere.
+holding its parsers beside its handlers, and every handler parses, makes one call of the public API
+(``import rnnscope as rs``, rnnscope.api) and writes its result through rnnscope/cli/common.py, which
+says what -o and --json mean, the same everywhere.
 
 Errors a user can cause (bad path, corrupt checkpoint, unknown characters ...) exit with status 2
 and one line on stderr; nothing is half-written.
@@ -42,15 +43,15 @@ def _speaks(error: Exception) -> bool:
     per process. Any other failure (a file system error) is printed by whichever process met it."""
     if not isinstance(error, RnnscopeError) or "WORLD_SIZE" not in os.environ:
         return True
-    from rnnscope.models.training.distributed import World
+    from rnnscope.api.training import world
     try:
-        return World.from_env().writer
+        return world().writer
     except RnnscopeError:
         return True
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rnnscope.grammar import GrammarError
+    from rnnscope.api.training import GrammarError
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
         code = args.func(args)

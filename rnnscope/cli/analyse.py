@@ -1,9 +1,8 @@
 """What cells do: ``explain`` (the terms behind one value), ``match`` (LSTMVis: where else a span's cells
 are on), ``compare`` (two models' cells paired), ``probe`` (labels, probes, ablation: the report) and
-``generalise`` (counting deeper than trained), each a thin shell over rnnscope.api and analysis/."""
+``generalise`` (counting deeper than trained), each a thin shell over one call of rnnscope.api."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
@@ -12,103 +11,40 @@ from rnnscope.cli.common import (at_least, check_out, emit, load_model, model_ar
 
 
 def cmd_explain(args) -> None:
-    """The terms that made one cell's value at one step (analysis/describe/explain.py)."""
-    from rnnscope.analysis.describe.explain import explain, explain_text
+    """The terms that made one cell's value at one step (Model.explain)."""
     check_out(args)
     m = load_model(args)
     t, what = sequence_trace(m, args)
-    tr, model = t.raw, m.module
     m.check_layer(args.layer, "--layer")
-    if not 0 <= args.step < len(tr):
-        raise RnnscopeError(f"--step {args.step} is outside the sequence (0 .. {len(tr) - 1})")
-    x, names = ((model.input_vectors(tr.text)[args.step], model.input_names()) if args.layer == 0 else
-                (tr.hidden[args.layer - 1][args.step], [f"layer {args.layer - 1} cell {j}"
-                                                       for j in range(m.hidden_size)]))
-    result = explain(tr, model.layer_arrays(args.layer), x, names, args.layer, args.cell, args.step,
-                     m.config.nonlinearity)
+    if not 0 <= args.step < len(t):
+        raise RnnscopeError(f"--step {args.step} is outside the sequence (0 .. {len(t) - 1})")
+    report = m.explain(t, args.step, args.cell, args.layer)
     emit(args, {"text": "the explanation"},
-         lambda: explain_text(result) + (f"\n  the sequence: {what.strip(' ()')}" if what else ""),
-         lambda: json.dumps(result, indent=1, ensure_ascii=False))
+         lambda: report.to_text() + (f"\n  the sequence: {what.strip(' ()')}" if what else ""), report.to_json)
 
 
 def cmd_match(args) -> None:
-    """LSTMVis select and match: on-cells of a span, then the best runs of the corpus."""
-    from rnnscope.analysis.describe.match import match, on_cells
-    from rnnscope.models.store.zarr_store import default_store_path, store_for
+    """LSTMVis select and match: on-cells of a span, then the best runs of the corpus (Model.match)."""
     check_out(args)
     m = load_model(args)
     t, what = sequence_trace(m, args)
     m.check_layer(args.layer, "--layer")
-    cells = on_cells(t.raw.hidden[args.layer], args.start, args.end, args.threshold)
-    if len(cells) == 0:       # before the store is built: nothing would come of it
-        raise RnnscopeError(f"no cell of layer {args.layer} is above {args.threshold:g} throughout steps "
-                            f"{args.start} .. {args.end} and not just outside them: select another span "
-                            "or lower --threshold")
-    corpus = read_file(args.corpus) if args.corpus else m.heldout.text
-    path = args.store or default_store_path(m.module, corpus)
-    store = store_for(m.module, corpus, path)
-    found = match(store[f"h_l{args.layer}"], cells, args.threshold, args.end - args.start + 1, top=args.top)
-    result = {"selection": {"start": args.start, "end": args.end, "text": t.text[args.start:args.end + 1],
-                            "threshold": args.threshold, "layer": args.layer, "on_cells": [int(c) for c in cells]},
-              "corpus": {"chars": len(corpus), "store": str(path)},
-              "matches": [f.to_dict() | {"text": corpus[f.start:f.end + 1],
-                                         "context": corpus[max(0, f.start - 10):f.end + 11]} for f in found]}
-
-    def text() -> str:
-        lines = [f"on-cells of {result['selection']['text']!r} (steps {args.start} .. {args.end}, "
-                 f"h > {args.threshold:g}, layer {args.layer}): {result['selection']['on_cells']}",
-                 f"best of {len(corpus):,} corpus steps (store {path}):"]
-        lines += [f"  {r['start']:>9,} .. {r['end']:<9,} other cells on {r['extra_on']}, length off by "
-                  f"{r['length_gap']}:  {r['context']!r}" for r in result["matches"]]
-        return "\n".join(lines)
-    emit(args, {"text": "the matches"}, text, lambda: json.dumps(result, indent=1, ensure_ascii=False))
+    report = m.match(t, args.start, args.end, args.threshold, args.layer, args.top,
+                     corpus=read_file(args.corpus) if args.corpus else None, store=args.store)
+    emit(args, {"text": "the matches"}, report.to_text, report.to_json)
 
 
 def cmd_compare(args) -> None:
-    """Two models on the same sequence, their cells paired by correlation (analysis/describe/compare.py)."""
-    from rnnscope.analysis.describe.compare import check_readable, compare_models, match_cells
+    """Two models on the same sequence, their cells paired by correlation (Model.compare)."""
     check_out(args, has_html=True)
     device = str(runtime(args))
     a, b = load_model(args, device=device), load_model(args, args.other, device)
     a.check_layer(args.layer, "--layer", "that")
     b.check_layer(args.other_layer, "--other-layer", "that")
     t_a, what = sequence_trace(a, args)
-    check_readable(b.module, t_a.text, "model B")
-    if args.index is None or args.from_zero_state:
-        tr_b = b.trace(t_a.text).raw
-    else:         # B reads A's held-out stream along from its start too: in context, as A does
-        from rnnscope.models.reading.context import StreamReader
-        from rnnscope.models.reading.window import read_window
-        tr_b = read_window(StreamReader(b.module, a.heldout.text, a.heldout.annotations), args.index, len(t_a))
-    tr_a = t_a.raw
-    if args.match_on == "sequence":
-        comparison = match_cells(tr_a.values(args.view, args.layer), tr_b.values(args.view, args.other_layer))
-        basis = "the sequence shown"
-    else:
-        text = a.heldout.text[:args.chars]
-        comparison = compare_models(a.module, b.module, text, args.view, args.layer, args.other_layer)
-        basis = f"the first {len(text):,} characters of model A's held-out stream, read in context by both"
-    names = (f"A {a.name}", f"B {b.name}")
-    numbers = {"model_a": str(args.model), "model_b": str(args.other), "view": args.view,
-               "layer_a": args.layer, "layer_b": args.other_layer, "matched_on": basis} | comparison.to_dict()
-
-    def html() -> str:
-        from rnnscope.app.drawing.compare import comparison_html
-        from rnnscope.app.drawing.frame import make_frame
-        frames = (make_frame(tr_a, args.view, args.layer), make_frame(tr_b, args.view, args.other_layer))
-        caption = f"{names[0]} and {names[1]} on {len(tr_a):,} characters{what}; pairs matched on {basis}."
-        return comparison_html(*frames, comparison, ("A", "B"), caption)
-
-    def text() -> str:
-        lines = [f"{names[0]} vs {names[1]}, view {args.view}: Pearson r over {basis}; "
-                 f"mean |r| of the {len(comparison.pairs)} pairs {comparison.mean_abs_r:.3f}"]
-        lines += [f"  A {p.a:>3} <-> B {p.b:>3}  r = {p.to_dict()['r'] if p.to_dict()['r'] is not None else 'n/a'}"
-                  for p in comparison.pairs]
-        lines += [f"  unmatched in {n}: {cells}" for n, cells in zip(names, (comparison.unmatched_a,
-                                                                           comparison.unmatched_b)) if cells]
-        return "\n".join(lines)
-    emit(args, {"text": "the pairs", "json": "the numbers", "html": "the comparison"}, text,
-         lambda: json.dumps(numbers, indent=1), html)
+    report = a.compare(b, t_a, args.view, args.layer, args.other_layer, args.match_on, args.chars, note=what)
+    emit(args, {"text": "the pairs", "json": "the numbers", "html": "the comparison"}, report.to_text,
+         report.to_json, report.to_html)
 
 
 def cmd_probe(args) -> None:
@@ -120,19 +56,14 @@ def cmd_probe(args) -> None:
 
 
 def cmd_generalise(args) -> None:
-    """Depth generalisation: models of the brackets-only grammar on a deeper stream (analysis/decode/generalise.py)."""
-    from rnnscope.analysis.decode.generalise import TEST_SEED, comparison, text_table
+    """Depth generalisation: models of the brackets-only grammar on a deeper stream (rnnscope.generalise)."""
+    import rnnscope as rs
     check_out(args, has_html=True)
     device = str(runtime(args))
-    models = [(str(path), load_model(args, path, device).module) for path in args.models]
-    numbers = comparison(models, args.test_depth, args.chars, args.threshold,
-                         TEST_SEED if args.seed is None else args.seed)
-
-    def html() -> str:
-        from rnnscope.analysis.decode.generalise_report import report_html
-        return report_html(numbers)
-    emit(args, {"text": "the table", "json": "the numbers", "html": "the report"}, lambda: text_table(numbers),
-         lambda: json.dumps(numbers, indent=1, ensure_ascii=False), html)
+    report = rs.generalise([load_model(args, path, device) for path in args.models], args.test_depth, args.chars,
+                           args.threshold, args.seed)
+    emit(args, {"text": "the table", "json": "the numbers", "html": "the report"}, report.to_text,
+         report.to_json, report.to_html)
 
 
 def add_parsers(sub) -> None:

@@ -1,6 +1,6 @@
 """Looking at a whole model: ``eval`` (held-out loss beside the floor, grammatical samples), ``sample``,
 ``summary`` (layers and parameters) and ``weights`` (what a sum3 model learned), each a thin shell
-over rnnscope.api and the functions it wraps."""
+over one call of rnnscope.api."""
 from __future__ import annotations
 
 import json
@@ -13,73 +13,34 @@ from rnnscope.cli.train import grammar_args, spec_from
 
 
 def cmd_weights(args) -> None:
-    """What a sum3 model learned, read off its weights, and its sums of new triples (analysis/decode/weights.py)."""
-    from rnnscope.analysis.decode.weights import predictions, sum3_weights, weights_text
-    from rnnscope.models.training.sum3 import DIGITS, is_sum3, new_triples, predict
+    """What a sum3 model learned, read off its weights, and its sums of new triples (Model.weights)."""
     check_out(args)
-    model = load_model(args).module
-    if not is_sum3(model):
-        raise RnnscopeError(f"{args.model}: the weights view reads a sum3 model (train one with "
-                            f"rnnscope train --task sum3); this is {model.config.describe()}")
-    view = sum3_weights(model.layer_arrays(0), model.input_vectors(DIGITS), model.config.input_kind)
-    digits = new_triples(args.triples, args.seed)
-    view["predictions"] = predictions(digits, predict(model, digits))
-    emit(args, {"text": "the weights view"}, lambda: weights_text(view), lambda: json.dumps(view, indent=1))
+    report = load_model(args).weights(args.triples, args.seed)
+    emit(args, {"text": "the weights view"}, report.to_text, report.to_json)
 
 
 def cmd_eval(args) -> None:
-    from rnnscope import grammar
-    from rnnscope.models.training.evaluate import grammatical_share, heldout_loss
     check_out(args)
     m = load_model(args)
     m.check_predicts("evaluate as a character model")
-    model, own = m.module, m.spec
-    spec = spec_from(args, own)
+    spec = spec_from(args, m.spec)
+    text = None
     if args.text is not None or args.file is not None:
-        text, floor = read_text(args), None
-    elif own is None:
-        trained_on = (model.training_record.get("data") or {}).get("kind")
+        text = read_text(args)
+    elif m.spec is None:
+        trained_on = (m.training.get("data") or {}).get("kind")
         raise RnnscopeError(f"{args.model} was trained on a text file, not the grammar: give --text or --file"
                             if trained_on == "text" else   # an imported or hand-saved model records no data
                             f"{args.model} records no grammar it was trained on: give --text or --file")
-    else:
-        text = grammar.generate(args.chars, seed=args.seed, spec=spec)
-        floor = grammar.empirical_floor(text, spec)
-    loss = heldout_loss(model, model.vocab.encode(text)[None])
-    result = {"chars": len(text), "loss": round(loss, 5)}
-    if floor:
-        result |= {"floor": round(floor, 5), "ratio_to_floor": round(loss / floor, 5)}
-    if args.samples:
-        for name, warm in (("from_start", 0), ("after_warmup", 200)):
-            good, reasons = grammatical_share(model, spec, n=args.samples, seed=args.seed, warmup_chars=warm)
-            result[f"grammatical_{name}"] = f"{good}/{args.samples}"
-            if reasons:
-                result[f"first_failures_{name}"] = reasons
-    emit(args, {"text": "the evaluation"}, lambda: _eval_text(result), lambda: json.dumps(result, indent=2))
-
-
-def _eval_text(result: dict) -> str:
-    """The evaluation for people: one line for the loss, one per kind of sample."""
-    lines = [f"loss {result['loss']:.5f} nats/char over {result['chars']:,} characters"
-             + (f" (floor {result['floor']:.5f}, {result['ratio_to_floor']:.5f} x the floor)" if "floor" in result
-                else "")]
-    for name, label in (("from_start", "from the start state"), ("after_warmup", "after a warm-up")):
-        if f"grammatical_{name}" in result:
-            lines.append(f"grammatical samples {label}: {result[f'grammatical_{name}']}")
-            lines += [f"  {reason}" for reason in result.get(f"first_failures_{name}", [])]
-    return "\n".join(lines)
-
+    report = m.evaluate(text, chars=args.chars, seed=args.seed, samples=args.samples, spec=spec)
+    emit(args, {"text": "the evaluation"}, report.to_text, report.to_json)
 
 
 def cmd_sample(args) -> None:
-    from rnnscope.models.reading.sample import sample
     check_out(args)
     m = load_model(args)
-    m.check_predicts("sample")
-    model = m.module
-    samples = sample(model, args.chars, args.temperature, args.seed, [args.prime] * args.n, top_k=args.top_k)
-    texts = [args.prime + text for text in samples]
-    if len(texts) > 1 and "\n" in model.config.vocab:   # samples of multi-line text: one line each would mix them up
+    texts = m.sample(args.n, args.chars, args.temperature, args.seed, args.prime, top_k=args.top_k)
+    if len(texts) > 1 and "\n" in m.vocab:   # samples of multi-line text: one line each would mix them up
         out = "\n".join(f"=== sample {i + 1} of {len(texts)} ===\n{t}" for i, t in enumerate(texts))
     else:
         out = "\n".join(texts)
@@ -87,13 +48,10 @@ def cmd_sample(args) -> None:
          lambda: json.dumps(texts, indent=1, ensure_ascii=False))
 
 
-
 def cmd_summary(args) -> None:
-    from rnnscope.models.network.summary import summary, summary_data
     check_out(args)
-    model = load_model(args).module
-    emit(args, {"text": "the summary"}, lambda: summary(model), lambda: json.dumps(summary_data(model), indent=2))
-
+    report = load_model(args).summary()
+    emit(args, {"text": "the summary"}, report.to_text, report.to_json)
 
 
 def add_parsers(sub) -> None:

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnscope.base.errors import RnnscopeError
 from rnnscope.cli.common import at_least, check_out, emit, load_model, model_arg, output_args, read_file, runtime
 
 
@@ -20,31 +19,19 @@ def import_target_args(p) -> None:
 
 
 def cmd_store_build(args) -> None:
-    """Every hidden state of a corpus, read in context, into a Zarr store: by a Dask cluster
-    (models/store/dask_build.py, every seam checked) or in this one process (models/store/zarr_store.py)."""
-    from rnnscope.models.store.dask_build import build_store_dask, dask_client
-    from rnnscope.models.store.zarr_store import build_store
-    from rnnscope.models.store.torch_lanes import build_store_torch
-    if args.out.exists():       # before the model, the text and the cluster
-        raise RnnscopeError(f"{args.out}: exists; a store is never overwritten (open it, or choose another path)")
-    if not args.out.parent.is_dir():
-        raise RnnscopeError(f"{args.out.parent}: no such directory")
+    """Every hidden state of a corpus, read in context, into a Zarr store (Model.build_store): by a Dask
+    cluster, by torch's own modules in this process (--device), or read from the start (--one-process)."""
+    from rnnscope.api.store import check_new_store
+    check_new_store(args.out)       # before the model, the text and the cluster
     device = runtime(argparse.Namespace(device=args.device, threads=None)) if args.device else "cpu"
     m = load_model(args, device=str(device))
-    model = m.module
-    text = read_file(args.corpus) if args.corpus else m.heldout.text
-    model.vocab.encode(text)    # unknown characters refused before any worker starts
-    what = f"{len(text):,} characters ({model.config.num_layers} layer(s) x {model.config.hidden_size} cells)"
+    text = read_file(args.corpus) if args.corpus else None
+    build = "one-process" if args.one_process else "torch" if args.device else "dask"
+    r = m.build_store(args.out, text, build, workers=args.workers, scheduler=args.scheduler, chunk=args.chunk,
+                      burn_in=args.burn_in)
+    what = f"{r['chars']:,} characters ({m.num_layers} layer(s) x {m.hidden_size} cells)"
     if args.one_process:
-        build_store(model, text, args.out, chunk=args.chunk)
-        return print(json.dumps({"path": str(args.out), "chars": len(text), "built": "one process"}) if args.json
-                     else f"wrote the states of {what} to {args.out}, read in one process")
-    if args.device:
-        report = build_store_torch(model, text, args.out, chunk=args.chunk, burn_in=args.burn_in)
-    else:
-        with dask_client(args.workers, args.scheduler) as client:
-            report = build_store_dask(model, text, args.out, client, chunk=args.chunk, burn_in=args.burn_in)
-    r = report.to_dict()
+        return print(json.dumps(r) if args.json else f"wrote the states of {what} to {args.out}, read in one process")
     if args.json:
         return print(json.dumps(r, indent=1))
     rate = r["chars"] / r["seconds"] if r["seconds"] else float("inf")
@@ -59,53 +46,35 @@ def cmd_store_build(args) -> None:
 
 
 def cmd_store_labels(args) -> None:
-    """Label every cell of a layer from a store's states, read chunk by chunk (analysis/describe/store_labels.py)."""
-    from rnnscope.analysis.describe.store_labels import label_store, store_annotations, store_text
-    from rnnscope.models.store.zarr_store import open_store
+    """Label every cell of a layer from a store's states, read chunk by chunk (Store.labels)."""
     check_out(args)
     m = load_model(args, device="cpu")
-    root = open_store(args.store, m.module)
+    store = m.open_store(args.store)
     m.check_layer(args.layer, "--layer")
-    text = store_text(root)
-    labels = label_store(root, args.layer, store_annotations(text, m.heldout))
-    numbers = {"store": str(args.store), "chars": len(text), "layer": args.layer, "view": "h",
-               "cells": [lab.to_dict() for lab in labels]}
-    lines = [f"labels of layer {args.layer}'s h over {len(text):,} characters read in context (store {args.store}); "
-             "scores: r = Pearson, MI = mutual information in bits, explained = r^2 or MI / H(cell binned)"]
-    lines += [f"  cell {lab.cell:>3}: {lab.label}" + (f"  [explained {lab.best.explained:.2f}]" if lab.best else "")
-              for lab in labels]
-    emit(args, {"text": "the labels"}, lambda: "\n".join(lines),
-         lambda: json.dumps(numbers, indent=1, ensure_ascii=False))
-
+    report = store.labels(args.layer)
+    emit(args, {"text": "the labels"}, report.to_text, report.to_json)
 
 
 def cmd_import_torch(args) -> None:
-    """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (models/interop/torch_import.py)."""
-    from rnnscope.models.network import checkpoint
-    from rnnscope.models.interop.torch_import import import_state_dict_file
-    checkpoint.check_output(args.out, force=args.force)
-    model = import_state_dict_file(args.state_dict, args.vocab, args.map)
-    checkpoint.save(model, args.out, training=model.training_record)
-    dtypes = model.training_record["imported"]["source_dtypes"]
+    """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (rnnscope.import_torch)."""
+    import rnnscope as rs
+    m = rs.import_torch(args.state_dict, args.vocab, args.map, out=args.out, force=args.force)
+    dtypes = m.training["imported"]["source_dtypes"]
     note = "" if dtypes == ["float32"] else f" (weights were {', '.join(dtypes)}; stored as float32)"
-    print(f"wrote a checkpoint of {model.config.describe()}, imported from {args.state_dict}, to {args.out}{note}")
+    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.state_dict}, to {args.out}{note}")
 
 
 def cmd_import_keras(args) -> None:
-    """A Keras 3 .keras file -> an rnnscope checkpoint (models/interop/keras_import.py); Keras not needed."""
-    from rnnscope.models.network import checkpoint
-    from rnnscope.models.interop.keras_import import import_keras_file
-    checkpoint.check_output(args.out, force=args.force)
-    model = import_keras_file(args.file, args.vocab)
-    checkpoint.save(model, args.out, training=model.training_record)
-    record = model.training_record["imported"]
+    """A Keras 3 .keras file -> an rnnscope checkpoint (rnnscope.import_keras); Keras not needed."""
+    import rnnscope as rs
+    m = rs.import_keras(args.file, args.vocab, out=args.out, force=args.force)
+    record = m.training["imported"]
     dtypes = record["source_dtypes"]
     notes = ([] if dtypes == ["float32"] else [f"weights were {', '.join(dtypes)}; stored as float32"]) + \
         ([f"zero biases given to {', '.join(record['zero_biases_added_to'])}"] if record["zero_biases_added_to"]
          else [])
     note = f" ({'; '.join(notes)})" if notes else ""
-    print(f"wrote a checkpoint of {model.config.describe()}, imported from {args.file}, to {args.out}{note}")
-
+    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.file}, to {args.out}{note}")
 
 
 def add_parsers(sub) -> None:

@@ -2,7 +2,6 @@
 and ``export`` (the page's heatmap as one offline HTML file), over rnnscope.api's Model.trace."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
@@ -13,58 +12,33 @@ def cmd_trace(args) -> None:
     from rnnscope.base.atomic import check_writable
     check_writable(args.out)
     t, what = sequence_trace(load_model(args), args)
-    tr = t.raw
-    tr.save(args.out)
-    views = ", ".join(f"{v}_l{k}" for k in range(tr.num_layers) for v in tr.views)
-    print(f"wrote {args.out}: {len(tr):,} chars{what}, {views}, probs, annotations {sorted(tr.annotations)}")
+    t.raw.save(args.out)     # any suffix, as before (Trace.save asks for .npz or .html)
+    views = ", ".join(f"{v}_l{k}" for k in range(t.model.num_layers) for v in t.views)
+    print(f"wrote {args.out}: {len(t):,} chars{what}, {views}, probs, annotations {sorted(t.annotations)}")
 
 
 def cmd_states(args) -> None:
     """Write a sequence's states in another tool's format (today: LSTMVis's directory)."""
-    from rnnscope.models.interop.lstmvis import check_out_dir, write_lstmvis
-    check_out_dir(args.out, args.force)     # before the model runs, not after
+    from rnnscope.api.interop import check_lstmvis_out
+    check_lstmvis_out(args.out, args.force)     # before the model runs, not after
     if args.chars is not None:
         if args.window is not None:
             raise RnnscopeError("--window goes with --index; --chars N is the window 0 .. N-1 already")
         args.index, args.window = 0, args.chars
-    m = load_model(args)
-    t, what = sequence_trace(m, args)
-    tr, categories = _with_annotations(m, t.raw, args)
-    write_lstmvis(tr, args.out, name=m.name, force=args.force, nonlinearity=m.config.nonlinearity,
-                  categories=categories)
-    kinds = "h and c" if "c" in tr.gates[0] else "h"
+    t, what = sequence_trace(load_model(args), args)
+    meta = t.to_lstmvis(args.out, force=args.force)
+    kinds = "h and c" if "c" in t.views else "h"
     print(f"wrote {args.out} (LSTMVis: lstm.yml, states.hdf5, words.hdf5, words.dict"
-          f"{', meta.hdf5' if tr.annotations else ''}): {len(tr):,} chars{what}, {kinds} of "
-          f"{tr.num_layers} layer(s), meta tracks {sorted(tr.annotations)}")
-
-
-def _with_annotations(m, tr, args):
-    """The trace with analysis/'s annotations of its sequence (the ones labels and probes use: grammar
-    depth, kind, next token ...; or a text model's strings, comments, brackets, indentation ...), and
-    the category names of the categorical ones. Held-out windows are annotated from the stream's start
-    (a grammar's depth) or from the training text before the stream (a text model's strings)."""
-    from rnnscope.analysis.describe.annotations import grammar_annotations
-    from rnnscope.analysis.describe.text_annotations import text_annotations
-    if m.config.task:
-        return tr, {}
-    if m.spec is not None and "depth" in tr.annotations:
-        found = grammar_annotations(tr.text, m.spec, tr.annotations["depth"])
-    elif args.index is None:
-        found = text_annotations(tr.text)
-    else:
-        held = m.heldout
-        start = len(held.before) + args.index
-        found = text_annotations(held.before + held.text, start, start + len(tr))
-    annotations = {a.name: a.values for a in found}
-    return dataclasses.replace(tr, annotations=annotations), {a.name: a.categories for a in found if not a.numeric}
+          f"{', meta.hdf5' if meta else ''}): {len(t):,} chars{what}, {kinds} of "
+          f"{t.model.num_layers} layer(s), meta tracks {meta}")
 
 
 def cmd_export(args) -> None:
     """The page's heatmap of a sequence as one offline HTML file: rnnscope.api's Trace.save, no page state."""
     import time
 
+    import rnnscope as rs
     from rnnscope.base.atomic import check_writable
-    from rnnscope.models.reading.window import MAX_CHARS, check_typed
     start = time.perf_counter()
     if args.index is None and args.text is None and args.file is None:
         raise RnnscopeError("say which sequence: --text, --file, or --index (with --window)")
@@ -83,11 +57,10 @@ def cmd_export(args) -> None:
     check_writable(args.out)             # before the model loads and the trace runs
     if args.index is not None and args.index < 0:
         raise RnnscopeError(f"index must be >= 0, got {args.index}")
-    if not 1 <= args.window <= MAX_CHARS:
-        raise RnnscopeError(f"window must be between 1 and {MAX_CHARS:,}, got {args.window}")
+    rs.Model.check_window(args.window)
     m = load_model(args, device="cpu")
     if text is not None:
-        t = m.trace(check_typed(text, m.vocab))
+        t = m.trace(m.check_text(text))
     else:
         stream = len(m.heldout.text)
         if args.index >= stream:        # the page's own words for a held-out index it cannot show

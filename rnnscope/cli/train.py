@@ -26,23 +26,19 @@ def grammar_args(p: argparse.ArgumentParser, of_model: bool = False) -> None:
 
 def spec_from(args, base=None):
     """The grammar named by the flags, each flag left out taken from ``base`` (a GrammarSpec)."""
-    import dataclasses
-
-    from rnnscope import grammar
-    spec = base or grammar.GrammarSpec()
-    given = {"max_depth": args.max_depth, "separator": args.separator,
-             "zero_digit": None if args.no_zero_digit is None else not args.no_zero_digit,
-             "digits": None if args.no_digits is None else not args.no_digits}
-    return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
+    import rnnscope as rs
+    return rs.grammar_spec(base, max_depth=args.max_depth, separator=args.separator,
+                           zero_digit=None if args.no_zero_digit is None else not args.no_zero_digit,
+                           digits=None if args.no_digits is None else not args.no_digits)
 
 
 
 def cmd_generate(args) -> None:
-    from rnnscope import grammar
+    import rnnscope as rs
     from rnnscope.base.atomic import check_writable, write_text_atomic
     if args.out:
         check_writable(args.out)
-    text = grammar.generate(args.chars, seed=args.seed, spec=spec_from(args))
+    text = rs.generate(args.chars, seed=args.seed, spec=spec_from(args))
     if args.out:
         write_text_atomic(args.out, text)
         print(f"wrote {len(text):,} characters to {args.out}")
@@ -54,16 +50,10 @@ def cmd_generate(args) -> None:
 
 
 def cmd_corpus(args) -> None:
-    """Build a demonstration corpus (models/data/corpus.py) and its sidecar record."""
-    import json as _json
-
-    from rnnscope.models.data import corpus
-    from rnnscope.base.atomic import check_writable, write_text_atomic
-    check_writable(args.out)
-    text, record = corpus.build(args.name, args.max_chars)
-    side = corpus.sidecar_path(args.out)
-    write_text_atomic(side, _json.dumps(record, indent=1) + "\n")
-    write_text_atomic(args.out, text)
+    """Build a demonstration corpus (rnnscope.corpus) and its sidecar record."""
+    import rnnscope as rs
+    record = rs.corpus(args.name, args.out, args.max_chars)
+    side = record["sidecar"]
     print(f"wrote {record['chars']:,} characters from {record['files']} files of Python {record['python']}'s "
           f"standard library to {args.out} (record: {side}; text sha256 {record['text_sha256'][:12]})")
 
@@ -124,30 +114,26 @@ def cmd_train(args) -> None:
     args.given = _given(args)
     _fill_defaults(args, [dest for dest in args.train_defaults if dest not in RUN_FLAGS])
     if args.task or args.given & set(TASK_FLAGS):
-        from rnnscope.models.training.distributed import World
-        if World.from_env().distributed:
+        from rnnscope.api.training import world
+        if world().distributed:
             raise RnnscopeError("--task sum3 trains on one process (its model has 1 unit); run it without torchrun")
         _fill_train_defaults(args)
         return _train_task(args)
-    from rnnscope.models.training.run import read_run_json
-    from rnnscope.models.training.train import resume
+    import rnnscope as rs
     if args.resume is not None:
         if args.minutes is not None and not args.minutes > 0:
             raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
-        _check_resume_flags(args, read_run_json(args.resume))
+        _check_resume_flags(args, rs.read_run(args.resume))
         runtime(args)
-        record = resume(args.resume, progress=not args.quiet, minutes=args.minutes, stop_at=args.stop_at,
-                        threads=args.threads, device=None if args.device == "auto" else args.device)
-        return _train_report(record, read_run_json(args.resume)["out"])
+        model = rs.resume(args.resume, progress=not args.quiet, minutes=args.minutes, stop_at=args.stop_at,
+                          threads=args.threads, device=None if args.device == "auto" else args.device)
+        return _train_report(model, rs.read_run(args.resume)["out"])
     _fill_train_defaults(args)
     _new_run(args)
 
 
 def _new_run(args) -> None:
-    from rnnscope import grammar  # noqa: F401
-    from rnnscope.models.data.batches import GrammarData, TextData
-    from rnnscope.models.network.model import ModelConfig
-    from rnnscope.models.training.train import TrainConfig, train
+    import rnnscope as rs
     if args.out is None:
         raise RnnscopeError("say where to save: --out DIR (or --resume RUN to go on with a run)")
     if args.data and args.soft_targets:
@@ -159,29 +145,24 @@ def _new_run(args) -> None:
     if args.minutes is not None and not args.minutes > 0:
         raise RnnscopeError(f"--minutes must be positive, got {args.minutes}")
     runtime(args)   # an unknown --device is refused before any data is read or made
-    data = (TextData(args.data, val_path=args.val, val_fraction=args.val_fraction, seed=args.seed) if args.data else
-            GrammarData(spec_from(args), row_chars=args.row_chars, eval_chars=args.eval_chars, seed=args.seed,
-                        soft_targets=args.soft_targets))
-    model_config = ModelConfig(vocab=data.vocab.chars, cell=args.cell, hidden_size=args.hidden,
-                               num_layers=args.layers, embedding_dim=None if args.one_hot else args.embedding,
-                               nonlinearity=args.nonlinearity, bias=not args.no_bias)
-    cfg = TrainConfig(steps=args.steps, batch_size=args.batch, bptt=args.bptt, lr=args.lr, seed=args.seed,
-                      device=args.device, eval_every=args.eval_every, save_every=args.save_every,
-                      threads=args.threads)
-    record = train(data, model_config, cfg, args.out, progress=not args.quiet, force=args.force,
-                   minutes=args.minutes, stop_at=args.stop_at)
-    _train_report(record, args.out)
+    model = rs.train(args.out, data=args.data, val=args.val, val_fraction=args.val_fraction,
+                     spec=None if args.data else spec_from(args), row_chars=args.row_chars,
+                     eval_chars=args.eval_chars, soft_targets=args.soft_targets, cell=args.cell, hidden=args.hidden,
+                     layers=args.layers, embedding=None if args.one_hot else args.embedding,
+                     nonlinearity=args.nonlinearity, bias=not args.no_bias, steps=args.steps, batch=args.batch,
+                     bptt=args.bptt, lr=args.lr, seed=args.seed, eval_every=args.eval_every,
+                     save_every=args.save_every, device=args.device, threads=args.threads,
+                     progress=not args.quiet, force=args.force, minutes=args.minutes, stop_at=args.stop_at)
+    _train_report(model, args.out)
 
 
-def _train_report(record: dict, out) -> None:
+def _train_report(model, out) -> None:
     import math
-    from rnnscope.models.training.run import BITS_PER_NAT, run_dir_of
-    from rnnscope.models.network.checkpoint import read_config
-    from rnnscope.models.training.distributed import World
-    if not World.from_env().writer:   # under torchrun, rank 0 speaks for the run
+    if model is None:   # under torchrun, rank 0 speaks for the run
         return
+    record = model.training
     best = record["best"]
-    uniform = math.log(len(read_config(out)["model"]["vocab"]))
+    uniform = math.log(len(model.vocab))
     worse = ""
     if record["best_worse_than_unigram"]:
         worse = (f" -- WARNING: worse than the unigram baseline {record['unigram']:.5f} nats/char (character "
@@ -190,8 +171,8 @@ def _train_report(record: dict, out) -> None:
             worse += (f"; worse than twice a uniform guess ({uniform:.3f} nats/char): the run blew up, "
                       f"try a smaller --lr")
     stopped = (f"; stopped at step {record['history'][-1]['step']} of {record['train']['steps']} "
-               f"({record['stopped']}): continue with --resume {run_dir_of(out)}") if record.get("stopped") else ""
-    print(f"best held-out loss {best['heldout_loss']:.5f} nats/char ({best['heldout_loss'] * BITS_PER_NAT:.4f} "
+               f"({record['stopped']}): continue with --resume {model.run_dir}") if record.get("stopped") else ""
+    print(f"best held-out loss {best['heldout_loss']:.5f} nats/char ({best['heldout_loss'] * (1 / math.log(2)):.4f} "
           f"bits/char) at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
           + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {out}{stopped}")
@@ -220,7 +201,7 @@ def _fill_defaults(args, dests) -> None:
 
 def _train_task(args) -> None:
     """``train --task sum3``: seed 000's 1-unit linear RNN (training/sum3.py); a grammar or text flag is refused."""
-    from rnnscope.models.training.sum3 import Sum3Config, train_sum3
+    import rnnscope as rs
     given = args.given
     if not args.task:
         flags = sorted(TASK_FLAGS[k] for k in given & set(TASK_FLAGS))
@@ -231,14 +212,16 @@ def _train_task(args) -> None:
         raise RnnscopeError(f"--task {args.task} trains seed 000's 1-unit linear RNN on digit triples; "
                             f"{names} {'belongs' if len(stray) == 1 else 'belong'} to grammar or text training")
     runtime(args)
-    cfg = Sum3Config(input=args.input, triples=args.triples, epochs=args.epochs, seed=args.seed, cosine=args.cosine,
-                     batch_size=args.batch if "batch" in given else None, lr=args.lr if "lr" in given else None)
-    record = train_sum3(cfg, args.out, force=args.force, progress=None if args.quiet else print)
-    final = record["final"]
+    model = rs.train_sum3(args.out, input=args.input, triples=args.triples, epochs=args.epochs, seed=args.seed,
+                          cosine=args.cosine, batch_size=args.batch if "batch" in given else None,
+                          lr=args.lr if "lr" in given else None, force=args.force,
+                          progress=None if args.quiet else print)
+    record = model.training
+    final, cfg = record["final"], record["config"]
     print(f"validation mean squared error {final['val_mse']:.3g} on {record['data']['validated_on']:,} triples, "
           f"{final['val_rounded_correct']:.1%} rounded to the sum; trained {final['seconds']:.1f}s "
-          f"({cfg.epochs} epochs of {record['data']['trained_on']:,} triples, batch {cfg.batch_size}, Adam "
-          f"{cfg.lr:g}{', cosine-decayed' if cfg.cosine else ''}); saved to {args.out}; "
+          f"({cfg['epochs']} epochs of {record['data']['trained_on']:,} triples, batch {cfg['batch_size']}, Adam "
+          f"{cfg['lr']:g}{', cosine-decayed' if cfg['cosine'] else ''}); saved to {args.out}; "
           f"see it with: rnnscope weights --model {args.out}")
 
 
