@@ -12,10 +12,11 @@ import signal
 import sys
 from pathlib import Path
 
-# A launcher may have started this process with SIGINT ignored (a background job of a script is),
-# and exec would pass that on: put both back before the slow imports, so a signal during start-up
-# stops it too. The server installs its own handlers once it is up (app/shutdown.py).
-signal.signal(signal.SIGINT, signal.default_int_handler)
+# Until the server is up, SIGINT and SIGTERM get the kernel's default action: the process ends, whatever
+# Python code the signal lands in. (A launcher may have started it with SIGINT ignored -- a background job
+# of a script is -- and Python's KeyboardInterrupt can be swallowed by a library's broad `except` during
+# the slow imports.) The server installs its own graceful handlers once up (app/shutdown.py).
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 from rnnscope.base.paths import shipped_checkpoints  # noqa: E402
@@ -37,7 +38,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:        # Ctrl-C while the checkpoint loads: no traceback
-        sys.exit(130)
+    sys.exit(main())

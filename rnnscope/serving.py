@@ -21,6 +21,9 @@ from rnnscope.base.paths import DEFAULT_CHECKPOINT, find_checkpoint
 APP_DIR = Path(find_spec("rnnscope.app").submodule_search_locations[0]).resolve()
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def websocket_origins(address: str, port: int) -> list[str]:
     """The origins a browser's page may open its websocket from: the names this address is reached by."""
     if address == "0.0.0.0":
@@ -32,13 +35,16 @@ def websocket_origins(address: str, port: int) -> list[str]:
 def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, port: int = 5006,
           address: str = "127.0.0.1", show: bool = False, *, prog: str = "rnnscope serve") -> int:
     """Become the page's server: check the model (a checkpoint directory or a shipped checkpoint's name,
-    default the shipped GRU-15) or the LSTMVis directory, then exec ``panel serve``. Returns only to
-    refuse: 2, after one line on stderr that starts with ``prog``."""
-    # A launcher may have started this process with SIGINT ignored (a background job of a script is), and
-    # exec would pass that on to the server: put both signals back first, so Ctrl-C stops the check below
-    # and the server's start-up alike (the server installs its own handlers once up: app/shutdown.py).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    default the shipped GRU-15) or the LSTMVis directory, then exec ``panel serve`` (through ``_server_main``).
+    Returns only to refuse: 2, after one line on stderr that starts with ``prog``."""
+    # Until the server is up, SIGINT and SIGTERM get the kernel's default action: the process ends, whatever
+    # Python code the signal lands in. Python's own KeyboardInterrupt is not enough here: a launcher may have
+    # started us with SIGINT ignored (a background job of a script is, and exec keeps it), and a
+    # KeyboardInterrupt raised during the slow imports can be lost (a loaded full test run once saw a server
+    # go on starting after a SIGINT sent 1.5 s into its start-up). The server process does the
+    # same first thing (``_server_main``); app/shutdown.py then installs the graceful handlers.
+    for s in _SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
     try:       # a checkpoint or directory that cannot load is refused here, not in every session's log
         checkpoint_dir = DEFAULT_CHECKPOINT if model is None else find_checkpoint(model)
         if lstmvis:
@@ -52,7 +58,8 @@ def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, po
         return 2
     # -P: the current directory stays off the server's import path, so a folder named rnnscope there
     # (a checkout of this repository, say) cannot stand in for the installed package.
-    cmd = [sys.executable, "-P", "-m", "panel", "serve", str(APP_DIR), "--port", str(port), "--address", address,
+    cmd = [sys.executable, "-P", "-m", "rnnscope.serving", "serve", str(APP_DIR),
+           "--port", str(port), "--address", address,
            *[a for o in websocket_origins(address, port) for a in ("--allow-websocket-origin", o)]]
     if show:
         cmd.append("--show")
@@ -65,3 +72,19 @@ def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, po
     # Become the server rather than start it as a child: this PID is then the server's, so a
     # signal sent to it (SIGTERM, SIGINT) stops the server instead of orphaning it.
     os.execve(sys.executable, cmd, env)
+
+
+def _server_main() -> None:
+    """The server process (``python -m rnnscope.serving serve APP_DIR ...``, exec'd by :func:`serve`): ``panel
+    serve`` with SIGINT and SIGTERM at the kernel's default until the app's server hook replaces them
+    (exec resets caught signals to the default, and Python's start-up installs its KeyboardInterrupt
+    handler again: put the default back before the slow imports)."""
+    for s in _SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    from panel.command import main
+    sys.argv[0] = "panel"
+    main()
+
+
+if __name__ == "__main__":
+    _server_main()

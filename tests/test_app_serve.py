@@ -156,11 +156,12 @@ _IGNORING_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal
                     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
 
 
-def _catches_sigint(pid: int) -> bool:
-    """Whether process ``pid`` has a handler for SIGINT (its bit in /proc's SigCgt mask)."""
+def _takes_sigint(pid: int) -> bool:
+    """Whether process ``pid`` no longer ignores SIGINT (its bit in /proc's SigIgn mask is clear): serve.py
+    puts it back to the default as its first step, the server's hook then installs its own handler."""
     with open(f"/proc/{pid}/status") as f:
-        caught = next(line for line in f if line.startswith("SigCgt:"))
-    return bool(int(caught.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+        ignored = next(line for line in f if line.startswith("SigIgn:"))
+    return not int(ignored.split()[1], 16) >> (signal.SIGINT - 1) & 1
 
 
 def _stops(default_model, how: str, moment: str, sig: signal.Signals) -> str:
@@ -177,7 +178,7 @@ def _stops(default_model, how: str, moment: str, sig: signal.Signals) -> str:
             # from the moment serve.py has put SIGINT back (its first lines; before that the process is
             # still the launcher's, which ignores it)
             deadline = time.time() + 60
-            while not _catches_sigint(proc.pid) and time.time() < deadline and proc.poll() is None:
+            while not _takes_sigint(proc.pid) and time.time() < deadline and proc.poll() is None:
                 time.sleep(0.01)
             time.sleep(float(moment.split()[1]))
         else:
