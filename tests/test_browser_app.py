@@ -92,6 +92,13 @@ _CANVAS_COLOURS = """el => {
   }
   return best;
 }"""
+# Resolves once every Bokeh view has finished its pending work and the browser has painted twice since:
+# what a screenshot should wait for after a resize or a redraw (not a fixed time).
+_SETTLED = """async () => {
+  await Promise.all([...Bokeh.documents[0].views_manager].map(v => v.ready));
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return true;
+}"""
 _TOOLTIP_TEXT = """() => {
   const out = [];
   const walk = root => root.querySelectorAll("*").forEach(el => {
@@ -161,6 +168,36 @@ class App:
         self.page.locator("textarea").fill(text)
         self.page.get_by_role("button", name="Trace this text").click()
 
+    def settle(self) -> None:
+        """Wait until the page has drawn what it was last sent (before a screenshot)."""
+        self.page.evaluate(_SETTLED)
+
+    def answered(self) -> None:
+        """A round trip behind everything the page has sent so far: a refused window, whose refusal the
+        server sends back. The server handles a session's messages in order, and a redraw an earlier
+        message asked for is drawn on the document's next tick, before a later message is read; so once
+        the refusal shows, every earlier message has had its effect on the page."""
+        self._trips = getattr(self, "_trips", 0) + 1
+        box = self.page.get_by_label("Window (chars)", exact=True)
+        box.fill(f"-{self._trips}")
+        box.press("Enter")
+        self.page.get_by_text(re.compile(rf"window must be 1 \.\. [\d,]+ characters; got -{self._trips}$")).wait_for(
+            state="visible")
+
+    def wheel_zoom(self, times: int, narrower_than: float = float("inf")) -> tuple[float, float]:
+        """Turn the wheel over the heatmap up to ``times`` times, each turn waiting for the x range to
+        narrow, until it spans fewer than ``narrower_than`` columns; the range then."""
+        box = self.heatmap.bounding_box()
+        self.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        start, end = self.page.evaluate(_X_RANGE)
+        for _ in range(times):
+            if end - start < narrower_than:
+                break
+            self.page.mouse.wheel(0, -300)
+            self.page.wait_for_function(f"() => {{ const r = ({_X_RANGE})(); return r[1] - r[0] < {end - start}; }}")
+            start, end = self.page.evaluate(_X_RANGE)
+        return start, end
+
     def check(self) -> None:
         """No console error, no page error, nothing requested from outside, no server error."""
         self.watched.assert_clean()
@@ -215,7 +252,7 @@ def full_page_shot(app: App, name: str) -> None:
     page.mouse.move(5, 5)
     bottom = max(b["y"] + b["height"] for b in (c.bounding_box() for c in page.locator(".bk-Canvas").all()) if b)
     page.set_viewport_size({"width": 1440, "height": int(min(max(bottom + 30, 900), 2400))})
-    page.wait_for_timeout(500)
+    app.settle()
     screenshot(page, name)
     page.set_viewport_size({"width": 1440, "height": 1000})
 
@@ -302,8 +339,9 @@ def test_leaving_the_text_box_does_not_trace_only_the_button_does(app):
     before = app.image()
     app.page.locator("textarea").fill("( 1 ( 2 ) 1 ) 0 ")
     app.page.get_by_text("What is shown").click()                   # focus leaves the box
-    app.page.wait_for_timeout(1500)
+    app.answered()                                                  # the box's value has reached the server
     assert app.image() == before and app.server_problems() == []
+    assert "typed text" not in app.note()
     app.changes_heatmap(lambda: app.page.get_by_role("button", name="Trace this text").click(), "the button")
     assert app.text() == "( 1 ( 2 ) 1 ) 0 "
     app.check()
@@ -318,7 +356,6 @@ def test_clicking_a_heatmap_row_plots_that_cell(app):
                                timeout=60_000)
     lines = app.page.evaluate(_CELL_LINES)
     assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
-    app.page.wait_for_timeout(800)
     full_page_shot(app, "06-cell-picked")
     app.check()
 
@@ -332,9 +369,9 @@ def test_typed_unknown_characters_are_listed_and_nothing_changes(unchanged_app):
     assert "2 character(s)" in said and "'x' at 8" in said and "'é' at 18" in said, said
     assert "still shows the last good sequence" in said
     assert "typed text" not in unchanged_app.note()                           # nothing changed, not even the source
-    unchanged_app.page.wait_for_timeout(500)
-    assert unchanged_app.image() == before
     screenshot(unchanged_app.page, "03-unknown-characters")
+    unchanged_app.answered()                          # a redraw the refused text had asked for would be drawn now
+    assert unchanged_app.image() == before and "typed text" not in unchanged_app.note()
     unchanged_app.check()
 
 
@@ -419,16 +456,8 @@ def test_long_window_zooms_in_to_legible_characters(app):
     assert app.image().startswith("15x2000/")
     start, end = app.page.evaluate(_X_RANGE)
     assert end - start == pytest.approx(2000)
-    box = app.heatmap.bounding_box()
-    app.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
-    for _ in range(30):                                            # wheel-zoom until ~80 columns show
-        app.page.mouse.wheel(0, -300)
-        app.page.wait_for_timeout(100)
-        start, end = app.page.evaluate(_X_RANGE)
-        if end - start < 100:
-            break
+    start, end = app.wheel_zoom(30, narrower_than=100)             # wheel-zoom until ~80 columns show
     assert end - start < 100, (start, end)
-    app.page.wait_for_timeout(800)
     full_page_shot(app, "04-zoomed-long-window")
     app.check()
 
@@ -489,17 +518,14 @@ def test_reset_shows_the_whole_current_sequence(app):
         window.fill("1000")
         window.press("Enter")
     app.changes_heatmap(widen, "window 1000")
-    box = app.heatmap.bounding_box()
-    app.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
-    for _ in range(10):
-        app.page.mouse.wheel(0, -300)
-        app.page.wait_for_timeout(100)
-    start, end = app.page.evaluate(_X_RANGE)
+    start, end = app.wheel_zoom(10)
     assert end - start < 900, (start, end)
     app.page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
     zoomed = [start, end]
-    app.page.wait_for_function(f"() => ({_X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
-    app.page.wait_for_timeout(300)
+    # Reset may set start and end in separate steps: wait for the range to stop being the zoomed one and
+    # to span the sequence's width again, then check where it lies.
+    app.page.wait_for_function(f"() => {{ const r = ({_X_RANGE})(); return r.join() !== {zoomed!r}.join() "
+                               "&& Math.abs(r[1] - r[0] - 1000) < 1e-6; }}", timeout=10_000)
     assert app.page.evaluate(_X_RANGE) == pytest.approx([-0.5, 999.5])
     app.check()
 
@@ -514,7 +540,7 @@ def test_page_logs_no_warning(unchanged_app):
     """Not only no errors: a warning from the page's own code (a deprecated widget option,
     say) is a problem in waiting. Wait for the widgets to render, then read the console."""
     unchanged_app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
-    unchanged_app.page.wait_for_timeout(1500)
+    unchanged_app.settle()              # every view has rendered; the console messages came before this answer
     screenshot(unchanged_app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
     own = [w for w in unchanged_app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
     assert own == [], own
@@ -549,11 +575,13 @@ def test_characters_show_under_a_100_character_window_at_1024_px(app):
     app.page.wait_for_function(f"() => ({_CHAR_LABELS})().column_px < 6", timeout=10_000)
     drawn = app.page.evaluate(_CHAR_LABELS)
     assert drawn["labels"] == [c for c in text if c != " "] and drawn["font"] == "12px", drawn
-    app.page.wait_for_timeout(500)
+    app.settle()
     screenshot(app.page, "09-characters-at-1024")
     packed = "(())" * 24                                            # no spaces to leave out: a smaller font
     app.changes_heatmap(lambda: app.trace_text(packed), "96 characters without a space")
-    app.page.wait_for_timeout(500)
+    # The axis is redrawn with the new text after the image: wait for its labels, then for their font.
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().labels.join('') === {packed!r}", timeout=10_000)
+    app.page.wait_for_function(f"() => ({_CHAR_LABELS})().font === '8px'", timeout=10_000)
     drawn = app.page.evaluate(_CHAR_LABELS)
     assert drawn["labels"] == list(packed) and drawn["font"] == "8px", drawn
     screenshot(app.page, "10-packed-characters-at-1024")
