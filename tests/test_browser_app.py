@@ -181,7 +181,7 @@ class App:
         box = self.page.get_by_label("Window (chars)", exact=True)
         box.fill(f"-{self._trips}")
         box.press("Enter")
-        self.page.get_by_text(re.compile(rf"window must be 1 \.\. [\d,]+ characters; got -{self._trips}$")).wait_for(
+        self.page.get_by_text(re.compile(rf"window must be 1 \.\. [\d,]+ characters; got -{self._trips}\.")).wait_for(
             state="visible")
 
     def wheel_zoom(self, times: int, narrower_than: float = float("inf")) -> tuple[float, float]:
