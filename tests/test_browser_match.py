@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser_app import _CELL_LINES, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
+from test_browser_app import _CELL_LINES, _TEXT, _TOOLTIP_TEXT, app, full_page_shot  # noqa: F401
 
 from rnnscope.app.tabs.match_tab import SPAN_TOOL
 from rnnscope.models.data.heldout import heldout_of
@@ -93,6 +93,9 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     text = heldout_of(browser_model).text
     index = max(0, min(start - (100 - (end - start + 1)) // 2, len(text) - 100))    # the match centred in the window
     page.get_by_text(f"characters {index:,} .. {index + 99:,}, read in context").wait_for(state="visible")
+    # The note changes as the server loads the window; the heatmap is redrawn on the document's next tick,
+    # and the highlight may already stand where the new one goes (the first span sat at the same columns).
+    page.wait_for_function(f"() => ({_TEXT})() === {text[index:index + 100]!r}")
     page.wait_for_function(f"() => ({_HIGHLIGHT})().left === {start - index - 0.5}")
     assert page.evaluate(_HIGHLIGHT) == {"left": start - index - 0.5, "right": end - index + 0.5, "visible": True}
     assert app.text() == text[index:index + 100]
