@@ -84,6 +84,13 @@ CANVAS_COLOURS = """el => {
   }
   return best;
 }"""
+# Resolves once every Bokeh view has finished its pending work and the browser has painted twice since:
+# what a screenshot should wait for after a resize or a redraw (not a fixed time).
+SETTLED = """async () => {
+  await Promise.all([...Bokeh.documents[0].views_manager].map(v => v.ready));
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return true;
+}"""
 TOOLTIP_TEXT = """() => {
   const out = [];
   const walk = root => root.querySelectorAll("*").forEach(el => {
@@ -153,6 +160,36 @@ class App:
         self.page.locator("textarea").fill(text)
         self.page.get_by_role("button", name="Trace this text").click()
 
+    def settle(self) -> None:
+        """Wait until the page has drawn what it was last sent (before a screenshot)."""
+        self.page.evaluate(SETTLED)
+
+    def answered(self) -> None:
+        """A round trip behind everything the page has sent so far: a refused window, whose refusal the
+        server sends back. The server handles a session's messages in order, and a redraw an earlier
+        message asked for is drawn on the document's next tick, before a later message is read; so once
+        the refusal shows, every earlier message has had its effect on the page."""
+        self._trips = getattr(self, "_trips", 0) + 1
+        box = self.page.get_by_label("Window (chars)", exact=True)
+        box.fill(f"-{self._trips}")
+        box.press("Enter")
+        self.page.get_by_text(re.compile(rf"window must be 1 \.\. [\d,]+ characters; got -{self._trips}\.")).wait_for(
+            state="visible")
+
+    def wheel_zoom(self, times: int, narrower_than: float = float("inf")) -> tuple[float, float]:
+        """Turn the wheel over the heatmap up to ``times`` times, each turn waiting for the x range to
+        narrow, until it spans fewer than ``narrower_than`` columns; the range then."""
+        box = self.heatmap.bounding_box()
+        self.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        start, end = self.page.evaluate(X_RANGE)
+        for _ in range(times):
+            if end - start < narrower_than:
+                break
+            self.page.mouse.wheel(0, -300)
+            self.page.wait_for_function(f"() => {{ const r = ({X_RANGE})(); return r[1] - r[0] < {end - start}; }}")
+            start, end = self.page.evaluate(X_RANGE)
+        return start, end
+
     def check(self) -> None:
         """No console error, no page error, nothing requested from outside, no server error."""
         self.watched.assert_clean()
@@ -207,7 +244,7 @@ def full_page_shot(app: App, name: str) -> None:
     page.mouse.move(5, 5)
     bottom = max(b["y"] + b["height"] for b in (c.bounding_box() for c in page.locator(".bk-Canvas").all()) if b)
     page.set_viewport_size({"width": 1440, "height": int(min(max(bottom + 30, 900), 2400))})
-    page.wait_for_timeout(500)
+    app.settle()
     screenshot(page, name)
     page.set_viewport_size({"width": 1440, "height": 1000})
 

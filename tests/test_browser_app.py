@@ -104,8 +104,9 @@ def test_leaving_the_text_box_does_not_trace_only_the_button_does(app):
     before = app.image()
     app.page.locator("textarea").fill("( 1 ( 2 ) 1 ) 0 ")
     app.page.get_by_text("What is shown").click()                   # focus leaves the box
-    app.page.wait_for_timeout(1500)
+    app.answered()                                                  # the box's value has reached the server
     assert app.image() == before and app.server_problems() == []
+    assert "typed text" not in app.note()
     app.changes_heatmap(lambda: app.page.get_by_role("button", name="Trace this text").click(), "the button")
     assert app.text() == "( 1 ( 2 ) 1 ) 0 "
     app.check()
@@ -120,7 +121,6 @@ def test_clicking_a_heatmap_row_plots_that_cell(app):
                                timeout=60_000)
     lines = app.page.evaluate(CELL_LINES)
     assert lines["visible"] and re.fullmatch(r"cell \d+", lines["labels"][0]), lines
-    app.page.wait_for_timeout(800)
     full_page_shot(app, "06-cell-picked")
     app.check()
 
@@ -134,9 +134,9 @@ def test_typed_unknown_characters_are_listed_and_nothing_changes(unchanged_app):
     assert "2 character(s)" in said and "'x' at 8" in said and "'é' at 18" in said, said
     assert "still shows the last good sequence" in said
     assert "typed text" not in unchanged_app.note()                           # nothing changed, not even the source
-    unchanged_app.page.wait_for_timeout(500)
-    assert unchanged_app.image() == before
     screenshot(unchanged_app.page, "03-unknown-characters")
+    unchanged_app.answered()                          # a redraw the refused text had asked for would be drawn now
+    assert unchanged_app.image() == before and "typed text" not in unchanged_app.note()
     unchanged_app.check()
 
 
@@ -221,16 +221,8 @@ def test_long_window_zooms_in_to_legible_characters(app):
     assert app.image().startswith("15x2000/")
     start, end = app.page.evaluate(X_RANGE)
     assert end - start == pytest.approx(2000)
-    box = app.heatmap.bounding_box()
-    app.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
-    for _ in range(30):                                            # wheel-zoom until ~80 columns show
-        app.page.mouse.wheel(0, -300)
-        app.page.wait_for_timeout(100)
-        start, end = app.page.evaluate(X_RANGE)
-        if end - start < 100:
-            break
+    start, end = app.wheel_zoom(30, narrower_than=100)             # wheel-zoom until ~80 columns show
     assert end - start < 100, (start, end)
-    app.page.wait_for_timeout(800)
     full_page_shot(app, "04-zoomed-long-window")
     app.check()
 
@@ -277,17 +269,14 @@ def test_reset_shows_the_whole_current_sequence(app):
         window.fill("1000")
         window.press("Enter")
     app.changes_heatmap(widen, "window 1000")
-    box = app.heatmap.bounding_box()
-    app.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
-    for _ in range(10):
-        app.page.mouse.wheel(0, -300)
-        app.page.wait_for_timeout(100)
-    start, end = app.page.evaluate(X_RANGE)
+    start, end = app.wheel_zoom(10)
     assert end - start < 900, (start, end)
     app.page.locator(".bk-ToolbarButton[title='Reset'], .bk-tool-icon-reset").first.click()
     zoomed = [start, end]
-    app.page.wait_for_function(f"() => ({X_RANGE})().join() !== {zoomed!r}.join()", timeout=10_000)
-    app.page.wait_for_timeout(300)
+    # Reset may set start and end in separate steps: wait for the range to stop being the zoomed one and
+    # to span the sequence's width again, then check where it lies.
+    app.page.wait_for_function(f"() => {{ const r = ({X_RANGE})(); return r.join() !== {zoomed!r}.join() "
+                               "&& Math.abs(r[1] - r[0] - 1000) < 1e-6; }}", timeout=10_000)
     assert app.page.evaluate(X_RANGE) == pytest.approx([-0.5, 999.5])
     app.check()
 
@@ -302,7 +291,7 @@ def test_page_logs_no_warning(unchanged_app):
     """Not only no errors: a warning from the page's own code (a deprecated widget option,
     say) is a problem in waiting. Wait for the widgets to render, then read the console."""
     unchanged_app.page.get_by_text("Cells to plot").first.wait_for(state="visible", timeout=20_000)
-    unchanged_app.page.wait_for_timeout(1500)
+    unchanged_app.settle()              # every view has rendered; the console messages came before this answer
     screenshot(unchanged_app.page, "08-sidebar", clip={"x": 0, "y": 0, "width": 360, "height": 1000})
     own = [w for w in unchanged_app.watched.console_warnings if not HARMLESS_WARNINGS.search(w)]
     assert own == [], own
@@ -337,11 +326,13 @@ def test_characters_show_under_a_100_character_window_at_1024_px(app):
     app.page.wait_for_function(f"() => ({CHAR_LABELS})().column_px < 6", timeout=10_000)
     drawn = app.page.evaluate(CHAR_LABELS)
     assert drawn["labels"] == [c for c in text if c != " "] and drawn["font"] == "12px", drawn
-    app.page.wait_for_timeout(500)
+    app.settle()
     screenshot(app.page, "09-characters-at-1024")
     packed = "(())" * 24                                            # no spaces to leave out: a smaller font
     app.changes_heatmap(lambda: app.trace_text(packed), "96 characters without a space")
-    app.page.wait_for_timeout(500)
+    # The axis is redrawn with the new text after the image: wait for its labels, then for their font.
+    app.page.wait_for_function(f"() => ({CHAR_LABELS})().labels.join('') === {packed!r}", timeout=10_000)
+    app.page.wait_for_function(f"() => ({CHAR_LABELS})().font === '8px'", timeout=10_000)
     drawn = app.page.evaluate(CHAR_LABELS)
     assert drawn["labels"] == list(packed) and drawn["font"] == "8px", drawn
     screenshot(app.page, "10-packed-characters-at-1024")

@@ -55,9 +55,13 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):
     page.locator(".bk-OnOffButton[title='Wheel Zoom (y-axis)']").first.click()
     at = page.evaluate(_CENTRE)
     page.mouse.move(at["x"], at["y"])
-    for _ in range(8):
+    for _ in range(8):                                # each turn waits for the y range to narrow
+        before = page.evaluate(_ROWS)
+        if before["end"] - before["start"] < 64:
+            break
         page.mouse.wheel(0, -300)
-        page.wait_for_timeout(100)
+        page.wait_for_function(f"() => {{ const r = ({_ROWS})(); "
+                               f"return r.end - r.start < {before['end'] - before['start']}; }}", timeout=10_000)
     zoomed = page.evaluate(_ROWS)
     span = zoomed["end"] - zoomed["start"]
     assert span < 64 and zoomed["start"] >= -0.5 and zoomed["end"] <= 127.5, zoomed

@@ -223,7 +223,9 @@ def test_the_report_opens_offline_in_a_browser_with_hover(command_run, chromium)
             assert field in tip, tip
         screenshot(page, "generalise-report-hover", full_page=True)
         page.set_viewport_size({"width": 1200, "height": 1000})           # fits a 1,200 px window: no sideways scroll
-        page.wait_for_timeout(500)
+        # the plots follow the window through a resize observer: wait for the layout to fit, then check it
+        page.wait_for_function("() => innerWidth === 1200 && document.documentElement.scrollWidth <= 1200",
+                               timeout=10_000)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1200
         assert watched.console_warnings == [], watched.console_warnings
         watched.assert_clean()

@@ -77,7 +77,12 @@ def matches_frame(found: list[Match], corpus: str | list[str]) -> pd.DataFrame:
              "text": (cut(max(0, m.start - CONTEXT), m.start) + "\u27e6" + cut(m.start, m.end + 1) + "\u27e7"
                       + cut(m.end + 1, m.end + 1 + CONTEXT)).replace("\n", "\u21b5")}
             for k, m in enumerate(found)]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    # Typed even when empty: Tabulator's configuration follows the dtypes (a number column sorts as
+    # numbers), and a changed configuration makes the browser destroy and rebuild the whole table; the
+    # first ranking would then arrive in rows that are replaced a moment later, and a click landing in
+    # between was lost.
+    dtypes = {k: "int64" for k in COLUMNS if k != "text"} | {"text": str}
+    return pd.DataFrame(rows, columns=list(COLUMNS)).astype(dtypes)
 
 
 class MatchTab(Viewer):
