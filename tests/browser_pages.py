@@ -84,13 +84,11 @@ CANVAS_COLOURS = """el => {
   }
   return best;
 }"""
-# Resolves once every Bokeh view has finished its pending work and the browser has painted twice since:
-# what a screenshot should wait for after a resize or a redraw (not a fixed time).
-SETTLED = """async () => {
-  await Promise.all([...Bokeh.documents[0].views_manager].map(v => v.ready));
-  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  return true;
-}"""
+# True once every Bokeh view on the page (connected to the document's DOM) has finished drawing: what a
+# screenshot waits for after a resize or a redraw (not a fixed time). A view that never finishes fails the
+# wait at its timeout rather than hanging the test (a promise awaited by `evaluate` has no timeout).
+SETTLED = """() => [...Bokeh.documents[0].views_manager].every(v => !v.el || !v.el.isConnected || v.has_finished())"""
+TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 TOOLTIP_TEXT = """() => {
   const out = [];
   const walk = root => root.querySelectorAll("*").forEach(el => {
@@ -161,8 +159,10 @@ class App:
         self.page.get_by_role("button", name="Trace this text").click()
 
     def settle(self) -> None:
-        """Wait until the page has drawn what it was last sent (before a screenshot)."""
-        self.page.evaluate(SETTLED)
+        """Wait until the page has drawn what it was last sent (before a screenshot): every view finished,
+        then two painted frames."""
+        self.page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
+        self.page.evaluate(TWO_FRAMES)
 
     def answered(self) -> None:
         """A round trip behind everything the page has sent so far: a refused window, whose refusal the
@@ -183,11 +183,11 @@ class App:
         self.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
         start, end = self.page.evaluate(X_RANGE)
         for _ in range(times):
-            if end - start < narrower_than:
-                break
             self.page.mouse.wheel(0, -300)
             self.page.wait_for_function(f"() => {{ const r = ({X_RANGE})(); return r[1] - r[0] < {end - start}; }}")
             start, end = self.page.evaluate(X_RANGE)
+            if end - start < narrower_than:
+                break
         return start, end
 
     def check(self) -> None:

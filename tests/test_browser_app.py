@@ -276,7 +276,7 @@ def test_reset_shows_the_whole_current_sequence(app):
     # Reset may set start and end in separate steps: wait for the range to stop being the zoomed one and
     # to span the sequence's width again, then check where it lies.
     app.page.wait_for_function(f"() => {{ const r = ({X_RANGE})(); return r.join() !== {zoomed!r}.join() "
-                               "&& Math.abs(r[1] - r[0] - 1000) < 1e-6; }}", timeout=10_000)
+                               f"&& Math.abs(r[1] - r[0] - 1000) < 1e-6; }}", timeout=10_000)
     assert app.page.evaluate(X_RANGE) == pytest.approx([-0.5, 999.5])
     app.check()
 
