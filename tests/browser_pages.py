@@ -89,6 +89,19 @@ CANVAS_COLOURS = """el => {
 # wait at its timeout rather than hanging the test (a promise awaited by `evaluate` has no timeout).
 SETTLED = """() => [...Bokeh.documents[0].views_manager].every(v => !v.el || !v.el.isConnected || v.has_finished())"""
 TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# Tabulator redraws every row of a table when the table comes into view (an IntersectionObserver in its
+# ResizeTable module, which records whether the table is visible before it redraws, in the same callback).
+# A press whose row is redrawn before the release is no click in Chromium, so a row is clicked only once
+# every table standing in the viewport has had that redraw.
+TABLES_REDRAWN_IN_VIEW = """() => [...Bokeh.documents[0].views_manager.all_views()]
+  .filter(v => v.tabulator && v.el && v.el.isConnected).every(v => {
+    const module = v.tabulator.modules.resizeTable;
+    if (!module || !module.visibilityObserver) return true;      // not watching: no redraw to come
+    const r = v.tabulator.element.getBoundingClientRect();
+    const inView = r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0
+        && r.left < innerWidth;
+    return !inView || module.visible === true;
+  })"""
 TOOLTIP_TEXT = """() => {
   const out = [];
   const walk = root => root.querySelectorAll("*").forEach(el => {
@@ -163,6 +176,14 @@ class App:
         then two painted frames."""
         self.page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
         self.page.evaluate(TWO_FRAMES)
+
+    def click_table_cell(self, cell) -> None:
+        """Click a Tabulator cell (a locator): scrolled into view first, and pressed only once its table has
+        redrawn for coming into view (TABLES_REDRAWN_IN_VIEW), so the press and the release land on the
+        same row."""
+        cell.scroll_into_view_if_needed()
+        self.page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
+        cell.click()
 
     def answered(self) -> None:
         """A round trip behind everything the page has sent so far: a refused window, whose refusal the

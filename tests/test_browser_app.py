@@ -393,7 +393,7 @@ def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]     # the table fits its tab, titles whole
     assert "read in context" in page.get_by_text("Each cell of").inner_text()
     cell = int(row.locator(".tabulator-cell").first.inner_text())
-    row.locator(".tabulator-cell").nth(1).click()
+    app.click_table_cell(row.locator(".tabulator-cell").nth(1))
     page.wait_for_function(f"() => ({CELL_LINES})().labels.includes('cell {cell}')", timeout=60_000)
     full_page_shot(app, "11-cells-tab")
     app.check()
