@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import _copy_checkpoint
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
@@ -50,6 +51,16 @@ TABLES_FIT = """() => {
   return out;
 }"""
 
+
+
+def assert_one_table_fits(page) -> None:
+    """One table is shown, and it fits its tab with every title whole. Tabulator fits its columns to the data
+    after the rows show, a redraw or two later (later still on busy cores; a run measured 1 px over in
+    between), so this waits, bounded, for the fit, then asserts the measurement."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(f"""() => {{ const t = ({TABLES_FIT})();
+            return t.length === 1 && t[0].overflow === 0 && t[0].cut.length === 0; }}""", timeout=30_000)
+    assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]
 
 def free_port() -> int:
     with socket.socket() as s:

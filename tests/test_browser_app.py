@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_fixtures import PAGE_TIMEOUT_MS, TABLES_FIT, screenshot
+from browser_fixtures import PAGE_TIMEOUT_MS, assert_one_table_fits, screenshot
 from browser_pages import (CANVAS_COLOURS, CELL_LINES, CHAR_LABELS, COLOUR_BAR, IMAGE_SIG, TEXT_LENGTH, TOOLTIP_TEXT,
                            X_RANGE, full_page_shot, offline_file)
 
@@ -390,7 +390,7 @@ def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     row = page.locator(".tabulator-row").filter(has_text="when depth \u2265 4")
     row.wait_for(state="visible", timeout=120_000)
     assert page.locator(".tabulator-row").count() == 15
-    assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]     # the table fits its tab, titles whole
+    assert_one_table_fits(page)                          # the table fits its tab, titles whole
     assert "read in context" in page.get_by_text("Each cell of").inner_text()
     cell = int(row.locator(".tabulator-cell").first.inner_text())
     app.click_table_cell(row.locator(".tabulator-cell").nth(1))

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from browser_fixtures import ROOT, TABLES_FIT, free_port, log_problems, new_context, screenshot, watch
+from browser_fixtures import ROOT, assert_one_table_fits, free_port, log_problems, new_context, screenshot, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -120,7 +120,7 @@ def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_serv
         screenshot(page, "lstmvis-page", full_page=True)
         page.locator(".bk-tab").filter(has_text="Cells").click()      # the labels table fits its tab, titles whole
         page.get_by_text("outside-every-parenthetical-aside-of-the-text").first.wait_for(state="visible")
-        assert page.evaluate(TABLES_FIT) == [{"overflow": 0, "cut": []}]
+        assert_one_table_fits(page)                          # the table fits its tab, titles whole
         screenshot(page, "lstmvis-cells")
         assert app.console_warnings == [], f"console warnings: {app.console_warnings}"
         app.assert_clean()
