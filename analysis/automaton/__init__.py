@@ -1,0 +1,3 @@
+"""Automata a network implements, checked against the grammar's own: exact comparison of DFAs
+(equivalence.py), black-box extraction by L* (membership.py, lstar.py) and white-box extraction by
+quantising the hidden states (quantise.py)."""
