@@ -30,6 +30,9 @@ def test_the_shipped_gru_is_the_grammars_automaton_by_both_methods(report):
     assert n["lstar_vs_grammar"] == {"equivalent": True, "isomorphic": True, "separating_string": None}
     assert n["quantise"]["smallest_equivalent_k"] == 10 and n["quantise"]["smallest_equivalent"]["purity"] == 1.0
     assert n["theta"] == pytest.approx(1 / 6) and n["lstar"]["oracle"]["words_per_round"] == 400
+    # it counts to the grammar's depth 4; a fifth `(` and more leave it as after the fourth
+    assert n["counting"]["counts_to"] == 4
+    assert {r["state"] for r in n["counting"]["rows"][4:]} == {n["counting"]["rows"][4]["state"]}
     # the extracted states are named by the grammar state the same string reaches
     assert n["lstar"]["dfa"]["names"][0] == "depth 0, token next (after '')"
     learned = Dfa(tuple(n["lstar"]["dfa"]["alphabet"]), np.array(n["lstar"]["dfa"]["transitions"]),

@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnscope import grammar
 from rnnscope.analysis.automaton import lstar, quantise
+from rnnscope.analysis.automaton.deeper import counting_numbers
 from rnnscope.analysis.automaton.equivalence import isomorphic, separating_string
 from rnnscope.analysis.automaton.membership import THETA_RULE, ModelLanguage, check_theta, default_theta
 from rnnscope.base.errors import RnnscopeError
@@ -22,6 +23,7 @@ from rnnscope.models.network.model import CharRNN
 from rnnscope.models.reading.sample import start_distribution
 
 SCHEMA_VERSION = 1
+DEEPER = 8          # how many opening brackets the counting check reads (as deep as `rnnscope generalise` tests)
 START_RULE = ("the first character is judged by the start distribution the checkpoint records (a grammar "
               "model: the grammar's own first-token distribution; a text model: its training text's "
               "character frequencies)")
@@ -30,7 +32,7 @@ START_RULE = ("the first character is judged by the start distribution the check
 def automaton_numbers(model: CharRNN, name: str, spec: grammar.GrammarSpec | None, heldout: str,
                       theta: float | None = None, seed: int = 0, words: int = lstar.DEFAULT_WORDS,
                       max_length: int = lstar.DEFAULT_LENGTH, chars: int = quantise.DEFAULT_CHARS,
-                      ks=quantise.DEFAULT_KS) -> dict:
+                      ks=quantise.DEFAULT_KS, deeper: int = DEEPER) -> dict:
     theta, rule = _theta(spec, theta)
     _check_sizes(words, max_length, chars, ks, len(heldout))
     start = start_distribution(model)
@@ -38,8 +40,12 @@ def automaton_numbers(model: CharRNN, name: str, spec: grammar.GrammarSpec | Non
     if reference is not None and not set(reference.alphabet) <= set(model.config.vocab):
         missing = sorted(set(reference.alphabet) - set(model.config.vocab))
         raise RnnscopeError(f"{name}: its vocabulary lacks {missing} of its own grammar's alphabet")
-    learned = lstar.extract(ModelLanguage(model, theta, start), words, max_length, seed)
+    language = ModelLanguage(model, theta, start)
+    learned = lstar.extract(language, words, max_length, seed)
     learned.dfa = named(learned.dfa, reference)
+    counted = None
+    if spec is not None:
+        counted = counting_numbers(language, learned.dfa, spec.separator, max(deeper, spec.max_depth + 1))
     q = quantise.Quantiser(model, heldout[:chars], theta, start, seed)
     swept = quantise.sweep(q, tuple(ks), reference)
     return {
@@ -48,6 +54,7 @@ def automaton_numbers(model: CharRNN, name: str, spec: grammar.GrammarSpec | Non
         "grammar_dfa": None if reference is None else {"states": reference.n_states, "dfa": reference.to_dict()},
         "lstar": learned.numbers(),
         "lstar_vs_grammar": None if reference is None else _compare(learned.dfa, reference),
+        "counting": counted,
         "quantise": _quantise_numbers(swept, len(q.text), q.states.shape[1]),
     }
 
@@ -139,6 +146,7 @@ def automaton_text(n: dict) -> str:
             who = "the model accepts it, the grammar does not" if cmp_["model_accepts"] else \
                 "the grammar accepts it, the model does not"
             lines.append(f"  NOT equivalent: shortest separating string {cmp_['separating_string']!r} ({who})")
+    lines += _counting_text(n["counting"])
     q = n["quantise"]
     lines.append(f"quantisation: {q['chars']:,} held-out states read in context ({q['state_dims']} numbers each), "
                  f"k-means (best of {q['kmeans_restarts']})")
@@ -161,3 +169,20 @@ def transition_rows(dfa: dict) -> list[dict]:
     return [{"state": names[s], "start": s == dfa["start"], "accepting": dfa["accepting"][s],
              **{repr(c): names[int(t)] for c, t in zip(dfa["alphabet"], np.asarray(dfa["transitions"][s]))}}
             for s in range(len(names))]
+
+
+def _counting_text(c: dict | None) -> list[str]:
+    if c is None:
+        return []
+    rows = c["rows"]
+    first = c["counts_to"] + 1
+    line = (f"counting: after 0 .. {c['counts_to']} opening brackets the model is in {first} different states "
+            f"of its automaton")
+    if first < len(rows):
+        r = rows[first]
+        where = f"the state {r['name']!r}" if r["name"] else "no state of its automaton (it still tells it apart)"
+        line += f"; after {first} it is in {where}"
+        same = [x["opens"] for x in rows[first:] if x["state"] == r["state"]]
+        if r["state"] is not None and len(same) > 1:
+            line += f", and after each of {same[0]} .. {same[-1]} the same"
+    return [line]
