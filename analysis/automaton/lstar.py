@@ -82,7 +82,7 @@ def _oracle(language: ModelLanguage, sul, words: int, max_length: int, seed: int
             self.rounds += 1
             hyp = Dfa.from_aalpy(hypothesis, language.alphabet)
             tests = draw_words(language, words, max_length, self.rng)
-            truths = language.outputs_many(tests)
+            truths = language.outputs_many(tests, keep=False)
             self.num_queries += len(tests)
             self.num_steps += sum(map(len, tests))
             found, agreed = None, 0

@@ -8,9 +8,9 @@ theta is half the least probable legal continuation of the grammar the model was
 `rnnscope generalise` uses for `)`, here over every token and the separator). The empty word is in.
 The language is prefix-closed by construction, so once a character fails the rest are never asked.
 
-The model is run once per new prefix: the next-character distribution after every prefix ever read
-is kept, and a word all of whose prefixes are known is answered without running the model; words
-asked together (the equivalence oracle's) are run as one padded batch.
+L*'s questions run the model once per new prefix: the next-character distribution after every prefix
+it asked is kept, and a word all of whose prefixes are known is answered without running the model.
+The equivalence oracle's words are fresh every round: they are run as padded batches and not kept.
 """
 from __future__ import annotations
 
@@ -67,9 +67,14 @@ class ModelLanguage:
             return [True]
         return self.outputs_many([word])[0]
 
-    def outputs_many(self, words: list[str]) -> list[list[bool]]:
+    def outputs_many(self, words: list[str], keep: bool = True) -> list[list[bool]]:
+        """``outputs`` of each word. ``keep``: remember every prefix's distribution (L*'s questions come
+        back to the same prefixes); without it, one padded run answers the words and nothing is kept (the
+        equivalence oracle's fresh words would fill memory: ~900,000 prefixes for the shipped GRU)."""
+        if not keep:
+            return self._fresh(words)
         self._read([w for w in words if self._unknown(w)])
-        return [self._verdicts(w) for w in words]
+        return [self._verdicts(w) if w else [True] for w in words]
 
     def accepts(self, word: str) -> bool:
         return self.outputs(word)[-1]
@@ -97,10 +102,27 @@ class ModelLanguage:
                 return False          # dead here: nothing after it is asked
         return False
 
-    @torch.no_grad()
     def _read(self, words: list[str]) -> None:
-        """Run the model on ``words`` from the zero state (padded batches) and keep the distribution after
-        every prefix."""
+        """Run the model on ``words`` from the zero state and keep the distribution after every prefix."""
+        for chunk, _ids, probs in self._batches(words):
+            for row, w in enumerate(chunk):
+                for t in range(len(w)):
+                    self._probs.setdefault(w[:t + 1], probs[row, t])
+
+    def _fresh(self, words: list[str]) -> list[list[bool]]:
+        verdicts = {"": [True]}
+        start = self._probs[""]
+        for chunk, ids, probs in self._batches(words):
+            for row, w in enumerate(chunk):
+                n = len(w)
+                p = np.concatenate([[start[ids[row, 0]]], probs[row, np.arange(n - 1), ids[row, 1:n]]])
+                verdicts[w] = np.logical_and.accumulate(p >= self.theta).tolist()
+        return [verdicts[w] for w in words]
+
+    @torch.no_grad()
+    def _batches(self, words: list[str]):
+        """(words, their ids [B, width], p(next) after each character [B, width, V]), a padded batch at a
+        time, every word read from the zero state."""
         unknown = [c for w in words for c in set(w) if c not in self._index]
         if unknown:
             raise RnnscopeError(f"{sorted(set(unknown))} not in the model's vocabulary {''.join(self.alphabet)!r}")
@@ -112,12 +134,9 @@ class ModelLanguage:
             for row, w in enumerate(chunk):
                 ids[row, :len(w)] = [self._index[c] for c in w]
             logits, _ = self.model(torch.as_tensor(ids, device=self.model.device))
-            probs = torch.softmax(logits.double(), dim=-1).cpu().numpy()
             self.model_calls += 1
             self.chars_read += int(ids.size)
-            for row, w in enumerate(chunk):
-                for t in range(len(w)):
-                    self._probs.setdefault(w[:t + 1], probs[row, t])
+            yield chunk, ids, torch.softmax(logits.double(), dim=-1).cpu().numpy()
 
     # --- the model's own words -------------------------------------------------------------------------
     @torch.no_grad()
