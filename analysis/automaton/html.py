@@ -1,5 +1,6 @@
 """The automaton report: one offline HTML page of report.py's numbers -- the L* automaton's transition
-table (states named by the grammar state they stand for), the grammar's own, and the quantisation sweep."""
+table (states numbered, named by the grammar state they stand for; each cell the number of the state a
+character leads to), the grammar's own, and the quantisation sweep."""
 from __future__ import annotations
 
 import html
@@ -12,7 +13,8 @@ from rnnscope.analysis.decode.html import standalone
 
 
 def report_html(numbers: dict, title: str = "rnnscope automaton") -> str:
-    parts = [Div(text=f"<pre>{html.escape(automaton_text(numbers))}</pre>", sizing_mode="stretch_width"),
+    text = html.escape(automaton_text(numbers))
+    parts = [Div(text=f"<pre style='white-space: pre-wrap'>{text}</pre>", sizing_mode="stretch_width"),
              Div(text="<h3>The automaton L* extracted from the network</h3>"), _table(numbers["lstar"]["dfa"])]
     if numbers["grammar_dfa"]:
         parts += [Div(text="<h3>The grammar's minimal automaton</h3>"), _table(numbers["grammar_dfa"]["dfa"])]
@@ -32,8 +34,13 @@ def _table(dfa: dict) -> DataTable:
 
 
 def _rows_table(rows: list[dict], keys: list[str]) -> DataTable:
-    source = ColumnDataSource({k: [str(r.get(k)) if not isinstance(r.get(k), (int, float)) else r[k] for r in rows]
-                               for k in keys})
-    columns = [TableColumn(field=k, title=k, width=260 if k == "state" else 90) for k in keys]
+    source = ColumnDataSource({k: [_cell(r.get(k)) for r in rows] for k in keys})
+    columns = [TableColumn(field=k, title=k, width=420 if k == "state" else 60) for k in keys]
     return DataTable(source=source, columns=columns, height=40 + 26 * len(rows), index_position=None,
                      sizing_mode="stretch_width")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)

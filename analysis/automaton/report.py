@@ -164,10 +164,11 @@ def automaton_text(n: dict) -> str:
 
 
 def transition_rows(dfa: dict) -> list[dict]:
-    """One row per state: its name, whether it accepts, and where each character leads (by name)."""
+    """One row per state: its number and name, whether it starts and accepts, and the number of the state
+    each character leads to."""
     names = dfa["names"] or [f"q{i}" for i in range(len(dfa["accepting"]))]
-    return [{"state": names[s], "start": s == dfa["start"], "accepting": dfa["accepting"][s],
-             **{repr(c): names[int(t)] for c, t in zip(dfa["alphabet"], np.asarray(dfa["transitions"][s]))}}
+    return [{"state": f"{s}: {names[s]}", "start": s == dfa["start"], "accepting": dfa["accepting"][s],
+             **{repr(c): int(t) for c, t in zip(dfa["alphabet"], np.asarray(dfa["transitions"][s]))}}
             for s in range(len(names))]
 
 
