@@ -75,3 +75,22 @@ def test_a_text_model_with_theta_is_extracted_without_the_grammars_side():
     assert n["grammar_dfa"] is None and n["lstar_vs_grammar"] is None and n["lstar"]["states"] == 4
     assert n["quantise"]["rows"][0]["states"] == 4 and "equivalent" not in n["quantise"]["rows"][0]
     assert grammar_dfa().n_states == 11
+
+
+def test_a_network_that_is_not_the_grammars_automaton_gets_the_shortest_separating_string():
+    from rnnscope.grammar.spec import GrammarSpec
+    from tests.hand_built import rewire, start_counts
+    from tests.test_automaton_lstar import SMALL, _moved, first_disagreement
+    from tests.test_automaton_quantise import walk
+    spec = GrammarSpec(digits=False, max_depth=2)
+    assert np.array_equal(grammar_dfa(spec).transitions, SMALL.transitions)
+    moved = _moved(SMALL, 6, ")", 5)                 # from depth 2, `)` now leads to depth 0
+    model = rewire(dfa_network(SMALL), SMALL, 6, ")", 5)
+    model.training_record = {"data": {"kind": "text", "char_counts": start_counts(SMALL)}}
+    n = automaton_numbers(model, "rewired", spec, walk(moved, 3_000), words=300, chars=3_000, ks=(6,))
+    expected = first_disagreement(moved, SMALL, 12)
+    assert n["lstar_vs_grammar"]["separating_string"] == expected == "( ( ) )"
+    assert n["lstar_vs_grammar"]["model_accepts"] == moved.accepts(expected) and not n["lstar_vs_grammar"]["equivalent"]
+    assert n["quantise"]["rows"][0]["separating_string"] == expected
+    from rnnscope.analysis.automaton.report import automaton_text
+    assert "rnnscope export --model rewired --text '( ( ) )' -o separating.html" in automaton_text(n)

@@ -8,6 +8,7 @@ equivalent. For any other model (theta given) the same without the grammar's sid
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 import numpy as np
 
@@ -145,7 +146,11 @@ def automaton_text(n: dict) -> str:
         else:
             who = "the model accepts it, the grammar does not" if cmp_["model_accepts"] else \
                 "the grammar accepts it, the model does not"
-            lines.append(f"  NOT equivalent: shortest separating string {cmp_['separating_string']!r} ({who})")
+            sep = cmp_["separating_string"]
+            lines.append(f"  NOT equivalent: shortest separating string {sep!r} ({who})")
+            if sep:
+                lines.append(f"  see it read: rnnscope export --model {shlex.quote(n['model'])} "
+                             f"--text {shlex.quote(sep)} -o separating.html")
     lines += _counting_text(n["counting"])
     q = n["quantise"]
     lines.append(f"quantisation: {q['chars']:,} held-out states read in context ({q['state_dims']} numbers each), "
