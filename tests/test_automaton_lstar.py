@@ -70,7 +70,12 @@ def test_a_hand_built_network_is_extracted_to_exactly_its_automaton(dfa):
     result = extract(language_of(dfa), words=300, max_length=20)
     assert result.dfa.n_states == dfa.minimised().n_states
     assert isomorphic(result.dfa, dfa.minimised())
-    assert result.oracle["last_round"]["agreed"] == 300
+    assert result.oracle["last_round"]["agreed"] == 300 and result.oracle["converged"]
+
+
+def test_learning_cut_short_says_it_did_not_converge():
+    result = extract(language_of(SMALL), words=300, max_length=20, max_rounds=1)
+    assert not result.oracle["converged"] and result.dfa.n_states < SMALL.n_states
 
 
 @pytest.mark.parametrize("dfa, state, char", [(SMALL, 6, ")"), (SMALL, 0, "("), (COUNTER, 1, "a")],

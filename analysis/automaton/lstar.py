@@ -122,4 +122,6 @@ def extract(language: ModelLanguage, words: int = DEFAULT_WORDS, max_length: int
         dfa=dfa, rounds=oracle.rounds, membership_queries=int(info["queries_learning"]),
         model_calls=language.model_calls, chars_read=language.chars_read, seconds=time.perf_counter() - began,
         oracle={"kind": ORACLE, "words_per_round": words, "max_length": max_length, "seed": seed,
-                "theta": language.theta, "last_round": oracle.last})
+                "theta": language.theta, "last_round": oracle.last, "max_rounds": max_rounds,
+                # False: stopped at max_rounds with the oracle still finding counterexamples
+                "converged": oracle.last.get("agreed") == oracle.last.get("words")})

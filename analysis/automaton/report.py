@@ -138,6 +138,9 @@ def automaton_text(n: dict) -> str:
     lines.append(f"  oracle: {oracle['words_per_round']:,} of the model's own words per round (at most "
                  f"{oracle['max_length']} characters + 1 random, seed {oracle['seed']}); last round "
                  f"{last['agreed']:,}/{last['words']:,} agreed")
+    if not oracle["converged"]:
+        lines.append(f"  stopped at the limit of {oracle['max_rounds']} rounds: the last hypothesis still disagrees "
+                     f"with the model on {last['words'] - last['agreed']:,} words")
     cmp_ = n["lstar_vs_grammar"]
     if cmp_ is not None:
         if cmp_["equivalent"]:
