@@ -53,3 +53,69 @@ def depth_counter(vocab: list[str], marker: str) -> CharRNN:
         model.rnn.weight_ih_l0[0, vocab.index(")")] = -1.0
         model.rnn.weight_ih_l0[1, vocab.index(marker)] = 1.0
     return model.eval()
+
+
+GAIN = 20.0      # a legal character's logit over an illegal one's: p(illegal) ~ e^-20
+
+
+def dfa_network(dfa) -> CharRNN:
+    """A ReLU RNN that is ``dfa`` (a grammar/dfa.py Dfa whose only rejecting state is a sink) by construction.
+    One unit per (live state q, character a): on (exactly 1) iff the automaton is in q, reached by reading
+    a; all units off is the start, before any character. Unit (q', a') = relu(x[a'] + [the state now goes
+    to q' on a'] - 1): an AND of two 0/1 values, exact in floating point. The decoder gives every character
+    legal in the current state the same logit GAIN and every other 0, so the legal ones share the mass."""
+    vocab = list(dfa.alphabet)
+    live = [q for q in range(dfa.n_states) if dfa.accepting[q]]
+    units = [(q, a) for q in live for a in range(len(vocab))]
+    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=len(units),
+                                embedding_dim=None)).eval()
+    with torch.no_grad():
+        for w in model.parameters():
+            w.zero_()
+        for j, (q2, a2) in enumerate(units):
+            model.rnn.weight_ih_l0[j, a2] = 1.0
+            _wire(model, dfa, units, j, dfa.start, +1.0)
+            for i, (q, _) in enumerate(units):
+                model.rnn.weight_hh_l0[j, i] += float(dfa.transitions[q, a2] == q2)
+            model.rnn.bias_ih_l0[j] -= 1.0
+            for i, (q, _) in enumerate(units):
+                for c in range(len(vocab)):
+                    model.decoder.weight[c, i] = GAIN * float(dfa.accepting[dfa.transitions[q, c]])
+    return model
+
+
+def _wire(model, dfa, units, j, start, sign):
+    """The start's part of unit j: when no unit is on, 1 - sum(units) is 1 and stands for the start."""
+    q2, a2 = units[j]
+    if dfa.transitions[start, a2] == q2:
+        model.rnn.bias_ih_l0[j] += sign
+        model.rnn.weight_hh_l0[j, :] -= sign
+
+
+def rewire(model: CharRNN, dfa, state: int, char: str, new: int) -> CharRNN:
+    """The network of ``dfa_network(dfa)`` with one transition moved: from ``state`` on ``char`` it now goes
+    to ``new``. Only the weights into the two units (old target, char) and (new, char) from the units of
+    ``state`` change (and, for the start, their biases)."""
+    vocab = list(dfa.alphabet)
+    live = [q for q in range(dfa.n_states) if dfa.accepting[q]]
+    units = [(q, a) for q in live for a in range(len(vocab))]
+    a = vocab.index(char)
+    old = int(dfa.transitions[state, a])
+    j_old, j_new = units.index((old, a)), units.index((new, a))
+    with torch.no_grad():
+        for i, (q, _) in enumerate(units):
+            if q == state:
+                model.rnn.weight_hh_l0[j_old, i] -= 1.0
+                model.rnn.weight_hh_l0[j_new, i] += 1.0
+        if state == dfa.start:
+            # the start's term: its bias on, its weights from every unit off
+            model.rnn.bias_ih_l0[j_old] -= 1.0
+            model.rnn.weight_hh_l0[j_old, :] += 1.0
+            model.rnn.bias_ih_l0[j_new] += 1.0
+            model.rnn.weight_hh_l0[j_new, :] -= 1.0
+    return model
+
+
+def start_counts(dfa) -> list[int]:
+    """A start distribution for the training record: 1 for each character legal first, else 0."""
+    return [int(dfa.accepting[dfa.transitions[dfa.start, c]]) for c in range(len(dfa.alphabet))]

@@ -22,7 +22,7 @@ from rnnscope.cli import main
 torch.set_num_threads(1)  # tiny matrices; avoids OpenMP spinning against other processes on 2 cores
 
 COMMANDS = ["generate", "train", "eval", "trace", "states", "sample", "summary", "export", "probe", "explain", "match",
-            "corpus", "compare", "weights", "import", "store"]
+            "corpus", "compare", "weights", "import", "store", "automaton"]
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -3,6 +3,8 @@ threads. One place, so every command that runs a model takes the same ``--device
 ``--threads`` and means the same by them."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from rnnscope.base.errors import RnnscopeError
@@ -26,3 +28,15 @@ def set_threads(threads: int | None) -> None:
         if threads < 1:
             raise RnnscopeError(f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int = 1):
+    """torch's CPU threads set to ``threads`` inside the block, restored after: many small model calls
+    (a 15-unit GRU on a batch of words) run ~25x faster on one thread than on two that thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
