@@ -15,12 +15,30 @@ from rnnscope import grammar
 from rnnscope.models.network import checkpoint
 from rnnscope.models.reading.context import StreamReader
 from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.data.heldout_text import HeldoutText
 from rnnscope.models.reading.tracer import trace as _trace
 from rnnscope.models.reading.window import read_window
 
 from rnnscope.app.drawing.probe_track import ProbeTrack, probe_track_of
 
 TRACE_CACHE_ITEMS = 12
+
+
+def stream_key(given: HeldoutText | None) -> tuple | None:
+    """A held-out text the page was given (the sequence picker's file), as a cache key: the file, its range
+    and its modification time (a file rewritten on disk is read again). None: the model's own stream."""
+    if given is None:
+        return None
+    try:
+        mtime = given.path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return str(given.path), given.start, given.end, mtime
+
+
+def held(path: str | Path, key: tuple | None = None):
+    """The held-out stream the page reads for the model at ``path``: the file ``key`` names, else its own."""
+    return heldout_of(path, None if key is None else HeldoutText(Path(key[0]), key[1], key[2]))
 
 
 def stamp(path: str | Path) -> float:
@@ -54,20 +72,21 @@ def trace_text(path: str | Path, text: str, spec: grammar.GrammarSpec | None = N
 
 
 @pn.cache(max_items=4)
-def _reader(path: str, mtime: float) -> StreamReader:
-    held = heldout_of(path)
-    return StreamReader(_load(path, mtime), held.text, held.annotations)
+def _reader(path: str, mtime: float, key: tuple | None = None) -> StreamReader:
+    stream = held(path, key)
+    return StreamReader(_load(path, mtime), stream.text, stream.annotations)
 
 
 @pn.cache(max_items=TRACE_CACHE_ITEMS)
-def _window(path: str, mtime: float, index: int, length: int):
-    return read_window(_reader(path, mtime), index, length)
+def _window(path: str, mtime: float, index: int, length: int, key: tuple | None = None):
+    return read_window(_reader(path, mtime, key), index, length)
 
 
-def trace_in_context(path: str | Path, index: int, length: int):
+def trace_in_context(path: str | Path, index: int, length: int, key: tuple | None = None):
     """The held-out window at ``index`` as the model reads it along the stream (models/reading/context.py):
-    the states it holds there, not those of a fresh start. Shared across sessions."""
-    return _window(str(path), stamp(path), index, length)
+    the states it holds there, not those of a fresh start. ``key``: the stream a file given to the page
+    makes (``stream_key``), else the model's own. Shared across sessions."""
+    return _window(str(path), stamp(path), index, length, key)
 
 
 LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (docs/methods.md: >= 100k, read in context)
@@ -178,24 +197,26 @@ def saturation(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
 _STORE_BUILD = threading.Lock()
 
 
-def corpus_store_path(path: str | Path) -> Path:
-    """Where the state store of the model's held-out stream lives (models/store/zarr_store.py's default:
-    keyed by the model's weights and the text, so another model's store is never picked up)."""
+def corpus_store_path(path: str | Path, key: tuple | None = None) -> Path:
+    """Where the state store of the model's held-out stream (or the given one, ``key``) lives
+    (models/store/zarr_store.py's default: keyed by the model's weights and the text, so another model's
+    or another text's store is never picked up)."""
     from rnnscope.models.store.zarr_store import default_store_path
-    return default_store_path(load_model(path), heldout_of(path).text)
+    return default_store_path(load_model(path), held(path, key).text)
 
 
 @pn.cache(max_items=4)
-def _corpus_store(path: str, mtime: float, store_path: str):
+def _corpus_store(path: str, mtime: float, store_path: str, key: tuple | None = None):
     from rnnscope.models.store.zarr_store import store_for
     with _STORE_BUILD:
-        return store_for(_load(path, mtime), heldout_of(path).text, store_path)
+        return store_for(_load(path, mtime), held(path, key).text, store_path)
 
 
-def corpus_store(path: str | Path):
-    """The Zarr store of every hidden state of the model's whole held-out stream read in context:
-    built on first use (once per model; this blocks while it is written), then opened and shared."""
-    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path)))
+def corpus_store(path: str | Path, key: tuple | None = None):
+    """The Zarr store of every hidden state of the model's whole held-out stream (``key``: the file given
+    to the page) read in context: built on first use (once per model and text; this blocks while it is
+    written), then opened and shared."""
+    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path, key)), key)
 
 
 # --- the Compare and Timeline tabs: other models reading the shown model's held-out stream ----------------
@@ -205,21 +226,24 @@ TIMELINE_CHARS = 20_000     # held-out characters each checkpoint of a run is la
 
 
 @pn.cache(max_items=8)
-def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float) -> StreamReader:
-    held = heldout_of(stream_path)
-    return StreamReader(_load(path, mtime), held.text, held.annotations)
+def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float, key: tuple | None = None):
+    stream = held(stream_path, key)
+    return StreamReader(_load(path, mtime), stream.text, stream.annotations)
 
 
 @pn.cache(max_items=TRACE_CACHE_ITEMS)
-def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int):
-    return _reader_of(path, mtime, stream_path, stream_mtime).trace(index, length)
+def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int,
+               key: tuple | None = None):
+    return _reader_of(path, mtime, stream_path, stream_mtime, key).trace(index, length)
 
 
-def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int):
-    """The window at ``index`` of the held-out stream of the model at ``stream_path``, as the model at
-    ``path`` reads it along that stream from its start: model B of a comparison reading A's stream, or a
-    run's periodic checkpoint reading the final model's. The caller checks that ``path`` can read it."""
-    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length)
+def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int,
+                            key: tuple | None = None):
+    """The window at ``index`` of the held-out stream of the model at ``stream_path`` (``key``: the file
+    given to the page), as the model at ``path`` reads it along that stream from its start: model B of a
+    comparison reading A's stream, or a run's periodic checkpoint reading the final model's. The caller
+    checks that ``path`` can read it."""
+    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length, key)
 
 
 @pn.cache(max_items=8)

@@ -114,7 +114,7 @@ class CompareTab(LazyTab):
         """B's trace of the sequence shown, and how B read it."""
         s = self.state
         if s.source == "held-out" and s.reading == "in context":
-            return (cache.trace_stream_in_context(self.other, s.model_path, s.index, len(s.trace)),
+            return (cache.trace_stream_in_context(self.other, s.model_path, s.index, len(s.trace), s.heldout_key),
                     "B reads A's held-out stream from its start, as A does")
         return cache.trace_text(self.other, s.trace.text), "both from the zero state"
 

@@ -149,7 +149,7 @@ class TimelineTab(LazyTab):
         """The checkpoint's trace of the sequence shown, read as the page reads it."""
         s = self.state
         if s.source == "held-out" and s.reading == "in context":
-            return cache.trace_stream_in_context(path, s.model_path, s.index, len(s.trace))
+            return cache.trace_stream_in_context(path, s.model_path, s.index, len(s.trace), s.heldout_key)
         return cache.trace_text(path, s.trace.text, s.grammar_spec)
 
     def _on_click(self, event) -> None:
