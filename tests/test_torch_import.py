@@ -215,9 +215,15 @@ def test_bad_state_dicts_and_maps_are_refused_naming_the_tensor_and_nothing_is_w
         "nonlinearity": "relu"}))                                          # a GRU has no choice of nonlinearity
     assert "a vocabulary is a JSON list" in cli_refusal(capsys, tmp_path, write_files(tmp_path, src, good,
                                                                                       vocab=["ab", "c"]))
-    assert "each once; got indices [True, False]" in cli_refusal(capsys, tmp_path, write_files(
+    assert "entry 0 is \"ab\", not one character" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab=["ab", "c"]))
+    assert "'c' is both entry 1 and entry 3" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab=["a", "c", "d", "c"]))
+    assert "'a' and 'b' both map to 0" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab={"a": 0, "b": 0}))
+    assert "each once; 'a' maps to true" in cli_refusal(capsys, tmp_path, write_files(
         tmp_path, src, good, vocab={"a": True, "b": False}))                  # JSON true is no index
-    assert "each once; got indices [0, 2]" in cli_refusal(capsys, tmp_path, write_files(
+    assert "each once; 'b' maps to 2" in cli_refusal(capsys, tmp_path, write_files(
         tmp_path, src, good, vocab={"a": 0, "b": 2}))
     assert "embedding has 7 rows, but the vocabulary has 8" in cli_refusal(
         capsys, tmp_path, write_files(tmp_path, src, good, vocab=VOCAB + ["z"]))
