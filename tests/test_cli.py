@@ -137,7 +137,7 @@ def test_train_prints_the_best_loss_and_where_it_saved(capsys, tmp_path):
 
 def test_eval_prints_json_with_loss_floor_and_ratio(capsys, ck):
     result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--json"))
-    assert set(result) == {"chars", "loss", "floor", "ratio_to_floor"}
+    assert set(result) == {"chars", "predictions", "loss", "floor", "ratio_to_floor"}
     text = grammar.generate(3000, seed=9)
     model = checkpoint.load(ck)
     assert result["chars"] == 3000
@@ -295,13 +295,25 @@ def test_eval_uses_the_grammar_the_model_was_trained_on(capsys, tmp_path):
     assert deeper["floor"] == result["floor"]
 
 
-def test_eval_of_a_text_model_needs_text(capsys, tmp_path):
+def test_eval_of_a_text_model_reads_its_recorded_heldout_text(capsys, tmp_path):
+    """With no flags: the tail training held out (val fraction 0.1), read from the zero state, the same loss as
+    --text of that tail; every count is of predictions, one fewer than the characters."""
     data = tmp_path / "words.txt"
     data.write_text("the cat sat on the mat " * 300)
     run_trained(capsys, "train", "--out", str(tmp_path / "m"), "--data", str(data), "--steps", "2", "--batch", "4",
-           "--bptt", "20", "--device", "cpu", "--quiet")
-    assert "trained on a text file, not the grammar: give --text or --file" in run_error(
-        capsys, "eval", "--model", str(tmp_path / "m"))
+                "--bptt", "20", "--device", "cpu", "--quiet")
+    tail = data.read_text()[int(6900 * 0.9):]
+    own = json.loads(run_ok(capsys, "eval", "--model", str(tmp_path / "m"), "--json"))
+    given = json.loads(run_ok(capsys, "eval", "--model", str(tmp_path / "m"), "--text", tail, "--json"))
+    assert own["loss"] == given["loss"] and own["chars"] == len(tail) == 690 and own["predictions"] == 689
+    assert own["on"] == "the last 0.1 of the training text" and "on" not in given
+    assert run_ok(capsys, "eval", "--model", str(tmp_path / "m")).startswith(
+        f"loss {own['loss']:.5f} nats/char averaged over 689 predictions (every character after the first of 690 of "
+        "the last 0.1 of the training text)")
+    (tmp_path / "other.txt").write_text("the mat sat on the cat " * 10)
+    other = json.loads(run_ok(capsys, "eval", "--model", str(tmp_path / "m"), "--heldout", str(tmp_path / "other.txt"),
+                              "--json"))
+    assert other["predictions"] == 229 and other["on"] == f"the held-out text {tmp_path / 'other.txt'}"
 
 
 @pytest.mark.parametrize("command, extra", [("generate", []), ("trace", ["--text", "( 1 "])])
@@ -506,8 +518,10 @@ def test_eval_prints_text_for_people_by_default(capsys, ck):
     result = json.loads(run_ok(capsys, "eval", "--model", str(ck), "--chars", "3000", "--seed", "9", "--samples",
                                "2", "--json"))
     lines = out.splitlines()
-    assert lines[0] == (f"loss {result['loss']:.5f} nats/char over 3,000 characters (floor {result['floor']:.5f}, "
-                        f"{result['ratio_to_floor']:.5f} x the floor)")
+    assert lines[0] == (f"loss {result['loss']:.5f} nats/char averaged over 2,999 predictions (every character "
+                        f"after the first of 3,000) (floor {result['floor']:.5f}, {result['ratio_to_floor']:.5f} x "
+                        "the floor)")
+    assert result["predictions"] == 2_999 and result["chars"] == 3_000
     assert f"grammatical samples from the start state: {result['grammatical_from_start']}" in lines
     assert f"grammatical samples after a warm-up: {result['grammatical_after_warmup']}" in lines
 
@@ -546,3 +560,14 @@ def test_an_output_file_that_cannot_be_written_fails_before_the_model_runs(capsy
     monkeypatch.setattr(checkpoint, "load", lambda *a, **k: pytest.fail("the model was loaded"))
     line = run_error(capsys, command, "--model", str(ck), "-o", str(tmp_path / "nope" / "x.txt"))
     assert f"{tmp_path / 'nope'}: no such directory" in line
+
+
+def test_output_cut_by_a_pipe_ends_quietly():
+    """`rnnscope sample ... | head -1`: the reader goes away after one line; rnnscope ends as Unix tools do
+    (status 141, 128 + SIGPIPE), with nothing on stderr: no 'Broken pipe' error."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnscope", "sample", "--chars", "3000", "-n", "20", "--device",
+                             "cpu", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and err == ""

@@ -263,8 +263,9 @@ def test_an_existing_checkpoint_is_replaced_only_with_force(tmp_path, capsys):
     assert checkpoint.load(tmp_path / "ck").config.nonlinearity == "relu"
     # an imported model records no training data: eval asks for text rather than guessing a grammar
     assert main(["eval", "--model", str(tmp_path / "ck")]) == 2
-    assert capsys.readouterr().err == f"rnnscope eval: error: {tmp_path / 'ck'} records no grammar it was trained " \
-                                      f"on: give --text or --file\n"
+    assert capsys.readouterr().err == (f"rnnscope eval: error: {tmp_path / 'ck'} records no grammar it was trained "
+                                       "on, and records no held-out text: give the text to evaluate on (rnnscope "
+                                       "eval: --text, --file or --heldout FILE)\n")
 
 
 def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypatch, capsys):
