@@ -229,7 +229,7 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(path)
     except (SafetensorError, OSError, ValueError) as e:
         raise ImportRefused(f"{path}: not a readable safetensors file ({e}); rnnscope never unpickles a .pt/.pth "
-                            f"file: save the weights with safetensors.torch.save_file(model.state_dict(), ...)"
+                            f"file: save the weights with safetensors.torch.save_model(model, ...)"
                             ) from None
 
 
