@@ -208,3 +208,24 @@ def test_the_pages_state_takes_a_heldout_file(imported, tmp_path):
     s.heldout_file = str(bad)                  # refused: the stream shown stays
     assert "not in the model's vocabulary" in s.error and s.heldout_file == str(folder / "source.py")
     assert s.trace.text == TEXT[SPLIT + 200:SPLIT + 200 + s.window]
+
+
+def test_explain_match_compare_and_store_take_the_heldout_file(imported, tmp_path, capsys):
+    """Each command that reads a held-out window or stream reads the file given, in context."""
+    folder, net, vocab = imported
+    ck, held = str(folder / "ck"), ["--heldout", str(folder / "source.py"), "--heldout-range", f"{SPLIT}:"]
+    h, _ = torch_run(net, vocab, TEXT[SPLIT:SPLIT + 120])
+    assert main(["explain", "--model", ck, *held, "--index", "100", "--window", "20", "--cell", "3", "--step", "5",
+                 "--layer", "1", "--json", "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["h"] == pytest.approx(h[105, 3], abs=1e-5)
+    assert main(["match", "--model", ck, *held, "--index", "100", "--window", "20", "--start", "0", "--end", "19",
+                 "--threshold", "-1", "--store", str(tmp_path / "m.zarr"), "--json", "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["corpus"]["chars"] == len(TEXT) - SPLIT
+    assert main(["compare", "--model", ck, "--other", ck, *held, "--index", "0", "--window", "50", "--chars", "500",
+                 "--json", "--device", "cpu"]) == 0
+    pairs = json.loads(capsys.readouterr().out)["pairs"]
+    assert all(p["r"] == pytest.approx(1.0, abs=1e-6) for p in pairs)        # a model paired with itself
+    assert main(["store", "build", "--model", ck, *held, "--one-process", "-o", str(tmp_path / "s.zarr")]) == 0
+    assert f"{len(TEXT) - SPLIT:,} characters" in capsys.readouterr().out
+    assert main(["store", "labels", "--model", ck, *held, "--store", str(tmp_path / "s.zarr"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chars"] == len(TEXT) - SPLIT
