@@ -229,3 +229,6 @@ def test_explain_match_compare_and_store_take_the_heldout_file(imported, tmp_pat
     assert f"{len(TEXT) - SPLIT:,} characters" in capsys.readouterr().out
     assert main(["store", "labels", "--model", ck, *held, "--store", str(tmp_path / "s.zarr"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["chars"] == len(TEXT) - SPLIT
+    # without --heldout the model has no stream of its own: the store's text is annotated by itself
+    assert main(["store", "labels", "--model", ck, "--store", str(tmp_path / "s.zarr"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chars"] == len(TEXT) - SPLIT

@@ -153,7 +153,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
                  "read": "in context, from the held-out stream's start",
                  "source": held.origin or None,
                  "annotations": ("counted from the grammar stream's start" if held.spec is not None else
-                                 f"counted from the start of the file the stream ends ({len(held.before):,} "
+                                 f"counted from the start of the stream's file ({len(held.before):,} "
                                  "characters before the held-out stream read for them)"),
                  "ablation_chars": min(ablation_chars, chars), "intact_loss": round(intact, 5)},
         "statistics": {"r": "Pearson correlation with a numeric annotation",

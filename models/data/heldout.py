@@ -93,7 +93,8 @@ def _text_heldout(path, data: dict) -> HeldOut:
         val_file = Path(str(val["path"]))
         if not val_file.is_file():
             raise RnnscopeError(f"{path}: the held-out text is {val_file}, which no longer exists")
-        return _text_file(str(val_file), val_file.stat().st_mtime, None, 0.0, None)
+        # the digest: recorded since validation files had one (older checkpoints read the file as it is)
+        return _text_file(str(val_file), val_file.stat().st_mtime, val.get("sha256"), 0.0, None)
     fraction = float(val.get("fraction", 0.1))
     text_file = Path(str(data["path"]))
     if text_file.is_file():
