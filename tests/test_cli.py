@@ -564,8 +564,9 @@ def test_an_output_file_that_cannot_be_written_fails_before_the_model_runs(capsy
 
 def test_output_cut_by_a_pipe_ends_quietly():
     """`rnnscope sample ... | head -1`: the reader goes away after one line; rnnscope ends as Unix tools do
-    (status 141, 128 + SIGPIPE), with nothing on stderr: no 'Broken pipe' error."""
-    proc = subprocess.Popen([sys.executable, "-m", "rnnscope", "sample", "--chars", "3000", "-n", "20", "--device",
+    (status 141, 128 + SIGPIPE), with nothing on stderr: no 'Broken pipe' error. 300 kB of samples: more
+    than a pipe holds, so the writer is still writing when the reader goes."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnscope", "sample", "--chars", "3000", "-n", "100", "--device",
                              "cpu", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline()
     proc.stdout.close()
