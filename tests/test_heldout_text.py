@@ -203,6 +203,16 @@ def test_the_pages_state_takes_a_heldout_file(imported, tmp_path):
     h, _ = torch_run(net, vocab, TEXT[SPLIT:SPLIT + 200 + s.window])
     np.testing.assert_allclose(s.trace.values("h", 1), h[200:], rtol=0, atol=1e-5)
     assert s.sequence_note.startswith("held-out stream of source.py, characters 200 .. ")
+    # the tabs read the same stream: the Cells tab's labels are the API's on that file
+    from rnnscope.app.pages import cache
+    from rnnscope.app.tabs.cells import CellsTab
+    tab = CellsTab(state=s)
+    tab.open()
+    assert not tab.note.object.startswith("No labels") and len(tab.table.value) == 24
+    api = rs.load(folder / "ck", heldout=folder / "source.py", heldout_range=f"{SPLIT}:").label_cells(
+        views=["h"], layers=[0])
+    page = cache.cell_labels(s.model_path, "h", 0, key=s.heldout_key)[0]
+    assert {lab.cell: lab.label for lab in page} == dict(zip(api["cell"], api["label"]))
     bad = tmp_path / "bad.txt"
     bad.write_text(TEXT + "\u2603", encoding="utf-8")
     s.heldout_file = str(bad)                  # refused: the stream shown stays

@@ -93,104 +93,105 @@ LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (docs/
 
 
 @pn.cache(max_items=2)
-def _heldout_trace(path: str, mtime: float, chars: int):
-    """The first ``chars`` of the held-out stream, read from its start (so in context), with annotations."""
+def _heldout_trace(path: str, mtime: float, chars: int, key: tuple | None = None):
+    """The first ``chars`` of the held-out stream (``key``: the file given to the page), read from its start
+    (so in context), with annotations."""
     from rnnscope.analysis.decode.probing import annotations_of
-    held = heldout_of(path)
-    ann = annotations_of(held, min(chars, len(held.text)))
-    return _trace(_load(path, mtime), held.text[:min(chars, len(held.text))]), ann
+    stream = held(path, key)
+    ann = annotations_of(stream, min(chars, len(stream.text)))
+    return _trace(_load(path, mtime), stream.text[:min(chars, len(stream.text))]), ann
 
 
 @pn.cache(max_items=16)
-def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
+def _labels(path: str, mtime: float, view: str, layer: int, chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.labels import category_means, label_cells
     from rnnscope.analysis.decode.report import profile_names
     from rnnscope.models.reading.trace import value_range
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     values = tr.values(view, layer)
     low_high = value_range(view, values)
     profiles = {name: category_means(values, ann[name]) for name in profile_names(ann)}
     return label_cells(values, ann, low_high), profiles, ann, low_high
 
 
-def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS):
-    """Labels of every cell of one view and layer on the model's held-out stream read in context,
-    the per-category means (grammar: depth level, token kind; text: character class, strings, bracket
-    level), the annotations and the view's range. Raises RnnscopeError for a model with no held-out data."""
-    return _labels(str(path), stamp(path), view, layer, chars)
+def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
+    """Labels of every cell of one view and layer on the model's held-out stream (``key``: the file given to
+    the page; so for every function below) read in context, the per-category means (grammar: depth level,
+    token kind; text: character class, strings, bracket level), the annotations and the view's range.
+    Raises RnnscopeError for a model with no held-out data."""
+    return _labels(str(path), stamp(path), view, layer, chars, key)
 
 
 @pn.cache(max_items=4)
-def _probes(path: str, mtime: float, chars: int):
+def _probes(path: str, mtime: float, chars: int, key: tuple | None = None):
     from rnnscope.analysis.decode.probing import probe_targets
     from rnnscope.analysis.decode.probes import probe
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
-            for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
+            for k in range(tr.num_layers) for t in probe_targets(held(path, key))]
 
 
-def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+def probes(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
     text: analysis.probing.TEXT_PROBE_TARGETS), with their references
     (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
-    return _probes(str(path), stamp(path), chars)
+    return _probes(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=4)
-def _held_out_means(path: str, mtime: float, chars: int) -> dict:
+def _held_out_means(path: str, mtime: float, chars: int, key: tuple | None = None) -> dict:
     from rnnscope.analysis.intervene.ablation import held_out_means
-    tr, _ = _heldout_trace(path, mtime, chars)
+    tr, _ = _heldout_trace(path, mtime, chars, key)
     return held_out_means(tr.hidden, [g["c"] for g in tr.gates] if tr.cell == "lstm" else None)
 
 
-def held_out_means(path: str | Path, chars: int = LABEL_CHARS) -> dict:
+def held_out_means(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> dict:
     """{(layer, "h" | "c"): [H]} each cell's mean over the held-out stream read in context (ablation's "mean")."""
-    return _held_out_means(str(path), stamp(path), chars)
+    return _held_out_means(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=4)
-def _ablation_ranking(path: str, mtime: float, chars: int):
+def _ablation_ranking(path: str, mtime: float, chars: int, key: tuple | None = None):
     from rnnscope.analysis.intervene.ablation import rank_by_ablation
-    held = heldout_of(path)
-    return rank_by_ablation(_load(path, mtime), held.text[:chars], held_out_means(path))
+    return rank_by_ablation(_load(path, mtime), held(path, key).text[:chars], held_out_means(path, key=key))
 
 
-def ablation_ranking(path: str | Path, chars: int = 20_000):
+def ablation_ranking(path: str | Path, chars: int = 20_000, key: tuple | None = None):
     """The intact held-out loss and every cell's rise in loss when it alone is mean-ablated."""
-    return _ablation_ranking(str(path), stamp(path), chars)
+    return _ablation_ranking(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=8)
-def _depth_probe(path: str, mtime: float, layer: int, chars: int):
+def _depth_probe(path: str, mtime: float, layer: int, chars: int, key: tuple | None = None):
     from rnnscope.analysis.decode.probes import train_probe
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     target = ann["depth_level"]
     return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
 
 
-def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
+def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
     """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
     context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
-    return _depth_probe(str(path), stamp(path), layer, chars)
+    return _depth_probe(str(path), stamp(path), layer, chars, key)
 
 
-def probe_track(model_path: str, trace) -> ProbeTrack:
+def probe_track(model_path: str, trace, key: tuple | None = None) -> ProbeTrack:
     """Every layer's depth probe (``depth_probe``) applied to ``trace``'s hidden states: the probe track
     under the heatmap (app/drawing/probe_track.py)."""
-    return probe_track_of([depth_probe(model_path, k) for k in range(trace.num_layers)], trace)
+    return probe_track_of([depth_probe(model_path, k, key=key) for k in range(trace.num_layers)], trace)
 
 
 @pn.cache(max_items=4)
-def _saturation(path: str, mtime: float, chars: int) -> list[dict]:
+def _saturation(path: str, mtime: float, chars: int, key: tuple | None = None) -> list[dict]:
     from rnnscope.analysis.describe.saturation import saturation_by_view
-    tr, _ = _heldout_trace(path, mtime, chars)
+    tr, _ = _heldout_trace(path, mtime, chars, key)
     return saturation_by_view(tr)
 
 
-def saturation(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+def saturation(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Every cell's share of left- and right-saturated steps, per layer and bounded view
     (analysis/describe/saturation.py), on the held-out stream read in context."""
-    return _saturation(str(path), stamp(path), chars)
+    return _saturation(str(path), stamp(path), chars, key)
 
 
 # One build at a time: two sessions asking for a model's store at once must not both write it.
@@ -248,33 +249,34 @@ def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: in
 
 @pn.cache(max_items=8)
 def _comparison(path_a: str, mtime_a: float, path_b: str, mtime_b: float, view: str, layer_a: int, layer_b: int,
-                chars: int):
+                chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.compare import compare_models
-    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), heldout_of(path_a).text[:chars], view,
+    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), held(path_a, key).text[:chars], view,
                           layer_a, layer_b, names=("model A", "model B"))
 
 
 def comparison(path_a: str | Path, path_b: str | Path, view: str, layer_a: int, layer_b: int,
-               chars: int = COMPARE_CHARS):
+               chars: int = COMPARE_CHARS, key: tuple | None = None):
     """The cells of A and B paired (analysis.compare.compare_models) over the first ``chars`` of A's
     held-out stream, read from its start (in context) by both. Raises RnnscopeError, in one line, when B
     cannot read that text or lacks the view or layer."""
-    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars)
+    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars, key)
 
 
 @pn.cache(max_items=32)
 def _step_labels(path: str, mtime: float, stream_path: str, stream_mtime: float, view: str, layer: int,
-                 chars: int):
+                 chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.labels import label_cells
     from rnnscope.analysis.decode.probing import annotations_of
     from rnnscope.models.reading.trace import value_range
-    held = heldout_of(stream_path)
-    n = min(chars, len(held.text))
-    values = _trace(_load(path, mtime), held.text[:n]).values(view, layer)
-    return label_cells(values, annotations_of(held, n), value_range(view, values))
+    stream = held(stream_path, key)
+    n = min(chars, len(stream.text))
+    values = _trace(_load(path, mtime), stream.text[:n]).values(view, layer)
+    return label_cells(values, annotations_of(stream, n), value_range(view, values))
 
 
-def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS):
+def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS,
+                key: tuple | None = None):
     """Labels (analysis.labels) of every cell of the checkpoint at ``path`` on the first ``chars`` of the held-out
     stream of the model at ``stream_path`` read in context: one checkpoint of a run, on the final model's stream."""
-    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars)
+    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars, key)

@@ -63,6 +63,8 @@ class AppState(RowsState):
     # A text file to read as the held-out stream instead of the model's own (empty: the model's own)
     heldout_file = param.String(default="", label="Held-out text file (empty: the model's own stream)")
     heldout_range = param.String(default="", label="Its characters START:END (empty: all)")
+    heldout_key = param.Parameter(default=None, precedence=-1,
+                                  doc="the file read as the held-out stream (cache.stream_key; None: the model's own)")
     text = param.String(default="", label="Text (typed or pasted)")
     sample_chars = param.Integer(default=300, allow_None=True, label="Sample length")
     temperature = param.Number(default=1.0, allow_None=True, step=0.05, label="Temperature")
@@ -94,11 +96,10 @@ class AppState(RowsState):
         self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
-        # the file given as the held-out stream (cache.stream_key), or None; one named here is read now
+        # a held-out file named here is read now
         if (key := cache.stream_key(sequences.given_heldout(self.heldout_file, self.heldout_range))) is not None:
             sequences.heldout_stream(model_path, key)
-        self._heldout_key = key
-        self._own_stream = False      # the model has a held-out stream of its own (labels, probes use it)
+        self.heldout_key = key
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
@@ -154,22 +155,20 @@ class AppState(RowsState):
         """The held-out stream of the model shown: the file given to the page, else its own. A given file
         the new model cannot read is dropped (returns why) and the model's own stream is used."""
         dropped = ""
-        try:
-            own = sequences.heldout_stream(self.model_path)
-            self._own_stream, self._stream, self._no_stream = True, own, ""
-        except (RnnscopeError, OSError) as e:
-            self._own_stream, self._stream, self._no_stream = False, "", str(e)
-        if self._heldout_key is not None:
+        if self.heldout_key is not None:
             try:
-                self._stream, self._no_stream = sequences.heldout_stream(self.model_path, self._heldout_key), ""
+                self._stream, self._no_stream = sequences.heldout_stream(self.model_path, self.heldout_key), ""
+                return ""
             except (RnnscopeError, OSError) as e:
-                dropped, self._heldout_key = str(e), None
+                dropped, self.heldout_key = str(e), None
                 with param.discard_events(self):
                     self.param.update(heldout_file="", heldout_range="")
+        try:
+            self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
+        except (RnnscopeError, OSError) as e:
+            self._stream, self._no_stream = "", str(e)
         return dropped
 
-    heldout_key = property(lambda self: self._heldout_key,
-                           doc="The held-out file read instead of the model's own stream (cache.stream_key), or None.")
 
     @param.depends("heldout_file", "heldout_range", watch=True)
     def _on_heldout_file(self):
@@ -183,20 +182,21 @@ class AppState(RowsState):
         except (RnnscopeError, OSError) as e:
             self.refuse(f"held-out file: {e}")
             return self._restore_heldout_boxes()
-        previous = (self._heldout_key, self._stream, self._no_stream, self.source, self.index)
-        self._heldout_key, self._stream, self._no_stream = key, stream, ""
+        previous = (self.heldout_key, self._stream, self._no_stream, self.source, self.index)
+        self.heldout_key, self._stream, self._no_stream = key, stream, ""
         with param.discard_events(self):
             self.param.update(source="held-out", index=0)
         if not self._load():    # the trace shown stays, and so do the boxes that made it
-            self._heldout_key, self._stream, self._no_stream, source, index = previous
+            self.heldout_key, self._stream, self._no_stream, source, index = previous
             with param.discard_events(self):
                 self.param.update(source=source, index=index)
-            self._restore_heldout_boxes()
+            return self._restore_heldout_boxes()
+        self._offer_orders_and_filters()        # label scores may now be had (or no longer)
 
     def _restore_heldout_boxes(self) -> None:
         self._restoring = True
         try:
-            self.param.update(**sequences.heldout_boxes(self._heldout_key))
+            self.param.update(**sequences.heldout_boxes(self.heldout_key))
         finally:
             self._restoring = False
 
@@ -228,8 +228,7 @@ class AppState(RowsState):
     def _offer_orders_and_filters(self) -> None:
         """Only the orders and row filters that mean something for this model; a choice the new
         model cannot take goes back to index order / all cells, and the model note says so."""
-        # label scores are the model's own stream's (the Cells tab's), not a file's given to the page
-        has_depth, has_heldout = self._spec is not None, self._own_stream
+        has_depth, has_heldout = self._spec is not None, bool(self._stream)
         orders = orders_for(has_depth, has_heldout)
         filters = [f for f in FILTERS if (TOP_K.get(f) not in NEEDS_DEPTH or has_depth)
                    and (TOP_K.get(f) not in NEEDS_HELDOUT or has_heldout)]
@@ -266,12 +265,12 @@ class AppState(RowsState):
         need = {self.order, TOP_K.get(self.rows)}
         n = self._model.config.hidden_size
         out = {}
-        if "label score" in need and self._own_stream:
-            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS)[0]
+        if "label score" in need and self._stream:
+            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS, self.heldout_key)[0]
             out["label score"] = label_score_ranking(labels, n)
         if "probe weight" in need and self._spec is not None:
             from rnnscope.analysis.decode.probes import rank_cells
-            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS)
+            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS, self.heldout_key)
             if probe.model is not None:        # one class in training: no weights to rank by
                 out["probe weight"] = rank_cells(probe.model[-1].coef_)
         return out
@@ -338,7 +337,7 @@ class AppState(RowsState):
             text = sequences.window(self._stream, self.index, self.window)
             short = (f" (the stream ends there: {len(text):,} of the {self.window:,} characters asked for)"
                      if len(text) < self.window else "")
-            whose = "" if self._heldout_key is None else f" of {Path(self._heldout_key[0]).name}"
+            whose = "" if self.heldout_key is None else f" of {Path(self.heldout_key[0]).name}"
             span = f"characters {self.index:,} .. {self.index + len(text) - 1:,}{short}"
             return text, f"held-out stream{whose}, {span}, read {READING_NOTES[self.reading]}"
         if self.source == "typed":
@@ -365,7 +364,8 @@ class AppState(RowsState):
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
                           divergence=self._divergence(trace, start_depth),
-                          probe=probe_track(self.model_path, trace) if self._spec is not None else None, trace=trace)
+                          probe=None if self._spec is None else probe_track(self.model_path, trace, self.heldout_key),
+                          trace=trace)
         return True
 
     def _divergence(self, trace, start_depth: int):
@@ -374,7 +374,7 @@ class AppState(RowsState):
         if self._spec is None:
             return None
         if self.source == "held-out":
-            oracle = cache.held(self.model_path, self._heldout_key).oracle[self.index:self.index + len(trace)]
+            oracle = cache.held(self.model_path, self.heldout_key).oracle[self.index:self.index + len(trace)]
         else:
             oracle = grammar.next_char_probs(trace.text, self._spec, start_depth)
         return oracle_divergence(trace.probs, trace.vocab, oracle, self._spec.alphabet)
@@ -385,8 +385,8 @@ class AppState(RowsState):
         if self.source != "held-out":
             return cache.trace_text(self.model_path, text, self._spec)
         if self.reading == "in context":
-            return cache.trace_in_context(self.model_path, self.index, len(text), self._heldout_key)
-        ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self._heldout_key)
+            return cache.trace_in_context(self.model_path, self.index, len(text), self.heldout_key)
+        ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self.heldout_key)
         # the cached trace is shared: never mutate it
         return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
 

@@ -64,7 +64,7 @@ class CompareTab(LazyTab):
         self._restoring = False
         self._models()
         self.state.param.watch(self._models, ["model_path"])
-        self.state.param.watch(self._refresh, REDRAW_ON + ["model_path"])
+        self.state.param.watch(self._refresh, REDRAW_ON + ["model_path", "heldout_key"])
         self.param.watch(self._refresh, ["other", "other_layer"])
 
     def _models(self, *events) -> None:
@@ -79,7 +79,8 @@ class CompareTab(LazyTab):
             model_b = cache.load_model(self.other)
             self._layers_of(model_b.config.num_layers)
             check_readable(model_b, s.trace.text, "model B")
-            comparison = cache.comparison(s.model_path, self.other, s.view, s.layer, self.other_layer)
+            comparison = cache.comparison(s.model_path, self.other, s.view, s.layer, self.other_layer,
+                                          key=s.heldout_key)
             trace_b, how = self.trace_b()
         except RnnscopeError as e:
             return self._refuse(str(e))
