@@ -169,7 +169,6 @@ class AppState(RowsState):
             self._stream, self._no_stream = "", str(e)
         return dropped
 
-
     @param.depends("heldout_file", "heldout_range", watch=True)
     def _on_heldout_file(self):
         """A file (and range) given as the held-out stream, read and checked at once; the page shows its start,
