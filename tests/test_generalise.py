@@ -273,7 +273,7 @@ def test_a_model_trained_with_no_digits_keeps_its_grammar_through_its_checkpoint
     path = tmp_path / "m"
     assert main(["train", "--out", str(path), "--no-digits", "--steps", "2", "--batch", "4", "--row-chars", "150",
                  "--bptt", "50", "--eval-chars", "800", "--hidden", "3", "--device", "cpu", "--threads", "1",
-                 "--quiet"]) == 0
+                 "--quiet"]) == 1      # 2 steps do not beat the unigram baseline; the checkpoint is kept
     model = checkpoint.load(path)
     assert model.config.vocab == [" ", "(", ")"]
     assert gen.trained_grammar(model) == BRACKETS

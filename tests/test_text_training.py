@@ -4,6 +4,7 @@ state (a resumed run equals an uninterrupted one), sampling from the model's own
 the python-stdlib corpus. Each number is checked against an independent computation on a small case."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import unicodedata
@@ -87,7 +88,21 @@ def test_the_held_out_text_is_the_tail_fraction_or_the_validation_file(tmp_path)
     (tmp_path / "v.txt").write_text(code_text(seed=1))
     own = TextData(path, val_path=tmp_path / "v.txt")
     assert own.train_text == text and own.val_text == code_text(seed=1)
-    assert own.describe()["val"] == {"path": str(tmp_path / "v.txt"), "chars": len(code_text(seed=1))}
+    assert own.describe()["val"] == {"path": str(tmp_path / "v.txt"), "chars": len(code_text(seed=1)),
+                                     "sha256": hashlib.sha256(code_text(seed=1).encode()).hexdigest()}
+
+
+def test_a_validation_file_changed_after_training_is_refused_as_the_held_out_stream(tmp_path):
+    """The record keeps the validation text's digest: a file rewritten since is not the model's held-out text."""
+    (tmp_path / "t.txt").write_text(code_text())
+    (tmp_path / "v.txt").write_text(code_text(seed=1))
+    data = TextData(tmp_path / "t.txt", val_path=tmp_path / "v.txt")
+    checkpoint.save(CharRNN(ModelConfig(vocab=data.vocab.chars, hidden_size=3)), tmp_path / "ck",
+                    training={"data": data.describe()})
+    assert heldout_of(tmp_path / "ck").text == code_text(seed=1)
+    (tmp_path / "v.txt").write_text(code_text(seed=2))
+    with pytest.raises(RnnscopeError, match="changed since the model was trained on it"):
+        heldout_of(tmp_path / "ck")
 
 
 def test_a_validation_file_with_characters_the_training_text_lacks_is_refused_naming_them(tmp_path):
@@ -172,7 +187,8 @@ def test_the_cli_stops_at_its_time_limit_and_resume_finishes_the_run_identically
                                                                                    capsys):
     flags = ["--data", str(text_file), "--cell", "gru", "--hidden", "8", "--embedding", "4", "--steps", "10",
              "--batch", "8", "--bptt", "40", "--eval-every", "5", "--device", "cpu", "--quiet"]
-    assert main(["train", "-o", str(tmp_path / "straight"), *flags]) == 0
+    # 10 steps of 8 cells do not beat the character frequencies: exit 1, the checkpoint kept (and compared)
+    assert main(["train", "-o", str(tmp_path / "straight"), *flags]) == 1
     clock = iter(range(0, 10_000, 7))            # every reading of the clock: 7 s later
     real = train_module.time.perf_counter
     monkeypatch.setattr(train_module.time, "perf_counter", lambda: next(clock))
@@ -180,7 +196,7 @@ def test_the_cli_stops_at_its_time_limit_and_resume_finishes_the_run_identically
     monkeypatch.setattr(train_module.time, "perf_counter", real)
     said = capsys.readouterr().out
     assert "stopped at step 2 of 10 (time limit of 0.2 minutes): continue with --resume" in said
-    assert main(["train", "--resume", str(tmp_path / "ck.run"), "--quiet"]) == 0
+    assert main(["train", "--resume", str(tmp_path / "ck.run"), "--quiet"]) == 1      # the same run, finished
     a, b = weights(tmp_path / "ck.run" / "resume"), weights(tmp_path / "straight.run" / "resume")
     assert all(torch.equal(a[k], b[k]) for k in a)
 

@@ -215,9 +215,15 @@ def test_bad_state_dicts_and_maps_are_refused_naming_the_tensor_and_nothing_is_w
         "nonlinearity": "relu"}))                                          # a GRU has no choice of nonlinearity
     assert "a vocabulary is a JSON list" in cli_refusal(capsys, tmp_path, write_files(tmp_path, src, good,
                                                                                       vocab=["ab", "c"]))
-    assert "each once; got indices [True, False]" in cli_refusal(capsys, tmp_path, write_files(
+    assert "entry 0 is \"ab\", not one character" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab=["ab", "c"]))
+    assert "'c' is both entry 1 and entry 3" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab=["a", "c", "d", "c"]))
+    assert "'a' and 'b' both map to 0" in cli_refusal(capsys, tmp_path, write_files(
+        tmp_path, src, good, vocab={"a": 0, "b": 0}))
+    assert "each once; 'a' maps to true" in cli_refusal(capsys, tmp_path, write_files(
         tmp_path, src, good, vocab={"a": True, "b": False}))                  # JSON true is no index
-    assert "each once; got indices [0, 2]" in cli_refusal(capsys, tmp_path, write_files(
+    assert "each once; 'b' maps to 2" in cli_refusal(capsys, tmp_path, write_files(
         tmp_path, src, good, vocab={"a": 0, "b": 2}))
     assert "embedding has 7 rows, but the vocabulary has 8" in cli_refusal(
         capsys, tmp_path, write_files(tmp_path, src, good, vocab=VOCAB + ["z"]))
@@ -257,8 +263,9 @@ def test_an_existing_checkpoint_is_replaced_only_with_force(tmp_path, capsys):
     assert checkpoint.load(tmp_path / "ck").config.nonlinearity == "relu"
     # an imported model records no training data: eval asks for text rather than guessing a grammar
     assert main(["eval", "--model", str(tmp_path / "ck")]) == 2
-    assert capsys.readouterr().err == f"rnnscope eval: error: {tmp_path / 'ck'} records no grammar it was trained " \
-                                      f"on: give --text or --file\n"
+    assert capsys.readouterr().err == (f"rnnscope eval: error: {tmp_path / 'ck'} records no grammar it was trained "
+                                       "on, and records no held-out text: give the text to evaluate on (rnnscope "
+                                       "eval: --text, --file or --heldout FILE)\n")
 
 
 def test_the_documented_example_runs_and_traces_as_the_source(tmp_path, monkeypatch, capsys):

@@ -151,9 +151,10 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         "model": {"cell": model.config.cell, "layers": model.config.num_layers, "hidden": model.config.hidden_size},
         "data": {"kind": "grammar" if held.spec is not None else "text", "held_out_chars": chars,
                  "read": "in context, from the held-out stream's start",
+                 "source": held.origin or None,
                  "annotations": ("counted from the grammar stream's start" if held.spec is not None else
-                                 f"counted from the training file's start ({len(held.before):,} characters "
-                                 "before the held-out stream read for them)"),
+                                 f"counted from the start of the stream's file ({len(held.before):,} "
+                                 "characters before the held-out stream read for them)"),
                  "ablation_chars": min(ablation_chars, chars), "intact_loss": round(intact, 5)},
         "statistics": {"r": "Pearson correlation with a numeric annotation",
                        "MI": "mutual information in bits between the annotation (or a rule's two-way split) and "

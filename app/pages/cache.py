@@ -15,12 +15,30 @@ from rnnscope import grammar
 from rnnscope.models.network import checkpoint
 from rnnscope.models.reading.context import StreamReader
 from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.data.heldout_text import HeldoutText
 from rnnscope.models.reading.tracer import trace as _trace
 from rnnscope.models.reading.window import read_window
 
 from rnnscope.app.drawing.probe_track import ProbeTrack, probe_track_of
 
 TRACE_CACHE_ITEMS = 12
+
+
+def stream_key(given: HeldoutText | None) -> tuple | None:
+    """A held-out text the page was given (the sequence picker's file), as a cache key: the file, its range
+    and its modification time (a file rewritten on disk is read again). None: the model's own stream."""
+    if given is None:
+        return None
+    try:
+        mtime = given.path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return str(given.path), given.start, given.end, mtime
+
+
+def held(path: str | Path, key: tuple | None = None):
+    """The held-out stream the page reads for the model at ``path``: the file ``key`` names, else its own."""
+    return heldout_of(path, None if key is None else HeldoutText(Path(key[0]), key[1], key[2]))
 
 
 def stamp(path: str | Path) -> float:
@@ -54,148 +72,152 @@ def trace_text(path: str | Path, text: str, spec: grammar.GrammarSpec | None = N
 
 
 @pn.cache(max_items=4)
-def _reader(path: str, mtime: float) -> StreamReader:
-    held = heldout_of(path)
-    return StreamReader(_load(path, mtime), held.text, held.annotations)
+def _reader(path: str, mtime: float, key: tuple | None = None) -> StreamReader:
+    stream = held(path, key)
+    return StreamReader(_load(path, mtime), stream.text, stream.annotations)
 
 
 @pn.cache(max_items=TRACE_CACHE_ITEMS)
-def _window(path: str, mtime: float, index: int, length: int):
-    return read_window(_reader(path, mtime), index, length)
+def _window(path: str, mtime: float, index: int, length: int, key: tuple | None = None):
+    return read_window(_reader(path, mtime, key), index, length)
 
 
-def trace_in_context(path: str | Path, index: int, length: int):
+def trace_in_context(path: str | Path, index: int, length: int, key: tuple | None = None):
     """The held-out window at ``index`` as the model reads it along the stream (models/reading/context.py):
-    the states it holds there, not those of a fresh start. Shared across sessions."""
-    return _window(str(path), stamp(path), index, length)
+    the states it holds there, not those of a fresh start. ``key``: the stream a file given to the page
+    makes (``stream_key``), else the model's own. Shared across sessions."""
+    return _window(str(path), stamp(path), index, length, key)
 
 
 LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (docs/methods.md: >= 100k, read in context)
 
 
 @pn.cache(max_items=2)
-def _heldout_trace(path: str, mtime: float, chars: int):
-    """The first ``chars`` of the held-out stream, read from its start (so in context), with annotations."""
+def _heldout_trace(path: str, mtime: float, chars: int, key: tuple | None = None):
+    """The first ``chars`` of the held-out stream (``key``: the file given to the page), read from its start
+    (so in context), with annotations."""
     from rnnscope.analysis.decode.probing import annotations_of
-    held = heldout_of(path)
-    ann = annotations_of(held, min(chars, len(held.text)))
-    return _trace(_load(path, mtime), held.text[:min(chars, len(held.text))]), ann
+    stream = held(path, key)
+    ann = annotations_of(stream, min(chars, len(stream.text)))
+    return _trace(_load(path, mtime), stream.text[:min(chars, len(stream.text))]), ann
 
 
 @pn.cache(max_items=16)
-def _labels(path: str, mtime: float, view: str, layer: int, chars: int):
+def _labels(path: str, mtime: float, view: str, layer: int, chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.labels import category_means, label_cells
     from rnnscope.analysis.decode.report import profile_names
     from rnnscope.models.reading.trace import value_range
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     values = tr.values(view, layer)
     low_high = value_range(view, values)
     profiles = {name: category_means(values, ann[name]) for name in profile_names(ann)}
     return label_cells(values, ann, low_high), profiles, ann, low_high
 
 
-def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS):
-    """Labels of every cell of one view and layer on the model's held-out stream read in context,
-    the per-category means (grammar: depth level, token kind; text: character class, strings, bracket
-    level), the annotations and the view's range. Raises RnnscopeError for a model with no held-out data."""
-    return _labels(str(path), stamp(path), view, layer, chars)
+def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
+    """Labels of every cell of one view and layer on the model's held-out stream (``key``: the file given to
+    the page; so for every function below) read in context, the per-category means (grammar: depth level,
+    token kind; text: character class, strings, bracket level), the annotations and the view's range.
+    Raises RnnscopeError for a model with no held-out data."""
+    return _labels(str(path), stamp(path), view, layer, chars, key)
 
 
 @pn.cache(max_items=4)
-def _probes(path: str, mtime: float, chars: int):
+def _probes(path: str, mtime: float, chars: int, key: tuple | None = None):
     from rnnscope.analysis.decode.probing import probe_targets
     from rnnscope.analysis.decode.probes import probe
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
-            for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
+            for k in range(tr.num_layers) for t in probe_targets(held(path, key))]
 
 
-def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+def probes(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
     text: analysis.probing.TEXT_PROBE_TARGETS), with their references
     (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
-    return _probes(str(path), stamp(path), chars)
+    return _probes(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=4)
-def _held_out_means(path: str, mtime: float, chars: int) -> dict:
+def _held_out_means(path: str, mtime: float, chars: int, key: tuple | None = None) -> dict:
     from rnnscope.analysis.intervene.ablation import held_out_means
-    tr, _ = _heldout_trace(path, mtime, chars)
+    tr, _ = _heldout_trace(path, mtime, chars, key)
     return held_out_means(tr.hidden, [g["c"] for g in tr.gates] if tr.cell == "lstm" else None)
 
 
-def held_out_means(path: str | Path, chars: int = LABEL_CHARS) -> dict:
+def held_out_means(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> dict:
     """{(layer, "h" | "c"): [H]} each cell's mean over the held-out stream read in context (ablation's "mean")."""
-    return _held_out_means(str(path), stamp(path), chars)
+    return _held_out_means(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=4)
-def _ablation_ranking(path: str, mtime: float, chars: int):
+def _ablation_ranking(path: str, mtime: float, chars: int, key: tuple | None = None):
     from rnnscope.analysis.intervene.ablation import rank_by_ablation
-    held = heldout_of(path)
-    return rank_by_ablation(_load(path, mtime), held.text[:chars], held_out_means(path))
+    return rank_by_ablation(_load(path, mtime), held(path, key).text[:chars], held_out_means(path, key=key))
 
 
-def ablation_ranking(path: str | Path, chars: int = 20_000):
+def ablation_ranking(path: str | Path, chars: int = 20_000, key: tuple | None = None):
     """The intact held-out loss and every cell's rise in loss when it alone is mean-ablated."""
-    return _ablation_ranking(str(path), stamp(path), chars)
+    return _ablation_ranking(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=8)
-def _depth_probe(path: str, mtime: float, layer: int, chars: int):
+def _depth_probe(path: str, mtime: float, layer: int, chars: int, key: tuple | None = None):
     from rnnscope.analysis.decode.probes import train_probe
-    tr, ann = _heldout_trace(path, mtime, chars)
+    tr, ann = _heldout_trace(path, mtime, chars, key)
     target = ann["depth_level"]
     return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
 
 
-def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS):
+def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
     """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
     context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
-    return _depth_probe(str(path), stamp(path), layer, chars)
+    return _depth_probe(str(path), stamp(path), layer, chars, key)
 
 
-def probe_track(model_path: str, trace) -> ProbeTrack:
+def probe_track(model_path: str, trace, key: tuple | None = None) -> ProbeTrack:
     """Every layer's depth probe (``depth_probe``) applied to ``trace``'s hidden states: the probe track
     under the heatmap (app/drawing/probe_track.py)."""
-    return probe_track_of([depth_probe(model_path, k) for k in range(trace.num_layers)], trace)
+    return probe_track_of([depth_probe(model_path, k, key=key) for k in range(trace.num_layers)], trace)
 
 
 @pn.cache(max_items=4)
-def _saturation(path: str, mtime: float, chars: int) -> list[dict]:
+def _saturation(path: str, mtime: float, chars: int, key: tuple | None = None) -> list[dict]:
     from rnnscope.analysis.describe.saturation import saturation_by_view
-    tr, _ = _heldout_trace(path, mtime, chars)
+    tr, _ = _heldout_trace(path, mtime, chars, key)
     return saturation_by_view(tr)
 
 
-def saturation(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
+def saturation(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Every cell's share of left- and right-saturated steps, per layer and bounded view
     (analysis/describe/saturation.py), on the held-out stream read in context."""
-    return _saturation(str(path), stamp(path), chars)
+    return _saturation(str(path), stamp(path), chars, key)
 
 
 # One build at a time: two sessions asking for a model's store at once must not both write it.
 _STORE_BUILD = threading.Lock()
 
 
-def corpus_store_path(path: str | Path) -> Path:
-    """Where the state store of the model's held-out stream lives (models/store/zarr_store.py's default:
-    keyed by the model's weights and the text, so another model's store is never picked up)."""
+def corpus_store_path(path: str | Path, key: tuple | None = None) -> Path:
+    """Where the state store of the model's held-out stream (or the given one, ``key``) lives
+    (models/store/zarr_store.py's default: keyed by the model's weights and the text, so another model's
+    or another text's store is never picked up)."""
     from rnnscope.models.store.zarr_store import default_store_path
-    return default_store_path(load_model(path), heldout_of(path).text)
+    return default_store_path(load_model(path), held(path, key).text)
 
 
 @pn.cache(max_items=4)
-def _corpus_store(path: str, mtime: float, store_path: str):
+def _corpus_store(path: str, mtime: float, store_path: str, key: tuple | None = None):
     from rnnscope.models.store.zarr_store import store_for
     with _STORE_BUILD:
-        return store_for(_load(path, mtime), heldout_of(path).text, store_path)
+        return store_for(_load(path, mtime), held(path, key).text, store_path)
 
 
-def corpus_store(path: str | Path):
-    """The Zarr store of every hidden state of the model's whole held-out stream read in context:
-    built on first use (once per model; this blocks while it is written), then opened and shared."""
-    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path)))
+def corpus_store(path: str | Path, key: tuple | None = None):
+    """The Zarr store of every hidden state of the model's whole held-out stream (``key``: the file given
+    to the page) read in context: built on first use (once per model and text; this blocks while it is
+    written), then opened and shared."""
+    return _corpus_store(str(path), stamp(path), str(corpus_store_path(path, key)), key)
 
 
 # --- the Compare and Timeline tabs: other models reading the shown model's held-out stream ----------------
@@ -205,52 +227,56 @@ TIMELINE_CHARS = 20_000     # held-out characters each checkpoint of a run is la
 
 
 @pn.cache(max_items=8)
-def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float) -> StreamReader:
-    held = heldout_of(stream_path)
-    return StreamReader(_load(path, mtime), held.text, held.annotations)
+def _reader_of(path: str, mtime: float, stream_path: str, stream_mtime: float, key: tuple | None = None):
+    stream = held(stream_path, key)
+    return StreamReader(_load(path, mtime), stream.text, stream.annotations)
 
 
 @pn.cache(max_items=TRACE_CACHE_ITEMS)
-def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int):
-    return _reader_of(path, mtime, stream_path, stream_mtime).trace(index, length)
+def _window_of(path: str, mtime: float, stream_path: str, stream_mtime: float, index: int, length: int,
+               key: tuple | None = None):
+    return _reader_of(path, mtime, stream_path, stream_mtime, key).trace(index, length)
 
 
-def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int):
-    """The window at ``index`` of the held-out stream of the model at ``stream_path``, as the model at
-    ``path`` reads it along that stream from its start: model B of a comparison reading A's stream, or a
-    run's periodic checkpoint reading the final model's. The caller checks that ``path`` can read it."""
-    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length)
+def trace_stream_in_context(path: str | Path, stream_path: str | Path, index: int, length: int,
+                            key: tuple | None = None):
+    """The window at ``index`` of the held-out stream of the model at ``stream_path`` (``key``: the file
+    given to the page), as the model at ``path`` reads it along that stream from its start: model B of a
+    comparison reading A's stream, or a run's periodic checkpoint reading the final model's. The caller
+    checks that ``path`` can read it."""
+    return _window_of(str(path), stamp(path), str(stream_path), stamp(stream_path), index, length, key)
 
 
 @pn.cache(max_items=8)
 def _comparison(path_a: str, mtime_a: float, path_b: str, mtime_b: float, view: str, layer_a: int, layer_b: int,
-                chars: int):
+                chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.compare import compare_models
-    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), heldout_of(path_a).text[:chars], view,
+    return compare_models(_load(path_a, mtime_a), _load(path_b, mtime_b), held(path_a, key).text[:chars], view,
                           layer_a, layer_b, names=("model A", "model B"))
 
 
 def comparison(path_a: str | Path, path_b: str | Path, view: str, layer_a: int, layer_b: int,
-               chars: int = COMPARE_CHARS):
+               chars: int = COMPARE_CHARS, key: tuple | None = None):
     """The cells of A and B paired (analysis.compare.compare_models) over the first ``chars`` of A's
     held-out stream, read from its start (in context) by both. Raises RnnscopeError, in one line, when B
     cannot read that text or lacks the view or layer."""
-    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars)
+    return _comparison(str(path_a), stamp(path_a), str(path_b), stamp(path_b), view, layer_a, layer_b, chars, key)
 
 
 @pn.cache(max_items=32)
 def _step_labels(path: str, mtime: float, stream_path: str, stream_mtime: float, view: str, layer: int,
-                 chars: int):
+                 chars: int, key: tuple | None = None):
     from rnnscope.analysis.describe.labels import label_cells
     from rnnscope.analysis.decode.probing import annotations_of
     from rnnscope.models.reading.trace import value_range
-    held = heldout_of(stream_path)
-    n = min(chars, len(held.text))
-    values = _trace(_load(path, mtime), held.text[:n]).values(view, layer)
-    return label_cells(values, annotations_of(held, n), value_range(view, values))
+    stream = held(stream_path, key)
+    n = min(chars, len(stream.text))
+    values = _trace(_load(path, mtime), stream.text[:n]).values(view, layer)
+    return label_cells(values, annotations_of(stream, n), value_range(view, values))
 
 
-def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS):
+def step_labels(path: str | Path, stream_path: str | Path, view: str, layer: int, chars: int = TIMELINE_CHARS,
+                key: tuple | None = None):
     """Labels (analysis.labels) of every cell of the checkpoint at ``path`` on the first ``chars`` of the held-out
     stream of the model at ``stream_path`` read in context: one checkpoint of a run, on the final model's stream."""
-    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars)
+    return _step_labels(str(path), stamp(path), str(stream_path), stamp(stream_path), view, layer, chars, key)

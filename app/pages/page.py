@@ -100,6 +100,8 @@ class Page(BasePage):
             heading("Sequence: a window of the held-out stream"),
             pn.Row(W.IntInput.from_param(p.index, width=140), W.IntInput.from_param(p.window, width=120)),
             W.Select.from_param(p.reading),
+            W.TextInput.from_param(p.heldout_file, placeholder="/path/to/text.txt"),
+            W.TextInput.from_param(p.heldout_range, placeholder="0:50000", width=200),
             W.Button.from_param(p.random),
             heading("\u2026 or your own text"),
             text, trace_text,

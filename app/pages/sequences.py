@@ -11,10 +11,12 @@ from rnnscope import grammar
 from rnnscope.models.network import checkpoint
 from rnnscope.models.data.batches import grammar_spec_of
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.models.data.heldout import heldout_of
+from rnnscope.models.data.heldout_text import HeldoutText
 from rnnscope.models.reading.sample import sample as _sample
 from rnnscope.models.reading.sample import start_distribution
 from rnnscope.models.reading.window import MAX_CHARS, check_typed, grammar_note  # noqa: F401  (the page's names)
+
+from rnnscope.app.pages.cache import held
 
 MAX_SAMPLE_CHARS = 20_000      # sampling steps one char at a time: keep it interactive
 
@@ -28,16 +30,36 @@ def _spec_of(config: dict) -> grammar.GrammarSpec | None:
     return grammar_spec_of(config.get("training", {}), config["model"].get("vocab"))
 
 
-def heldout_stream(path: str | Path) -> str:
+def heldout_stream(path: str | Path, key: tuple | None = None) -> str:
     """The model's held-out stream (models/data/heldout.py): a fresh grammar stream, or the last
-    10% of the training text (which must still be where training read it)."""
-    return heldout_of(path).text
+    10% of the training text (which must still be where training read it); ``key`` (app/pages/cache.py
+    ``stream_key``): a text file given to the page instead, checked against the model's vocabulary."""
+    return held(path, key).text
 
 
-def heldout_annotations(path: str | Path, index: int, length: int) -> dict:
+def heldout_annotations(path: str | Path, index: int, length: int, key: tuple | None = None) -> dict:
     """The true annotations of a window of the held-out stream: counted from the stream's
     start, not from the window's."""
-    return heldout_of(path).annotations_at(index, length)
+    return held(path, key).annotations_at(index, length)
+
+
+def given_heldout(file: str, chars: str) -> HeldoutText | None:
+    """The held-out text the page's boxes name (None when the file box is empty: the model's own
+    stream); RnnscopeError for a range without a file or one that does not parse."""
+    file, chars = file.strip(), chars.strip()
+    if not file:
+        if chars:
+            raise RnnscopeError("a held-out range goes with a held-out file: give the file too")
+        return None
+    return HeldoutText.of(file, chars or None)
+
+
+def heldout_boxes(key: tuple | None) -> dict:
+    """The page's held-out file and range boxes as they read for ``key`` (cache.stream_key)."""
+    if key is None:
+        return {"heldout_file": "", "heldout_range": ""}
+    whole = key[1:3] == (0, None)
+    return {"heldout_file": key[0], "heldout_range": "" if whole else f"{key[1]}:{'' if key[2] is None else key[2]}"}
 
 
 def window(stream: str, index: int, length: int) -> str:

@@ -17,7 +17,6 @@ import param
 from rnnscope import grammar
 from rnnscope.analysis.describe.divergence import oracle_divergence
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.trace import VIEW_LABELS
 
 from rnnscope.app.pages import cache, sequences
@@ -61,6 +60,11 @@ class AppState(RowsState):
     window = param.Integer(default=100, allow_None=True, label="Window (chars)")
     reading = param.Selector(default="in context", objects=READINGS, label="Read the window")
     random = param.Event(label="Random window")
+    # A text file to read as the held-out stream instead of the model's own (empty: the model's own)
+    heldout_file = param.String(default="", label="Held-out text file (empty: the model's own stream)")
+    heldout_range = param.String(default="", label="Its characters START:END (empty: all)")
+    heldout_key = param.Parameter(default=None, precedence=-1,
+                                  doc="the file read as the held-out stream (cache.stream_key; None: the model's own)")
     text = param.String(default="", label="Text (typed or pasted)")
     sample_chars = param.Integer(default=300, allow_None=True, label="Sample length")
     temperature = param.Number(default=1.0, allow_None=True, step=0.05, label="Temperature")
@@ -92,6 +96,10 @@ class AppState(RowsState):
         self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
+        # a held-out file named here is read now
+        if (key := cache.stream_key(sequences.given_heldout(self.heldout_file, self.heldout_range))) is not None:
+            sequences.heldout_stream(model_path, key)
+        self.heldout_key = key
         self.param.watch(self._keep_sample_settings, ["sample_chars", "temperature", "seed"])
         self.param.model_path.objects = find_checkpoints(model_path)
         self.model_path = model_path
@@ -126,11 +134,10 @@ class AppState(RowsState):
             self.view = self.view if self.view in views else "h"
             self.layer = self.layer if self.layer < cfg.num_layers else 0
             self.selected = [c for c in self.selected if c < cfg.hidden_size]
-        try:
-            self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
-        except (RnnscopeError, OSError) as e:
-            self._stream, self._no_stream = "", str(e)
+        dropped = self._resolve_stream()
         self._offer_orders_and_filters()
+        if dropped:
+            self.model_note += f"; the held-out file given was dropped: {dropped}"
         if self.source == "held-out" and not self._stream and self._fallback:
             self.source = "typed"
         # A task model reads its own short sequences from the zero state: start on a new one, and
@@ -143,6 +150,54 @@ class AppState(RowsState):
         self._left_task = bool(cfg.task)
         if not self._load():
             self._open_on_own_stream(previous)
+
+    def _resolve_stream(self) -> str:
+        """The held-out stream of the model shown: the file given to the page, else its own. A given file
+        the new model cannot read is dropped (returns why) and the model's own stream is used."""
+        dropped = ""
+        if self.heldout_key is not None:
+            try:
+                self._stream, self._no_stream = sequences.heldout_stream(self.model_path, self.heldout_key), ""
+                return ""
+            except (RnnscopeError, OSError) as e:
+                dropped, self.heldout_key = str(e), None
+                with param.discard_events(self):
+                    self.param.update(heldout_file="", heldout_range="")
+        try:
+            self._stream, self._no_stream = sequences.heldout_stream(self.model_path), ""
+        except (RnnscopeError, OSError) as e:
+            self._stream, self._no_stream = "", str(e)
+        return dropped
+
+    @param.depends("heldout_file", "heldout_range", watch=True)
+    def _on_heldout_file(self):
+        """A file (and range) given as the held-out stream, read and checked at once; the page shows its start,
+        in context. Refused: the boxes go back to what is in effect and nothing else changes."""
+        if self._restoring:
+            return
+        try:
+            key = cache.stream_key(sequences.given_heldout(self.heldout_file, self.heldout_range))
+            stream = sequences.heldout_stream(self.model_path, key)
+        except (RnnscopeError, OSError) as e:
+            self.refuse(f"held-out file: {e}")
+            return self._restore_heldout_boxes()
+        previous = (self.heldout_key, self._stream, self._no_stream, self.source, self.index)
+        self.heldout_key, self._stream, self._no_stream = key, stream, ""
+        with param.discard_events(self):
+            self.param.update(source="held-out", index=0)
+        if not self._load():    # the trace shown stays, and so do the boxes that made it
+            self.heldout_key, self._stream, self._no_stream, source, index = previous
+            with param.discard_events(self):
+                self.param.update(source=source, index=index)
+            return self._restore_heldout_boxes()
+        self._offer_orders_and_filters()        # label scores may now be had (or no longer)
+
+    def _restore_heldout_boxes(self) -> None:
+        self._restoring = True
+        try:
+            self.param.update(**sequences.heldout_boxes(self.heldout_key))
+        finally:
+            self._restoring = False
 
     def _open_on_own_stream(self, previous: str | None) -> None:
         """The new model cannot read the sequence on screen (typed text with characters outside its
@@ -210,11 +265,11 @@ class AppState(RowsState):
         n = self._model.config.hidden_size
         out = {}
         if "label score" in need and self._stream:
-            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS)[0]
+            labels = cache.cell_labels(self.model_path, self.view, self.layer, cache.LABEL_CHARS, self.heldout_key)[0]
             out["label score"] = label_score_ranking(labels, n)
         if "probe weight" in need and self._spec is not None:
             from rnnscope.analysis.decode.probes import rank_cells
-            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS)
+            probe = cache.depth_probe(self.model_path, self.layer, cache.LABEL_CHARS, self.heldout_key)
             if probe.model is not None:        # one class in training: no weights to rank by
                 out["probe weight"] = rank_cells(probe.model[-1].coef_)
         return out
@@ -281,8 +336,9 @@ class AppState(RowsState):
             text = sequences.window(self._stream, self.index, self.window)
             short = (f" (the stream ends there: {len(text):,} of the {self.window:,} characters asked for)"
                      if len(text) < self.window else "")
-            return text, (f"held-out stream, characters {self.index:,} .. {self.index + len(text) - 1:,}{short}, "
-                          f"read {READING_NOTES[self.reading]}")
+            whose = "" if self.heldout_key is None else f" of {Path(self.heldout_key[0]).name}"
+            span = f"characters {self.index:,} .. {self.index + len(text) - 1:,}{short}"
+            return text, f"held-out stream{whose}, {span}, read {READING_NOTES[self.reading]}"
         if self.source == "typed":
             return sequences.check_typed(self.text, list(self._model.config.vocab)), "typed text"
         prime, how = sequences.app_prime(self._model, self._stream)
@@ -307,7 +363,8 @@ class AppState(RowsState):
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
                           divergence=self._divergence(trace, start_depth),
-                          probe=probe_track(self.model_path, trace) if self._spec is not None else None, trace=trace)
+                          probe=None if self._spec is None else probe_track(self.model_path, trace, self.heldout_key),
+                          trace=trace)
         return True
 
     def _divergence(self, trace, start_depth: int):
@@ -316,7 +373,7 @@ class AppState(RowsState):
         if self._spec is None:
             return None
         if self.source == "held-out":
-            oracle = heldout_of(self.model_path).oracle[self.index:self.index + len(trace)]
+            oracle = cache.held(self.model_path, self.heldout_key).oracle[self.index:self.index + len(trace)]
         else:
             oracle = grammar.next_char_probs(trace.text, self._spec, start_depth)
         return oracle_divergence(trace.probs, trace.vocab, oracle, self._spec.alphabet)
@@ -327,8 +384,8 @@ class AppState(RowsState):
         if self.source != "held-out":
             return cache.trace_text(self.model_path, text, self._spec)
         if self.reading == "in context":
-            return cache.trace_in_context(self.model_path, self.index, len(text))
-        ann = sequences.heldout_annotations(self.model_path, self.index, len(text))
+            return cache.trace_in_context(self.model_path, self.index, len(text), self.heldout_key)
+        ann = sequences.heldout_annotations(self.model_path, self.index, len(text), self.heldout_key)
         # the cached trace is shared: never mutate it
         return dataclasses.replace(cache.trace_text(self.model_path, text, self._spec), annotations=ann)
 

@@ -65,7 +65,7 @@ class AblationTab(Viewer):
             return
         try:
             model = cache.load_model(s.model_path)
-            means = cache.held_out_means(s.model_path) if self.mode == "mean" else None
+            means = cache.held_out_means(s.model_path, key=s.heldout_key) if self.mode == "mean" else None
             variants = [[], [Ablation(s.layer, cells, self.mode, self.value)]]
             probs = run_ablated(model, tr.text, variants, means)
             shares = grammatical_shares(model, s.grammar_spec, variants, means) if s.grammar_spec else None
@@ -95,7 +95,7 @@ class AblationTab(Viewer):
     @param.depends("rank", watch=True)
     def _rank(self) -> None:
         try:
-            intact, effects = cache.ablation_ranking(self.state.model_path)
+            intact, effects = cache.ablation_ranking(self.state.model_path, key=self.state.heldout_key)
         except RnnscopeError as e:
             self.result.object = f"Cannot rank: {e}"
             return

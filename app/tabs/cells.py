@@ -56,14 +56,14 @@ class CellsTab(LazyTab):
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.profiles = pn.Row()
-        self.state.param.watch(self._refresh, ["model_path", "view", "layer"])
+        self.state.param.watch(self._refresh, ["model_path", "view", "layer", "heldout_key"])
 
     def _refresh(self, *events) -> None:
         if not self.opened:
             return
         s = self.state
         try:
-            labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer)
+            labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer, key=s.heldout_key)
         except RnnscopeError as e:
             self.table.value = labels_table_frame([])
             self.profiles.objects = []

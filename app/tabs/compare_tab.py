@@ -64,7 +64,7 @@ class CompareTab(LazyTab):
         self._restoring = False
         self._models()
         self.state.param.watch(self._models, ["model_path"])
-        self.state.param.watch(self._refresh, REDRAW_ON + ["model_path"])
+        self.state.param.watch(self._refresh, REDRAW_ON + ["model_path", "heldout_key"])
         self.param.watch(self._refresh, ["other", "other_layer"])
 
     def _models(self, *events) -> None:
@@ -79,7 +79,8 @@ class CompareTab(LazyTab):
             model_b = cache.load_model(self.other)
             self._layers_of(model_b.config.num_layers)
             check_readable(model_b, s.trace.text, "model B")
-            comparison = cache.comparison(s.model_path, self.other, s.view, s.layer, self.other_layer)
+            comparison = cache.comparison(s.model_path, self.other, s.view, s.layer, self.other_layer,
+                                          key=s.heldout_key)
             trace_b, how = self.trace_b()
         except RnnscopeError as e:
             return self._refuse(str(e))
@@ -114,7 +115,7 @@ class CompareTab(LazyTab):
         """B's trace of the sequence shown, and how B read it."""
         s = self.state
         if s.source == "held-out" and s.reading == "in context":
-            return (cache.trace_stream_in_context(self.other, s.model_path, s.index, len(s.trace)),
+            return (cache.trace_stream_in_context(self.other, s.model_path, s.index, len(s.trace), s.heldout_key),
                     "B reads A's held-out stream from its start, as A does")
         return cache.trace_text(self.other, s.trace.text), "both from the zero state"
 

@@ -32,7 +32,6 @@ from panel.viewable import Viewer
 
 from rnnscope.analysis.describe.match import Match, match, on_cells
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.reading.trace import value_range
 
 from rnnscope.app.pages import cache, sequences
@@ -313,21 +312,21 @@ class HeldoutMatchTab(MatchTab):
 
     def _corpus(self) -> tuple[str, Callable, str, str]:
         """The model's whole held-out stream, and its states from the model's state store."""
-        path = self.state.model_path
-        corpus = heldout_of(path).text
-        store = cache.corpus_store_path(path)
+        path, key = self.state.model_path, self.state.heldout_key
+        corpus = cache.held(path, key).text
+        store = cache.corpus_store_path(path, key)
         building = not store.exists()
         reading = (f"*Building the state store: every hidden state of the {len(corpus):,} held-out "
                    f"characters, read in context (once for this model) \u2026*" if building else
                    f"*Scanning all {len(corpus):,} held-out steps \u2026*")
         scanned = (f"**whole** held-out stream ({len(corpus):,} steps, read in context; store `{store}`"
                    f"{', built just now' if building else ''})")
-        return corpus, lambda layer: cache.corpus_store(path)[f"h_l{layer}"], reading, scanned
+        return corpus, lambda layer: cache.corpus_store(path, key)[f"h_l{layer}"], reading, scanned
 
     def load(self, start: int, end: int) -> None:
         """Load the held-out window around characters ``start .. end``, read in context, span highlighted."""
         s = self.state
-        index, window = around(start, end, s.window, len(heldout_of(s.model_path).text))
+        index, window = around(start, end, s.window, len(cache.held(s.model_path, s.heldout_key).text))
         before = (s.index, s.window, s.reading)
         self._pending = (start - index, end - index)
         try:

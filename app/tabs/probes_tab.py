@@ -22,13 +22,13 @@ class ProbesTab(LazyTab):
     def __init__(self, **params):
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self.state.param.watch(self._refresh, ["model_path"])
+        self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
 
     def _refresh(self, *events) -> None:
         if not self.opened:
             return
         try:
-            results = cache.probes(self.state.model_path)
+            results = cache.probes(self.state.model_path, key=self.state.heldout_key)
         except RnnscopeError as e:
             self.body.objects = [pn.pane.Markdown(f"No probes for this model: {e}")]
             return

@@ -25,13 +25,13 @@ class SaturationTab(LazyTab):
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
         self.sources: dict[tuple[int, str], ColumnDataSource] = {}    # (layer, view) -> its points
-        self.state.param.watch(self._refresh, ["model_path"])
+        self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
 
     def _refresh(self, *events) -> None:
         if not self.opened:
             return
         try:
-            found = cache.saturation(self.state.model_path)
+            found = cache.saturation(self.state.model_path, key=self.state.heldout_key)
         except RnnscopeError as e:
             self.sources = {}
             self.body.objects = [pn.pane.Markdown(f"No saturation for this model: {e}")]

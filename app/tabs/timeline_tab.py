@@ -63,7 +63,7 @@ class TimelineTab(LazyTab):
                                           layout="fit_data_stretch")
         self.table.on_click(self._on_click)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self.state.param.watch(self._refresh, ["model_path"])
+        self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
         self.state.param.watch(self._on_view, ["view", "layer"])
         self.state.param.watch(self._draw, ["trace", "hide_separators"])
         self.param.watch(self._draw, ["step"])
@@ -95,7 +95,7 @@ class TimelineTab(LazyTab):
             return
         s = self.state
         try:
-            self.labels = {step: cache.step_labels(path, s.model_path, s.view, s.layer)
+            self.labels = {step: cache.step_labels(path, s.model_path, s.view, s.layer, key=s.heldout_key)
                            for step, path in self.checkpoints.items()}
         except RnnscopeError as e:
             self.labels = {}
@@ -149,7 +149,7 @@ class TimelineTab(LazyTab):
         """The checkpoint's trace of the sequence shown, read as the page reads it."""
         s = self.state
         if s.source == "held-out" and s.reading == "in context":
-            return cache.trace_stream_in_context(path, s.model_path, s.index, len(s.trace))
+            return cache.trace_stream_in_context(path, s.model_path, s.index, len(s.trace), s.heldout_key)
         return cache.trace_text(path, s.trace.text, s.grammar_spec)
 
     def _on_click(self, event) -> None:

@@ -167,7 +167,8 @@ class TextData:
         return counts.tolist()
 
     def describe(self) -> dict:
-        held = ({"path": str(self.val_path), "chars": len(self.val_text)} if self.val_path is not None
+        held = ({"path": str(self.val_path), "chars": len(self.val_text), "sha256": corpus.sha256(self.val_text)}
+                if self.val_path is not None
                 else {"fraction": self.val_fraction, "chars": len(self.val_text)})
         out = {"kind": "text", "path": str(self.path), "chars": len(self.text), "sha256": self.sha256,
                "normalised": "NFC", "val": held, "seed": self.seed, "eval_streams": self.eval_streams,

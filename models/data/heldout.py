@@ -1,6 +1,8 @@
 """The held-out stream of a checkpoint: the text a model is looked at on, never trained on.
 
-A grammar model's is a fresh stream of its own grammar; a text model's is its validation file or
+Resolved in this order: a text the user names (``--heldout FILE``, models/data/heldout_text.py); the
+held-out text recorded in the checkpoint (``training.heldout``, written by ``rnnscope import ...
+--heldout``); for a grammar model, a fresh stream of its own grammar; a text model's validation file or
 the recorded tail of its training file (which must still be where training read it, unless it
 was a corpus rnnscope builds again). Its annotations are counted
 once, from the stream's start, so a window anywhere in it gets its true depth.
@@ -19,6 +21,7 @@ from rnnscope.models.network import checkpoint
 
 from rnnscope.models.data import corpus
 from rnnscope.models.data.batches import grammar_spec_of, read_text
+from rnnscope.models.data.heldout_text import HeldoutText, read_heldout
 from rnnscope.base.errors import RnnscopeError
 
 HELDOUT_CHARS = 200_000        # length of a grammar model's held-out stream
@@ -32,6 +35,8 @@ class HeldOut:
     # A text model's training text before the stream ('' when the stream starts its file): text
     # annotations (strings, comments, brackets) read it to know the state the stream starts in.
     before: str = ""
+    origin: str = ""            # where the stream comes from, in words (reports say it)
+    start_depth: int = 0        # a grammar stream cut from a file: the depth before its first character
 
     def annotations_at(self, index: int, length: int) -> dict[str, np.ndarray]:
         return {k: v[index:index + length] for k, v in self.annotations.items()}
@@ -40,21 +45,30 @@ class HeldOut:
     def oracle(self) -> np.ndarray | None:
         """[T, V] the grammar's exact distribution of the character after each one, over
         ``spec.alphabet`` (None for a text model: no oracle). Computed once, on first use."""
-        return None if self.spec is None else grammar.next_char_probs(self.text, self.spec, trusted=True)
+        return None if self.spec is None else grammar.next_char_probs(self.text, self.spec, self.start_depth,
+                                                                                trusted=True)
 
 
-def heldout_of(path: str | Path) -> HeldOut:
-    """The held-out stream of the checkpoint at ``path`` (cached per stream, not per path)."""
+def heldout_of(path: str | Path, given: HeldoutText | None = None) -> HeldOut:
+    """The held-out stream of the checkpoint at ``path``: ``given`` (a text the user names) if any, else
+    the one the checkpoint records (cached per stream, not per path)."""
     config = checkpoint.read_config(path)
-    record = config.get("training", {})
-    data = record.get("data", {})
-    spec = grammar_spec_of(record, config["model"].get("vocab"))
+    record = config.get("training") or {}
+    data = record.get("data") or {}
+    vocab = config["model"].get("vocab")
+    spec = None if config["model"].get("task") else grammar_spec_of(record, vocab)
+    if given is not None:
+        return read_heldout(given, vocab, spec)
+    if isinstance(record.get("heldout"), dict):
+        recorded = record["heldout"]
+        return read_heldout(HeldoutText.from_record(recorded), vocab, spec, recorded.get("sha256"))
     if spec is not None:
         return _grammar_stream(tuple(sorted(spec.to_dict().items())), _seed_key(data.get("seed", 0)))
     if data.get("kind") == "text" and data.get("path"):
         return _text_heldout(path, data)
-    raise RnnscopeError(f"{path}: no held-out data known for this model "
-                        "(not a grammar model, no training text recorded)")
+    raise RnnscopeError(f"{path}: no held-out data known for this model (not a grammar model, no training "
+                        "text recorded): give one with --heldout FILE (rnnscope.load(..., heldout=FILE)), "
+                        "or record one with rnnscope import ... --heldout FILE")
 
 
 def _seed_key(seed):
@@ -66,7 +80,7 @@ def _grammar_stream(spec_items: tuple, seed) -> HeldOut:
     spec = grammar.GrammarSpec(**dict(spec_items))
     # Stream (seed, 3, 0): neither trained on (seed, 1, ...) nor used to pick the best step (seed, 2, ...).
     text = grammar.generate(HELDOUT_CHARS, seed=(seed, 3, 0), spec=spec)
-    return HeldOut(text, spec, grammar.annotate(text, spec))
+    return HeldOut(text, spec, grammar.annotate(text, spec), origin="a fresh stream of the model's grammar")
 
 
 def _text_heldout(path, data: dict) -> HeldOut:
@@ -79,7 +93,8 @@ def _text_heldout(path, data: dict) -> HeldOut:
         val_file = Path(str(val["path"]))
         if not val_file.is_file():
             raise RnnscopeError(f"{path}: the held-out text is {val_file}, which no longer exists")
-        return _text_file(str(val_file), val_file.stat().st_mtime, None, 0.0, None)
+        # the digest: recorded since validation files had one (older checkpoints read the file as it is)
+        return _text_file(str(val_file), val_file.stat().st_mtime, val.get("sha256"), 0.0, None)
     fraction = float(val.get("fraction", 0.1))
     text_file = Path(str(data["path"]))
     if text_file.is_file():
@@ -116,4 +131,5 @@ def _tail(text: str, fraction: float) -> HeldOut:
     """The trainer's held-out split (models/data/batches.py TextData): everything from int(len * (1 - fraction)),
     with the text before it (a validation file, fraction 0, is all stream and nothing before)."""
     split = int(len(text) * (1 - fraction)) if fraction else 0
-    return HeldOut(text[split:], None, {}, text[:split])
+    origin = f"the last {fraction:g} of the training text" if fraction else "the validation file"
+    return HeldOut(text[split:], None, {}, text[:split], origin=origin)

@@ -25,13 +25,33 @@ def read_vocab(path: str | Path) -> list[str]:
     """A JSON list of characters in index order, or an object character -> index covering 0..V-1 once."""
     data = read_json(path, "a vocabulary")
     if isinstance(data, dict):
-        indices = sorted(data.values(), key=lambda i: (type(i) is not int, i if type(i) is int else 0))
-        if any(type(i) is not int for i in indices) or indices != list(range(len(data))):   # bool is an int
+        why = _bad_index(data)
+        if why:
             raise ImportRefused(f"{path}: a vocabulary object maps each character to its index 0..{len(data) - 1}, "
-                                f"each once; got indices {indices[:10]}")
+                                f"each once; {why}")
         data = sorted(data, key=data.get)
-    if not isinstance(data, list) or not data or any(not isinstance(c, str) or len(c) != 1 for c in data) \
-            or len(set(data)) != len(data):
-        raise ImportRefused(f"{path}: a vocabulary is a JSON list of distinct single characters in index order "
-                            f"(or an object character -> index)")
+    what = f"{path}: a vocabulary is a JSON list of distinct single characters in index order (or an object " \
+           "character -> index)"
+    if not isinstance(data, list) or not data:
+        raise ImportRefused(f"{what}; got {'an empty list' if data == [] else type(data).__name__}")
+    bad = next(((i, c) for i, c in enumerate(data) if not isinstance(c, str) or len(c) != 1), None)
+    if bad is not None:
+        raise ImportRefused(f"{what}; entry {bad[0]} is {json.dumps(bad[1], ensure_ascii=False)}, not one character")
+    seen: dict[str, int] = {}
+    for i, c in enumerate(data):
+        if c in seen:
+            raise ImportRefused(f"{what}; {c!r} is both entry {seen[c]} and entry {i}")
+        seen[c] = i
     return data
+
+
+def _bad_index(data: dict) -> str:
+    """Why a vocabulary object is not a map character -> 0..V-1 each once, naming the entry ('' if it is)."""
+    owner: dict[int, str] = {}
+    for c, i in data.items():
+        if type(i) is not int or not 0 <= i < len(data):      # type(): a bool is an int, and not an index
+            return f"{c!r} maps to {json.dumps(i)}"
+        if i in owner:
+            return f"{owner[i]!r} and {c!r} both map to {i}"
+        owner[i] = c
+    return ""

@@ -199,7 +199,15 @@ def _torch_tensors(kind: str, k: int, arrays: list[np.ndarray], units: int, bias
 
 # --- reading the file ------------------------------------------------------------------------------
 
+def _saved_model(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
 def _open_zip(path: Path) -> zipfile.ZipFile:
+    if path.is_dir():     # a Keras 2 / TensorFlow SavedModel is a directory (saved_model.pb, variables/)
+        what = "a TensorFlow SavedModel" if _saved_model(path) else "no saved_model.pb in it"
+        raise ImportRefused(f"{path}: a directory ({what}), not a .keras file; a SavedModel of Keras 2 is not read: "
+                            f"load it in Keras 3 and save it with model.save('m.keras')")
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     try:

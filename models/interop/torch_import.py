@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -121,8 +121,9 @@ def _check_decoder(decoder: nn.Linear, H: int, V: int) -> None:
 def import_state_dict_file(state_dict: str | Path, vocab: str | Path, name_map: str | Path) -> CharRNN:
     """The files of `rnnscope import torch`: weights (safetensors), vocabulary (JSON) and map (JSON)."""
     tensors = read_safetensors(state_dict)
+    tied = restore_tied(state_dict, tensors)
     model = import_state_dict(tensors, read_vocab(vocab), read_map(name_map), source=str(state_dict))
-    model.training_record["imported"] |= {"state_dict": str(state_dict),
+    model.training_record["imported"] |= {"state_dict": str(state_dict), **({"tied": tied} if tied else {}),
                                           "source_dtypes": sorted({str(t.dtype).removeprefix("torch.")
                                                                    for t in tensors.values()})}
     return model
@@ -144,8 +145,10 @@ def import_state_dict(tensors: dict[str, torch.Tensor], vocab: list[str], name_m
                             f"\"rnn\" the recurrent module's name?")
     for name in ([embed_name] if embed_name else []) + [dec + "weight"]:
         if name not in tensors:
+            tied = (f"; if the embedding is tied to the decoder ({name} is {dec}weight), say \"embedding\": "
+                    f"{name_map['decoder']!r} in the map" if name == embed_name and dec + "weight" in tensors else "")
             raise ImportRefused(f"{source}: no tensor {name!r}; the map names modules (\"head\" for head.weight "
-                                f"and head.bias), as the model's named_modules() does")
+                                f"and head.bias), as the model's named_modules() does{tied}")
     ignored = set(name_map.get("ignore", []))
     used = {rnn_prefix + k for k in ours} | {dec + "weight", dec + "bias"} | {embed_name}
     unmapped = sorted(set(tensors) - used - ignored)
@@ -226,8 +229,20 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(path)
     except (SafetensorError, OSError, ValueError) as e:
         raise ImportRefused(f"{path}: not a readable safetensors file ({e}); rnnscope never unpickles a .pt/.pth "
-                            f"file: save the weights with safetensors.torch.save_file(model.state_dict(), ...)"
+                            f"file: save the weights with safetensors.torch.save_model(model, ...)"
                             ) from None
+
+
+def restore_tied(path: str | Path, tensors: dict[str, torch.Tensor]) -> dict[str, str]:
+    """Put back the tensors safetensors' ``save_model`` left out because they shared memory with another
+    (tied weights: encoder.weight is decoder.weight). It records each as metadata {left out: kept};
+    ``tensors`` gets the kept tensor under both names. Returns {left out: kept}."""
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    tied = {name: kept for name, kept in metadata.items() if name not in tensors and kept in tensors}
+    for name, kept in tied.items():
+        tensors[name] = tensors[kept]
+    return tied
 
 
 def read_map(path: str | Path) -> dict:
@@ -247,6 +262,10 @@ def read_map(path: str | Path) -> dict:
                             f"or null for one-hot input")
     if m["cell"] not in CELLS:
         raise ImportRefused(f"{path}: cell must be one of {sorted(CELLS)}, got {m['cell']!r}")
+    if m["cell"] == "rnn" and "nonlinearity" not in m:    # nothing in an nn.RNN's tensors says which it is
+        raise ImportRefused(f"{path}: cell 'rnn' needs \"nonlinearity\": \"tanh\" or \"relu\" in the map (the "
+                            f"nn.RNN's nonlinearity argument): its tensors are the same either way, and a ReLU "
+                            f"network read as tanh computes something else")
     if "nonlinearity" in m and (m["cell"] != "rnn" or m["nonlinearity"] not in ("tanh", "relu")):
         raise ImportRefused(f"{path}: nonlinearity is nn.RNN's 'tanh' or 'relu' (cell 'rnn' only), "
                             f"got {m['nonlinearity']!r} for cell {m['cell']!r}")

@@ -71,8 +71,8 @@ def describe(path: str | Path) -> str:
     config = read_config(path)
     best = (config.get("training") or {}).get("best") or {}
     try:
-        what = f"a checkpoint of {ModelConfig(**config['model']).describe()}"
-    except (TypeError, RnnscopeError):
+        what = f"a checkpoint of {ModelConfig.from_dict(config['model']).describe()}"
+    except RnnscopeError:
         what = "a checkpoint with an invalid model section"
     if isinstance(best.get("heldout_loss"), (int, float)):
         what += f" (best held-out loss {best['heldout_loss']:.5f} nats/char at step {best.get('step')})"
@@ -269,8 +269,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> CharRNN:
     path = Path(path)
     config = read_config(path)
     try:
-        model_config = ModelConfig(**config["model"])
-    except (TypeError, RnnscopeError) as e:
+        model_config = ModelConfig.from_dict(config["model"])
+    except RnnscopeError as e:
         raise CheckpointError(f"{path / 'config.json'}: invalid model section ({e})") from None
     model = CharRNN(model_config)
     weights_file = path / "model.safetensors"

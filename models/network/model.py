@@ -4,7 +4,7 @@
 Nothing else lives here."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -35,6 +35,16 @@ class ModelConfig:
     bias: bool = True                # the recurrent layers' bias_ih/bias_hh (the decoder always has one)
     scalar_input: bool = False       # each character read as its digit's value, one number (seed 000's first model)
     task: str | None = None          # None: predict the next character; "sum3": the last h is the prediction
+
+    @classmethod
+    def from_dict(cls, model: dict) -> ModelConfig:
+        """The config a checkpoint's ``model`` section describes; a key it does not know is refused by
+        name (rnnscope never guesses what an unknown setting means), not by Python's keyword error."""
+        known = [f.name for f in fields(cls)]
+        unknown = [k for k in model if k not in known]
+        if unknown:
+            raise RnnscopeError(f"unknown model key(s) {unknown}; the keys are {known}")
+        return cls(**model)
 
     def __post_init__(self):
         if self.cell not in CELLS:

@@ -8,8 +8,16 @@ from rnnscope.base.errors import RnnscopeError, UnknownCharacters
 
 class Vocab:
     def __init__(self, chars: list[str]):
-        if not chars or len(set(chars)) != len(chars) or any(len(c) != 1 for c in chars):
-            raise RnnscopeError(f"a vocabulary is a list of distinct single characters, got {chars!r}")
+        if not chars:
+            raise RnnscopeError("a vocabulary is a list of distinct single characters, got an empty one")
+        first: dict = {}
+        for i, c in enumerate(chars):
+            if not isinstance(c, str) or len(c) != 1:
+                raise RnnscopeError(f"a vocabulary is a list of distinct single characters; entry {i} is {c!r}")
+            if c in first:
+                raise RnnscopeError(f"a vocabulary is a list of distinct single characters; {c!r} is both entry "
+                                    f"{first[c]} and entry {i}")
+            first[c] = i
         self.chars = list(chars)
         self._index = {c: i for i, c in enumerate(self.chars)}
         # Fast path for text whose characters all have small code points.

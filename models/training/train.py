@@ -137,7 +137,7 @@ def resume(run: str | Path, progress: bool = True, minutes: float | None = None,
     world = World.from_env()
     world.rows_per_rank(cfg.batch_size)
     data = data_from_record(spec["data"])
-    model_config = ModelConfig(**spec["model"])
+    model_config = ModelConfig.from_dict(spec["model"])
     set_threads(cfg.threads)
     dev = distributed.start(world, cfg.device)
     try:

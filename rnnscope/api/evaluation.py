@@ -20,24 +20,29 @@ class Evaluation:
 
     def evaluate(self, text: str | None = None, chars: int = 200_000, seed: int = 12345, samples: int = 0,
                  spec=None) -> Report:
-        """Mean next-character loss in nats/char on ``text`` read from the zero state, or on a fresh stream
-        of ``chars`` characters of ``spec`` (default the model's own grammar; seed ``seed``) beside its
-        empirical floor; ``samples``: also that many 500-token samples, from the start state and after a
-        200-character warm-up, counted grammatical. Numbers: chars, loss, floor, ratio_to_floor,
-        grammatical_from_start ("good/n"), first_failures_from_start ..."""
+        """Mean next-character loss in nats/char on ``text`` read from the zero state, averaged over its
+        len(text) - 1 predictions (each character after the first); with no text, on a fresh stream of
+        ``chars`` characters of ``spec`` (default the model's own grammar; seed ``seed``) beside its empirical
+        floor, or, for a model of text (or one loaded with ``heldout=``), on its whole held-out text.
+        ``samples``: also that many 500-token samples, from the start state and after a 200-character
+        warm-up, counted grammatical. Numbers: chars, predictions, loss, on (the held-out text's origin),
+        floor, ratio_to_floor, grammatical_from_start ("good/n"), first_failures_from_start ..."""
         from rnnscope import grammar
         from rnnscope.models.training.evaluate import grammatical_share, heldout_loss
         self.check_predicts("evaluate as a character model")
         spec = spec or self.spec
-        if text is None and spec is None:
-            raise RnnscopeError(f"{self.ref} records no grammar it was trained on: give the text to evaluate on")
+        on = None
+        if text is None and (spec is None or self.heldout_given is not None):
+            text, on = self._heldout_to_evaluate()
         floor = None
         if text is None:
             text = grammar.generate(chars, seed=seed, spec=spec)
             floor = grammar.empirical_floor(text, spec)
         model = self.module
         loss = heldout_loss(model, model.vocab.encode(text)[None])
-        result = {"chars": len(text), "loss": round(loss, 5)}
+        result = {"chars": len(text), "predictions": len(text) - 1, "loss": round(loss, 5)}
+        if on:
+            result["on"] = on
         if floor:
             result |= {"floor": round(floor, 5), "ratio_to_floor": round(loss / floor, 5)}
         if samples:
@@ -48,6 +53,21 @@ class Evaluation:
                 if reasons:
                     result[f"first_failures_{name}"] = reasons
         return Report(result, f"evaluation of {self.name}", _eval_text, indent=2, ensure_ascii=True)
+
+    def _heldout_to_evaluate(self) -> tuple[str, str]:
+        """The held-out text a model with no grammar is evaluated on, and where it comes from; a model that
+        records none is refused saying what to give."""
+        try:
+            held = self.heldout
+        except RnnscopeError as e:
+            if self.heldout_given is not None or "no held-out data known" not in str(e):
+                raise                # a recorded text that is gone or changed: say that, not "give one"
+            trained_on = (self.training.get("data") or {}).get("kind")
+            raise RnnscopeError(f"{self.ref} " + ("was trained on a text file, not the grammar" if trained_on == "text"
+                                                 else "records no grammar it was trained on")
+                                + ", and records no held-out text: give the text to evaluate on (rnnscope eval: "
+                                  "--text, --file or --heldout FILE)") from None
+        return held.text, held.origin
 
     def summary(self) -> Report:
         """Layers, output shapes and parameter counts (models/network/summary.py): ``.to_text()`` the
@@ -74,7 +94,9 @@ class Evaluation:
 
 def _eval_text(result: dict) -> str:
     """The evaluation for people: one line for the loss, one per kind of sample."""
-    lines = [f"loss {result['loss']:.5f} nats/char over {result['chars']:,} characters"
+    on = f" of {result['on']}" if result.get("on") else ""
+    lines = [f"loss {result['loss']:.5f} nats/char averaged over {result['predictions']:,} predictions (every "
+             f"character after the first of {result['chars']:,}{on})"
              + (f" (floor {result['floor']:.5f}, {result['ratio_to_floor']:.5f} x the floor)" if "floor" in result
                 else "")]
     for name, label in (("from_start", "from the start state"), ("after_warmup", "after a warm-up")):

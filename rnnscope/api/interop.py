@@ -8,32 +8,46 @@ from pathlib import Path
 
 
 def import_torch(state_dict: str | Path, vocab: str | Path, name_map: str | Path, out: str | Path | None = None,
-                 force: bool = False):
+                 force: bool = False, heldout: str | Path | None = None, heldout_range: str | tuple | None = None):
     """A PyTorch character model (nn.Embedding or one-hot -> nn.GRU/LSTM/RNN -> nn.Linear) from its state
     dict saved with safetensors, ``name_map`` a JSON file naming the modules (models/interop/torch_import.py);
     ``vocab`` a JSON list of characters in index order. ``out``: also save it there as a checkpoint
-    (replacing one only with ``force``). Returns the Model; ``training["imported"]`` says from what."""
+    (replacing one only with ``force``). ``heldout``: a UTF-8 text to record as its held-out stream
+    (``heldout_range``: only characters START:END of it, as :func:`rnnscope.load` takes them), checked
+    against the vocabulary now. Returns the Model; ``training["imported"]`` says from what."""
     from rnnscope.models.interop.torch_import import import_state_dict_file
-    return _imported(lambda: import_state_dict_file(state_dict, vocab, name_map), state_dict, out, force)
+    return _imported(lambda: import_state_dict_file(state_dict, vocab, name_map), state_dict, out, force,
+                     heldout, heldout_range)
 
 
-def import_keras(file: str | Path, vocab: str | Path, out: str | Path | None = None, force: bool = False):
+def import_keras(file: str | Path, vocab: str | Path, out: str | Path | None = None, force: bool = False,
+                 heldout: str | Path | None = None, heldout_range: str | tuple | None = None):
     """A Keras 3 ``.keras`` character model ([Embedding] -> SimpleRNN/GRU/LSTM -> Dense), read as data
     (no code from the file runs; Keras not needed; models/interop/keras_import.py). Otherwise as
     :func:`import_torch`."""
     from rnnscope.models.interop.keras_import import import_keras_file
-    return _imported(lambda: import_keras_file(file, vocab), file, out, force)
+    return _imported(lambda: import_keras_file(file, vocab), file, out, force, heldout, heldout_range)
 
 
-def _imported(read, source, out, force):
+def _imported(read, source, out, force, heldout=None, heldout_range=None):
     from rnnscope.api.model import Model
+    from rnnscope.base.errors import RnnscopeError
+    from rnnscope.models.data.batches import grammar_spec_of
+    from rnnscope.models.data.heldout_text import HeldoutText, heldout_record
     from rnnscope.models.network import checkpoint
+    if heldout is None and heldout_range is not None:
+        raise RnnscopeError("a held-out range goes with a held-out file (--heldout FILE)")
     if out is not None:
         checkpoint.check_output(out, force=force)    # before the file is read
+    given = None if heldout is None else HeldoutText.of(heldout, heldout_range)
     module = read()
+    if given is not None:     # checked against the model's vocabulary before anything is written
+        vocab = list(module.config.vocab)
+        module.training_record["heldout"] = heldout_record(given, vocab, grammar_spec_of(module.training_record,
+                                                                                         vocab))
     if out is not None:
         checkpoint.save(module, out, training=module.training_record)
-    return Model(module, Path(out if out is not None else source))
+    return Model(module, Path(out if out is not None else source), heldout=given)
 
 
 def check_lstmvis_out(out: str | Path, force: bool = False) -> None:

@@ -24,11 +24,13 @@ class Model(Evaluation, Analysis, Storing, Automata):
     Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``ref`` (the name or path
     it was loaded by, as given), ``module`` (the torch
     ``CharRNN``, in eval mode), ``config`` (its ``ModelConfig``), ``training`` (the training record, a
-    dict), ``spec`` (the grammar it was trained on, or None for a model of text)."""
+    dict), ``spec`` (the grammar it was trained on, or None for a model of text), ``heldout_given`` (the
+    held-out text it was loaded with, a ``HeldoutText``, or None: the one the checkpoint records)."""
 
-    def __init__(self, module, path: Path, ref: str | None = None):
+    def __init__(self, module, path: Path, ref: str | None = None, heldout=None):
         from rnnscope.models.data.batches import grammar_spec_of
         self.module, self.path, self.name = module, Path(path), Path(path).name
+        self.heldout_given = heldout
         self.ref = str(path) if ref is None else ref
         self.config = module.config
         self.training: dict = module.training_record or {}
@@ -102,9 +104,10 @@ class Model(Evaluation, Analysis, Storing, Automata):
     @functools.cached_property
     def heldout(self):
         """The held-out stream (models/data/heldout.py ``HeldOut``: ``.text``, ``.annotations`` [T] each,
-        ``.oracle`` [T, alphabet] for a grammar). RnnscopeError when the model records none."""
+        ``.oracle`` [T, alphabet] for a grammar, ``.origin`` where it comes from): the text the model was
+        loaded with (``load(..., heldout=FILE)``), else the one it records. RnnscopeError when there is none."""
         from rnnscope.models.data.heldout import heldout_of
-        return heldout_of(self.path)
+        return heldout_of(self.path, self.heldout_given)
 
     @functools.cached_property
     def reader(self):
@@ -178,12 +181,25 @@ class Model(Evaluation, Analysis, Storing, Automata):
                            f"rnnscope probe: {self.name}")
 
 
-def load(model: str | Path, device: str = "cpu") -> Model:
+def load(model: str | Path, device: str = "cpu", heldout: str | Path | None = None,
+         heldout_range: str | tuple | None = None) -> Model:
     """Load a model: a shipped name (``"gru15-parens"``; see :func:`rnnscope.shipped_models`) or a checkpoint
     directory. ``device``: "cpu", "cuda", "cuda:N" or "auto". A missing or corrupt checkpoint raises
-    CheckpointError naming the file and what is wrong."""
+    CheckpointError naming the file and what is wrong.
+
+    ``heldout``: a UTF-8 text file to use as the held-out stream instead of the one the checkpoint records
+    (any model: one imported with no text, or a new text for a trained one); ``heldout_range``: only its
+    characters START:END ("1000:50000", ":50000", or a (start, end) pair; end exclusive). It is read and
+    checked here, once: a character outside the vocabulary is refused with its position, never dropped."""
     from rnnscope.api.loading import resolve
     from rnnscope.base.runtime import pick_device
+    from rnnscope.models.data.heldout_text import HeldoutText
     from rnnscope.models.network import checkpoint
+    if heldout is None and heldout_range is not None:
+        raise RnnscopeError("a held-out range goes with a held-out file (heldout=FILE, --heldout FILE)")
     path = resolve(model)
-    return Model(checkpoint.load(path, pick_device(device)), path, str(model))
+    given = None if heldout is None else HeldoutText.of(heldout, heldout_range)
+    m = Model(checkpoint.load(path, pick_device(device)), path, str(model), given)
+    if given is not None:
+        m.heldout       # noqa: B018  (resolved on load: a file the model cannot read is refused now)
+    return m

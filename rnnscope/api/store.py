@@ -79,9 +79,14 @@ class Store:
         ``rnnscope probe`` label (Pearson r, or mutual information in bits), the annotations counted from
         the store's text's start (analysis/describe/store_labels.py). Numbers: store, chars, layer, view, cells."""
         from rnnscope.analysis.describe.store_labels import label_store, store_annotations
+        from rnnscope.models.data.heldout import HeldOut
         self.model.check_layer(layer)
         text = self.text
-        labels = label_store(self.root, layer, store_annotations(text, self.model.heldout))
+        try:
+            held = self.model.heldout
+        except RnnscopeError:      # no held-out stream (an imported model): the store's text is annotated alone
+            held = HeldOut("", self.model.spec, {})
+        labels = label_store(self.root, layer, store_annotations(text, held))
         numbers = {"store": str(self.path), "chars": len(text), "layer": layer, "view": "h",
                    "cells": [lab.to_dict() for lab in labels]}
         lines = [f"labels of layer {layer}'s h over {len(text):,} characters read in context (store {self.path}); "

@@ -50,11 +50,24 @@ def _speaks(error: Exception) -> bool:
         return True
 
 
+def _pipe_closed() -> int:
+    """The reader of our output went away (``rnnscope sample ... | head -1``): end quietly, as Unix tools do.
+    What is still buffered would raise again when the interpreter flushes stdout on exit, so stdout is
+    pointed at /dev/null first (Python's documentation on SIGPIPE). 141 = 128 + SIGPIPE, the status a shell
+    reports for a tool the signal ended."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
+
+
 def main(argv: list[str] | None = None) -> int:
     from rnnscope.api.training import GrammarError
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
         code = args.func(args)
+        sys.stdout.flush()          # a reader that went away shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        return _pipe_closed()
     except (RnnscopeError, GrammarError, OSError) as e:
         if _speaks(e):
             print(f"rnnscope {args.command}: error: {e}", file=sys.stderr)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import (at_least, check_out, emit, load_model, model_arg, output_args, read_file,
-                                 runtime, runtime_args, sequence_args, sequence_trace)
+from rnnscope.cli.common import (at_least, check_out, emit, heldout_args, load_model, model_arg, output_args,
+                                 read_file, runtime, runtime_args, sequence_args, sequence_trace)
 
 
 def cmd_explain(args) -> None:
@@ -137,6 +137,7 @@ def add_parsers(sub) -> None:
                    help="held-out characters to label and probe on (default 100000)")
     p.add_argument("--ablation-chars", type=at_least(100), default=20_000,
                    help="of those, how many the ablation re-runs step by step (default 20000)")
+    heldout_args(p)
     output_args(p, "the numbers", html="the report (one offline file)")
     runtime_args(p)
     p.set_defaults(func=cmd_probe)

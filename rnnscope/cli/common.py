@@ -31,6 +31,16 @@ def model_arg(p: argparse.ArgumentParser) -> None:
                    help="a checkpoint directory or a shipped model's name (default: the shipped GRU-15)")
 
 
+def heldout_args(p: argparse.ArgumentParser) -> None:
+    """--heldout FILE [--heldout-range START:END]: the held-out stream, instead of the one the model records."""
+    p.add_argument("--heldout", type=Path, metavar="FILE",
+                   help="use this UTF-8 text as the model's held-out stream instead of the one it records "
+                        "(any model: e.g. one imported without text); every character must be in its vocabulary")
+    p.add_argument("--heldout-range", metavar="START:END",
+                   help="with --heldout: only these characters of the file (end exclusive; 1000: or :50000 "
+                        "leave a side open; counted after NFC normalisation)")
+
+
 def runtime_args(p: argparse.ArgumentParser, device_help: str = "") -> None:
     """--device and --threads, the same on every command that runs a model."""
     p.add_argument("--device", default="auto",
@@ -48,9 +58,13 @@ def runtime(args):
 
 
 def load_model(args, path=None, device=None):
-    """The Model ``--model`` (or ``path``) names, on the device the flags say (rnnscope.api: loaded once)."""
+    """The Model ``--model`` (or ``path``) names, on the device the flags say (rnnscope.api: loaded once),
+    with the held-out text --heldout names (for ``--model`` only: another model reads that model's stream)."""
     from rnnscope.api import load
-    return load(args.model if path is None else path, device or str(runtime(args)))
+    heldout, chars = (getattr(args, "heldout", None), getattr(args, "heldout_range", None)) if path is None \
+        else (None, None)
+    return load(args.model if path is None else path, device or str(runtime(args)), heldout=heldout,
+                heldout_range=chars)
 
 
 # --- the sequence ----------------------------------------------------------------------------------------
@@ -82,6 +96,7 @@ def sequence_args(p: argparse.ArgumentParser, heldout_chars: bool = False) -> No
     p.add_argument("--window", type=int, help="window length for --index (default 100)")
     p.add_argument("--from-zero-state", action="store_true",
                    help="with --index: read the window from the zero state instead of in context")
+    heldout_args(p)
 
 
 def sequence_trace(model, args):

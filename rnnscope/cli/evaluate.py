@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import (at_least, check_out, emit, load_model, model_arg, output_args, read_text,
-                                 runtime_args)
+from rnnscope.cli.common import (at_least, check_out, emit, heldout_args, load_model, model_arg, output_args,
+                                 read_text, runtime_args)
 from rnnscope.cli.train import grammar_args, spec_from
 
 
@@ -23,15 +23,14 @@ def cmd_eval(args) -> None:
     check_out(args)
     m = load_model(args)
     m.check_predicts("evaluate as a character model")
-    spec = spec_from(args, m.spec)
+    # a model of text is evaluated on a grammar only when a grammar flag asks for one
+    asked = any(getattr(args, f, None) is not None for f in ("max_depth", "separator", "no_zero_digit", "no_digits"))
+    spec = spec_from(args, m.spec) if m.spec is not None or asked else None
     text = None
     if args.text is not None or args.file is not None:
+        if args.heldout is not None:
+            raise RnnscopeError("give --text / --file, or --heldout FILE, not both")
         text = read_text(args)
-    elif m.spec is None:
-        trained_on = (m.training.get("data") or {}).get("kind")
-        raise RnnscopeError(f"{args.model} was trained on a text file, not the grammar: give --text or --file"
-                            if trained_on == "text" else   # an imported or hand-saved model records no data
-                            f"{args.model} records no grammar it was trained on: give --text or --file")
     report = m.evaluate(text, chars=args.chars, seed=args.seed, samples=args.samples, spec=spec)
     emit(args, {"text": "the evaluation"}, report.to_text, report.to_json)
 
@@ -55,11 +54,17 @@ def cmd_summary(args) -> None:
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("eval", help="held-out loss beside the oracle floor, and grammatical samples")
+    p = sub.add_parser(
+        "eval", help="held-out loss beside the oracle floor, and grammatical samples",
+        description="Mean next-character loss in nats/char, read from the zero state and averaged over every "
+                    "character after the first: of --text / --file; with neither, of a fresh stream of a grammar "
+                    "model's grammar (--chars, --seed) beside its floor, or of a text model's recorded held-out "
+                    "text (its validation file or the tail of its training text), or of --heldout FILE.")
     model_arg(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--text", help="the sequence itself")
     src.add_argument("--file", type=Path, help="read the sequence from a UTF-8 file")
+    heldout_args(p)
     p.add_argument("--chars", type=int, default=200_000, help="fresh grammar stream length (default 200000)")
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh stream and the samples (default 12345)")
     p.add_argument("--samples", type=at_least(0), default=0,

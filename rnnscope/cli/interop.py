@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnscope.cli.common import at_least, check_out, emit, load_model, model_arg, output_args, read_file, runtime
+from rnnscope.cli.common import (at_least, check_out, emit, heldout_args, load_model, model_arg, output_args,
+                                 read_file, runtime)
 
 
 def import_target_args(p) -> None:
@@ -15,6 +16,12 @@ def import_target_args(p) -> None:
                    help="the characters in index order (a JSON list, or an object character -> index)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the checkpoint directory to write")
     p.add_argument("--force", action="store_true", help="replace a checkpoint already at --out")
+    p.add_argument("--heldout", type=Path, metavar="FILE",
+                   help="record this UTF-8 text as the model's held-out stream (probe, trace --index, the page "
+                        "read it); checked against the vocabulary now")
+    p.add_argument("--heldout-range", metavar="START:END",
+                   help="with --heldout: only these characters of the file (end exclusive; 1000: or :50000 "
+                        "leave a side open)")
 
 
 
@@ -58,23 +65,33 @@ def cmd_store_labels(args) -> None:
 def cmd_import_torch(args) -> None:
     """A PyTorch model's safetensors state dict -> an rnnscope checkpoint (rnnscope.import_torch)."""
     import rnnscope as rs
-    m = rs.import_torch(args.state_dict, args.vocab, args.map, out=args.out, force=args.force)
+    m = rs.import_torch(args.state_dict, args.vocab, args.map, out=args.out, force=args.force,
+                        heldout=args.heldout, heldout_range=args.heldout_range)
     dtypes = m.training["imported"]["source_dtypes"]
     note = "" if dtypes == ["float32"] else f" (weights were {', '.join(dtypes)}; stored as float32)"
-    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.state_dict}, to {args.out}{note}")
+    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.state_dict}, to {args.out}{note}"
+          + _heldout_note(m))
+
+
+def _heldout_note(m) -> str:
+    held = m.training.get("heldout")
+    return "" if not held else f"; held-out text {m.heldout.origin.removeprefix('the held-out text ')} " \
+                               f"({len(m.heldout.text):,} characters)"
 
 
 def cmd_import_keras(args) -> None:
     """A Keras 3 .keras file -> an rnnscope checkpoint (rnnscope.import_keras); Keras not needed."""
     import rnnscope as rs
-    m = rs.import_keras(args.file, args.vocab, out=args.out, force=args.force)
+    m = rs.import_keras(args.file, args.vocab, out=args.out, force=args.force, heldout=args.heldout,
+                        heldout_range=args.heldout_range)
     record = m.training["imported"]
     dtypes = record["source_dtypes"]
     notes = ([] if dtypes == ["float32"] else [f"weights were {', '.join(dtypes)}; stored as float32"]) + \
         ([f"zero biases given to {', '.join(record['zero_biases_added_to'])}"] if record["zero_biases_added_to"]
          else [])
     note = f" ({'; '.join(notes)})" if notes else ""
-    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.file}, to {args.out}{note}")
+    print(f"wrote a checkpoint of {m.config.describe()}, imported from {args.file}, to {args.out}{note}"
+          + _heldout_note(m))
 
 
 def add_parsers(sub) -> None:
@@ -120,6 +137,7 @@ def add_parsers(sub) -> None:
                     "store is whole.")
     model_arg(t)
     t.add_argument("--corpus", type=Path, help="read this UTF-8 text instead of the held-out stream")
+    heldout_args(t)
     cluster = t.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=at_least(1), help="local worker processes (default: one per core)")
     cluster.add_argument("--scheduler", metavar="ADDR", help="a running Dask scheduler, e.g. tcp://host:8786")
@@ -145,6 +163,7 @@ def add_parsers(sub) -> None:
     model_arg(t)
     t.add_argument("--store", type=Path, required=True, help="a store written by rnnscope store build (or match)")
     t.add_argument("--layer", type=int, default=0, help="the layer (default 0)")
+    heldout_args(t)
     output_args(t, "the labels")
     t.set_defaults(func=cmd_store_labels)
 

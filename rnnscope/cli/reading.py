@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import load_model, model_arg, read_text, runtime, runtime_args, sequence_args, sequence_trace
+from rnnscope.cli.common import (heldout_args, load_model, model_arg, read_text, runtime, runtime_args, sequence_args,
+                                 sequence_trace)
 
 
 def cmd_trace(args) -> None:
@@ -127,6 +128,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--colour-cell", type=int, metavar="CELL",
                    help="also write the text itself, each character's background coloured by this cell")
     p.add_argument("-o", "--out", type=Path, required=True, help="output .html, written atomically")
+    heldout_args(p)
     runtime_args(p, device_help="auto | cpu (default auto): the page's code runs the model on the CPU")
     p.set_defaults(func=cmd_export)
 

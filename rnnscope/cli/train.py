@@ -110,7 +110,7 @@ def _fill_train_defaults(args) -> None:
     _fill_defaults(args, RUN_FLAGS)
 
 
-def cmd_train(args) -> None:
+def cmd_train(args) -> int | None:
     args.given = _given(args)
     _fill_defaults(args, [dest for dest in args.train_defaults if dest not in RUN_FLAGS])
     if args.task or args.given & set(TASK_FLAGS):
@@ -129,10 +129,10 @@ def cmd_train(args) -> None:
                           threads=args.threads, device=None if args.device == "auto" else args.device)
         return _train_report(model, rs.read_run(args.resume)["out"])
     _fill_train_defaults(args)
-    _new_run(args)
+    return _new_run(args)
 
 
-def _new_run(args) -> None:
+def _new_run(args) -> int:
     import rnnscope as rs
     if args.out is None:
         raise RnnscopeError("say where to save: --out DIR (or --resume RUN to go on with a run)")
@@ -153,13 +153,17 @@ def _new_run(args) -> None:
                      bptt=args.bptt, lr=args.lr, seed=args.seed, eval_every=args.eval_every,
                      save_every=args.save_every, device=args.device, threads=args.threads,
                      progress=not args.quiet, force=args.force, minutes=args.minutes, stop_at=args.stop_at)
-    _train_report(model, args.out)
+    return _train_report(model, args.out)
 
 
-def _train_report(model, out) -> None:
+def _train_report(model, out) -> int:
+    """The run's last line; exit status 1 when a finished run's best held-out loss is worse than the unigram
+    baseline (the model learned nothing from context: a script must not go on as if it had), saying where it
+    was kept."""
     import math
+    import sys
     if model is None:   # under torchrun, rank 0 speaks for the run
-        return
+        return 0
     record = model.training
     best = record["best"]
     uniform = math.log(len(model.vocab))
@@ -176,6 +180,12 @@ def _train_report(model, out) -> None:
           f"bits/char) at step {best['step']}"
           + (f" ({best['ratio_to_floor']:.5f} x the floor {record['floor']:.5f})" if record["floor"] else "")
           + f"{worse}; trained {record['history'][-1]['seconds']:.0f}s; saved to {out}{stopped}")
+    if not record["best_worse_than_unigram"] or record.get("stopped"):   # a session to resume is not the run's end
+        return 0
+    print(f"rnnscope train: error: the best held-out loss {best['heldout_loss']:.5f} nats/char is worse than the "
+          f"unigram baseline {record['unigram']:.5f}: the model learned nothing from context; the checkpoint is kept "
+          f"at {out} (its run, to resume or look at, at {model.run_dir})", file=sys.stderr)
+    return 1
 
 
 # The flags of a built-in task (seed 000's sum3), and the train flags it shares with text and grammar
