@@ -113,8 +113,29 @@ def _probes(path: str, mtime: float, chars: int):
 def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
     """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
     text: analysis.probing.TEXT_PROBE_TARGETS), with their references
-    (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
+    (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them,
+    less the n-gram baseline (``ngram_baselines``: the tab shows the probes before it is done)."""
     return _probes(str(path), stamp(path), chars)
+
+
+@pn.cache(max_items=4)
+def _ngram_baselines(path: str, mtime: float, chars: int) -> dict[str, list[dict]]:
+    from rnnscope.analysis.decode.ngram import NGRAM_KS, ngram_jobs
+    from rnnscope.analysis.decode.probes import run_all
+    from rnnscope.analysis.decode.probing import probe_targets
+    held = heldout_of(path)
+    if held.spec is not None:
+        return {}
+    _, ann = _heldout_trace(path, mtime, chars)
+    targets = probe_targets(held)
+    accuracies = iter(run_all([job for t in targets for job in ngram_jobs(ann[t].values, ann["char"].values)]))
+    return {t: [{"k": k, "accuracy": round(next(accuracies), 4)} for k in NGRAM_KS] for t in targets}
+
+
+def ngram_baselines(path: str | Path, chars: int = LABEL_CHARS) -> dict[str, list[dict]]:
+    """{target: [{k, accuracy}]} the text probes' n-gram baseline (analysis/decode/ngram.py), as
+    `rnnscope probe --json` gives it in ``ngram_accuracy``; empty for a grammar model (none there)."""
+    return _ngram_baselines(str(path), stamp(path), chars)
 
 
 @pn.cache(max_items=4)
