@@ -16,6 +16,15 @@ from rnnscope.app.tabs.probes_tab import ProbesTab
 from rnnscope.models.network import checkpoint
 
 
+@pytest.fixture(autouse=True, scope="module")
+def own_results_folder(tmp_path_factory):
+    """Results kept on disk go to a folder of this module's own (app/pages/stored.py reads XDG_CACHE_HOME)."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("xdg")
+        mp.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
+
+
 def legend_labels(fig) -> list[str]:
     return [item.label.value for legend in fig.legend for item in legend.items]
 
@@ -101,3 +110,23 @@ def test_a_text_model_s_tab_gives_the_n_gram_baseline_the_probe_command_gives(te
         assert f"last {best['k']} chars {best['accuracy']:.3f}" in legend_labels(plot.object)
         assert f"*n-gram baseline, {p['target']}*" in notes
     assert re.search(r"k = 2, 4, 8, 16, 32; k = 1 is \*input only\*", notes)
+
+
+def test_probes_are_kept_on_disk_and_read_back_by_the_next_server(default_model, own_results_folder, monkeypatch):
+    from rnnscope.analysis.decode import probes as probes_module
+    from rnnscope.app.pages import stored
+    path = str(default_model.resolve())
+    first = cache.probes(path)
+    kept = [stored.result_path("probes", *cache._result_key(path, cache.stamp(path), cache.LABEL_CHARS))]
+    assert kept[0].parent == own_results_folder / "rnnscope" / "results" and kept[0].is_file()
+    cache._probes.clear()                                 # a new server: nothing in memory ...
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed again although kept on disk")
+    monkeypatch.setattr(probes_module, "probe", never)
+    assert cache.probes(path) == first                   # ... read back, not computed
+    kept[0].write_text("{not json", encoding="utf-8")     # a damaged file is computed again, never trusted
+    cache._probes.clear()
+    monkeypatch.undo()
+    assert cache.probes(path) == first and stored.json.loads(kept[0].read_text())["result"] == first
+    assert stored.result_path("probes", 1, 2) != stored.result_path("probes", 1, 3)    # the key decides the file

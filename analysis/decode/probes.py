@@ -102,8 +102,11 @@ def fit_score(x_train, y_train: np.ndarray, x_test, y_test: np.ndarray, seed: in
 
 
 def run_all(jobs: list[Callable]) -> list:
-    """Each job's result, in order: side by side on up to WORKERS threads, one BLAS thread each."""
-    with threadpool_limits(limits=1):
+    """Each job's result, in order: side by side on up to WORKERS threads, one BLAS thread each. The warning
+    filter is set here, once: ``catch_warnings`` is not thread-safe, and a fit's own, left while another thread's
+    is open, would put back a state without it."""
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         if WORKERS == 1 or len(jobs) < 2:
             return [job() for job in jobs]
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="rnnscope-probe") as pool:
@@ -172,7 +175,7 @@ def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: 
     for the input-only baseline and the control task. ``ks``: the cell counts of the
     accuracy-vs-k curve (default ``curve_ks``). ``ngram_ks``: the windows of the n-gram baseline
     (analysis/decode/ngram.py; None: none, as for the grammar)."""
-    from rnnscope.analysis.decode.ngram import ngram_jobs
+    from rnnscope.analysis.decode.ngram import last_chars_onehot, ngram_jobs
 
     states, target, char_codes = np.asarray(states), np.asarray(target), np.asarray(char_codes)
     ngram = ngram_jobs(target, char_codes, ngram_ks or (), seed)      # windows over every character
@@ -182,14 +185,15 @@ def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: 
     if split < 2 or len(target) - split < 1:
         raise ValueError(f"{name}: {len(target)} annotated characters are too few to train and test a probe")
     tr, te = slice(0, split), slice(split, None)
-    onehot = (char_codes[:, None] == np.unique(char_codes)[None, :]).astype(np.float32)
+    # The current character's one-hot, sparse: the n-gram baseline's k = 1 (ngram.py says why it is not centred)
+    onehot = last_chars_onehot(char_codes, 1)
     control = control_labels(char_codes, target, seed)
 
-    def on(x, y):
-        return lambda: fit_score(x[tr], y[tr], x[te], y[te], seed)
+    def on(x, y, centre=True):
+        return lambda: fit_score(x[tr], y[tr], x[te], y[te], seed, centre)
     # The full probe, the references and the n-gram windows first, side by side ...
     (accuracy, coef), (input_only, _), (control_accuracy, _), *windows = run_all(
-        [on(states, target), on(onehot, target), on(states, control), *ngram])
+        [on(states, target), on(onehot, target, centre=False), on(states, control), *ngram])
     classes_tr, counts = np.unique(target[tr], return_counts=True)
     majority = float((target[te] == classes_tr[np.argmax(counts)]).mean())
 

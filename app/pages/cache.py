@@ -1,4 +1,5 @@
-"""Everything expensive, computed once per server and shared by all sessions (``pn.cache``).
+"""Everything expensive, computed once per server and shared by all sessions (``pn.cache``); the probes,
+the slowest, are also kept on disk between server runs (app/pages/stored.py).
 
 Keys include the checkpoint's modification time, so a checkpoint rewritten on disk (a
 training run keeping its best model) is reloaded rather than served stale. The trace cache
@@ -19,6 +20,7 @@ from rnnscope.models.reading.tracer import trace as _trace
 from rnnscope.models.reading.window import read_window
 
 from rnnscope.app.drawing.probe_track import ProbeTrack, probe_track_of
+from rnnscope.app.pages.stored import stored
 
 TRACE_CACHE_ITEMS = 12
 
@@ -101,13 +103,33 @@ def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHAR
     return _labels(str(path), stamp(path), view, layer, chars)
 
 
+# The version of the probes' numbers kept on disk (app/pages/stored.py): bump it when analysis/decode/probes.py
+# or ngram.py changes what they compute, so results of the old method are not read back.
+PROBES_VERSION = 2
+
+
+def _result_key(path: str, mtime: float, chars: int) -> tuple:
+    """What a probe result depends on besides the method: the weights, the held-out text (and the text
+    before it, which text annotations count from), how much of it, and scikit-learn's version."""
+    import sklearn
+
+    from rnnscope.models.store.zarr_store import fingerprint, text_sha
+    held = heldout_of(path)
+    return (fingerprint(_load(path, mtime)), text_sha(held.before + held.text), chars, PROBES_VERSION,
+            sklearn.__version__)
+
+
 @pn.cache(max_items=4)
 def _probes(path: str, mtime: float, chars: int):
     from rnnscope.analysis.decode.probing import probe_targets
     from rnnscope.analysis.decode.probes import probe
-    tr, ann = _heldout_trace(path, mtime, chars)
-    return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
-            for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
+
+    def compute() -> list[dict]:
+        tr, ann = _heldout_trace(path, mtime, chars)
+        return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t,
+                                     ann[t].categories).to_dict()}
+                for k in range(tr.num_layers) for t in probe_targets(heldout_of(path))]
+    return stored("probes", _result_key(path, mtime, chars), compute)
 
 
 def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
@@ -126,10 +148,13 @@ def _ngram_baselines(path: str, mtime: float, chars: int) -> dict[str, list[dict
     held = heldout_of(path)
     if held.spec is not None:
         return {}
-    _, ann = _heldout_trace(path, mtime, chars)
-    targets = probe_targets(held)
-    accuracies = iter(run_all([job for t in targets for job in ngram_jobs(ann[t].values, ann["char"].values)]))
-    return {t: [{"k": k, "accuracy": round(next(accuracies), 4)} for k in NGRAM_KS] for t in targets}
+
+    def compute() -> dict:
+        _, ann = _heldout_trace(path, mtime, chars)
+        targets = probe_targets(held)
+        accuracies = iter(run_all([job for t in targets for job in ngram_jobs(ann[t].values, ann["char"].values)]))
+        return {t: [{"k": k, "accuracy": round(next(accuracies), 4)} for k in NGRAM_KS] for t in targets}
+    return stored("ngram", _result_key(path, mtime, chars), compute)
 
 
 def ngram_baselines(path: str | Path, chars: int = LABEL_CHARS) -> dict[str, list[dict]]:
