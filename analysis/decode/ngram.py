@@ -14,16 +14,17 @@ the intercept, so the fit is the same probe). k = 1 is the input-only baseline.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from rnnscope.analysis.describe.annotations import MISSING
 
 NGRAM_KS = (2, 4, 8, 16, 32)      # the grid: k = 1 is the input-only baseline, beside it already
 
 
-def last_chars_onehot(char_codes: np.ndarray, k: int) -> sp.csr_matrix:
-    """[T, k * types] sparse: row t has a one in block j (j = 0 the current character) at the type of
-    character t - j; rows near the start have fewer ones (nothing before the stream's start)."""
+def last_chars_onehot(char_codes: np.ndarray, k: int):
+    """[T, k * types] sparse (scipy CSR): row t has a one in block j (j = 0 the current character) at the type
+    of character t - j; rows near the start have fewer ones (nothing before the stream's start)."""
+    import scipy.sparse as sp          # here, not at the top: the page imports this module for its words only
+
     types, codes = np.unique(np.asarray(char_codes), return_inverse=True)
     T, V = len(codes), len(types)
     rows, lag = np.repeat(np.arange(T), k), np.tile(np.arange(k), T)

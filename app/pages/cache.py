@@ -110,21 +110,21 @@ PROBES_VERSION = 2
 
 def _result_key(path: str, mtime: float, chars: int) -> tuple:
     """What a probe result depends on besides the method: the weights, the held-out text (and the text
-    before it, which text annotations count from), how much of it, and scikit-learn's version."""
-    import sklearn
+    before it, which text annotations count from), how much of it, and scikit-learn's version (read from its
+    metadata: importing scikit-learn takes seconds, which a result read back from disk need not spend)."""
+    from importlib.metadata import version
 
     from rnnscope.models.store.zarr_store import fingerprint, text_sha
     held = heldout_of(path)
     return (fingerprint(_load(path, mtime)), text_sha(held.before + held.text), chars, PROBES_VERSION,
-            sklearn.__version__)
+            version("scikit-learn"))
 
 
 @pn.cache(max_items=4)
 def _probes(path: str, mtime: float, chars: int):
-    from rnnscope.analysis.decode.probing import probe_targets
-    from rnnscope.analysis.decode.probes import probe
-
-    def compute() -> list[dict]:
+    def compute() -> list[dict]:          # imports scikit-learn: only when not read back from disk
+        from rnnscope.analysis.decode.probes import probe
+        from rnnscope.analysis.decode.probing import probe_targets
         tr, ann = _heldout_trace(path, mtime, chars)
         return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t,
                                      ann[t].categories).to_dict()}
@@ -142,14 +142,14 @@ def probes(path: str | Path, chars: int = LABEL_CHARS) -> list[dict]:
 
 @pn.cache(max_items=4)
 def _ngram_baselines(path: str, mtime: float, chars: int) -> dict[str, list[dict]]:
-    from rnnscope.analysis.decode.ngram import NGRAM_KS, ngram_jobs
-    from rnnscope.analysis.decode.probes import run_all
-    from rnnscope.analysis.decode.probing import probe_targets
     held = heldout_of(path)
     if held.spec is not None:
         return {}
 
-    def compute() -> dict:
+    def compute() -> dict:                # imports scikit-learn: only when not read back from disk
+        from rnnscope.analysis.decode.ngram import NGRAM_KS, ngram_jobs
+        from rnnscope.analysis.decode.probes import run_all
+        from rnnscope.analysis.decode.probing import probe_targets
         _, ann = _heldout_trace(path, mtime, chars)
         targets = probe_targets(held)
         accuracies = iter(run_all([job for t in targets for job in ngram_jobs(ann[t].values, ann["char"].values)]))
