@@ -64,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline-python", required=True)
     ap.add_argument("--baseline-checkout", required=True, help="the checkout the baseline Python has installed")
+    ap.add_argument("--baseline-name", default="", help="how the results name the baseline (default: its path)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
@@ -83,7 +84,7 @@ def main() -> None:
             f"characters included), best of {args.rounds}, alternating with the baseline; 1-minute load average "
             f"{load:.1f} on {os.cpu_count()} cores at the end.\n\n"
             "| what | seconds |\n|---|---|\n"
-            f"| baseline ({args.baseline_checkout}): Probes tab content, cold | {base:.1f} |\n"
+            f"| baseline ({args.baseline_name or args.baseline_checkout}): Probes tab content, cold | {base:.1f} |\n"
             f"| this change: Probes tab content (probes, references, curves), cold | **{first:.1f}** "
             f"({first / base:.2f} x the baseline) |\n"
             f"| this change: the n-gram baseline that joins it after (5 windows x 3 targets) | {ngram:.1f} |\n"
