@@ -150,11 +150,14 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     view = next(v for v in "hznr" if page.evaluate(_PILE, f"layer 0: {v}") == pile)
     at = page.evaluate(_AT, [f"layer 0: {view}", pile[0], pile[1]])
     page.mouse.click(at["x"], at["y"])
-    listed = page.get_by_text(re.compile(r"\d+ cells on this point"))
+    # The note's paragraph (its first words are bold, an element of their own: locate it by its plain words).
+    listed = page.get_by_text(re.compile(r"\. Pick one to plot it"))
     listed.wait_for(state="visible", timeout=60_000)
+    said = listed.inner_text()
+    assert re.search(r"\d+ cells on this point", said), said
     # every cell of the pile is listed (the click may also hit a neighbour a pixel or two away: listed too)
-    named = re.search(r"cells ([\d, ]+)\. Pick one", listed.inner_text()).group(1)
-    assert set(pile[2]) <= {int(c) for c in named.split(", ")}, listed.inner_text()
+    named = re.search(r"cells ([\d, ]+)\. Pick one", said).group(1)
+    assert set(pile[2]) <= {int(c) for c in named.split(", ")}, said
     page.get_by_role("button", name=f"cell {pile[2][-1]}", exact=True).last.click()
     page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {pile[2][-1]}')", timeout=60_000)
     full_page_shot(app, "16-saturation-tab")
