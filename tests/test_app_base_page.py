@@ -99,13 +99,14 @@ def test_a_good_filter_leaves_another_refusal_on_the_page(page):
     assert s.error == "start must be 0 .. 11. The page still shows the last good window."
 
 
-def test_a_heatmap_click_toggles_its_row_and_a_table_click_only_adds(page):
+def test_a_click_plots_its_row_and_a_second_click_never_unplots_it(page):
     s = page.state
     top = SimpleNamespace(x=3.0, y=float(H - 1))         # the top row is cell 0
     page._on_tap(top)
     assert s.selected == [0] and page.scope.tracks.cells.visible
     page._on_tap(top)
-    assert s.selected == []
+    assert s.selected == [0] and page.scope.tracks.cells.visible
+    s.selected = []
     page._on_tap(SimpleNamespace(x=3.0, y=-5.0))          # below every row: nothing
     assert s.selected == []
     s.plot_cell(2)

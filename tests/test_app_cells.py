@@ -60,7 +60,7 @@ def test_a_text_model_is_labelled_against_text_annotations_in_both_tabs(tmp_path
     probes = ProbesTab(state=state)
     probes.open()
     table = probes.body.objects[0].object
-    assert all(f"| 0 | {t} |" in table for t in TEXT_PROBE_TARGETS) and "grammar" not in table
+    assert all(f"<td>0</td><td>{t}</td>" in table for t in TEXT_PROBE_TARGETS) and "grammar" not in table
 
 
 def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):
@@ -69,8 +69,9 @@ def test_the_probes_tab_shows_each_probe_beside_its_references(default_model):
     assert tab.body.objects == []                     # nothing computed until the tab is shown
     tab.open()
     table = tab.body.objects[0].object
-    assert "| 0 | depth_level | **1.000** |" in table and "selectivity" in table and "input only" in table
-    assert len(tab.body.objects[1].objects) == 2      # one curve per target
+    assert "<td>0</td><td>depth_level</td><td><b>1.000</b></td>" in table
+    assert "selectivity" in table and "input only" in table and "n-gram" not in table     # the grammar's: none
+    assert len(tab.body.objects[2].objects) == 2      # one curve per target
 
 
 def test_the_ablation_tab_reports_the_loss_and_p_next_beside_intact(default_model):

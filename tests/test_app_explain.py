@@ -19,7 +19,11 @@ def test_a_click_explains_that_cell_at_that_step(default_model):
     cell = int(page.frame.cells[2])
     assert (page.explain.cell, page.explain.step) == (cell, 10)
     text = page.explain.text.object
-    assert f"**Cell {cell}, layer 0, step 10**" in text and "| z |" in text and "h = (1 \u2212 z)" in text
+    # positions count from the stream's start: the window begins at held-out character 5,000
+    assert f"**Cell {cell}, layer 0, position 5,010**" in text and "| z |" in text and "h = (1 \u2212 z)" in text
+    char = page.state.trace.text[10]
+    assert f"input {char!r} " in text and "embedding" not in text     # input terms named by the character
+    assert "**In words:** z = " in text
     shown = float(page.state.trace.hidden[0][10, cell])
     assert f"the heatmap shows {shown:+.6f}" in text
     difference = float(text.rsplit("(difference ", 1)[1].split(")")[0])
@@ -41,3 +45,12 @@ def test_a_new_sequence_forgets_the_click(default_model):
     page._on_tap(Tap(x=1, y=0))
     state.index = 300
     assert page.explain.cell is None and "Click a cell" in page.explain.text.object
+
+
+def test_a_second_click_on_the_same_cell_keeps_it_plotted_and_explained(default_model):
+    page = Page(AppState(default_model, index=5_000, window=100))
+    tap = Tap(x=10, y=14 - 2)
+    page._on_tap(tap)
+    cell = int(page.frame.cells[2])
+    page._on_tap(tap)
+    assert page.state.selected == [cell] and (page.explain.cell, page.explain.step) == (cell, 10)

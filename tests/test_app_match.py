@@ -182,3 +182,46 @@ def test_an_lstm_leaves_its_unbounded_cell_state_out_and_says_so(lstm_model):
     tab.open()
     assert list(tab.sources) == [(0, v) for v in ("h", "i", "f", "g", "o")]
     assert "Left out: c (unbounded" in tab.body.objects[0].object
+
+
+def test_cells_on_one_saturation_point_are_all_listed_and_each_can_be_plotted(default_model):
+    state = AppState(default_model)
+    tab = SaturationTab(state=state)
+    tab.open()
+    piles, lone = [], []
+    for (layer, view), source in tab.sources.items():
+        points = np.c_[source.data["left"], source.data["right"]]
+        for i, p in enumerate(points):
+            same = [int(source.data["cell"][j]) for j in range(len(points))
+                    if abs(points[j, 0] - p[0]) < 0.005 and abs(points[j, 1] - p[1]) < 0.005]
+            (piles if len(same) > 1 else lone).append((layer, view, i, same))
+    assert piles and lone          # the shipped GRU has both (cells never saturated pile up at the origin)
+    layer, view, i, same = piles[0]
+    state.selected = []
+    tab.sources[layer, view].selected.indices = [i]
+    note = tab.point_note.object
+    assert tab.point_note.visible and f"**{len(same)} cells on this point**" in note
+    assert f"cells {', '.join(map(str, sorted(same)))}." in note
+    assert [b.name for b in tab.choices.objects] == [f"cell {c}" for c in sorted(same)] and state.selected == []
+    tab.choices.objects[1].clicks += 1                     # pick the second cell on the point
+    assert state.selected == [sorted(same)[1]] and (state.layer, state.view) == (layer, view)
+    layer, view, i, (cell,) = lone[0]
+    tab.sources[layer, view].selected.indices = [i]        # a point of its own: plotted at once
+    assert cell in state.selected and not tab.point_note.visible
+
+
+def test_a_loaded_window_counts_positions_from_the_stream_s_start(default_model, own_cache):
+    page = Page(AppState(default_model, index=30, window=100))
+    tab = page.match
+    assert list(page.scope.seq.data["pos"][:3]) == [30, 31, 32]        # the axis and hover: absolute
+    tab.select_columns(47.6, 51.4)                                      # columns 48 .. 51: characters 78 .. 81
+    assert "**Selected:** characters 78 .. 81" in tab.said.object
+    first = int(tab.table.value.iloc[0]["start"])
+    tab._on_click(Click(0))                                             # a match loaded: its own absolute place
+    state = page.state
+    box = range(int(tab.box.left + 0.5), int(tab.box.right + 0.5))
+    assert [int(page.scope.seq.data["pos"][c]) for c in box][0] == first
+    assert page.frame.offset == state.index
+    state.source, state.text = "typed", "( 1 ) 0 "
+    state.param.trigger("text")
+    assert list(page.scope.seq.data["pos"]) == list(range(8))          # typed text counts from 0

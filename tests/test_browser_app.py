@@ -405,7 +405,7 @@ def test_a_heatmap_click_is_explained_in_the_explain_tab(app):
     page.get_by_text("Click a cell of the heatmap").wait_for(state="visible", timeout=60_000)
     box = app.heatmap.bounding_box()
     app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
-    explained = page.get_by_text(re.compile(r"Cell \d+, layer 0, step \d+"))
+    explained = page.get_by_text(re.compile(r"Cell \d+, layer 0, position [\d,]+"))
     explained.wait_for(state="visible", timeout=60_000)
     said = page.get_by_text("the heatmap shows").inner_text()
     assert float(re.search(r"difference ([0-9.e+-]+)\)", said).group(1)) < 1e-5, said

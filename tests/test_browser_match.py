@@ -60,6 +60,22 @@ _LONELIEST_POINT = """title => {
   }
   return [d.left[best], d.right[best], d.cell[best]];
 }"""
+# A point of a saturation plot where several cells sit (within 0.005 on both axes): its shares and its cells.
+_PILE = """title => {
+  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
+      && m.title.text === title);
+  const d = f.renderers.find(r => r.name === "cells").data_source.data;
+  for (let i = 0; i < d.cell.length; i++) {
+    const same = [];
+    for (let j = 0; j < d.cell.length; j++)
+      if (Math.abs(d.left[i] - d.left[j]) < 0.005 && Math.abs(d.right[i] - d.right[j]) < 0.005) same.push(d.cell[j]);
+    if (same.length > 1) return [d.left[i], d.right[i], same.sort((a, b) => a - b)];
+  }
+  return null;
+}"""
+# The stream position of each heatmap column, as its axis and hover show them.
+_POSITIONS = """() => Array.from([...Bokeh.documents[0]._all_models.values()].find(
+  m => m.type === "ColumnDataSource" && m.data.pos !== undefined && m.data.code !== undefined).data.pos)"""
 _HEATMAP_TITLE = """() => [...Bokeh.documents[0]._all_models.values()].find(
   m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image")).title.text"""
 
@@ -112,6 +128,8 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     page.wait_for_function(f"() => ({_HIGHLIGHT})().left === {start - index - 0.5}")
     assert page.evaluate(_HIGHLIGHT) == {"left": start - index - 0.5, "right": end - index + 0.5, "visible": True}
     assert app.text() == text[index:index + 100]
+    positions = page.evaluate(_POSITIONS)               # the axis counts from the stream's start, not the window's
+    assert positions[start - index] == start and positions[end - index] == end and positions[0] == index
     full_page_shot(app, "15-match-tab")
 
     # Saturation: a plot per view of layer 0, a point per cell; hover names it, a click shows that gate.
@@ -127,5 +145,20 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     page.mouse.click(at["x"], at["y"])
     page.wait_for_function(f"() => ({_HEATMAP_TITLE})().startsWith('update gate z')", timeout=60_000)
     page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {point[2]}')", timeout=60_000)
+    # Several cells on one point: a click lists them all, and a button plots the one picked.
+    pile = next(p for p in (page.evaluate(_PILE, f"layer 0: {v}") for v in "hznr") if p is not None)
+    view = next(v for v in "hznr" if page.evaluate(_PILE, f"layer 0: {v}") == pile)
+    at = page.evaluate(_AT, [f"layer 0: {view}", pile[0], pile[1]])
+    page.mouse.click(at["x"], at["y"])
+    # The note's paragraph (its first words are bold, an element of their own: locate it by its plain words).
+    listed = page.get_by_text(re.compile(r"\. Pick one to plot it"))
+    listed.wait_for(state="visible", timeout=60_000)
+    said = listed.inner_text()
+    assert re.search(r"\d+ cells on this point", said), said
+    # every cell of the pile is listed (the click may also hit a neighbour a pixel or two away: listed too)
+    named = re.search(r"cells ([\d, ]+)\. Pick one", said).group(1)
+    assert set(pile[2]) <= {int(c) for c in named.split(", ")}, said
+    page.get_by_role("button", name=f"cell {pile[2][-1]}", exact=True).last.click()
+    page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {pile[2][-1]}')", timeout=60_000)
     full_page_shot(app, "16-saturation-tab")
     app.check()

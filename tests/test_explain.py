@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -80,3 +82,55 @@ def test_cli_explain_errors_are_one_line(capsys, default_model, argv, message):
     assert main(["explain", "--model", str(default_model), "--text", "( 1 ) 0 ", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_the_first_layer_s_input_is_one_term_named_by_the_character():
+    model = model_of("gru")
+    tr = tracer.trace(model, TEXT)
+    step = 57
+    r = explained(model, tr, 0, 3, step)
+    W = model.layer_arrays(0)["weight_ih"]
+    x = model.input_vectors(TEXT)[step]
+    for k, g in enumerate(r["gates"].values()):      # the gates in the weights' row order (r, z, n)
+        (term,) = g["top_input"]
+        assert term["from"] == f"input {TEXT[step]!r}"
+        assert term["term"] == pytest.approx(float(W[k * 5 + 3] @ x))      # the whole W_i x, by hand
+        assert [t["from"] for t in g["input_dims"]][0].startswith("embedding ")    # the dimensions, apart
+
+
+def hand_gru(z_bias: float, n_bias: float, driver: float):
+    """A GRU-2 whose cell 0 reads only cell 1 through the candidate (weight ``driver``), its update gate
+    held at sigmoid(z_bias): what cell 0 does is known by construction."""
+    model = model_of("gru", layers=1)
+    H = 5
+    with torch.no_grad():
+        for p in model.rnn.parameters():
+            p.zero_()
+        model.rnn.bias_ih_l0[H + 0] = z_bias            # z of cell 0
+        model.rnn.bias_ih_l0[2 * H + 0] = n_bias        # the candidate's input bias
+        model.rnn.bias_ih_l0[2 * H + 1] = 3.0           # cell 1 is driven to tanh(3) at every step
+        model.rnn.weight_hh_l0[2 * H + 0, 1] = driver   # cell 0's candidate reads cell 1
+        model.rnn.bias_ih_l0[0:H] = 10.0                # reset gates open: the candidate reads all of h
+    return model
+
+
+def test_the_reading_names_the_gate_and_the_largest_term():
+    model = hand_gru(z_bias=-10.0, n_bias=0.1, driver=-4.0)
+    tr = tracer.trace(model, TEXT[:20])
+    r = explained(model, tr, 0, 0, 5)
+    n = float(np.tanh(0.1 - 4.0 * np.tanh(3.0)))
+    assert r["reading"].startswith(f"z = 0.00: the cell takes its candidate {n:+.2f}, driven mostly by cell 1 (")
+    kept = explained(hand_gru(z_bias=10.0, n_bias=0.1, driver=-4.0), tr, 0, 0, 5)
+    assert kept["reading"].startswith("z = 1.00: the cell keeps its previous value")
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rnn-relu"])
+def test_every_cell_type_has_a_reading_from_its_own_numbers(kind):
+    model = model_of(kind)
+    tr = tracer.trace(model, TEXT)
+    r = explained(model, tr, 1, 2, 40)
+    assert f"h = {r['h']:+.2f}" in r["reading"] or f"= {r['h']:+.2f}" in r["reading"]
+    if kind == "lstm":
+        assert r["reading"].startswith(f"f = {r['gates']['f']['value']:.2f}, i = {r['gates']['i']['value']:.2f}")
+    else:
+        assert r["reading"].startswith(f"a = {r['gates']['a']['pre']:+.2f}, driven mostly by ")

@@ -47,6 +47,7 @@ def test_the_numbers_have_every_documented_key(probed):
     probe_keys = documented_keys("`probes[]`")
     assert {(p["layer"], p["target"]) for p in numbers["probes"]} == {(0, "depth_level"), (0, "next_kind")}
     assert all(probe_keys <= set(p) for p in numbers["probes"])
+    assert all(p["ngram_accuracy"] is None and p["char_types"] == 8 for p in numbers["probes"])   # the grammar's
     code = numbers["causal_code"]
     assert documented_keys("`causal_code`") <= set(code) and code["variable"] == "depth"
     assert len(code["kl"]) == len(code["cells"]) + 1 == 16
@@ -140,6 +141,7 @@ def test_a_text_model_is_labelled_and_probed_against_text_annotations(text_probe
     assert all(documented_keys("`best_cells[]`") <= set(b) and b["view"] == "h" for b in numbers["best_cells"])
     assert [p["target"] for p in numbers["probes"]] == list(TEXT_PROBE_TARGETS)
     assert next(p for p in numbers["probes"] if p["target"] == "in_string")["classes"] == ["yes", "no"]
+    assert all([g["k"] for g in p["ngram_accuracy"]] == [2, 4, 8, 16, 32] for p in numbers["probes"])
     assert numbers["oracle_divergence"] is None and numbers["causal_code"] is None
     assert set(numbers["absent"]) == {"oracle_divergence", "causal_code", "ablation_samples"}
     assert numbers["ablation_samples"] is None and numbers["causal_codes"] == []

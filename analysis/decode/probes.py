@@ -16,11 +16,22 @@ same way (docs/methods.md, Probes):
 
 Cells are ranked by the probe's weights (NeuroX, Dalvi et al. 2019: the largest |weight| over
 classes, on standardised states), and probes retrained on the k best cells give the
-accuracy-vs-k curve and ``cells_needed_99``: the smallest k reaching 99% of the full probe's accuracy.
+accuracy-vs-k curve and ``cells_needed_99``: the smallest measured k reaching 99% of the full
+probe's accuracy. Every k is measured up to 32 cells; a wider layer is measured at 1 .. 8 and then
+at every power of two (a 128-cell layer: 11 refits instead of 43, the cost of its Probes tab).
+
+For text, an n-gram baseline stands beside them (analysis/decode/ngram.py): the same probe on the
+last k characters, k in NGRAM_KS.
+
+The fits of one probe are independent: they run side by side on threads (scikit-learn's solver spends
+its time in NumPy and SciPy, which let go of the GIL), each on one BLAS thread.
 """
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +45,8 @@ from rnnscope.analysis.describe.annotations import MISSING
 
 TRAIN_SHARE = 0.5
 MAX_ITER = 100            # saturated states are near separable: more iterations only grow weights
+EVERY_K_UP_TO = 32        # the accuracy-vs-k curve measures every k up to here; a wider layer, a grid
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,8 @@ class ProbeResult:
     train_chars: int
     test_chars: int
     classes: list[str] = field(default_factory=list)
+    char_types: int = 0                         # distinct characters: what the control task labels
+    ngram_accuracy: list[dict] | None = None    # [{k, accuracy}]: the probe on the last k characters (text)
 
     @property
     def selectivity(self) -> float:
@@ -57,14 +72,17 @@ class ProbeResult:
     def to_dict(self) -> dict:
         r = {k: getattr(self, k) for k in ("target", "accuracy", "majority_accuracy", "input_baseline_accuracy",
                                            "control_accuracy", "selectivity", "cells_needed_99", "cell_order",
-                                           "accuracy_by_k", "train_chars", "test_chars", "classes")}
+                                           "accuracy_by_k", "train_chars", "test_chars", "classes", "char_types")}
+        ngram = (None if self.ngram_accuracy is None else
+                 [{"k": g["k"], "accuracy": round(g["accuracy"], 4)} for g in self.ngram_accuracy])
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} | {
-            "accuracy_by_k": [round(a, 4) for a in self.accuracy_by_k]}
+            "accuracy_by_k": [round(a, 4) for a in self.accuracy_by_k], "ngram_accuracy": ngram}
 
 
-def fit(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
-    """The probe, standardisation then logistic regression, fitted on the training part (needs two classes)."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=MAX_ITER, random_state=seed))
+def fit(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0, centre: bool = True):
+    """The probe, standardisation then logistic regression, fitted on the training part (needs two classes).
+    ``centre=False`` for a sparse input (the n-gram baseline): scaled only, which leaves the fit the same."""
+    probe = make_pipeline(StandardScaler(with_mean=centre), LogisticRegression(max_iter=MAX_ITER, random_state=seed))
     # One BLAS thread: these matrices are small, and on 2 busy cores OpenBLAS's spinning
     # threads made each fit ~8x slower (measured: 7.0 s against 0.9 s for one probe).
     with warnings.catch_warnings(), threadpool_limits(limits=1):
@@ -73,14 +91,33 @@ def fit(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
     return probe
 
 
-def fit_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-              seed: int = 0) -> tuple[float, np.ndarray]:
+def fit_score(x_train, y_train: np.ndarray, x_test, y_test: np.ndarray, seed: int = 0,
+              centre: bool = True) -> tuple[float, np.ndarray]:
     """Test accuracy of a probe trained on the training part, and its weights [classes, D] on
     standardised inputs (a class seen only once still counts)."""
     if len(np.unique(y_train)) < 2:          # one class: nothing to fit, the majority answers
         return float((y_test == y_train[0]).mean()), np.zeros((1, x_train.shape[1]))
-    probe = fit(x_train, y_train, seed)
+    probe = fit(x_train, y_train, seed, centre)
     return float(probe.score(x_test, y_test)), probe[-1].coef_
+
+
+def run_all(jobs: list[Callable]) -> list:
+    """Each job's result, in order: side by side on up to WORKERS threads, one BLAS thread each. The warning
+    filter is set here, once: ``catch_warnings`` is not thread-safe, and a fit's own, left while another thread's
+    is open, would put back a state without it."""
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if WORKERS == 1 or len(jobs) < 2:
+            return [job() for job in jobs]
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="rnnscope-probe") as pool:
+            return list(pool.map(lambda job: job(), jobs))
+
+
+def curve_ks(D: int) -> list[int]:
+    """The cell counts of the accuracy-vs-k curve for a layer of D cells (D itself included)."""
+    if D <= EVERY_K_UP_TO:
+        return list(range(1, D + 1))
+    return sorted({*range(1, 9), *(2 ** p for p in range(4, int(np.log2(D)) + 1) if 2 ** p < D), D})
 
 
 @dataclass(frozen=True)
@@ -131,38 +168,47 @@ def control_labels(char_codes: np.ndarray, target: np.ndarray, seed: int = 0) ->
 
 
 def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: str = "target",
-          classes: tuple[str, ...] = (), seed: int = 0, ks: list[int] | None = None) -> ProbeResult:
+          classes: tuple[str, ...] = (), seed: int = 0, ks: list[int] | None = None,
+          ngram_ks: tuple[int, ...] | None = None) -> ProbeResult:
     """Probe ``states`` [T, D] for ``target`` [T] (class codes; MISSING positions are left out),
     with the references beside it. ``char_codes`` [T]: the current character's code (any ints),
     for the input-only baseline and the control task. ``ks``: the cell counts of the
-    accuracy-vs-k curve (default every k up to 32 cells, then a grid)."""
+    accuracy-vs-k curve (default ``curve_ks``). ``ngram_ks``: the windows of the n-gram baseline
+    (analysis/decode/ngram.py; None: none, as for the grammar)."""
+    from rnnscope.analysis.decode.ngram import last_chars_onehot, ngram_jobs
+
     states, target, char_codes = np.asarray(states), np.asarray(target), np.asarray(char_codes)
+    ngram = ngram_jobs(target, char_codes, ngram_ks or (), seed)      # windows over every character
     keep = target != MISSING
     states, target, char_codes = states[keep], target[keep], char_codes[keep]
     split = int(len(target) * TRAIN_SHARE)
     if split < 2 or len(target) - split < 1:
         raise ValueError(f"{name}: {len(target)} annotated characters are too few to train and test a probe")
     tr, te = slice(0, split), slice(split, None)
+    # The current character's one-hot, sparse: the n-gram baseline's k = 1 (ngram.py says why it is not centred)
+    onehot = last_chars_onehot(char_codes, 1)
+    control = control_labels(char_codes, target, seed)
 
-    accuracy, coef = fit_score(states[tr], target[tr], states[te], target[te], seed)
+    def on(x, y, centre=True):
+        return lambda: fit_score(x[tr], y[tr], x[te], y[te], seed, centre)
+    # The full probe, the references and the n-gram windows first, side by side ...
+    (accuracy, coef), (input_only, _), (control_accuracy, _), *windows = run_all(
+        [on(states, target), on(onehot, target, centre=False), on(states, control), *ngram])
     classes_tr, counts = np.unique(target[tr], return_counts=True)
     majority = float((target[te] == classes_tr[np.argmax(counts)]).mean())
-    onehot = (char_codes[:, None] == np.unique(char_codes)[None, :]).astype(np.float32)
-    input_only, _ = fit_score(onehot[tr], target[tr], onehot[te], target[te], seed)
-    control = control_labels(char_codes, target, seed)
-    control_accuracy, _ = fit_score(states[tr], control[tr], states[te], control[te], seed)
 
+    # ... then the curve, which needs the full probe's ranking of the cells.
     order = rank_cells(coef)
     D = states.shape[1]
-    grid = np.unique(np.geomspace(1, D, 12).round().astype(int))
-    ks = sorted(set(ks) | {D}) if ks else sorted({*range(1, min(D, 32) + 1), *grid.tolist(), D})
-    by_k = [accuracy if k == D else
-            fit_score(states[tr][:, order[:k]], target[tr], states[te][:, order[:k]], target[te], seed)[0]
-            for k in ks]
+    ks = sorted(set(ks) | {D}) if ks else curve_ks(D)
+    refits = run_all([on(states[:, order[:k]], target) for k in ks if k != D])
+    measured = iter(refits)
+    by_k = [accuracy if k == D else next(measured)[0] for k in ks]
     by_k_full = _step_curve(ks, by_k, D)
     needed = next(k for k in range(1, D + 1) if by_k_full[k - 1] >= 0.99 * accuracy)
     return ProbeResult(name, accuracy, majority, input_only, control_accuracy, [int(c) for c in order], by_k_full,
-                       needed, split, len(target) - split, list(classes))
+                       needed, split, len(target) - split, list(classes), len(np.unique(char_codes)),
+                       [{"k": k, "accuracy": a} for k, a in zip(ngram_ks, windows)] if ngram_ks else None)
 
 
 def rank_cells(coef: np.ndarray) -> np.ndarray:

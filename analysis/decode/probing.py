@@ -26,6 +26,7 @@ from rnnscope.analysis.intervene.causal import CausalCode, grammar_depth_oracle,
 from rnnscope.analysis.describe.text_annotations import text_annotations
 from rnnscope.analysis.describe.divergence import oracle_divergence
 from rnnscope.analysis.describe.labels import annotation_codes, label_cells, signed
+from rnnscope.analysis.decode.ngram import NGRAM_KS, ngram_summary
 from rnnscope.analysis.decode.probes import probe
 from rnnscope.analysis.describe.saturation import saturation_by_view
 
@@ -127,7 +128,9 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
 
     start = time.perf_counter()
     char_codes = ann["char"].values
-    probes = [{"layer": layer, **probe(tr.hidden[layer], ann[t].values, char_codes, t, ann[t].categories).to_dict()}
+    ngram_ks = NGRAM_KS if held.spec is None else None     # text: the type control is nearly free
+    probes = [{"layer": layer, **probe(tr.hidden[layer], ann[t].values, char_codes, t, ann[t].categories,
+                                       ngram_ks=ngram_ks).to_dict()}
               for layer in range(tr.num_layers) for t in targets]
     seconds["probes"] = time.perf_counter() - start
 
@@ -191,6 +194,10 @@ def text_summary(numbers: dict) -> str:
         lines.append(f"  layer {p['layer']} {p['target']}: {p['accuracy']:.3f} (majority {p['majority_accuracy']:.3f}, "
                      f"input only {p['input_baseline_accuracy']:.3f}, control {p['control_accuracy']:.3f}, "
                      f"selectivity {p['selectivity']:+.3f}); cells needed for 99%: {p['cells_needed_99']}")
+        if p.get("ngram_accuracy"):
+            windows = ", ".join(f"k={g['k']} {g['accuracy']:.3f}" for g in p["ngram_accuracy"])
+            lines.append(f"    n-gram baseline (the last k characters: {windows}): "
+                         f"{ngram_summary(p['accuracy'], p['ngram_accuracy'])}")
     a = numbers["ablation_samples"]
     if a is not None:
         lines += ["", f"grammatical samples ({a['intact']['samples']} of {a['chars']} chars after {a['prime']!r}): "

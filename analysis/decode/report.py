@@ -10,7 +10,7 @@ import html
 
 import numpy as np
 from bokeh.layouts import column, row
-from bokeh.models import (ColumnDataSource, DataTable, Div, HoverTool, LinearColorMapper, NumberFormatter, Span,
+from bokeh.models import (ColumnDataSource, DataTable, Div, HoverTool, LinearColorMapper, NumberFormatter,
                           TableColumn)
 from bokeh.palettes import Category10_10, RdBu11, interp_palette
 from bokeh.plotting import figure
@@ -51,7 +51,8 @@ def report_html(run: ProbingRun, title: str) -> str:
               for layer in range(run.trace.num_layers)]
     parts += [section("Linear probes: accuracy on held-out states, using the k best cells",
                       {"references": "majority class (grey), input only: the current character's one-hot "
-                                     "(orange), control task: random label per character type (green)"})]
+                                     "(orange), control task: random label per character type (green); for text, "
+                                     "the best n-gram window: the same probe on the last k characters (purple)"})]
     parts += [row(*[probe_plot(p) for p in n["probes"]])]
     parts += [section("Ablation: rise in loss when one cell of h is replaced by its held-out mean",
                       {"loss": f"nats/char on the first {data['ablation_chars']:,} held-out characters"}),
@@ -134,18 +135,34 @@ def profile_figure(means: np.ndarray, ann, title: str, low_high: tuple[float, fl
     return fig
 
 
+def probe_references(p: dict) -> list[tuple[str, float, str]]:
+    """(legend, accuracy, colour) of each reference line of a probe's plot: majority, input only,
+    control and, for text, the best window of the n-gram baseline."""
+    refs = [(f"majority {p['majority_accuracy']:.3f}", p["majority_accuracy"], "#888888"),
+            (f"input only {p['input_baseline_accuracy']:.3f}", p["input_baseline_accuracy"], Category10_10[1]),
+            (f"control {p['control_accuracy']:.3f}", p["control_accuracy"], Category10_10[2])]
+    if p.get("ngram_accuracy"):
+        best = max(p["ngram_accuracy"], key=lambda g: g["accuracy"])
+        refs.append((f"last {best['k']} chars {best['accuracy']:.3f}", best["accuracy"], Category10_10[4]))
+    return refs
+
+
 def probe_plot(p: dict):
+    """Accuracy against the k best cells, each reference a dashed line named in the legend."""
     k = np.arange(1, len(p["accuracy_by_k"]) + 1)
-    fig = figure(height=260, width=380, y_range=(0, 1.02), x_axis_label="k best cells (by |weight|)",
+    fig = figure(height=300, width=380, y_range=(0, 1.02), x_axis_label="k best cells (by |weight|)",
                  y_axis_label="accuracy", title=f"layer {p['layer']}: {p['target'].replace('_', ' ')} "
                  f"{p['accuracy']:.3f}, selectivity {p['selectivity']:+.3f}", toolbar_location=None)
     source = ColumnDataSource({"k": k, "acc": p["accuracy_by_k"], "cells": [str(p["cell_order"][:i]) for i in k]})
-    fig.line("k", "acc", source=source, line_width=2, color=Category10_10[0])
-    fig.scatter("k", "acc", source=source, size=5, color=Category10_10[0])
-    fig.add_tools(HoverTool(tooltips=[("k", "@k"), ("accuracy", "@acc{0.000}"), ("cells", "@cells")]))
-    for value, colour in ((p["majority_accuracy"], "#888888"), (p["input_baseline_accuracy"], Category10_10[1]),
-                          (p["control_accuracy"], Category10_10[2])):
-        fig.add_layout(Span(location=value, dimension="width", line_color=colour, line_dash="dashed", line_width=1.5))
+    fig.line("k", "acc", source=source, line_width=2, color=Category10_10[0], legend_label="probe on k cells")
+    fig.scatter("k", "acc", source=source, size=5, color=Category10_10[0], legend_label="probe on k cells")
+    fig.add_tools(HoverTool(tooltips=[("k", "@k"), ("accuracy", "@acc{0.000}"), ("cells", "@cells")],
+                            renderers=fig.renderers[:2]))
+    for label, value, colour in probe_references(p):      # lines, not Spans: a Span has no legend entry
+        fig.line([1, len(k)], [value, value], line_color=colour, line_dash="dashed", line_width=1.5,
+                 legend_label=label)
+    fig.legend.location, fig.legend.label_text_font_size = "bottom_right", "10px"
+    fig.legend.padding, fig.legend.spacing, fig.legend.background_fill_alpha = 2, 0, 0.7
     fig.title.text_font_size = "12px"
     return fig
 

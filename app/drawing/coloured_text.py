@@ -76,7 +76,7 @@ def frame_cell_html(frame, cell: int, span: tuple[int, int] | None = None) -> st
         raise RnnscopeError(f"cell {cell} does not exist; this view's cells are 0 .. {len(rows) - 1}")
     lo, hi = span if span is not None else (0, len(frame.text))
     return coloured_text_html(frame.text[lo:hi], frame.values[rows.index(cell), lo:hi], frame.low, frame.high,
-                              frame.char_positions[lo:hi])
+                              frame.stream_positions[lo:hi])
 
 
 def visible_columns(length: int, start: float | None, end: float | None) -> tuple[int, int]:

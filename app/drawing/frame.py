@@ -60,6 +60,10 @@ class Frame:
     # model; ``text`` then holds one stand-in character per column), None: ``text`` is what is shown.
     words: list[str] | None = None
     predictions: bool = True            # the model's next-character probabilities exist (False: states only)
+    # Where the first character stands in its stream (a held-out window's index, an LSTMVis window's first
+    # step; 0 for typed or sampled text): what the page shows counts from the stream's start, so a match at
+    # 78 .. 81 reads 78 .. 81 in a window loaded from 30. Indexing the arrays stays by column.
+    offset: int = 0
 
     @property
     def row_labels(self) -> list[str]:
@@ -82,6 +86,11 @@ class Frame:
     def char_positions(self) -> np.ndarray:
         """[T] the true character index of each column."""
         return np.arange(len(self.text)) if self.positions is None else self.positions
+
+    @property
+    def stream_positions(self) -> np.ndarray:
+        """[T] each column's position in its stream: what the axis, the hover and the messages show."""
+        return self.char_positions + self.offset
 
     def selected_values(self) -> np.ndarray:
         """[k, T] the selected cells' values, by true cell number."""

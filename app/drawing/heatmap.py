@@ -85,7 +85,7 @@ def sequence_data(frame: Frame) -> dict:
     code = np.frombuffer(frame.text.encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
     depth = frame.depth.astype(np.float32) if frame.depth is not None else np.full(T, np.nan, np.float32)
     none = np.full(T, np.nan, np.float32)
-    return {"x": np.arange(T, dtype=np.float32), "pos": frame.char_positions.astype(np.int32), "code": code,
+    return {"x": np.arange(T, dtype=np.float32), "pos": frame.stream_positions.astype(np.int32), "code": code,
             "depth": depth,
             "p_next": frame.p_next.astype(np.float32), "surprisal": frame.surprisal.astype(np.float32),
             "kl": none if frame.kl is None else frame.kl, "illegal": none if frame.illegal is None else frame.illegal,

@@ -14,6 +14,8 @@ may extend ``_draw`` (more than the scope to update) and ``_on_cell_clicked`` (a
 """
 from __future__ import annotations
 
+import dataclasses
+
 import panel as pn
 import param
 from bokeh.events import Tap
@@ -59,8 +61,9 @@ class BasePage(Viewer):
         except RnnscopeError as e:   # e.g. a view the new model lacks, a filter with no ranking: keep what is drawn
             self.state.refuse(str(e))
             return
-        self.frame = frame
-        self._show(frame)
+        # Positions count from the stream's start, whichever page made the frame.
+        self.frame = dataclasses.replace(frame, offset=self.state.first_position)
+        self._show(self.frame)
 
     def _show(self, frame: Frame) -> None:
         doc = self.scope.layout.document     # set once the page is served (None while it is built)
@@ -87,8 +90,8 @@ class BasePage(Viewer):
         column = round(event.x)
         if 0 <= row < H and 0 <= column < len(self.frame.text):
             self._on_cell_clicked(int(self.frame.cells[row]), int(self.frame.char_positions[column]))
-        if 0 <= row < H:
-            self.state.toggle_cell(int(self.frame.cells[row]))
+        if 0 <= row < H:        # plotted, never un-plotted: a second click must not undo what the first showed
+            self.state.plot_cell(int(self.frame.cells[row]))
 
     def _on_cell_clicked(self, cell: int, step: int) -> None:
         """A click on ``cell`` at character ``step`` (its true position), before the cell is plotted."""

@@ -1,4 +1,5 @@
-"""Everything expensive, computed once per server and shared by all sessions (``pn.cache``).
+"""Everything expensive, computed once per server and shared by all sessions (``pn.cache``); the probes,
+the slowest, are also kept on disk between server runs (app/pages/stored.py).
 
 Keys include the checkpoint's modification time, so a checkpoint rewritten on disk (a
 training run keeping its best model) is reloaded rather than served stale. The trace cache
@@ -20,6 +21,7 @@ from rnnscope.models.reading.tracer import trace as _trace
 from rnnscope.models.reading.window import read_window
 
 from rnnscope.app.drawing.probe_track import ProbeTrack, probe_track_of
+from rnnscope.app.pages.stored import stored
 
 TRACE_CACHE_ITEMS = 12
 
@@ -122,20 +124,64 @@ def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHAR
     return _labels(str(path), stamp(path), view, layer, chars, key)
 
 
+# The version of the probes' numbers kept on disk (app/pages/stored.py): bump it when analysis/decode/probes.py
+# or ngram.py changes what they compute, so results of the old method are not read back.
+PROBES_VERSION = 2
+
+
+def _result_key(path: str, mtime: float, chars: int, key: tuple | None = None) -> tuple:
+    """What a probe result depends on besides the method: the weights, the held-out text (and the text
+    before it, which text annotations count from), how much of it, and scikit-learn's version (read from its
+    metadata: importing scikit-learn takes seconds, which a result read back from disk need not spend)."""
+    from importlib.metadata import version
+
+    from rnnscope.models.store.zarr_store import fingerprint, text_sha
+    stream = held(path, key)
+    return (fingerprint(_load(path, mtime)), text_sha(stream.before + stream.text), chars, PROBES_VERSION,
+            version("scikit-learn"))
+
+
 @pn.cache(max_items=4)
 def _probes(path: str, mtime: float, chars: int, key: tuple | None = None):
-    from rnnscope.analysis.decode.probing import probe_targets
-    from rnnscope.analysis.decode.probes import probe
-    tr, ann = _heldout_trace(path, mtime, chars, key)
-    return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories).to_dict()}
-            for k in range(tr.num_layers) for t in probe_targets(held(path, key))]
+    def compute() -> list[dict]:          # imports scikit-learn: only when not read back from disk
+        from rnnscope.analysis.decode.probes import probe
+        from rnnscope.analysis.decode.probing import probe_targets
+        tr, ann = _heldout_trace(path, mtime, chars, key)
+        return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t,
+                                     ann[t].categories).to_dict()}
+                for k in range(tr.num_layers) for t in probe_targets(held(path, key))]
+    return stored("probes", _result_key(path, mtime, chars, key), compute)
 
 
 def probes(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
     text: analysis.probing.TEXT_PROBE_TARGETS), with their references
-    (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them."""
+    (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them,
+    less the n-gram baseline (``ngram_baselines``: the tab shows the probes before it is done)."""
     return _probes(str(path), stamp(path), chars, key)
+
+
+@pn.cache(max_items=4)
+def _ngram_baselines(path: str, mtime: float, chars: int, key: tuple | None = None) -> dict[str, list[dict]]:
+    stream = held(path, key)
+    if stream.spec is not None:
+        return {}
+
+    def compute() -> dict:                # imports scikit-learn: only when not read back from disk
+        from rnnscope.analysis.decode.ngram import NGRAM_KS, ngram_jobs
+        from rnnscope.analysis.decode.probes import run_all
+        from rnnscope.analysis.decode.probing import probe_targets
+        _, ann = _heldout_trace(path, mtime, chars, key)
+        targets = probe_targets(stream)
+        accuracies = iter(run_all([job for t in targets for job in ngram_jobs(ann[t].values, ann["char"].values)]))
+        return {t: [{"k": k, "accuracy": round(next(accuracies), 4)} for k in NGRAM_KS] for t in targets}
+    return stored("ngram", _result_key(path, mtime, chars, key), compute)
+
+
+def ngram_baselines(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> dict[str, list[dict]]:
+    """{target: [{k, accuracy}]} the text probes' n-gram baseline (analysis/decode/ngram.py), as
+    `rnnscope probe --json` gives it in ``ngram_accuracy``; empty for a grammar model (none there)."""
+    return _ngram_baselines(str(path), stamp(path), chars, key)
 
 
 @pn.cache(max_items=4)

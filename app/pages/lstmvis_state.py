@@ -111,7 +111,7 @@ class LstmvisState(RowsState):
         short = (f" (the file ends there: {n:,} of the {self.window:,} steps asked for)" if n < self.window else "")
         self._shown = {"start": self.start, "window": self.window}
         note = f"steps {self.start:,} .. {self.start + n - 1:,} of {len(self.source):,}{short}"
-        self.param.update(error="", refusal="", trace=trace, sequence_note=note)
+        self.param.update(error="", refusal="", first_position=self.start, trace=trace, sequence_note=note)
         return True
 
     # --- rows ------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ class RowsState(param.Parameterized):
     cell_list = param.String(default="", label="Cells listed (e.g. 0-31, 40, 77)")
 
     trace = param.Parameter(default=None, precedence=-1, doc="the last good Trace")
+    first_position = param.Integer(default=0, precedence=-1,
+                                   doc="where the trace's first character stands in its stream (set with the trace)")
     sequence_note = param.String(default="", doc="what the sequence is")
     error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
     refusal = param.String(default="", precedence=-1,
@@ -69,14 +71,10 @@ class RowsState(param.Parameterized):
 
     # --- cells plotted ---------------------------------------------------------------------
     def plot_cell(self, cell: int) -> None:
-        """Plot ``cell`` under the heatmap (a row clicked in a table); plotted already, nothing changes."""
+        """Plot ``cell`` under the heatmap (a heatmap or table row clicked); plotted already, nothing changes:
+        a click never undoes what an earlier one showed (the sidebar's picker un-plots)."""
         if cell not in self.selected:
             self.selected = [*self.selected, cell]
-
-    def toggle_cell(self, cell: int) -> None:
-        """Plot ``cell``, or stop plotting it if it is plotted (a heatmap row clicked)."""
-        sel = list(self.selected)
-        self.selected = [c for c in sel if c != cell] if cell in sel else [*sel, cell]
 
     # --- rows ------------------------------------------------------------------------------
     def row_filter(self) -> RowFilter:

@@ -362,6 +362,7 @@ class AppState(RowsState):
         if self.source == "held-out":
             self._shown = {"index": self.index, "window": self.window}
         self.param.update(error="", refusal="", sequence_note=f"{what} ({len(text):,} characters); {note}",
+                          first_position=self.index if self.source == "held-out" else 0,
                           divergence=self._divergence(trace, start_depth),
                           probe=None if self._spec is None else probe_track(self.model_path, trace, self.heldout_key),
                           trace=trace)

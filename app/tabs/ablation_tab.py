@@ -3,8 +3,14 @@ clamp value (models/reading/ablation.py) -- and see what moves on the sequence s
 intact model's and the oracle's floor, p(next) ablated beside intact on the heatmap's x range, and
 (grammar models) the share of SAMPLES samples the grammar accepts, intact beside ablated, drawn with
 the same random numbers (analysis/intervene/ablation.py), with a few of the ablated ones. A second button
-ranks every cell by the rise in held-out loss when it alone is mean-ablated."""
+ranks every cell by the rise in held-out loss when it alone is mean-ablated.
+
+The two experiments each have their own panel, with their own note: a ranking never lands under the
+plot of cells ablated earlier, nor the other way round. The samples are text to be read, in the page's
+own type (dark on light, 13 px), not a code block's small type on a dark box."""
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import pandas as pd
@@ -27,6 +33,10 @@ from rnnscope.app.pages.state import AppState
 from rnnscope.app.drawing.tracks import P_NEXT_COLOUR
 
 SHOWN_SAMPLES, SHOWN_CHARS = 3, 120
+SAMPLE_STYLE = ("font-family: monospace; font-size: 13px; line-height: 1.5; color: #212529; background: #f8f9fa; "
+                "border: 1px solid #dee2e6; border-radius: 4px; padding: 6px 10px; white-space: pre-wrap; "
+                "overflow-wrap: anywhere; margin: 4px 0")
+PANEL_STYLE = {"border": "1px solid #dee2e6", "border-radius": "6px", "padding": "4px 10px"}
 
 
 class AblationTab(Viewer):
@@ -41,7 +51,8 @@ class AblationTab(Viewer):
         super().__init__(**params)
         self.result = pn.pane.Markdown("Pick cells (buttons in the sidebar or a heatmap row), then ablate them.",
                                        sizing_mode="stretch_width")
-        self.samples = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.samples = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.rank_note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.source = ColumnDataSource({"x": [], "intact": [], "ablated": []})
         fig = figure(height=160, sizing_mode="stretch_width", x_range=x_range or Range1d(-0.5, 0.5), y_range=(0, 1.05),
                      tools="xpan,xwheel_zoom", toolbar_location=None, title="p(actual next character)")
@@ -53,13 +64,18 @@ class AblationTab(Viewer):
         fig.visible = False
         self.plot = fig
         self.ranking = pn.widgets.Tabulator(pd.DataFrame(columns=["layer", "cell", "loss", "rise in loss"]),
-                                            show_index=False, disabled=True, visible=False, height=300,
-                                            sizing_mode="stretch_width")
+                                            show_index=False, disabled=True, height=300, sizing_mode="stretch_width")
+        # One panel per experiment, shown once it has run.
+        self.picked_panel = pn.Column(pn.pane.Markdown("#### The picked cells, ablated"), self.result, self.plot,
+                                      self.samples, visible=False, styles=PANEL_STYLE, sizing_mode="stretch_width")
+        self.rank_panel = pn.Column(pn.pane.Markdown("#### Every cell ranked by ablation"), self.rank_note,
+                                    self.ranking, visible=False, styles=PANEL_STYLE, sizing_mode="stretch_width")
 
     @param.depends("run", watch=True)
     def _ablate(self) -> None:
         s, tr = self.state, self.state.trace
         cells = tuple(s.selected)
+        self.picked_panel.visible = True
         if not cells:
             self.result.object = "No cells picked: pick some in the sidebar (or click heatmap rows) first."
             return
@@ -94,39 +110,43 @@ class AblationTab(Viewer):
 
     @param.depends("rank", watch=True)
     def _rank(self) -> None:
+        self.rank_panel.visible = True
         try:
             intact, effects = cache.ablation_ranking(self.state.model_path, key=self.state.heldout_key)
         except RnnscopeError as e:
-            self.result.object = f"Cannot rank: {e}"
+            self.rank_note.object = f"Cannot rank: {e}"
+            self.ranking.visible = False
             return
         self.ranking.value = pd.DataFrame([{"layer": e.layer, "cell": e.cell, "loss": round(e.loss, 4),
                                             "rise in loss": round(e.delta, 4)} for e in effects])
         self.ranking.visible = True
-        self.result.object = (f"Every cell mean-ablated alone on the first 20,000 held-out characters "
-                              f"(intact loss {intact:.4f} nats/char), largest rise first.")
+        self.rank_note.object = (f"Every cell mean-ablated alone on the first 20,000 held-out characters "
+                                 f"(intact loss {intact:.4f} nats/char), largest rise first.")
 
     def __panel__(self):
         return pn.Column(pn.Row(pn.widgets.Select.from_param(self.param.mode, width=200),
                                 pn.widgets.FloatInput.from_param(self.param.value, width=120),
                                 pn.widgets.Button.from_param(self.param.run, button_type="primary"),
                                 pn.widgets.Button.from_param(self.param.rank)),
-                         self.result, self.plot, self.samples, self.ranking, sizing_mode="stretch_width")
+                         self.picked_panel, self.rank_panel, sizing_mode="stretch_width")
 
 
 def samples_note(shares) -> str:
-    """The grammatical share intact beside ablated, and the first few ablated samples."""
+    """The grammatical share intact beside ablated, and the first few ablated samples (HTML)."""
     if shares is None:
-        return "No grammatical share: this model was trained on text, which has no grammar to validate samples against."
+        return ("<p>No grammatical share: this model was trained on text, which has no grammar to validate "
+                "samples against.</p>")
     intact, ablated = shares
-    lines = [f"**Grammatical samples: {sum(intact.grammatical)} of {SAMPLES} intact, {sum(ablated.grammatical)} of "
-             f"{SAMPLES} ablated** ({SAMPLES} samples of {SAMPLE_CHARS} characters after `{SAMPLE_PRIME}` each, "
-             "temperature 1, from the zero state, the cells replaced after every step; sample i of both models "
-             "draws the same random numbers; grammar/validate.py decides). The first ablated samples (first "
-             f"{SHOWN_CHARS} characters of each):", "", "```"]
+    head = (f"<p><b>Grammatical samples: {sum(intact.grammatical)} of {SAMPLES} intact, {sum(ablated.grammatical)} of "
+            f"{SAMPLES} ablated</b> ({SAMPLES} samples of {SAMPLE_CHARS} characters after "
+            f"<code>{html.escape(SAMPLE_PRIME)}</code> each, temperature 1, from the zero state, the cells replaced "
+            "after every step; sample i of both models draws the same random numbers; grammar/validate.py decides). "
+            f"The first ablated samples (first {SHOWN_CHARS} characters of each):</p>")
+    lines = []
     for text, ok in list(zip(ablated.texts, ablated.grammatical))[:SHOWN_SAMPLES]:
         cut = "\u2026" if len(text) > SHOWN_CHARS else ""           # the line says it goes on
-        lines.append(f"{'ok' if ok else 'no'}  {text[:SHOWN_CHARS]}{cut}")
-    lines.append("```")
-    if ablated.reasons:
-        lines.append(f"First rejection: {ablated.reasons[0]}.")
-    return "\n".join(lines)
+        verdict = "grammatical" if ok else "not grammatical"
+        lines.append(f"<div class='ablated-sample' style='{SAMPLE_STYLE}'><b>{verdict}</b>: "
+                     f"{html.escape(text[:SHOWN_CHARS])}{cut}</div>")
+    why = f"<p>First rejection: {html.escape(ablated.reasons[0])}.</p>" if ablated.reasons else ""
+    return head + "".join(lines) + why

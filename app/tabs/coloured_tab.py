@@ -71,7 +71,8 @@ class ColouredTextTab(LazyTab):
             return self._say(f"No coloured text: {e}.")
         self.shown = (cell, (lo, hi))
         where = "the whole sequence" if (lo, hi) == (0, T) else "the heatmap's visible range"
-        self.note.object = (f"Characters {int(frame.char_positions[lo]):,} .. {int(frame.char_positions[hi - 1]):,} "
+        positions = frame.stream_positions
+        self.note.object = (f"Characters {int(positions[lo]):,} .. {int(positions[hi - 1]):,} "
                             f"({hi - lo:,}, {where}) coloured by **cell {cell}** of {frame.title}: the heatmap's "
                             f"colours ({frame.low:g} \u2026 {frame.high:g}, white = 0); hover a character for its "
                             f"position and value. At most {MAX_COLOURED_CHARS:,} characters.")

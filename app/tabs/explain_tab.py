@@ -44,15 +44,19 @@ class ExplainTab(Viewer):
         except RnnscopeError as e:
             self.text.object = f"Cannot explain this value: {e}"
             return
-        self.text.object = explanation_markdown(r)
+        self.text.object = explanation_markdown(r, s.first_position)
 
     def __panel__(self):
         return self.text
 
 
-def explanation_markdown(r: dict) -> str:
-    lines = [f"**Cell {r['cell']}, layer {r['layer']}, step {r['step']:,}** (character `{r['char']!r}`), "
+def explanation_markdown(r: dict, first_position: int = 0) -> str:
+    """``first_position``: where the trace's first character stands in its stream, so the step is named
+    as the heatmap's axis names it."""
+    position = first_position + r["step"]
+    lines = [f"**Cell {r['cell']}, layer {r['layer']}, position {position:,}** (character `{r['char']!r}`), "
              f"{r['cell_type'].upper()}; h before this step = {r['h_prev']:+.4f}", "",
+             f"**In words:** {r['reading']}.", "",
              "| gate | value | pre-activation | input part | recurrent part | largest recurrent terms | "
              "largest input terms |", "|---|---|---|---|---|---|---|"]
     for name, g in r["gates"].items():
@@ -61,5 +65,7 @@ def explanation_markdown(r: dict) -> str:
         top_r = ", ".join(f"{t['from']} {t['term']:+.3f}" for t in g["top_recurrent"][:3])
         top_i = ", ".join(f"{t['from']} {t['term']:+.3f}" for t in g["top_input"][:3])
         lines.append(f"| {name} | {g['value']:.4f} | {g['pre']:+.4f} | {g['input']:+.4f} | {rec} | {top_r} | {top_i} |")
-    lines += ["", f"`{r['equation']}`; the heatmap shows {r['traced_h']:+.6f} (difference {r['difference']:.1e})."]
+    lines += ["", f"`{r['equation']}`; the heatmap shows {r['traced_h']:+.6f} (difference {r['difference']:.1e}). "
+              "Input part = the character's term + the input bias; recurrent part = the previous cells' terms + the "
+              "recurrent bias."]
     return "\n".join(lines)

@@ -158,8 +158,10 @@ class MatchTab(Viewer):
         return self.state.trace.text[start:end + 1]
 
     def _span_name(self, start: int, end: int) -> str:
-        """Where positions ``start .. end`` of the sequence shown are, as the messages say it."""
-        return f"characters {start:,} .. {end:,}"
+        """Where positions ``start .. end`` of the sequence shown are, as the messages say it: counted from the
+        stream's start, as the heatmap's axis counts them."""
+        first = self.state.first_position
+        return f"characters {first + start:,} .. {first + end:,}"
 
     def _on_cells(self, selection: dict, threshold: float) -> np.ndarray | None:
         """The selection's on-cells at ``threshold``; None (and the reason said) when there are none."""
