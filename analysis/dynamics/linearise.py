@@ -3,7 +3,9 @@ Jacobian dF/ds (Sussillo & Barak 2013). Each eigenvalue lambda of J is a mode: |
 |lambda| > 1 grows, and a point all of whose modes decay is stable (an attractor). A decaying mode
 loses a factor e in tau = -1 / ln|lambda| steps (its time constant): the slowest mode says how long the
 network remembers a push off the point. A growing mode's -1 / ln|lambda| is negative: minus its e-folding
-time. |lambda| = 1 exactly has no time constant (None in JSON: it neither decays nor grows)."""
+time. |lambda| = 1 exactly has no time constant (None in JSON: it neither decays nor grows); a point whose
+largest |lambda| is 1 and none above is marginal (in a saturated GRU, an update gate of exactly 1.0 holds a
+cell where it is)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,6 +38,12 @@ class Linearisation:
         return bool(self.largest_modulus < 1 - MARGINAL)
 
     @property
+    def stability(self) -> str:
+        """"stable" (every |lambda| < 1), "unstable" (some |lambda| > 1) or "marginal" (the largest is 1 to float
+        precision: a saturated gate holding a cell exactly, a line of fixed points)."""
+        return "stable" if self.stable else "unstable" if self.unstable_modes else "marginal"
+
+    @property
     def time_constants(self) -> list[float | None]:
         """-1 / ln|lambda| per mode, in steps (characters); 0 for lambda = 0; None where |lambda| = 1."""
         return [time_constant(m) for m in self.moduli]
@@ -48,7 +56,7 @@ class Linearisation:
 
     def to_dict(self, digits: int = 6) -> dict:
         taus = self.time_constants
-        return {"stable": self.stable, "unstable_modes": self.unstable_modes,
+        return {"stability": self.stability, "stable": self.stable, "unstable_modes": self.unstable_modes,
                 "largest_abs_eigenvalue": round(self.largest_modulus, digits),
                 "slowest_time_constant": None if self.slowest_time_constant is None
                 else round(self.slowest_time_constant, 4),

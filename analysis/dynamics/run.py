@@ -1,6 +1,6 @@
-"""The dynamics of a model, end to end: read the first ``chars`` held-out characters in context, start the
-fixed-point search (analysis/dynamics/fixed_points.py) from states drawn there and from a few random ones,
-for each input character, and say for every point found where the stream comes nearest it. What
+"""The dynamics of a model, end to end: start the fixed-point search (analysis/dynamics/fixed_points.py) from
+held-out states read in context and from a few random ones, for each input character, and say for every
+point found where the stream comes nearest it. What
 ``rnnscope dynamics``, ``Model.fixed_points`` and a page view call; docs/dynamics-json.md is its JSON."""
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnscope.analysis.decode.probing import annotations_of
 from rnnscope.analysis.describe.annotations import Annotations
 from rnnscope.analysis.dynamics.fixed_points import EXACT_Q, CharResult, Options, Starts, find_fixed_points
 from rnnscope.analysis.dynamics.fixed_points import starting_states
 from rnnscope.analysis.dynamics.projection import nearest
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.models.data.heldout import HeldOut
 from rnnscope.models.network.model import CharRNN
-from rnnscope.models.reading.tracer import trace
+from rnnscope.models.reading.trace import Trace
 from rnnscope.models.reading.update import Update
 
 MAX_DEFAULT_INPUTS = 16      # a larger vocabulary (text) searches its most frequent characters by default
@@ -59,24 +57,23 @@ def check_inputs(inputs: str | list[str], vocab: list[str]) -> list[str]:
     return chars
 
 
-def dynamics_run(model: CharRNN, held: HeldOut, inputs: str | list[str] | None = None, starts: int = 256,
-                 random_starts: int = 32, chars: int = 20_000, seed: int = 0,
+def dynamics_run(model: CharRNN, heldout: Trace, annotations: Annotations, inputs: str | list[str] | None = None,
+                 starts: int = 256, random_starts: int = 32, seed: int = 0,
                  options: Options = Options()) -> DynamicsRun:
     """Fixed and slow points of ``model`` for each of ``inputs`` (default: see default_inputs), from ``starts``
-    states drawn from its first ``chars`` held-out characters read in context and ``random_starts`` random
-    states in the box they span (seed ``seed``)."""
-    if chars < 2:
-        raise RnnscopeError(f"read at least 2 held-out characters, got {chars}")
-    text = held.text[:chars]
-    inputs = check_inputs(default_inputs(text, list(model.config.vocab)) if inputs is None else inputs,
-                          list(model.config.vocab))
+    states drawn from ``heldout`` (a Trace of held-out text read in context, from the stream's start; its
+    ``annotations``) and ``random_starts`` random states in the box they span (seed ``seed``)."""
+    if len(heldout) < 2:
+        raise RnnscopeError(f"read at least 2 held-out characters, got {len(heldout)}")
+    vocab = list(model.config.vocab)
+    inputs = check_inputs(default_inputs(heldout.text, vocab) if inputs is None else inputs, vocab)
     update = Update(model)
-    states = update.flat_states(trace(model, text, held.spec))
+    states = update.flat_states(heldout)
     drawn = starting_states(states, starts, random_starts, seed)
     t0 = time.perf_counter()
     results = find_fixed_points(update, inputs, drawn.states, options, update.bounds(states))
     seconds = time.perf_counter() - t0
-    return DynamicsRun(update, states, annotations_of(held, len(text)), text, drawn, results, options, seconds, seed)
+    return DynamicsRun(update, states, annotations, heldout.text, drawn, results, options, seconds, seed)
 
 
 def numbers_of(run: DynamicsRun) -> dict:

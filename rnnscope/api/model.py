@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from rnnscope.api.analysis import Analysis
+from rnnscope.api.dynamics import Dynamics
 from rnnscope.api.evaluation import Evaluation
 from rnnscope.api.store import Storing
 from rnnscope.base.errors import RnnscopeError
@@ -14,10 +15,11 @@ from rnnscope.base.errors import RnnscopeError
 LABEL_CHARS = 100_000     # held-out characters labels and probes are computed on by default
 
 
-class Model(Evaluation, Analysis, Storing):
+class Model(Evaluation, Analysis, Dynamics, Storing):
     """A checkpoint, loaded. Make one with :func:`rnnscope.load` (or :func:`rnnscope.train`, an import ...).
     Its verbs live by group: reading and labelling here; sample, evaluate, summary, weights in
-    rnnscope/api/evaluation.py; explain, match, compare in rnnscope/api/analysis.py; build_store,
+    rnnscope/api/evaluation.py; explain, match, compare in rnnscope/api/analysis.py; fixed_points, projection in
+    rnnscope/api/dynamics.py; build_store,
     open_store in rnnscope/api/store.py.
 
     Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``ref`` (the name or path

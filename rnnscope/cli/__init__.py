@@ -13,10 +13,10 @@ import os
 import sys
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli import analyse, evaluate, interop, reading, serve, train
+from rnnscope.cli import analyse, dynamics, evaluate, interop, reading, serve, train
 from rnnscope.cli.common import DEFAULT_MODEL  # noqa: F401  (the default --model, for scripts and tests)
 
-GROUPS = (train, evaluate, reading, analyse, interop, serve)
+GROUPS = (train, evaluate, reading, analyse, dynamics, interop, serve)
 
 
 def _version() -> str:
