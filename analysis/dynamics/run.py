@@ -80,7 +80,7 @@ def numbers_of(run: DynamicsRun) -> dict:
     """The JSON-ready result (docs/dynamics-json.md)."""
     u, o = run.update, run.options
     return {
-        "model": {"cell": u.cell, "layers": u.layers, "hidden_size": u.hidden_size},
+        "network": {"cell": u.cell, "layers": u.layers, "hidden_size": u.hidden_size},
         "state": {"size": u.size, "layout": "per layer, bottom first: h, then c for an LSTM",
                   "names": u.names()},
         "method": {"q": "1/2 ||F(s, x) - s||^2, F one step of the whole network with the input character x held",

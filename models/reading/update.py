@@ -30,6 +30,8 @@ class Update:
 
     def __init__(self, model: CharRNN):
         self.model = copy.deepcopy(model).double().cpu().eval()
+        for p in self.model.parameters():    # gradients are taken with respect to the state only
+            p.requires_grad_(False)
         cfg = model.config
         self.cell, self.layers, self.hidden_size = cfg.cell, cfg.num_layers, cfg.hidden_size
         self.parts = ("h", "c") if cfg.cell == "lstm" else ("h",)

@@ -50,7 +50,7 @@ class Dynamics:
         options = Options(q_tol=q_tol, slow_q=slow_q, dedupe_tol=dedupe_tol, max_iter=max_iter)
         tr, ann = self.heldout_trace(_check_chars(chars))
         run = dynamics_run(self.module, tr, ann, inputs, starts, random_starts, seed, options)
-        numbers = {"model_ref": self.ref, **run.numbers}
+        numbers = {"schema_version": 1, "model": self.ref, **run.numbers}
         return Report(numbers, f"fixed points of {self.name}", summary_text,
                       lambda numbers: self.dynamics_html(numbers, chars=chars))
 
