@@ -67,7 +67,7 @@ def main() -> None:
 
     # The same first `baseline_starts` starts (in-context states) through both searches, every character
     update, sub = run.update, run.starts.states[:baseline_starts]
-    bounds = update.bounds(run.heldout_states)
+    bounds = update.bounds()
     t0 = time.perf_counter()
     ours = find_fixed_points(update, run.update.model.config.vocab, sub, Options(), bounds)
     ours_seconds = time.perf_counter() - t0

@@ -115,7 +115,7 @@ def test_a_hand_built_linear_rnn_rests_at_its_fixed_point_with_the_eigenvalues_o
     A = w["weight_hh"]
     update = Update(model)
     starts = np.random.default_rng(2).normal(size=(16, 4)) * 2
-    for r in find_fixed_points(update, list("abc"), starts, bounds=update.bounds(starts)):
+    for r in find_fixed_points(update, list("abc"), starts, bounds=update.bounds()):
         x = np.eye(3)[list("abc").index(r.char)]
         expected = np.linalg.solve(np.eye(4) - A, w["weight_ih"] @ x + w["bias_ih"] + w["bias_hh"])
         assert len(r.fixed) == 1 and r.fixed[0].starts == 16
@@ -148,7 +148,7 @@ def test_a_tanh_rnn_with_no_input_rests_at_zero_with_the_jacobian_w_hh():
         model.rnn.weight_ih_l0[:, 0] = 0.0
     update = Update(model)
     starts = rng.uniform(-1, 1, size=(12, 5))
-    (r,) = find_fixed_points(update, ["a"], starts, bounds=update.bounds(starts))
+    (r,) = find_fixed_points(update, ["a"], starts, bounds=update.bounds())
     assert len(r.points) == 1 and r.points[0].kind == "fixed" and r.points[0].starts == 12
     np.testing.assert_allclose(r.points[0].state, 0, atol=1e-10)
     assert same_eigenvalues(r.points[0].linear.eigenvalues, np.linalg.eigvals(W.astype(np.float32)), atol=1e-6)
@@ -203,7 +203,7 @@ def test_the_shipped_grus_exact_fixed_point_stays_put_while_the_network_reads_it
     assert np.abs(update.flat_states(tr) - np.array(exact[0]["state"])).max() < 1e-5   # float32's own steps
     eig = exact[0]["eigenvalues"]
     assert exact[0]["largest_abs_eigenvalue"] == eig[0]["abs"] < 1
-    assert exact[0]["slowest_time_constant"] == pytest.approx(-1 / np.log(eig[0]["abs"]), rel=2e-3)   # |eig| has 6 digits
+    assert exact[0]["slowest_time_constant"] == pytest.approx(-1 / np.log(eig[0]["abs"]), rel=2e-3)   # 6 digits
 
 
 def test_the_projection_is_the_pca_of_the_held_out_states(gru):

@@ -71,7 +71,7 @@ def dynamics_run(model: CharRNN, heldout: Trace, annotations: Annotations, input
     states = update.flat_states(heldout)
     drawn = starting_states(states, starts, random_starts, seed)
     t0 = time.perf_counter()
-    results = find_fixed_points(update, inputs, drawn.states, options, update.bounds(states))
+    results = find_fixed_points(update, inputs, drawn.states, options, update.bounds())
     seconds = time.perf_counter() - t0
     return DynamicsRun(update, states, annotations, heldout.text, drawn, results, options, seconds, seed)
 
@@ -99,8 +99,7 @@ def numbers_of(run: DynamicsRun) -> dict:
 def bounds_note(cell: str, nonlinearity: str) -> str:
     if cell == "rnn" and nonlinearity != "tanh":
         return "none: a ReLU or linear RNN's state is unbounded"
-    return ("h within [-1, 1]" + (", c within twice the largest held-out |c| per cell" if cell == "lstm" else "")
-            + ": where one step of the network can put it")
+    return "h within [-1, 1], where one step of the network puts it" + (" (c unbounded)" if cell == "lstm" else "")
 
 
 def char_numbers(r: CharResult, run: DynamicsRun) -> dict:

@@ -111,19 +111,15 @@ class Update:
             out.append(LayerState(part[:H], part[H:] if self.cell == "lstm" else None))
         return out
 
-    def bounds(self, heldout: np.ndarray, c_margin: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(low [D], high [D]): where a fixed point can be. One step of a GRU (from h in [-1, 1]), an LSTM or a
         tanh RNN puts h in [-1, 1]; outside it a GRU whose update gate rounds to 1 looks fixed without being
-        reachable. An LSTM's c is unbounded: it is searched within ``c_margin`` times the largest |c| of the
-        ``heldout`` flat states [T, D]. A ReLU or linear RNN's h is not bounded."""
+        reachable. An LSTM's c is not bounded (c' = f c + i g: a forget gate near 1 holds a large c, and the
+        network gets there by reading the character long enough), nor is a ReLU or linear RNN's h."""
         low, high = np.full(self.size, -np.inf), np.full(self.size, np.inf)
         if self.cell == "rnn" and self.model.config.nonlinearity != "tanh":
             return low, high
         for k in range(self.layers):
-            part = self.layer_slice(k)
-            H = self.hidden_size
-            low[part.start:part.start + H], high[part.start:part.start + H] = -1.0, 1.0
-            if self.cell == "lstm":
-                reach = c_margin * np.abs(heldout[:, part.start + H:part.stop]).max(axis=0)
-                low[part.start + H:part.stop], high[part.start + H:part.stop] = -reach, reach
+            h = self.layer_slice(k).start
+            low[h:h + self.hidden_size], high[h:h + self.hidden_size] = -1.0, 1.0
         return low, high
