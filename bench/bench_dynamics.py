@@ -4,7 +4,7 @@ measured in the same run on the first starts: the textbook search, scipy's L-BFG
 time with q and its gradient by torch autograd (the way FixedPointFinder-style tools are usually
 written). Writes the "Dynamics" section of bench/RESULTS.md.
 
-    python bench/bench_dynamics.py            # every character, 256 + 32 starts; the baseline on 2 of them (~3 min)
+    python bench/bench_dynamics.py            # every character, 256 + 32 starts; the baseline on 2 of them (~2-8 min)
     python bench/bench_dynamics.py --quick    # fewer starts, for a smoke run
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    starts, random_starts, baseline_starts = (32, 4, 2) if args.quick else (256, 32, 2)
+    starts, random_starts, baseline_starts = (32, 4, 1) if args.quick else (256, 32, 2)
     m = rs.load("gru15-parens")
     t0 = time.perf_counter()
     tr, ann = m.heldout_trace(20_000)
@@ -80,6 +80,7 @@ def main() -> None:
         base_seconds += s
     base_q = np.concatenate(base_q)
     n = len(sub) * len(m.vocab)
+    searches = len(run.starts.states) * len(m.vocab)
 
     load = os.getloadavg()[0]
     body = (f"`python bench/bench_dynamics.py{' --quick' if args.quick else ''}`, "
@@ -91,12 +92,15 @@ def main() -> None:
             "| what | result | target |\n|---|---|---|\n"
             f"| read 20,000 held-out characters in context + search all {len(m.vocab)} characters | "
             f"{total:.2f} s ({read:.2f} s + {run.seconds:.2f} s) | < 30 s |\n"
-            f"| same run, the same first {len(sub)} starts for every character (= {n} searches): batched "
+            f"| same run, the same first {len(sub)} start(s) of every character (= {n} searches): batched "
             f"Levenberg-Marquardt (rnnscope) | {ours_seconds:.2f} s; {ours_fixed} of {n} reach q <= 1e-12, "
             f"{ours_exact} q <= 1e-24 | |\n"
             f"| baseline: scipy L-BFGS-B one start at a time, q and gradient by torch autograd, same box | "
             f"{base_seconds:.2f} s ({base_seconds / max(ours_seconds, 1e-9):.1f} x); {(base_q <= 1e-12).sum()} "
-            f"of {n} reach q <= 1e-12, {(base_q <= EXACT_Q).sum()} q <= 1e-24 | |\n\n"
+            f"of {n} reach q <= 1e-12, {(base_q <= EXACT_Q).sum()} q <= 1e-24 | |\n"
+            f"| per search: rnnscope's full run / the baseline | {1e3 * run.seconds / searches:.1f} ms / "
+            f"{1e3 * base_seconds / n:.0f} ms (the full run by the baseline: ~{base_seconds / n * searches / 60:.0f} "
+            "min, extrapolated) | |\n\n"
             "| input | fixed | exact | stable | slow | rest elsewhere | largest abs eig | slowest tau (chars) |\n"
             "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     print(body)

@@ -24,7 +24,9 @@ from rnnscope.analysis.dynamics.linearise import Linearisation, linearise
 from rnnscope.base.errors import RnnscopeError
 
 
-STALL_ITERATIONS, STALL_DROP = 10, 0.01    # a start whose q fell by under 1% in 10 iterations is at rest
+# A start whose q fell by under 10% in 10 iterations is at rest: Newton near a fixed point divides q by far
+# more each step; a slide that slow would not reach the slow-point q from a start's typical q within max_iter.
+STALL_ITERATIONS, STALL_DROP = 10, 0.1
 EXACT_Q = 1e-24             # q this low: Newton converged to float64 precision (an isolated fixed point)
 
 
@@ -121,8 +123,9 @@ def minimise(update, char: str, starts: np.ndarray, max_iter: int, bounds) -> tu
             it -= 1
             break
         jr = jac[a] - eye                                       # Jacobian of the residual F(s) - s
-        grad = np.einsum("nij,ni->nj", jr, r[a])                # of q
-        lhs = np.einsum("nki,nkj->nij", jr, jr) + mu[a, None, None] * eye
+        jrt = jr.transpose(0, 2, 1)
+        grad = (jrt @ r[a][..., None])[..., 0]                  # of q: J_r^T r
+        lhs = jrt @ jr + mu[a, None, None] * eye
         delta = -np.linalg.solve(lhs, grad[..., None])[..., 0]
         trial = np.clip(s[a] + delta, *bounds)
         r_trial = update.step(trial, char) - trial
@@ -138,7 +141,7 @@ def minimise(update, char: str, starts: np.ndarray, max_iter: int, bounds) -> tu
         active[lost[mu[lost] > 1e12]] = False                   # no step, however short, lowers q: at rest
         if won.size:
             _, jac[won] = update.jacobian(s[won], char)
-        if it % STALL_ITERATIONS == 0:     # q fell by under 1% in the last STALL_ITERATIONS: at rest
+        if it % STALL_ITERATIONS == 0:
             active &= q < (1 - STALL_DROP) * checkpoint
             checkpoint = q.copy()
     return s, q, it
