@@ -206,6 +206,26 @@ def test_the_shipped_grus_exact_fixed_point_stays_put_while_the_network_reads_it
     assert exact[0]["slowest_time_constant"] == pytest.approx(-1 / np.log(eig[0]["abs"]), rel=2e-3)   # 6 digits
 
 
+@pytest.mark.slow
+def test_the_shipped_lstms_fixed_points_are_fixed_points_of_the_reference_equations():
+    """h and c together, c unbounded: each exact point the search finds for `' '` is a fixed point of the NumPy
+    reference LSTM too, and its eigenvalues are those of the reference's finite-difference Jacobian."""
+    lstm = rs.load("lstm24-brackets")
+    model, update = lstm.module, Update(lstm.module)
+    heldout = update.flat_states(trace(model, lstm.heldout.text[:2_000]))
+    starts = heldout[np.random.default_rng(10).choice(len(heldout), 16, replace=False)]
+    (r,) = find_fixed_points(update, [" "], starts, Options(max_iter=100), update.bounds())
+    exact = [p for p in r.fixed if p.q <= 1e-24]
+    assert exact, "the search found no exact fixed point of ' '"
+    f = reference_step(model, " ")
+    eps, eye = 1e-6, np.eye(update.size)
+    for p in exact:
+        assert np.abs(f(p.state) - p.state).max() < 1e-10
+        jac = np.stack([(f(p.state + eps * eye[j]) - f(p.state - eps * eye[j])) / (2 * eps)
+                        for j in range(update.size)], axis=-1)
+        assert same_eigenvalues(p.linear.eigenvalues, np.linalg.eigvals(jac), atol=1e-5)
+
+
 def test_the_projection_is_the_pca_of_the_held_out_states(gru):
     X = np.random.default_rng(9).normal(size=(500, 6)) @ np.diag([5, 3, 2, 1, 0.5, 0.1])
     proj = fit_projection(X, 3)
