@@ -56,7 +56,7 @@ def summary_table(inputs: list[dict]) -> DataTable:
 
 def projection_figure(view):
     names = view.projection.axis_names()
-    fig = figure(width=860, height=620, x_axis_label=names[0], y_axis_label=names[1], toolbar_location="above",
+    fig = figure(width=860, height=660, x_axis_label=names[0], y_axis_label=names[1], toolbar_location="above",
                  title=f"layer {view.layer}: held-out states{' by ' + view.colour_by if view.colour_by else ''}, "
                        "a trajectory (red), fixed points (circles) and slow points (squares)")
     pick = np.unique(np.linspace(0, len(view.heldout) - 1, min(MAX_CLOUD, len(view.heldout))).astype(int))
@@ -86,26 +86,33 @@ def projection_figure(view):
 
 
 def _points(fig, view) -> list:
-    """The fixed and slow points, one colour per input character; returns their renderers."""
+    """The fixed and slow points, one colour per input character (the legend above the plot); returns their
+    renderers."""
     info = view.fixed_point_info
     chars = list(dict.fromkeys(p["char"] for p in info))
     renderers = []
-    for kind, marker, size in (("fixed", "circle", 12), ("slow", "square", 7)):
-        rows = [k for k, p in enumerate(info) if p["kind"] == kind]
-        if not rows:
-            continue
-        colour = [Category10_10[chars.index(info[k]["char"]) % 10] for k in rows]
-        data = {"x": view.fixed_points[rows, 0], "y": view.fixed_points[rows, 1],
-                "char": [repr(info[k]["char"]) for k in rows], "kind": [kind] * len(rows),
-                "q": [f"{info[k]['q']:.2g}" for k in rows], "stable": [info[k]["stability"] for k in rows],
-                "eig": [info[k]["largest_abs_eigenvalue"] for k in rows],
-                "tau": [np.nan if info[k]["slowest_time_constant"] is None else info[k]["slowest_time_constant"]
-                        for k in rows],
-                "unstable": [info[k]["unstable_modes"] for k in rows], "starts": [info[k]["starts"] for k in rows],
-                "near": [_near(info[k]["nearest_held_out"]) for k in rows], "colour": colour,
-                "fill": [c if info[k]["stable"] else "white" for c, k in zip(colour, rows)]}
-        renderers.append(fig.scatter("x", "y", source=ColumnDataSource(data), marker=marker, size=size,
-                                     line_color="colour", fill_color="fill", line_width=2))
+    for c, char in enumerate(chars):
+        colour = Category10_10[c % 10]
+        for kind, marker, size in (("fixed", "circle", 12), ("slow", "square", 7)):
+            rows = [k for k, p in enumerate(info) if p["kind"] == kind and p["char"] == char]
+            if not rows:
+                continue
+            data = {"x": view.fixed_points[rows, 0], "y": view.fixed_points[rows, 1],
+                    "char": [repr(char)] * len(rows), "kind": [kind] * len(rows),
+                    "q": [f"{info[k]['q']:.2g}" for k in rows], "stable": [info[k]["stability"] for k in rows],
+                    "eig": [info[k]["largest_abs_eigenvalue"] for k in rows],
+                    "tau": [np.nan if info[k]["slowest_time_constant"] is None else info[k]["slowest_time_constant"]
+                            for k in rows],
+                    "unstable": [info[k]["unstable_modes"] for k in rows], "starts": [info[k]["starts"] for k in rows],
+                    "near": [_near(info[k]["nearest_held_out"]) for k in rows],
+                    "fill": [colour if info[k]["stable"] else "white" for k in rows]}
+            renderers.append(fig.scatter("x", "y", source=ColumnDataSource(data), marker=marker, size=size,
+                                         line_color=colour, fill_color="fill", line_width=2,
+                                         legend_label=f"input {char!r}"))
+    legend = fig.legend[0]
+    legend.orientation, legend.click_policy = "horizontal", "hide"
+    fig.center.remove(legend)            # above the plot, where it hides no point
+    fig.add_layout(legend, "above")
     return renderers
 
 
