@@ -203,7 +203,7 @@ def test_the_shipped_grus_exact_fixed_point_stays_put_while_the_network_reads_it
     assert np.abs(update.flat_states(tr) - np.array(exact[0]["state"])).max() < 1e-5   # float32's own steps
     eig = exact[0]["eigenvalues"]
     assert exact[0]["largest_abs_eigenvalue"] == eig[0]["abs"] < 1
-    assert exact[0]["slowest_time_constant"] == pytest.approx(-1 / np.log(eig[0]["abs"]), rel=2e-3)   # 6 digits
+    assert exact[0]["slowest_time_constant"] == pytest.approx(-1 / np.log(eig[0]["abs"]), rel=1e-6)
 
 
 @pytest.mark.slow

@@ -54,7 +54,7 @@ class Linearisation:
         decaying = self.moduli[self.moduli < 1 - MARGINAL]
         return time_constant(decaying.max()) if decaying.size else None
 
-    def to_dict(self, digits: int = 6) -> dict:
+    def to_dict(self, digits: int = 9) -> dict:   # 9: a saturated gate's 1 - 2e-7 must not read as 1
         taus = self.time_constants
         return {"stability": self.stability, "stable": self.stable, "unstable_modes": self.unstable_modes,
                 "largest_abs_eigenvalue": round(self.largest_modulus, digits),

@@ -44,7 +44,7 @@ def report_html(numbers: dict, view, title: str) -> str:
 
 def summary_table(inputs: list[dict]) -> DataTable:
     data = {k: [(repr(i[k]) if k == "char" else np.nan if i[k] is None else i[k]) for i in inputs] for k in TABLE_KEYS}
-    fmt = NumberFormatter(format="0.000000", nan_format="-")
+    fmt = NumberFormatter(format="0.000000000", nan_format="-")
     columns = [TableColumn(field=k, title=TITLES.get(k, k), width=90,
                            **({"formatter": fmt} if k == "largest_abs_eigenvalue" else
                               {"formatter": NumberFormatter(format="0,0.0", nan_format="-")}
@@ -80,7 +80,7 @@ def projection_figure(view):
     if view.fixed_points is not None and len(view.fixed_points):
         fig.add_tools(HoverTool(renderers=_points(fig, view), tooltips=[
             ("input", "@char"), ("kind", "@kind"), ("q", "@q"), ("stability", "@stable"),
-            ("largest |eig|", "@eig{0.000000}"), ("slowest tau", "@tau{0,0.0}"), ("growing modes", "@unstable"),
+            ("largest |eig|", "@eig{0.000000000}"), ("slowest tau", "@tau{0,0.0}"), ("growing modes", "@unstable"),
             ("starts", "@starts"), ("nearest held-out", "@near")]))
     return fig
 

@@ -109,7 +109,7 @@ def char_numbers(r: CharResult, run: DynamicsRun) -> dict:
     return {"char": r.char, "fixed_points": len(fixed), "exact": sum(p.q <= EXACT_Q for p in fixed),
             "stable": sum(p.linear.stable for p in fixed), "slow_points": len(r.slow),
             "starts": r.starts, "starts_elsewhere": r.neither, "iterations": r.iterations,
-            "largest_abs_eigenvalue": max((round(p.linear.largest_modulus, 6) for p in fixed), default=None),
+            "largest_abs_eigenvalue": max((round(p.linear.largest_modulus, 9) for p in fixed), default=None),
             "slowest_time_constant": round(max(taus), 4) if taus else None,
             "points": [p.to_dict() | {"nearest_held_out": nearest_entry(int(i), float(d), run)}
                        for p, i, d in zip(r.points, rows, dist)]}

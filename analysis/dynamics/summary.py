@@ -15,7 +15,7 @@ def summary_text(numbers: dict) -> str:
              "", f"{'input':<7}{'fixed':>6}{'exact':>6}{'stable':>7}{'slow':>6}{'rest elsewhere':>15}"
                  f"{'largest |eig|':>15}{'slowest tau (steps)':>21}"]
     for i in numbers["inputs"]:
-        eig = "-" if i["largest_abs_eigenvalue"] is None else f"{i['largest_abs_eigenvalue']:.6f}"
+        eig = "-" if i["largest_abs_eigenvalue"] is None else f"{i['largest_abs_eigenvalue']:.9f}"
         tau = "-" if i["slowest_time_constant"] is None else f"{i['slowest_time_constant']:,.1f}"
         lines.append(f"{i['char']!r:<7}{i['fixed_points']:>6}{i['exact']:>6}{i['stable']:>7}{i['slow_points']:>6}"
                      f"{i['starts_elsewhere']:>15}{eig:>15}{tau:>21}")
@@ -29,7 +29,7 @@ def summary_text(numbers: dict) -> str:
             tau = "-" if p["slowest_time_constant"] is None else f"{p['slowest_time_constant']:,.1f}"
             growing = f" ({p['unstable_modes']} growing modes)" if p["unstable_modes"] else ""
             lines.append(f"  {i['char']!r}: q {p['q']:.2g}, {p['stability']}{growing}, largest |eig| "
-                         f"{p['largest_abs_eigenvalue']:.6f}, slowest tau {tau}; from {p['starts']} start(s); "
+                         f"{p['largest_abs_eigenvalue']:.9f}, slowest tau {tau}; from {p['starts']} start(s); "
                          f"nearest held-out state: character {near['index']:,} {near['char']!r} at distance "
                          f"{near['distance']:.3f}" + (f" ({where})" if where else ""))
         if len(fixed) > SHOWN_POINTS:
