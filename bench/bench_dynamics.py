@@ -61,7 +61,7 @@ def main() -> None:
     total = read + run.seconds
     rows = [f"| {r.char!r} | {len(r.fixed)} | {sum(p.q <= EXACT_Q for p in r.fixed)} | "
             f"{sum(p.linear.stable for p in r.fixed)} | {len(r.slow)} | {r.neither} | "
-            f"{max((p.linear.largest_modulus for p in r.fixed), default=float('nan')):.6f} | "
+            f"{max((p.linear.largest_modulus for p in r.fixed), default=float('nan')):.9f} | "
             f"{max((p.linear.slowest_time_constant or 0 for p in r.fixed), default=float('nan')):,.1f} |"
             for r in run.results]
 

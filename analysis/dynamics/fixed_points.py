@@ -91,16 +91,16 @@ def find_fixed_points(update, chars: list[str], starts: np.ndarray, options: Opt
 
 def search(update, char: str, starts: np.ndarray, options: Options, bounds) -> CharResult:
     states, q, iterations = minimise(update, char, starts, options.max_iter, bounds)
+    # One dedupe over every resting point with q <= slow_q, lowest q first: a start that stalled next to a
+    # fixed point is that fixed point reached imprecisely, not a slow point of its own.
+    idx = np.flatnonzero(q <= options.slow_q)
+    groups = dedupe(states[idx], q[idx], options.dedupe_tol)
     points = []
-    for kind, keep in (("fixed", q <= options.q_tol), ("slow", (q > options.q_tol) & (q <= options.slow_q))):
-        idx = np.flatnonzero(keep)
-        groups = dedupe(states[idx], q[idx], options.dedupe_tol)
-        if not groups:
-            continue
+    if groups:
         reps = np.array([idx[g[0]] for g in groups])
         _, jacobians = update.jacobian(states[reps], char)
-        points += [FixedPoint(char, kind, states[r], float(q[r]), len(g), linearise(j))
-                   for r, g, j in zip(reps, groups, jacobians)]
+        points = [FixedPoint(char, "fixed" if q[r] <= options.q_tol else "slow", states[r], float(q[r]), len(g),
+                             linearise(j)) for r, g, j in zip(reps, groups, jacobians)]
     return CharResult(char, points, len(starts), int((q > options.slow_q).sum()), iterations)
 
 
