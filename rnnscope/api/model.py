@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnnscope.api.analysis import Analysis
 from rnnscope.api.automaton import Automata
+from rnnscope.api.dynamics import Dynamics
 from rnnscope.api.evaluation import Evaluation
 from rnnscope.api.store import Storing
 from rnnscope.base.errors import RnnscopeError
@@ -15,11 +16,12 @@ from rnnscope.base.errors import RnnscopeError
 LABEL_CHARS = 100_000     # held-out characters labels and probes are computed on by default
 
 
-class Model(Evaluation, Analysis, Storing, Automata):
+class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
     """A checkpoint, loaded. Make one with :func:`rnnscope.load` (or :func:`rnnscope.train`, an import ...).
     Its verbs live by group: reading and labelling here; sample, evaluate, summary, weights in
     rnnscope/api/evaluation.py; explain, match, compare in rnnscope/api/analysis.py; build_store,
-    open_store in rnnscope/api/store.py; automaton in rnnscope/api/automaton.py.
+    open_store in rnnscope/api/store.py; automaton in rnnscope/api/automaton.py; fixed_points, projection in
+    rnnscope/api/dynamics.py.
 
     Attributes: ``path`` (the checkpoint directory), ``name`` (its folder name), ``ref`` (the name or path
     it was loaded by, as given), ``module`` (the torch

@@ -13,10 +13,10 @@ import os
 import sys
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli import analyse, automaton, evaluate, interop, reading, serve, train
+from rnnscope.cli import analyse, automaton, dynamics, evaluate, interop, reading, serve, train
 from rnnscope.cli.common import DEFAULT_MODEL  # noqa: F401  (the default --model, for scripts and tests)
 
-GROUPS = (train, evaluate, reading, analyse, automaton, interop, serve)
+GROUPS = (train, evaluate, reading, analyse, automaton, dynamics, interop, serve)
 
 
 def _version() -> str:
