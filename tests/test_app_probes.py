@@ -116,6 +116,7 @@ def test_probes_are_kept_on_disk_and_read_back_by_the_next_server(default_model,
     from rnnscope.analysis.decode import probes as probes_module
     from rnnscope.app.pages import stored
     path = str(default_model.resolve())
+    cache._probes.clear()          # computed by an earlier test into its own folder: this one computes afresh
     first = cache.probes(path)
     kept = [stored.result_path("probes", *cache._result_key(path, cache.stamp(path), cache.LABEL_CHARS))]
     assert kept[0].parent == own_results_folder / "rnnscope" / "results" and kept[0].is_file()
