@@ -167,13 +167,16 @@ class Model(Evaluation, Analysis, Storing):
         columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "mean", "std"]
         return pd.DataFrame(rows, columns=columns)
 
-    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000):
+    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000, causal: list[str] | None = None):
         """Everything ``rnnscope probe`` computes (labels, ablation, best cells, linear probes beside their
         references, oracle divergence, saturation, causal codes) on the first ``chars`` held-out characters
-        read in context; the ablation re-runs the first ``ablation_chars``. Returns a :class:`ProbeReport`."""
+        read in context; the ablation re-runs the first ``ablation_chars``; ``causal``: the annotations to
+        find causal codes of by interchange (default: depth for a grammar model; in_string, bracket_depth
+        and indentation for text; [] for none). Returns a :class:`ProbeReport`."""
         from rnnscope.analysis.decode.probing import probing_run
         from rnnscope.api.reports import ProbeReport
-        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars),
+        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars,
+                                       causal=None if causal is None else tuple(causal)),
                            f"rnnscope probe: {self.name}")
 
 
