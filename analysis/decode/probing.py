@@ -189,8 +189,12 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
                                  "before the held-out stream read for them)"),
                  "ablation_chars": min(ablation_chars, chars), "intact_loss": round(intact, 5)},
         "statistics": {"r": "Pearson correlation with a numeric annotation",
-                       "MI": "mutual information in bits between the annotation (or a rule's two-way split) and "
-                             "the cell's value in 10 equal-width bins over the view's range",
+                       "MI": "mutual information in bits (Miller-Madow corrected) between the annotation (or a "
+                             "rule's two-way split) and the cell's value in 10 equal-width bins over the view's range",
+                       "CMI": "conditional mutual information in bits (Miller-Madow) between the annotation and the "
+                              "binned cell given the current character: what the cell carries beyond its input",
+                       "null_99": "99th percentile of the tested MI (tested_mi) with the annotation shuffled against "
+                                  "the cell (within each character for CMI); a label only above it",
                        "explained": "r squared, or MI / entropy of the binned cell"},
         "cells": cells,
         "best_cells": best,
@@ -215,7 +219,8 @@ def text_summary(numbers: dict) -> str:
     for c in numbers["cells"]:
         delta = c["ablation_delta_loss"]
         drop = f"  ablated: loss {signed(delta, 4)} nats/char" if delta is not None else ""
-        lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{drop}")
+        null = f" [{c['stat']} {c['score']:.3g}; null 99% {c['null_99']:.3g}]" if c.get("null_99") is not None else ""
+        lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{null}{drop}")
     lines += ["", "the best cell of h for each annotation (statistic in brackets):"]
     lines += [f"  {b['annotation']:>17}: layer {b['layer']} {b['view']} cell {b['cell']:>3}: {b['says']}, explains "
               f"{b['explained']:.0%}" for b in numbers["best_cells"]]

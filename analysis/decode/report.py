@@ -91,12 +91,13 @@ def section(heading: str, notes: dict | None = None) -> Div:
 
 
 def cell_table(cells: list[dict]) -> DataTable:
-    keys = ["layer", "view", "cell", "label", "stat", "score", "explained", "ablation_delta_loss"]
-    numeric = {"score", "explained", "ablation_delta_loss"}
-    source = ColumnDataSource({k: [(np.nan if k in numeric else "") if c[k] is None else c[k] for c in cells]
+    keys = ["layer", "view", "cell", "label", "stat", "score", "explained", "tested_mi", "null_99", "plain_label",
+            "ablation_delta_loss"]
+    numeric = {"score", "explained", "tested_mi", "null_99", "ablation_delta_loss"}
+    source = ColumnDataSource({k: [(np.nan if k in numeric else "") if c.get(k) is None else c[k] for c in cells]
                                for k in keys})
     fmt = NumberFormatter(format="0.000", nan_format="")
-    widths = {"layer": 40, "view": 40, "cell": 40, "label": 520, "stat": 40}
+    widths = {"layer": 40, "view": 40, "cell": 40, "label": 420, "stat": 40, "plain_label": 300}
     columns = [TableColumn(field=k, title=k.replace("_", " "), width=widths.get(k, 80),
                            **({"formatter": fmt} if k in numeric else {}))
                for k in keys]

@@ -152,7 +152,10 @@ class Model(Evaluation, Analysis, Storing):
         """A label for every cell, on the first ``chars`` held-out characters read in context: a pandas
         DataFrame, one row per (layer, view, cell), best explained first within each layer and view, with
         columns layer, view, cell, label, annotation, value, stat ("r": Pearson; "MI": mutual information
-        in bits), score, explained (r squared, or MI / entropy of the binned cell), mean, std."""
+        in bits; "CMI": conditional MI given the current character), score, explained (r squared, or MI /
+        entropy of the binned cell), given ("char" for a label beyond the current character), tested_mi and
+        null_99 (the MI held against the shuffle null, and its 99th percentile), plain_label, mean, std
+        (docs/methods.md, Labels)."""
         import pandas as pd
 
         from rnnscope.analysis.describe.labels import annotation_codes, label_cells
@@ -164,7 +167,8 @@ class Model(Evaluation, Analysis, Storing):
                 values = tr.values(view, self.check_layer(layer))
                 rows += [{"layer": layer, "view": view, **lab.to_dict()}
                          for lab in label_cells(values, ann, value_range(view, values), codes)]
-        columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "mean", "std"]
+        columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "given",
+                   "tested_mi", "null_99", "plain_label", "mean", "std"]
         return pd.DataFrame(rows, columns=columns)
 
     def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000, causal: list[str] | None = None):
