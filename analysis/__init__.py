@@ -6,6 +6,8 @@ describe/  what a cell does, read off its states
   annotations.py       what the data says at every character (depth, token kind, next char ...)
   text_annotations.py  the same for any text (character class, strings, comments, brackets, lines, indentation)
   labels.py            a one-line label per cell with its strength (r, MI in bits), per-category means
+  nulls.py             Miller–Madow MI and the shuffle (permutation) null a label must clear
+  beyond.py            what a cell carries beyond the current character (conditional MI given it)
   tally.py             the counts labels are made of, every cell and annotation in one compiled (numba) pass
   best_cells.py        for each annotation, the one cell that goes with it best (a quote cell, a line-length cell)
   store_labels.py      the labels of labels.py over a corpus store's states, read chunk by chunk
@@ -25,5 +27,8 @@ decode/    what a layer carries, read by linear probes
 intervene/ what a cell causes
   ablation.py          every cell ranked by the rise in held-out loss when it alone is replaced
                        (the replacement itself re-runs the model: models/reading/ablation.py)
-  causal.py            the smallest set of cells the model reads a variable from (interchange interventions)
+  causal.py            the smallest set of cells the model reads a variable from (interchange interventions
+                       against the grammar's oracle)
+  interchange.py       the same for any annotation: cells copied between contexts that read the same
+                       character and differ in it, scored by the share of the KL gap closed
 """

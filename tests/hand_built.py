@@ -119,3 +119,32 @@ def rewire(model: CharRNN, dfa, state: int, char: str, new: int) -> CharRNN:
 def start_counts(dfa) -> list[int]:
     """A start distribution for the training record: 1 for each character legal first, else 0."""
     return [int(dfa.accepting[dfa.transitions[dfa.start, c]]) for c in range(len(dfa.alphabet))]
+
+
+def depth_reader(vocab: list[str], layers: int = 1) -> CharRNN:
+    """A ReLU RNN on one-hot input whose next-character distribution reads the `(` `)` depth from exactly
+    two cells, 0 (the depth) and 2 (twice the depth), and from cell 4 (1 on `:`), which the current
+    character fixes. Cell 1 is a second copy of the depth that the decoder never reads (it correlates
+    perfectly and causes nothing); cells 3, 5, 6, 7 count newlines, `a`, `e` and `r` (they differ between
+    contexts, unread). With ``layers`` = 2, layer 1 copies layer 0 (identity input, no recurrence) and
+    the decoder reads layer 1."""
+    H = 8
+    model = CharRNN(ModelConfig(vocab=vocab, cell="rnn", nonlinearity="relu", hidden_size=H, num_layers=layers,
+                                embedding_dim=None))
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for w in model.parameters():
+            w.zero_()
+        w_ih, w_hh = model.rnn.weight_ih_l0, model.rnn.weight_hh_l0
+        for cell, step in ((0, 1.0), (1, 1.0), (2, 2.0)):
+            w_hh[cell, cell] = 1.0
+            w_ih[cell, vocab.index("(")], w_ih[cell, vocab.index(")")] = step, -step
+        for cell, ch in ((3, "\n"), (5, "a"), (6, "e"), (7, "r")):
+            w_hh[cell, cell], w_ih[cell, vocab.index(ch)] = 1.0, 1.0
+        w_ih[4, vocab.index(":")] = 1.0
+        if layers == 2:
+            model.rnn.weight_ih_l1.copy_(torch.eye(H))
+        for cell in (0, 2, 4):
+            model.decoder.weight[:, cell] = torch.randn(len(vocab), generator=gen)
+        model.decoder.bias.copy_(torch.randn(len(vocab), generator=gen))
+    return model.eval()

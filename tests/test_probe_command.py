@@ -199,3 +199,38 @@ class _no_raise:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_the_probe_has_the_causal_code_of_depth_by_interchange(probed):
+    numbers, html = probed
+    (code,) = numbers["interchange_codes"]
+    assert documented_keys("`interchange_codes[]`") <= set(code) and (code["annotation"], code["layer"]) == ("depth", 0)
+    assert len(code["score"]) == len(code["null_mean"]) == len(code["null_p99"]) == len(code["cells"]) + 1
+    assert "layer 0, depth: complete code" in html or "layer 0, depth:" in html
+
+
+def test_probe_causal_names_the_annotations_and_refuses_an_unknown_one(default_model, tmp_path, capsys):
+    args = ["probe", "--model", str(default_model), "--chars", "3000", "--ablation-chars", "200", "--threads", "1",
+            "--device", "cpu"]
+    assert main([*args, "--causal", "depth,next_kind", "-o", str(tmp_path / "n.json")]) == 0
+    numbers = json.loads((tmp_path / "n.json").read_text(encoding="utf-8"))
+    assert [c["annotation"] for c in numbers["interchange_codes"]] == ["depth", "next_kind"]
+    assert main([*args, "--causal", "", "-o", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["interchange_codes"] == []
+    assert main([*args, "--causal", "depth,quotes", "-o", str(tmp_path / "x.json")]) == 2
+    assert "no annotation ['quotes']" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_a_text_model_gets_causal_codes_by_interchange_and_labels_against_nulls(text_probed):
+    from rnnscope.analysis.decode.probing import TEXT_CAUSAL_TARGETS
+    numbers, html, _ = text_probed
+    assert [c["annotation"] for c in numbers["interchange_codes"]] == list(TEXT_CAUSAL_TARGETS)
+    codes = numbers["interchange_codes"]
+    assert all(c["matched_on"] == "char" and len(c["score"]) == len(c["cells"]) + 1 for c in codes)
+    assert "Causal codes by interchange" in html
+    cells = [c for c in numbers["cells"] if c["annotation"] is not None and not c["label"].startswith("weak: no ")]
+    assert cells and all(c["score"] is not None and c["tested_mi"] > c["null_99"] for c in cells)
+    for c in numbers["cells"]:
+        assert (c["given"] == "char") == (c["stat"] == "CMI")
+        if c["given"]:
+            assert c["label"] == c["beyond_label"] and c["plain_label"] != c["label"]

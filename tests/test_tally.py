@@ -41,8 +41,9 @@ def some_annotations(T: int, rng, categories: int = 6) -> Annotations:
         "distance": Annotation("distance", True, dist)})
 
 
+@pytest.mark.parametrize("direct", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_counts_equal_the_former_numpy_counts(dtype):
+def test_counts_equal_the_former_numpy_counts(dtype, direct):
     rng = np.random.default_rng(0)
     T, H = 3_000, 5
     values = rng.uniform(-1.3, 1.3, (T, H))                      # some outside -1..1: the end bins
@@ -50,7 +51,7 @@ def test_counts_equal_the_former_numpy_counts(dtype):
     values[:, 4] = np.tanh(3 * values[:, 4])                     # saturated
     values = values.astype(dtype)
     ann = some_annotations(T, rng)
-    got = tally(values, annotation_codes(ann), (-1.0, 1.0))
+    got = tally(values, annotation_codes(ann), (-1.0, 1.0), direct=direct)
     for a in ann:
         tables, sums, counts, cuts, r, binned = reference_counts(values, a, (-1.0, 1.0))
         t = got.by_annotation[a.name]
@@ -117,3 +118,30 @@ def test_the_combinations_rows_are_summed_per_code_exactly_as_np_add_at_sums_the
     np.add.at(s_at, code[keep], sums[keep])
     np.testing.assert_array_equal(t, t_at)
     assert s.tobytes() == s_at.tobytes()
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_counts_given_an_annotation_are_counts_per_pair_of_codes(direct):
+    """Each annotation counted per (its code, the given annotation's code) pair: the plain counts of
+    a categorical annotation made of the pairs, steps where either has no value left out."""
+    from rnnscope.analysis.describe.tally import joint
+    rng = np.random.default_rng(3)
+    T, H = 2_500, 4
+    ann = some_annotations(T, rng)
+    values = rng.uniform(-1, 1, (T, H)).astype(np.float32)
+    plain = annotation_codes(ann)
+    j = joint(ann, dict(zip(plain.names, zip(plain.codes, plain.cuts))), given="next")
+    got = tally(values, j, (-1.0, 1.0), direct=direct)
+    assert set(got.given) == {"kind", "depth", "distance"}       # not the given annotation itself
+    nxt = ann["next"].values
+    for name, g in got.given.items():
+        codes = j.codes[j.names.index(name)]
+        ok = (codes >= 0) & (nxt >= 0)
+        keys = codes[ok] * 4 + nxt[ok]
+        present = np.unique(keys)
+        np.testing.assert_array_equal(g.pairs, np.stack([present // 4, present % 4], axis=1))
+        pair = Annotation("pair", False, np.where(ok, np.searchsorted(present, codes * 4 + nxt), -1),
+                          tuple(map(str, present)))
+        tables, _, counts, *_ = reference_counts(values, pair, (-1.0, 1.0))
+        np.testing.assert_array_equal(g.tables, tables)
+        np.testing.assert_array_equal(g.counts, counts)

@@ -23,6 +23,7 @@ from rnnscope.analysis.intervene.ablation import held_out_means, rank_by_ablatio
 from rnnscope.analysis.describe.annotations import Annotations, grammar_annotations
 from rnnscope.analysis.describe.best_cells import best_cells
 from rnnscope.analysis.intervene.causal import CausalCode, grammar_depth_oracle, layer_readout, search
+from rnnscope.analysis.intervene import interchange
 from rnnscope.analysis.describe.text_annotations import text_annotations
 from rnnscope.analysis.describe.divergence import oracle_divergence
 from rnnscope.analysis.describe.labels import annotation_codes, label_cells, signed
@@ -35,6 +36,10 @@ PROBE_TARGETS = ("depth_level", "next_kind")
 # predicts (the next character's class); the current character's class is left out because the
 # input alone gives it away (its input-only baseline is 1.0).
 TEXT_PROBE_TARGETS = ("in_string", "bracket_level", "next_char_class")
+# Causal codes by interchange (analysis/intervene/interchange.py): the grammar's depth, and for text what
+# the state must carry past the current character -- a string, brackets and indentation left open.
+CAUSAL_TARGETS = ("depth",)
+TEXT_CAUSAL_TARGETS = ("in_string", "bracket_depth", "indentation")
 NO_ORACLE = "a text has no exact oracle (only the grammar's next-character distribution is known)"
 SCHEMA_VERSION = 1
 
@@ -81,8 +86,21 @@ def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut, layer: int | N
                   layer=layer)
 
 
+def interchange_code(model, tr: Trace, ann: Annotations, name: str, layer: int | None = None,
+                     max_pairs: int = 500, max_cells: int = 32, seed: int = 0) -> interchange.InterchangeCode:
+    """The causal code of annotation ``name`` in ``layer`` (default the top one) by interchange between
+    contexts that read the same character (analysis/intervene/interchange.py)."""
+    if name not in ann.names():
+        raise RnnscopeError(f"no annotation {name!r} for this data; it has {ann.names()}")
+    layer = tr.num_layers - 1 if layer is None else layer
+    cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
+    readout = layer_readout(model, tr.hidden, cell_states, layer)
+    return interchange.search(tr.hidden[layer], interchange.annotation_codes(ann[name]), ann["char"].values, readout,
+                              name, layer, max_pairs, max_cells, seed)
+
+
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,
-                targets: tuple[str, ...] | None = None) -> ProbingRun:
+                targets: tuple[str, ...] | None = None, causal: tuple[str, ...] | None = None) -> ProbingRun:
     from rnnscope.models.reading.tracer import trace           # torch: only the trace and the ablation re-run the model
 
     if chars < 1_000:
@@ -90,12 +108,14 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     if chars > len(held.text):
         raise RnnscopeError(f"the held-out stream has {len(held.text):,} characters; asked for {chars:,}")
     targets = probe_targets(held) if targets is None else targets
+    asked = causal is not None
+    causal_targets = tuple(causal) if asked else CAUSAL_TARGETS if held.spec is not None else TEXT_CAUSAL_TARGETS
     seconds, start = {}, time.perf_counter()
     ann = annotations_of(held, chars)
     seconds["annotations"] = time.perf_counter() - start
     start = time.perf_counter()
     text = held.text[:chars]
-    missing = [t for t in targets if t not in ann.names()]
+    missing = [t for t in (*targets, *causal_targets) if t not in ann.names()]
     if missing:
         raise RnnscopeError(f"no annotation {missing} for this data; it has {ann.names()}")
     tr = trace(model, text)
@@ -137,6 +157,17 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     start = time.perf_counter()
     causal = [depth_code(model, tr, ann, held, layer) for layer in range(tr.num_layers)]
     seconds["causal_code"] = time.perf_counter() - start
+    start = time.perf_counter()
+    swapped, not_found = [], []
+    for name in causal_targets:
+        for layer in range(tr.num_layers):
+            try:
+                swapped.append(interchange_code(model, tr, ann, name, layer).to_dict())
+            except RnnscopeError as e:      # asked for by name: the caller hears why; by default: absent says
+                if asked:
+                    raise
+                not_found.append(f"layer {layer} {name}: {e}")
+    seconds["interchange_codes"] = time.perf_counter() - start
 
     absent = {}
     if held.spec is None:
@@ -148,6 +179,8 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         div = oracle_divergence(tr.probs, tr.vocab, held.oracle[:chars], held.spec.alphabet).summary()
         if causal[-1] is None:
             absent["causal_code"] = "the grammar has no separator: no step where the next token depends on depth alone"
+    if not_found:
+        absent["interchange_codes"] = "; ".join(not_found)
     sat = saturation_by_view(tr)
     numbers = {
         "schema": SCHEMA_VERSION,
@@ -160,8 +193,12 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
                                  "characters before the held-out stream read for them)"),
                  "ablation_chars": min(ablation_chars, chars), "intact_loss": round(intact, 5)},
         "statistics": {"r": "Pearson correlation with a numeric annotation",
-                       "MI": "mutual information in bits between the annotation (or a rule's two-way split) and "
-                             "the cell's value in 10 equal-width bins over the view's range",
+                       "MI": "mutual information in bits (Miller-Madow corrected) between the annotation (or a "
+                             "rule's two-way split) and the cell's value in 10 equal-width bins over the view's range",
+                       "CMI": "conditional mutual information in bits (Miller-Madow) between the annotation and the "
+                              "binned cell given the current character: what the cell carries beyond its input",
+                       "null_99": "99th percentile of the tested MI (tested_mi) with the annotation shuffled against "
+                                  "the cell (within each character for CMI); a label only above it",
                        "explained": "r squared, or MI / entropy of the binned cell"},
         "cells": cells,
         "best_cells": best,
@@ -171,6 +208,7 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
         "saturation": sat,
         "causal_code": causal[-1].to_dict() if causal[-1] else None,
         "causal_codes": [c.to_dict() for c in causal if c],
+        "interchange_codes": swapped,
         "absent": absent,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
@@ -185,7 +223,8 @@ def text_summary(numbers: dict) -> str:
     for c in numbers["cells"]:
         delta = c["ablation_delta_loss"]
         drop = f"  ablated: loss {signed(delta, 4)} nats/char" if delta is not None else ""
-        lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{drop}")
+        null = f" [{c['stat']} {c['score']:.3g}; null 99% {c['null_99']:.3g}]" if c.get("null_99") is not None else ""
+        lines.append(f"  layer {c['layer']} {c['view']:>2} cell {c['cell']:>3}: {c['label']}{null}{drop}")
     lines += ["", "the best cell of h for each annotation (statistic in brackets):"]
     lines += [f"  {b['annotation']:>17}: layer {b['layer']} {b['view']} cell {b['cell']:>3}: {b['says']}, explains "
               f"{b['explained']:.0%}" for b in numbers["best_cells"]]
@@ -207,5 +246,23 @@ def text_summary(numbers: dict) -> str:
     if d is not None:
         lines += ["", f"oracle divergence: mean KL {d['mean_kl_nats']:.2e} nats/step, mean illegal mass "
                       f"{d['mean_illegal_mass']:.2e}"]
+    codes = numbers.get("interchange_codes", [])
+    if codes:
+        lines += ["", "causal codes by interchange (share of the KL gap closed, beside random sets of as many cells: "
+                      "mean / 99th percentile):"]
+    lines += interchange_lines(codes)
     lines += [f"no {name.replace('_', ' ')}: {why}" for name, why in numbers["absent"].items()]
     return "\n".join(lines)
+
+
+def interchange_lines(codes: list[dict]) -> list[str]:
+    """One line per causal code by interchange (docs/probe-json.md, ``interchange_codes``)."""
+    lines = []
+    for c in codes:
+        k = c["complete_size"] if c["complete_size"] is not None else len(c["cells"])
+        found = (f"complete with {k} cells {c['cells'][:k]}" if c["complete_size"] is not None else
+                 f"not complete within {k} cells {c['cells'][:8]}{' ...' if k > 8 else ''}")
+        lines.append(f"  layer {c['layer']} {c['annotation']}: {found}: {c['score'][k]:.3f} closed (random sets "
+                     f"{c['null_mean'][k]:.3f} / {c['null_p99'][k]:.3f}; {c['pairs']:,} pairs matched on the "
+                     f"character, gap {c['gap_nats']:.3f} nats)")
+    return lines

@@ -71,6 +71,14 @@ def report_html(run: ProbingRun, title: str) -> str:
                   row(*[causal_plot(code) for code in n["causal_codes"]])]
     elif "causal_code" in n.get("absent", {}):
         parts += [section("Causal code: none for this model", {"why": n["absent"]["causal_code"]})]
+    if n.get("interchange_codes"):
+        parts += [section("Causal codes by interchange: the cells the model reads each annotation from",
+                          {"how": "pairs of held-out contexts that read the same character and differ in the "
+                                  "annotation; the chosen cells are copied from one (the source) into the other (the "
+                                  "base); score = share of the KL gap closed, 1 - mean KL(source || patched) / mean "
+                                  "KL(source || base); cells added greedily",
+                           "null": "random sets of as many cells: mean (grey) and 99th percentile (dashed)"}),
+                  row(*[interchange_plot(code) for code in n["interchange_codes"]])]
     parts += [section("Saturation (Karpathy et al. 2015): share of steps near each end of the range", {}),
               row(*[saturation_plot(s) for s in n["saturation"]])]
     return standalone(column(*parts, sizing_mode="stretch_width"), title, caption,
@@ -84,12 +92,13 @@ def section(heading: str, notes: dict | None = None) -> Div:
 
 
 def cell_table(cells: list[dict]) -> DataTable:
-    keys = ["layer", "view", "cell", "label", "stat", "score", "explained", "ablation_delta_loss"]
-    numeric = {"score", "explained", "ablation_delta_loss"}
-    source = ColumnDataSource({k: [(np.nan if k in numeric else "") if c[k] is None else c[k] for c in cells]
+    keys = ["layer", "view", "cell", "label", "stat", "score", "explained", "tested_mi", "null_99", "plain_label",
+            "ablation_delta_loss"]
+    numeric = {"score", "explained", "tested_mi", "null_99", "ablation_delta_loss"}
+    source = ColumnDataSource({k: [(np.nan if k in numeric else "") if c.get(k) is None else c[k] for c in cells]
                                for k in keys})
     fmt = NumberFormatter(format="0.000", nan_format="")
-    widths = {"layer": 40, "view": 40, "cell": 40, "label": 520, "stat": 40}
+    widths = {"layer": 40, "view": 40, "cell": 40, "label": 420, "stat": 40, "plain_label": 300}
     columns = [TableColumn(field=k, title=k.replace("_", " "), width=widths.get(k, 80),
                            **({"formatter": fmt} if k in numeric else {}))
                for k in keys]
@@ -227,3 +236,25 @@ def samples_div(a: dict) -> Div:
                      f"{intact['samples']}</b> intact, <b>{ablated['grammatical']} of {ablated['samples']}</b> with "
                      f"layer {a['layer']} cell(s) {a['cells']} {a['mode']}-ablated (the top-ranked). The first "
                      f"ablated samples (first 120 characters):{shown}"), sizing_mode="stretch_width")
+
+
+def interchange_plot(code: dict):
+    k = np.arange(len(code["score"]))
+    added = ["(none)"] + [f"cell {c}" for c in code["cells"]]
+    source = ColumnDataSource({"k": k, "score": code["score"], "added": added, "null_mean": code["null_mean"],
+                               "null_p99": code["null_p99"]})
+    size = code["complete_size"]
+    name = code["annotation"].replace("_", " ")
+    fig = figure(height=260, width=480, y_range=(-0.05, 1.05), x_axis_label="cells copied (greedy order)",
+                 y_axis_label="share of the KL gap closed", toolbar_location=None,
+                 title=(f"layer {code['layer']}, {name}: complete code = {size} cells {code['cells'][:size]}"
+                        if size is not None else f"layer {code['layer']}, {name}: {code['score'][-1]:.2f} with "
+                        f"{len(code['cells'])} cells (not complete)"))
+    fig.line("k", "null_mean", source=source, color="#888888", line_width=1.5)
+    fig.line("k", "null_p99", source=source, color="#888888", line_dash="dashed", line_width=1.5)
+    fig.line("k", "score", source=source, line_width=2, color=Category10_10[0])
+    fig.scatter("k", "score", source=source, size=6, color=Category10_10[0])
+    fig.add_tools(HoverTool(tooltips=[("cells", "@k"), ("added", "@added"), ("closed", "@score{0.000}"),
+                                      ("random sets", "@null_mean{0.000} (99th pct @null_p99{0.000})")]))
+    fig.title.text_font_size = "12px"
+    return fig

@@ -14,18 +14,30 @@ Saturated, near-binary cells are what a trained GRU mostly has, and a weak r say
 them: a rule that accounts for nearly all of a cell's entropy is the label. A whole categorical
 annotation always explains at least as much as any one of its rules (a rule is a function of
 it), so a rule is preferred when it reaches ``RULE_SHARE`` of the best; otherwise the label
-names the annotation and its extreme categories. MI is the plug-in estimate from contingency
+names the annotation and its extreme categories. MI is Miller–Madow corrected, from contingency
 tables counted for all cells and annotations in one compiled pass (analysis/describe/tally.py; tests hold
-the MI to scikit-learn's ``mutual_info_score`` and the counts to plain NumPy).
+the plug-in part to scikit-learn's ``mutual_info_score`` and the counts to plain NumPy).
+
+Against chance (analysis/describe/nulls.py): per (cell, annotation), the Miller–Madow MI of the whole
+annotation (a numeric one's threshold groups) with the binned cell is held against the 99th percentile
+of its shuffle null; a label (correlation, rule or the annotation) is given only from an annotation
+that clears it. Annotations are tried best first, at most MAX_TRIES; if none clears, the cell is
+"weak" and says so. Then what the cell carries beyond the
+current character (analysis/describe/beyond.py): the annotation with the largest share of conditional
+MI that clears its own null (shuffled within each character) becomes the cell's label in ``to_dict``,
+the plain one kept beside it.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnscope.analysis.describe import beyond
 from rnnscope.analysis.describe.annotations import Annotation, Annotations
+from rnnscope.analysis.describe.nulls import LEVEL, mm_mi_bits, null_quantile
 from rnnscope.analysis.describe.tally import CHUNK, Joint, Tally, joint, tally
 
 RULE_SHARE = 0.9          # a rule is the label when it explains this share of the best explanation
@@ -33,6 +45,8 @@ MAX_THRESHOLDS = 24       # numeric annotations with more distinct values are cu
 DEAD_STD = 0.02           # a cell varying less than this carries nothing
 MIN_ENTROPY = 0.05        # bits: a cell almost always in one bin has too little spread to explain
 WEAK = 0.3                # a best explanation below this share is reported as weak
+MAX_TRIES = 5             # candidates tried against their nulls, best first
+TINY = 1e-9               # bits (or r): rounding, never a finding; a statistic must clear its null by more
 MINUS = "\u2212"
 GEQ = "\u2265"
 
@@ -47,29 +61,54 @@ class Finding:
     value: str | None = None        # the category of a rule, ">= t" for a threshold, None: the whole annotation
     inside: float | None = None     # the cell's mean where the rule holds
     outside: float | None = None    # ... and where it does not
+    table: np.ndarray | None = field(default=None, repr=False, compare=False)   # the annotation's (bin, code) table
+    n: int = 0                      # steps the statistic is over
 
     @property
     def kind(self) -> str:
         if self.stat == "r":
             return "correlation"
+        if self.stat == "CMI":
+            return "beyond"
         return "annotation" if self.value is None else "threshold" if self.value.startswith(">=") else "rule"
 
 
 @dataclass(frozen=True)
 class CellLabel:
     cell: int
-    label: str                      # the one line, with its strength
-    best: Finding | None            # None for a dead cell
+    label: str                      # the one line, with its strength: the plain label, or beyond the character
+    best: Finding | None            # None for a dead cell; the plain best finding (whatever the label)
     findings: list[Finding] = field(default_factory=list)    # every candidate, best first
     mean: float = 0.0
     std: float = 0.0
+    null: float | None = None       # the 99th percentile of the shuffle null of the best finding's annotation's MI
+    null_stat: float | None = None  # that MI (Miller–Madow, bits)
+    cleared: bool = False           # it clears the null
+    beyond: Finding | None = None   # what the cell carries beyond the current character, where one clears its null
+    beyond_label: str | None = None
+    beyond_null: float | None = None
+    plain_label: str | None = None  # set when ``label`` is the one beyond the character: the plain label
+
+    @property
+    def shows_beyond(self) -> bool:
+        return self.plain_label is not None
 
     def to_dict(self) -> dict:
-        best = self.best
-        return {"cell": self.cell, "label": self.label, "mean": round(self.mean, 4), "std": round(self.std, 4),
-                "annotation": best and best.annotation, "value": best and best.value,
-                "stat": best and best.stat, "score": best and round(best.score, 4),
-                "explained": best and round(best.explained, 4)}
+        """The JSON row: the label (beyond the current character where it replaced the plain one), the
+        plain label beside it, and what the cell carries beyond the character."""
+        plain = _finding_dict(self.best, self.plain_label or self.label, self.null_stat, self.null)
+        deeper = _finding_dict(self.beyond, self.beyond_label, self.beyond and self.beyond.score, self.beyond_null)
+        shown = deeper if self.shows_beyond else plain
+        return {"cell": self.cell, **shown, "given": "char" if self.shows_beyond else None,
+                "mean": round(self.mean, 4), "std": round(self.std, 4), **{f"plain_{k}": v for k, v in plain.items()},
+                **{f"beyond_{k}": deeper[k] for k in ("label", "annotation", "score", "explained", "null_99")}}
+
+
+def _finding_dict(f: Finding | None, label: str, tested: float | None, null: float | None) -> dict:
+    r = lambda x: None if x is None else round(x, 5)      # noqa: E731
+    return {"label": label, "annotation": f and f.annotation, "value": f and f.value, "stat": f and f.stat,
+            "score": f and round(f.score, 4), "explained": f and round(f.explained, 4), "tested_mi": r(tested),
+            "null_99": r(null)}
 
 
 def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple[float, float] = (-1.0, 1.0),
@@ -87,6 +126,9 @@ def label_cells(values: np.ndarray, annotations: Annotations, value_range: tuple
             findings[cell].extend(found)
     labels = [label_cell(c, float(counted.mean[c]), float(counted.std[c]), counted.hist[c], findings[c], annotations,
                          counted.by_annotation) for c in range(H)]
+    if counted.given:
+        scores = beyond.conditional_scores(counted.given, MIN_ENTROPY)
+        labels = [label_beyond(lab, counted, annotations, scores) for lab in labels]
     return sorted(labels, key=lambda lab: (-(lab.best.explained if lab.best else -1.0), lab.cell))
 
 
@@ -104,7 +146,7 @@ def annotation_codes(annotations: Annotations) -> Joint:
         if ok.any():
             codes[ok], cuts = threshold_groups(ann.values[ok])
         out[ann.name] = (codes, cuts)
-    return joint(annotations, out)
+    return joint(annotations, out, given=beyond.GIVEN if beyond.GIVEN in annotations.names() else None)
 
 
 def label_cell(cell: int, mean: float, std: float, hist: np.ndarray, findings: list[Finding],
@@ -116,14 +158,63 @@ def label_cell(cell: int, mean: float, std: float, hist: np.ndarray, findings: l
     # Ties (to rounding) keep the annotations' own order: "on a separator" before the
     # equivalent "just before a token" -- the present character is the simpler account.
     findings = sorted(findings, key=lambda f: -round(f.explained, 6))
-    best = choose(findings)
-    t = tallies[best.annotation]
+    tried: list[str] = []
+    while len(tried) < MAX_TRIES:
+        pool = [f for f in findings if f.annotation not in tried]
+        if not pool:
+            break
+        best = choose(pool)
+        stat, null = gate(best, cell)
+        if stat > null + TINY:
+            label = describe(best, annotations[best.annotation], _means(tallies[best.annotation], cell))
+            if best.explained < WEAK:
+                label = f"weak: {label}, explains {best.explained:.0%} of the cell"
+            return CellLabel(cell, label, best, findings, mean, std, null, stat, True)
+        tried.append(best.annotation)
+    best = choose(findings)                 # nothing clears its null: the best, said to be at chance level
+    stat, null = gate(best, cell)
+    text = describe(best, annotations[best.annotation], _means(tallies[best.annotation], cell))
+    return CellLabel(cell, f"weak: no annotation clears its shuffle null (the best, {text}, has MI {stat:.3g} bits "
+                     f"against the null's 99th percentile {null:.3g})", best, findings, mean, std, null, stat, False)
+
+
+def gate(f: Finding, seed: int = 0) -> tuple[float, float]:
+    """The (cell, annotation) statistic a finding stands on -- the Miller–Madow MI of the whole
+    annotation (a numeric one's threshold groups) with the binned cell -- and its null's 99th percentile."""
+    stat = float(mm_mi_bits(f.table))
+    return stat, null_quantile(f.table, seed=seed, level=LEVEL, stat=stat)
+
+
+def _means(t: Tally, cell: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = t.sums[cell] / t.counts                 # the cell's mean per category (NaN where none)
-    label = describe(best, annotations[best.annotation], means)
-    if best.explained < WEAK:
-        label = f"weak: {label}, explains {best.explained:.0%} of the cell"
-    return CellLabel(cell, label, best, findings, mean, std)
+        return t.sums[cell] / t.counts                  # the cell's mean per category (NaN where none)
+
+
+def label_beyond(lab: CellLabel, counted, annotations: Annotations, scores: dict) -> CellLabel:
+    """``lab`` with what its cell carries beyond the current character: the annotation whose conditional
+    MI explains most of what the character leaves, among the best MAX_TRIES, that clears its null."""
+    if lab.best is None:
+        return lab
+    c = lab.cell
+    ranked = sorted((n for n in scores if scores[n][0][c] > TINY and not n.startswith(beyond.AHEAD)),
+                    key=lambda n: (-round(scores[n][1][c], 6), n))
+    for name in ranked[:MAX_TRIES]:
+        cmi, share = float(scores[name][0][c]), float(scores[name][1][c])
+        null = null_quantile(beyond.stratified_table(counted.given[name], c), seed=c, level=LEVEL, stat=cmi)
+        if cmi > null + TINY:
+            ann, t = annotations[name], counted.by_annotation[name]
+            f = Finding(name, "CMI", cmi, share, n=int(counted.given[name].counts.sum()))
+            text = beyond.describe_beyond(ann, cmi, _means(t, c), float(t.r[c]) if t.r is not None else None)
+            found = dataclasses.replace(lab, beyond=f, beyond_label=text, beyond_null=null)
+            # The label is replaced where the plain one is about the input: the character, or what it
+            # fixes (its class, a token's kind: no information beyond it). A plain label about a string,
+            # a depth or what comes next already says more than the character; it stays.
+            plain_cmi = scores.get(lab.best.annotation)
+            about_input = lab.best.annotation == beyond.GIVEN or (plain_cmi is not None and plain_cmi[0][c] <= TINY)
+            if lab.cleared and about_input:
+                found = dataclasses.replace(found, label=text, plain_label=lab.label)
+            return found
+    return lab
 
 
 def findings_for(ann: Annotation, t: Tally) -> list[list[Finding]]:
@@ -133,29 +224,31 @@ def findings_for(ann: Annotation, t: Tally) -> list[list[Finding]]:
     H, K = len(tables), tables.shape[2]
     if counts.sum() < 2:
         return [[] for _ in range(H)]
-    h_cell = entropy_bits(tables.sum(axis=2))                           # [H]
+    n = int(counts.sum())
+    hist = tables.sum(axis=2)
+    h_cell = entropy_bits(hist) + ((hist > 0).sum(axis=1) - 1) / (2 * n * math.log(2))   # [H], Miller–Madow
     found: list[list[Finding]] = [[] for _ in range(H)]
     if ann.numeric:
         for c in range(H):
-            found[c].append(Finding(ann.name, "r", float(t.r[c]), float(t.r[c] ** 2)))
+            found[c].append(Finding(ann.name, "r", float(t.r[c]), float(t.r[c] ** 2), table=tables[c], n=n))
         above = np.cumsum(tables[:, :, ::-1], axis=2)[:, :, ::-1]       # [H, BINS, K]: counts with a >= cuts[k]
         sums_above = np.cumsum(sums[:, ::-1], axis=1)[:, ::-1]
         n_above = np.cumsum(counts[::-1])[::-1]
         splits = [(f">= {_plain(t.cuts[k])}", above[:, :, k], sums_above[:, k], n_above[k]) for k in range(1, K)]
     else:
-        mi = mi_bits(tables)
+        mi = mm_mi_bits(tables)
         for c in range(H):
-            found[c].append(Finding(ann.name, "MI", float(mi[c]), _share(mi[c], h_cell[c])))
+            found[c].append(Finding(ann.name, "MI", float(mi[c]), _share(mi[c], h_cell[c]), table=tables[c], n=n))
         splits = [(name, tables[:, :, k], sums[:, k], counts[k]) for k, name in enumerate(ann.categories)]
     total, n_total = sums.sum(axis=1), counts.sum()
     for value, inside, sum_in, n_in in splits:                          # "the rule holds" against the rest
-        split = np.stack([inside, tables.sum(axis=2) - inside], axis=2)  # [H, BINS, 2]
-        mi = mi_bits(split)
+        split = np.stack([inside, hist - inside], axis=2)               # [H, BINS, 2]
+        mi = mm_mi_bits(split)
         for c in range(H):
             mean_in = sum_in[c] / n_in if n_in else float("nan")
             mean_out = (total[c] - sum_in[c]) / (n_total - n_in) if n_total > n_in else float("nan")
             found[c].append(Finding(ann.name, "MI", float(mi[c]), _share(mi[c], h_cell[c]), value,
-                                    float(mean_in), float(mean_out)))
+                                    float(mean_in), float(mean_out), tables[c], n))
     return [f if h_cell[c] >= MIN_ENTROPY else [] for c, f in enumerate(found)]
 
 

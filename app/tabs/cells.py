@@ -25,9 +25,11 @@ COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "s
 
 def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
     """One row per cell, best explained first (the labeller's order)."""
-    rows = [{"cell": lab.cell, "label": lab.label, "stat": lab.best.stat if lab.best else "",
-             "score": round(lab.best.score, 3) if lab.best else None,
-             "explained": round(lab.best.explained, 3) if lab.best else None} for lab in labels]
+    # The finding the label shows: beyond the current character where it replaced the plain one.
+    shown = [lab.beyond if lab.shows_beyond else lab.best for lab in labels]
+    rows = [{"cell": lab.cell, "label": lab.label, "stat": f.stat if f else "",
+             "score": round(f.score, 3) if f else None,
+             "explained": round(f.explained, 3) if f else None} for lab, f in zip(labels, shown)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

@@ -23,6 +23,21 @@ class Analysis:
         result = explain(tr, model.layer_arrays(layer), x, names, layer, cell, step, self.config.nonlinearity)
         return Report(result, f"cell {cell} at step {step}", explain_text)
 
+    def causal_code(self, annotation: str, layer: int | None = None, chars: int = 100_000, pairs: int = 500,
+                    max_cells: int = 32, seed: int = 0) -> Report:
+        """The cells ``layer`` (default the top one) carries ``annotation`` in, as the model reads them: pairs
+        of held-out contexts (the first ``chars`` characters read in context) that read the same character
+        and differ in the annotation; cells copied from one into the other, greedily, until the next-character
+        distribution has moved 99% of the way to the other's (share of the KL gap closed), beside random
+        sets of as many cells (analysis/intervene/interchange.py; `rnnscope probe --causal`). Its numbers are
+        one entry of docs/probe-json.md's ``interchange_codes``."""
+        from rnnscope.analysis.decode.probing import interchange_code, interchange_lines
+        if layer is not None:
+            self.check_layer(layer)
+        tr, ann = self.heldout_trace(chars)
+        code = interchange_code(self.module, tr, ann, annotation, layer, pairs, max_cells, seed).to_dict()
+        return Report(code, f"causal code of {annotation}", lambda n: "\n".join(interchange_lines([n])))
+
     def match(self, trace, start: int, end: int, threshold: float = 0.5, layer: int = 0, top: int = 20,
               corpus: str | None = None, store=None) -> Report:
         """LSTMVis select and match: the on-cells of ``trace`` (a Trace of this model) over steps ``start`` ..

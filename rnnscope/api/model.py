@@ -158,7 +158,10 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
         """A label for every cell, on the first ``chars`` held-out characters read in context: a pandas
         DataFrame, one row per (layer, view, cell), best explained first within each layer and view, with
         columns layer, view, cell, label, annotation, value, stat ("r": Pearson; "MI": mutual information
-        in bits), score, explained (r squared, or MI / entropy of the binned cell), mean, std."""
+        in bits; "CMI": conditional MI given the current character), score, explained (r squared, or MI /
+        entropy of the binned cell), given ("char" for a label beyond the current character), tested_mi and
+        null_99 (the MI held against the shuffle null, and its 99th percentile), plain_label, mean, std
+        (docs/methods.md, Labels)."""
         import pandas as pd
 
         from rnnscope.analysis.describe.labels import annotation_codes, label_cells
@@ -170,16 +173,20 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
                 values = tr.values(view, self.check_layer(layer))
                 rows += [{"layer": layer, "view": view, **lab.to_dict()}
                          for lab in label_cells(values, ann, value_range(view, values), codes)]
-        columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "mean", "std"]
+        columns = ["layer", "view", "cell", "label", "annotation", "value", "stat", "score", "explained", "given",
+                   "tested_mi", "null_99", "plain_label", "mean", "std"]
         return pd.DataFrame(rows, columns=columns)
 
-    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000):
+    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000, causal: list[str] | None = None):
         """Everything ``rnnscope probe`` computes (labels, ablation, best cells, linear probes beside their
         references, oracle divergence, saturation, causal codes) on the first ``chars`` held-out characters
-        read in context; the ablation re-runs the first ``ablation_chars``. Returns a :class:`ProbeReport`."""
+        read in context; the ablation re-runs the first ``ablation_chars``; ``causal``: the annotations to
+        find causal codes of by interchange (default: depth for a grammar model; in_string, bracket_depth
+        and indentation for text; [] for none). Returns a :class:`ProbeReport`."""
         from rnnscope.analysis.decode.probing import probing_run
         from rnnscope.api.reports import ProbeReport
-        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars),
+        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars,
+                                       causal=None if causal is None else tuple(causal)),
                            f"rnnscope probe: {self.name}")
 
 

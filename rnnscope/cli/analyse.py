@@ -50,7 +50,8 @@ def cmd_compare(args) -> None:
 def cmd_probe(args) -> None:
     """Label, probe and ablate every cell on the model's held-out stream read in context."""
     check_out(args, has_html=True)
-    report = load_model(args).probe(chars=args.chars, ablation_chars=args.ablation_chars)
+    causal = None if args.causal is None else [n for n in args.causal.split(",") if n]
+    report = load_model(args).probe(chars=args.chars, ablation_chars=args.ablation_chars, causal=causal)
     emit(args, {"text": "the summary", "json": "the numbers", "html": "the report"}, report.to_text,
          report.to_json, report.to_html)
 
@@ -138,6 +139,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--ablation-chars", type=at_least(100), default=20_000,
                    help="of those, how many the ablation re-runs step by step (default 20000)")
     heldout_args(p)
+    p.add_argument("--causal", metavar="NAMES", default=None,
+                   help="comma-separated annotations to find causal codes of by interchange: cells copied between "
+                        "contexts that read the same character and differ in the annotation (default: depth for a "
+                        "grammar model; in_string,bracket_depth,indentation for text; '' for none)")
     output_args(p, "the numbers", html="the report (one offline file)")
     runtime_args(p)
     p.set_defaults(func=cmd_probe)
