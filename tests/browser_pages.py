@@ -177,6 +177,17 @@ class App:
         self.page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
         self.page.evaluate(TWO_FRAMES)
 
+    def shown_table_rows(self):
+        """The rows of the one table shown, once that table is scrolled into view, as a reader scrolls to it. A
+        table drawn while hidden (a tab's table before its numbers came) and standing below the fold has its
+        rows in its data but none in the page: Tabulator's virtual renderer puts them in when the table comes
+        into view (seen: 6 rows in the data, none in the page, for 20 s)."""
+        table = self.page.locator(".tabulator:visible")
+        table.wait_for(timeout=PAGE_TIMEOUT_MS)
+        table.scroll_into_view_if_needed()
+        self.page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
+        return self.page.locator(".tabulator-row")
+
     def click_table_cell(self, cell) -> None:
         """Click a Tabulator cell (a locator): scrolled into view first, and pressed only once its table has
         redrawn for coming into view (TABLES_REDRAWN_IN_VIEW), so the press and the release land on the

@@ -387,7 +387,7 @@ def test_a_held_out_window_is_read_in_context_and_the_zero_state_is_a_choice(app
 def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     page = app.page
     page.locator(".bk-tab").filter(has_text="Cells").click()
-    row = page.locator(".tabulator-row").filter(has_text="when depth \u2265 4")
+    row = app.shown_table_rows().filter(has_text="when depth \u2265 4")
     row.wait_for(state="visible", timeout=120_000)
     assert page.locator(".tabulator-row").count() == 15
     assert_one_table_fits(page)                          # the table fits its tab, titles whole

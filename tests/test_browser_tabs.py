@@ -59,14 +59,8 @@ def test_coloured_text_compare_and_timeline_tabs(tabs_app):
     page.locator("select").filter(has=page.locator("option", has_text="(choose a model)")).select_option(
         label="gru15-parens")
     page.get_by_text("Statistic: Pearson r").wait_for(state="visible")
-    # min(6, 15) pairs; matching the cells takes more than expect's default 5 s on busy cores. The table stands
-    # below the fold, and was drawn while hidden: Tabulator's virtual renderer then puts its rows in the page
-    # only once the table scrolls into view (seen: 6 rows in its data, none in the page, for 20 s), as a
-    # reader scrolling down to it sees them.
-    table = page.locator(".tabulator:visible")
-    table.wait_for(timeout=PAGE_TIMEOUT_MS)
-    table.scroll_into_view_if_needed()
-    expect(page.locator(".tabulator-row")).to_have_count(6, timeout=PAGE_TIMEOUT_MS)
+    # min(6, 15) pairs; matching the cells takes more than expect's default 5 s on busy cores
+    expect(app.shown_table_rows()).to_have_count(6, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function(f"() => ({_HEATMAPS})().length === 3")               # the page's, A's and B's
     full_page_shot(app, "tabs-compare")
 
