@@ -131,6 +131,13 @@ class Dfa:
         accepting = np.array([st.is_accepting for st in aut.states], dtype=bool)
         return cls(tuple(alphabet), table, ids[id(aut.initial_state)], accepting).reachable()
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Dfa:
+        """The inverse of ``to_dict`` (docs/automaton-json.md's DFA)."""
+        n = len(d["accepting"])
+        return cls(tuple(d["alphabet"]), np.asarray(d["transitions"], dtype=np.int64).reshape(n, len(d["alphabet"])),
+                   int(d["start"]), np.asarray(d["accepting"], dtype=bool), tuple(d.get("names") or ()))
+
     def to_dict(self) -> dict:
         return {"alphabet": list(self.alphabet), "start": int(self.start),
                 "accepting": [bool(a) for a in self.accepting],

@@ -12,6 +12,8 @@ note reaches the browser first and says why the tab is empty.
 """
 from __future__ import annotations
 
+import threading
+
 import panel as pn
 from panel.viewable import Viewer
 
@@ -53,6 +55,20 @@ class LazyTab(Viewer):
             self._refresh()
         finally:
             self.computing.visible = False
+
+    def off_thread(self, work, apply, name: str) -> None:
+        """``apply(work())``. In a served page ``work`` (seconds of computing) runs on a thread of its own, so
+        the page goes on answering, and ``apply`` on the document's next tick, with its lock; in plain Python
+        (tests, a notebook) both at once. ``work`` catches what it expects and returns it as a value."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            apply(work())
+            return
+
+        def run() -> None:
+            result = work()
+            doc.add_next_tick_callback(lambda: apply(result))
+        threading.Thread(target=run, name=name, daemon=True).start()
 
     def __panel__(self):
         return pn.Column(self.computing, self._layout(), sizing_mode="stretch_width")

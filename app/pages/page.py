@@ -17,9 +17,11 @@ from rnnscope.app.pages.base_page import BasePage, heading
 from rnnscope.app.pages.lazy_tab import dynamic_tabs
 from rnnscope.app.pages.state import AppState
 from rnnscope.app.tabs.ablation_tab import AblationTab
+from rnnscope.app.tabs.automaton_tab import AutomatonTab
 from rnnscope.app.tabs.cells import CellsTab
 from rnnscope.app.tabs.coloured_tab import ColouredTextTab
 from rnnscope.app.tabs.compare_tab import CompareTab
+from rnnscope.app.tabs.dynamics_tab import DynamicsTab
 from rnnscope.app.tabs.explain_tab import ExplainTab
 from rnnscope.app.tabs.match_tab import HeldoutMatchTab
 from rnnscope.app.tabs.model_tab import model_view
@@ -28,7 +30,7 @@ from rnnscope.app.tabs.saturation_tab import SaturationTab
 from rnnscope.app.tabs.timeline_tab import TimelineTab
 
 TOOLS = ["Model", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text", "Compare",
-         "Timeline"]           # the tabs under the heatmap, in order
+         "Timeline", "Automaton", "Dynamics"]           # the tabs under the heatmap, in order
 
 
 class Page(BasePage):
@@ -47,6 +49,8 @@ class Page(BasePage):
         # first opened, and a LazyTab computes only then (app/pages/lazy_tab.py).
         x = self.scope.x_range
         self.coloured = ColouredTextTab(state=self.state, x_range=x)
+        # A heatmap column clicked is lit on the automaton and on the trajectory
+        self.automaton, self.dynamics = AutomatonTab(state=self.state), DynamicsTab(state=self.state)
         self.tools = dynamic_tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
                                                      sizing_mode="stretch_width")),
                                   ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
@@ -55,6 +59,7 @@ class Page(BasePage):
                                   ("Match", self.match), ("Coloured text", self.coloured),
                                   ("Compare", CompareTab(state=self.state, x_range=x)),
                                   ("Timeline", TimelineTab(state=self.state, x_range=x)),
+                                  ("Automaton", self.automaton), ("Dynamics", self.dynamics),
                                   sizing_mode="stretch_width")
 
     def _make_frame(self) -> Frame:
@@ -64,6 +69,7 @@ class Page(BasePage):
 
     def _on_cell_clicked(self, cell: int, step: int) -> None:
         self.explain.param.update(cell=cell, step=step)     # the Explain tab follows the click
+        self.automaton.step = self.dynamics.step = step     # and the state after that character is lit
 
     def current_frame(self) -> Frame:
         """The frame on screen, with the visible x range the browser last reported."""
