@@ -47,7 +47,6 @@ NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characte
                 "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
                 "seed": ("sample seed", "")}
 
-
 READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
                  "from the zero state": "from the zero state (a fresh start at the window's first character)"}
 
