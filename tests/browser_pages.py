@@ -102,6 +102,19 @@ TABLES_REDRAWN_IN_VIEW = """() => [...Bokeh.documents[0].views_manager.all_views
         && r.left < innerWidth;
     return !inView || module.visible === true;
   })"""
+# Page coordinates of data point (x, y) of the figure whose title starts with `title` ('' = the
+# heatmap), scrolled into view, from Bokeh's own scales: drags and hovers land exactly on a column or a point.
+DATA_AT = """([title, x, y]) => {
+  const doc = Bokeh.documents[0];
+  const fig = [...doc._all_models.values()].find(m => m.type === "Figure" && (title
+      ? m.title && m.title.text && m.title.text.startsWith(title)
+      : m.renderers.some(r => r.glyph && r.glyph.type === "Image")));
+  const view = doc.views_manager.find_one(fig);
+  view.canvas_view.el.scrollIntoView({block: "center"});         // the mouse reaches only what is in view
+  const box = view.canvas_view.el.getBoundingClientRect();
+  const sy = y === null ? view.frame.bbox.vcenter : view.frame.y_scale.compute(y);
+  return {x: box.left + view.frame.x_scale.compute(x), y: box.top + sy};
+}"""
 TOOLTIP_TEXT = """() => {
   const out = [];
   const walk = root => root.querySelectorAll("*").forEach(el => {

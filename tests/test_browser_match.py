@@ -7,26 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_pages import CELL_LINES as _CELL_LINES, TEXT as _TEXT, TOOLTIP_TEXT as _TOOLTIP_TEXT, full_page_shot
+from browser_pages import CELL_LINES as _CELL_LINES, DATA_AT as _AT, TEXT as _TEXT, TOOLTIP_TEXT as _TOOLTIP_TEXT
+from browser_pages import full_page_shot
 
 from rnnscope.app.tabs.match_tab import SPAN_TOOL
 from rnnscope.models.data.heldout import heldout_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Page coordinates of data point (x, y) of the figure whose title starts with `title` ('' = the
-# heatmap), scrolled into view, from Bokeh's own scales: drags and hovers land exactly on a column or a point.
-_AT = """([title, x, y]) => {
-  const doc = Bokeh.documents[0];
-  const fig = [...doc._all_models.values()].find(m => m.type === "Figure" && (title
-      ? m.title && m.title.text && m.title.text.startsWith(title)
-      : m.renderers.some(r => r.glyph && r.glyph.type === "Image")));
-  const view = doc.views_manager.find_one(fig);
-  view.canvas_view.el.scrollIntoView({block: "center"});         // the mouse reaches only what is in view
-  const box = view.canvas_view.el.getBoundingClientRect();
-  const sy = y === null ? view.frame.bbox.vcenter : view.frame.y_scale.compute(y);
-  return {x: box.left + view.frame.x_scale.compute(x), y: box.top + sy};
-}"""
 # Bokeh takes a press held 300 ms without a move as a long press, and then ignores the moves that follow. On
 # busy cores the drag's first move can reach the page later than that, and the span is never selected. The
 # heatmap has no use for a long press: the threshold (shared by every plot of the page) is put beyond any delay.

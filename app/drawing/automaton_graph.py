@@ -104,11 +104,13 @@ class AutomatonGraph:
         fig.add_layout(LabelSet(x="x", y="y", text="text", source=self.edge_labels, text_font_size="13px",
                                 text_align="center", text_baseline="middle", background_fill_color="white",
                                 background_fill_alpha=0.8))
-        self.node_labels = ColumnDataSource({"x": [], "y": [], "text": []})
+        # above the upper row's nodes and below the others', clear of the edges between the rows
+        self.node_labels = ColumnDataSource({"x": [], "y": [], "text": [], "dy": []})
         fig.add_layout(LabelSet(x="x", y="y", text="text", source=self.node_labels, text_font_size="12px",
-                                text_align="center", y_offset=-28))
+                                text_font_style="bold", text_align="center", text_baseline="middle", y_offset="dy",
+                                background_fill_color="white", background_fill_alpha=0.8))
         self.lit = ColumnDataSource({"x": [], "y": []})              # the state at the step clicked
-        fig.scatter("x", "y", source=self.lit, size=44, fill_alpha=0, line_color="#d62728", line_width=3)
+        fig.scatter("x", "y", source=self.lit, size=44, fill_alpha=0, line_color="#d62728", line_width=3, name="lit")
         fig.add_tools(HoverTool(renderers=[self.graph], tooltips=[("state", "@index"), ("is", "@name"),
                                                                   ("reached by", "@access")]))
         self.figure = fig
@@ -140,7 +142,8 @@ class AutomatonGraph:
         self.edge_labels.data = {"x": [m[0] for m in mids], "y": [m[1] for m in mids],
                                  "text": [" ".join(shown(c) for c in chars) for chars in merged.values()]}
         self.node_labels.data = {"x": [pos[s][0] for s in pos], "y": [pos[s][1] for s in pos],
-                                 "text": [label(dfa, s, reference, access) for s in pos]}
+                                 "text": [label(dfa, s, reference, access) for s in pos],
+                                 "dy": [30 if pos[s][1] >= 1 else -30 for s in pos]}
         xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
         self.figure.x_range.update(start=min(xs) - 0.6, end=max(xs) + 0.6)
         self.figure.y_range.update(start=min(ys) - 0.6, end=max(ys) + 0.5)

@@ -65,6 +65,13 @@ def points_data(points: list[dict], xy: np.ndarray, chars: list[str]) -> dict:
             "fill": [c if p["stable"] else "white" for c, p in zip(colour, points)]}
 
 
+def points_key(chars: list[str]) -> str:
+    """Which colour stands for which input character (HTML), in the order ``points_data`` gives them."""
+    return "Fixed and slow points, by input character: " + " ".join(
+        f"<span style='color:{Category10_10[k % 10]}'>\u25cf</span> {html.escape(repr(c))}"
+        for k, c in enumerate(chars))
+
+
 class ProjectionPlot:
     """``figure``; ``show_cloud``, ``show_trajectory``, ``show_points`` and ``light`` change what it draws."""
 
@@ -72,7 +79,8 @@ class ProjectionPlot:
         fig = figure(height=480, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
                      toolbar_location="right", title="held-out states, the shown sequence (red) and fixed points")
         self.cloud = ColumnDataSource({"x": [], "y": [], "colour": [], "value": [], "index": []})
-        cloud = fig.scatter("x", "y", source=self.cloud, size=6, alpha=0.45, color="colour")
+        # larger than the trajectory's dots: a grammar model's states sit in a few tight clusters, under the path
+        cloud = fig.scatter("x", "y", source=self.cloud, size=11, alpha=0.45, color="colour")
         self.trajectory = ColumnDataSource({"x": [], "y": [], "step": [], "char": []})
         fig.line("x", "y", source=self.trajectory, color="#d62728", line_width=1.2, alpha=0.5)
         steps = fig.scatter("x", "y", source=self.trajectory, size=4, color="#d62728")

@@ -60,7 +60,9 @@ class Page(BasePage):
                                   ("Compare", CompareTab(state=self.state, x_range=x)),
                                   ("Timeline", TimelineTab(state=self.state, x_range=x)),
                                   ("Automaton", self.automaton), ("Dynamics", self.dynamics),
-                                  sizing_mode="stretch_width")
+                                  sizing_mode="stretch_width",
+                                  # twelve tabs: their names wrap onto a second line rather than run off a narrow page
+                                  stylesheets=[":host .bk-headers-wrapper { flex-wrap: wrap; }"])
 
     def _make_frame(self) -> Frame:
         s = self.state

@@ -18,7 +18,7 @@ from rnnscope.analysis.dynamics.report import TABLE_KEYS, TITLES
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.reading.update import Update
 
-from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours
+from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, points_key
 from rnnscope.app.pages import cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
@@ -41,6 +41,7 @@ class DynamicsTab(LazyTab):
         self.trajectory: np.ndarray | None = None
         self.numbers: dict | None = None        # the fixed points (docs/dynamics-json.md), None while searched
         self.key = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.points_key = pn.pane.HTML("", sizing_mode="stretch_width")
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(summary_frame([]), show_index=False, disabled=True, selectable=False,
@@ -69,11 +70,11 @@ class DynamicsTab(LazyTab):
             self.param.colour_by.objects = [NOT_COLOURED, *names]
             self.colour_by = default
         self._colour()
-        self.status.object = PENDING
+        self.status.object, self.points_key.object = PENDING, ""
         self.table.value = summary_frame([])
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
-                             pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"), self.note, self.status,
-                             self.table]
+                             self.points_key, pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
+                             self.note, self.status, self.table]
 
         def work():
             try:
@@ -131,7 +132,9 @@ class DynamicsTab(LazyTab):
             self.status.object = f"No fixed points for this model: {why}"
             return
         self.numbers = numbers
+        chars = list(dict.fromkeys(p["char"] for i in numbers["inputs"] for p in i["points"]))
         self.status.object = points_markdown(numbers)
+        self.points_key.object = f"<div style='font-size: 13px'>{points_key(chars)}</div>"
         self.table.value = summary_frame(numbers["inputs"])
         self._draw_points()
 
