@@ -23,8 +23,8 @@ from rnnscope.app.pages import cache
 from rnnscope.app.pages.lazy_tab import COMPUTING, LazyTab
 from rnnscope.app.pages.state import AppState
 
-SWEEP_TITLES = {"k": "k", "states": "states (minimised)", "determinism": "determinism", "purity": "purity",
-                "equivalent": "equivalent to the grammar's DFA"}
+SWEEP_TITLES = {"k": "k", "states": "states", "determinism": "determinism", "purity": "purity",
+                "equivalent": "equivalent"}
 
 
 class AutomatonTab(LazyTab):
