@@ -99,3 +99,25 @@ def test_the_shipped_grus_states_are_coloured_by_depth_with_the_trajectory_and_t
     assert all(tab.plot.points.data["eigenvalues"])
     state.index = 2_000                                   # another window: a new trajectory, nothing ringed
     assert tab.plot.lit.data["x"] == [] and len(tab.plot.trajectory.data["x"]) == 80
+
+
+@pytest.mark.slow
+def test_switching_models_refits_the_projection_or_says_why_there_is_none(tmp_path, gru2_model):
+    path, _ = linear_text_model(tmp_path)
+    state = AppState(path, source="held-out", window=50)
+    tab = DynamicsTab(state=state)
+    tab.open()
+    assert tab.projection.mean.shape == (4,) and len(tab.plot.points.data["x"]) == 3
+    (tmp_path / "other").mkdir()
+    other, _ = linear_text_model(tmp_path / "other")
+    state.param.model_path.objects = {"linear": str(path), "other": str(other), "gru": str(gru2_model)}
+    state.model_path = str(gru2_model)              # a grammar model of 2 layers of 6 cells: depth, refitted
+    assert tab.colour_by == "depth" and tab.projection.mean.shape == (6,) and tab.drawn_for == (str(gru2_model), 0)
+    assert len(tab.plot.trajectory.data["x"]) == len(state.trace)
+    state.layer = 1
+    assert tab.drawn_for == (str(gru2_model), 1)
+    np.testing.assert_allclose(np.c_[tab.plot.trajectory.data["x"], tab.plot.trajectory.data["y"]],
+                               tab.projection(state.trace.hidden[1]), atol=1e-9)
+    state.model_path = str(other)
+    assert tab.drawn_for == (str(other), 0) and tab.colour_by not in ("depth", "(none)")
+    assert len(tab.plot.points.data["x"]) == 3

@@ -37,6 +37,7 @@ class AutomatonTab(LazyTab):
         self.numbers: dict | None = None
         self.dfa: Dfa | None = None
         self.path: list[int] = []           # the states the shown sequence visits (before it, then after each)
+        self.drawn_for: str | None = None       # the model whose automaton is drawn
         self.verdict = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.trace_separating = pn.widgets.Button(name="Trace the separating string", button_type="primary",
                                                   visible=False)
@@ -73,15 +74,15 @@ class AutomatonTab(LazyTab):
                 return cache.automaton(path), ""
             except RnnscopeError as e:
                 return None, str(e)
-        self.off_thread(work, lambda found: self._show(request, *found), "rnnscope-automaton")
+        self.off_thread(work, lambda found: self._show(request, path, *found), "rnnscope-automaton")
 
-    def _show(self, request: int, numbers: dict | None, why: str) -> None:
+    def _show(self, request: int, path: str, numbers: dict | None, why: str) -> None:
         if request != self._request:            # another model was asked for since
             return
         if numbers is None:
             self.body.objects = [pn.pane.Markdown(f"No automaton for this model: {why}", sizing_mode="stretch_width")]
             return
-        self.numbers = numbers
+        self.numbers, self.drawn_for = numbers, path
         self.dfa = Dfa.from_dict(numbers["lstar"]["dfa"])
         reference = Dfa.from_dict(numbers["grammar_dfa"]["dfa"]) if numbers["grammar_dfa"] else None
         self.graph.show(self.dfa, reference, access_strings(self.dfa))
@@ -111,7 +112,8 @@ class AutomatonTab(LazyTab):
 
     # --- the shown sequence on it ----------------------------------------------------------------
     def _on_trace(self, *events) -> None:
-        if self.dfa is None:
+        # a new model's first trace arrives before its automaton: ``_show`` lights it then
+        if self.dfa is None or self.drawn_for != self.state.model_path:
             return
         self.step = None
         try:

@@ -40,6 +40,7 @@ class DynamicsTab(LazyTab):
         self.annotations = None
         self.trajectory: np.ndarray | None = None
         self.numbers: dict | None = None        # the fixed points (docs/dynamics-json.md), None while searched
+        self.drawn_for: tuple | None = None     # (model, layer) of the projection drawn
         self.key = pn.pane.HTML("", sizing_mode="stretch_width")
         self.points_key = pn.pane.HTML("", sizing_mode="stretch_width")
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -61,6 +62,7 @@ class DynamicsTab(LazyTab):
         self._request += 1
         request, path = self._request, self.state.model_path
         self.numbers = None
+        self.plot.show_points([], np.zeros((0, 2)))     # the last model's points are not this one's
         if not self._project():
             return
         names = list(self.annotations.names())
@@ -70,6 +72,7 @@ class DynamicsTab(LazyTab):
             self.param.colour_by.objects = [NOT_COLOURED, *names]
             self.colour_by = default
         self._colour()
+        self._on_trace()
         self.status.object, self.points_key.object = PENDING, ""
         self.table.value = summary_frame([])
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
@@ -91,13 +94,14 @@ class DynamicsTab(LazyTab):
         except RnnscopeError as e:
             self.body.objects = [pn.pane.Markdown(f"No dynamics view for this model: {e}", sizing_mode="stretch_width")]
             return False
+        self.drawn_for = (s.model_path, s.layer)
         self.note.object = method_markdown(self.projection, s.layer, s.grammar_spec is None)
-        self._colour()
-        self._on_trace()
         return True
 
     def _on_layer(self, *events) -> None:
         if self.opened and self.projection is not None and self._project():
+            self._colour()
+            self._on_trace()
             self._draw_points()
 
     def _colour(self, *events) -> None:
@@ -112,10 +116,11 @@ class DynamicsTab(LazyTab):
         self.plot.show_cloud(self.heldout_xy, colours, words, self.projection.axis_names())
 
     def _on_trace(self, *events) -> None:
-        if self.projection is None:
+        s = self.state
+        # a new model's first trace arrives before its projection: ``_refresh`` draws it then
+        if self.drawn_for != (s.model_path, s.layer):
             return
         self.step = None
-        s = self.state
         update = Update(cache.load_model(s.model_path))
         self.trajectory = self.projection(update.flat_states(s.trace)[:, update.layer_slice(s.layer)])
         self.plot.show_trajectory(self.trajectory, s.trace.text)
