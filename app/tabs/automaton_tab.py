@@ -44,7 +44,9 @@ class AutomatonTab(LazyTab):
         self.trace_separating.on_click(lambda _: self.trace_counterexample())
         self.where = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.sweep = pn.widgets.Tabulator(sweep_frame([]), show_index=False, disabled=True, selectable=False,
-                                          titles=SWEEP_TITLES, layout="fit_data_table")
+                                          titles=SWEEP_TITLES, layout="fit_data_table",
+                                          widths={"equivalent": 170},    # its title's header fits, not only its cells
+                                          sortable=False)      # seven rows in k's order: no sort arrows to cut
         self.method = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.body = pn.Column(sizing_mode="stretch_width")
         self._request = 0
