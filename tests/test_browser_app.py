@@ -392,7 +392,7 @@ def test_the_cells_tab_labels_cells_and_a_row_click_plots_that_cell(app):
     assert page.locator(".tabulator-row").count() == 15
     assert_one_table_fits(page)                          # the table fits its tab, titles whole
     assert "read in context" in page.get_by_text("Each cell of").inner_text()
-    cell = int(row.locator(".tabulator-cell").first.inner_text())
+    cell = int(row.locator('.tabulator-cell[tabulator-field="cell"]').inner_text())
     app.click_table_cell(row.locator(".tabulator-cell").nth(1))
     page.wait_for_function(f"() => ({CELL_LINES})().labels.includes('cell {cell}')", timeout=60_000)
     full_page_shot(app, "11-cells-tab")
