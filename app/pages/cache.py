@@ -207,18 +207,51 @@ def ablation_ranking(path: str | Path, chars: int = 20_000, key: tuple | None = 
     return _ablation_ranking(str(path), stamp(path), chars, key)
 
 
-@pn.cache(max_items=8)
-def _depth_probe(path: str, mtime: float, layer: int, chars: int, key: tuple | None = None):
+@pn.cache(max_items=16)
+def _trained_probe(path: str, mtime: float, layer: int, target: str, chars: int, key: tuple | None = None):
     from rnnscope.analysis.decode.probes import train_probe
     tr, ann = _heldout_trace(path, mtime, chars, key)
-    target = ann["depth_level"]
-    return train_probe(tr.hidden[layer], target.values, target.name, target.categories)
+    a = ann[target]
+    return train_probe(tr.hidden[layer], a.values, a.name, a.categories)
+
+
+def trained_probe(path: str | Path, layer: int, target: str, chars: int = LABEL_CHARS, key: tuple | None = None):
+    """The probe of ``target`` on one layer's h (analysis.probes.train_probe: the same split and fit as the Probes
+    tab's, so its weights rank the cells as that tab's ``cell_order`` does), kept for its weights and predictions."""
+    return _trained_probe(str(path), stamp(path), layer, target, chars, key)
 
 
 def depth_probe(path: str | Path, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
-    """The depth probe of one layer (analysis.probes.train_probe on the held-out stream read in
-    context, as the Probes tab's): what the probe track under the heatmap applies to each sequence."""
-    return _depth_probe(str(path), stamp(path), layer, chars, key)
+    """The depth probe of one layer (``trained_probe`` of depth_level, as the Probes tab's): what the probe
+    track under the heatmap applies to each sequence."""
+    return trained_probe(path, layer, "depth_level", chars, key)
+
+
+@pn.cache(max_items=8)
+def _causal_codes(path: str, mtime: float, layer: int, chars: int, key: tuple | None = None) -> list[dict]:
+    from rnnscope.analysis.decode.probing import CAUSAL_TARGETS, TEXT_CAUSAL_TARGETS, depth_code, interchange_code
+    from rnnscope.base.errors import RnnscopeError
+
+    def compute() -> list[dict]:
+        tr, ann = _heldout_trace(path, mtime, chars, key)
+        stream, model = held(path, key), _load(path, mtime)
+        found = []
+        if (code := depth_code(model, tr, ann, stream, layer)) is not None:
+            found.append({"method": "oracle", "annotation": "depth", **code.to_dict()})
+        for name in CAUSAL_TARGETS if stream.spec is not None else TEXT_CAUSAL_TARGETS:
+            try:
+                found.append({"method": "interchange", **interchange_code(model, tr, ann, name, layer).to_dict()})
+            except RnnscopeError as e:      # no two contexts to interchange: said, as probe --json's `absent` says
+                found.append({"method": "interchange", "annotation": name, "layer": layer, "absent": str(e)})
+        return found
+    return stored("causal", (*_result_key(path, mtime, chars, key), layer), compute)
+
+
+def causal_codes(path: str | Path, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
+    """The causal codes of one layer as `rnnscope probe --json` finds them on the same held-out characters: the
+    depth code against the grammar's oracle (``causal_codes``; grammar models with separators) and the
+    interchange codes of the default annotations (``interchange_codes``; ``absent`` says why one is missing)."""
+    return _causal_codes(str(path), stamp(path), layer, chars, key)
 
 
 def probe_track(model_path: str, trace, key: tuple | None = None) -> ProbeTrack:
