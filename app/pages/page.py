@@ -12,12 +12,16 @@ import param
 
 from rnnscope.app.drawing import export
 from rnnscope.app.drawing.frame import Frame, make_frame
-from rnnscope.app.pages import sequences
+from rnnscope.base.errors import RnnscopeError
+
+from rnnscope.app.pages import cache, sequences
 from rnnscope.app.pages.base_page import BasePage, heading
 from rnnscope.app.pages.lazy_tab import dynamic_tabs
+from rnnscope.app.pages.checkpoints import find_checkpoints
 from rnnscope.app.pages.state import AppState
 from rnnscope.app.tabs.ablation_tab import AblationTab
 from rnnscope.app.tabs.automaton_tab import AutomatonTab
+from rnnscope.app.tabs.cell_card import CellCard
 from rnnscope.app.tabs.cells import CellsTab
 from rnnscope.app.tabs.coloured_tab import ColouredTextTab
 from rnnscope.app.tabs.compare_tab import CompareTab
@@ -29,8 +33,9 @@ from rnnscope.app.tabs.probes_tab import ProbesTab
 from rnnscope.app.tabs.saturation_tab import SaturationTab
 from rnnscope.app.tabs.timeline_tab import TimelineTab
 
-TOOLS = ["Model", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text", "Compare",
-         "Timeline", "Automaton", "Dynamics"]           # the tabs under the heatmap, in order
+TOOLS = ["Model", "Cell card", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text",
+         "Compare", "Timeline", "Automaton", "Dynamics"]           # the tabs under the heatmap, in order
+SHOW_THE_CLICK = ("Explain", "Automaton", "Dynamics")     # a heatmap click stays in these tabs, which show it
 
 
 class Page(BasePage):
@@ -44,6 +49,8 @@ class Page(BasePage):
         self.explain = ExplainTab(state=self.state)
         # Built with the page, not the tab: it puts its span tool and highlight on the heatmap.
         self.match = HeldoutMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
+        self.card = CellCard(state=self.state, x_range=self.scope.x_range)
+        self.state.param.watch(lambda e: self.open_card(*e.new), ["inspected"])
         self._start()
         # The tools that explain the heatmap, below it; dynamic: a tab is sent to the browser when it is
         # first opened, and a LazyTab computes only then (app/pages/lazy_tab.py).
@@ -53,7 +60,8 @@ class Page(BasePage):
         self.automaton, self.dynamics = AutomatonTab(state=self.state), DynamicsTab(state=self.state)
         self.tools = dynamic_tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
                                                      sizing_mode="stretch_width")),
-                                  ("Cells", CellsTab(state=self.state)), ("Probes", ProbesTab(state=self.state)),
+                                  ("Cell card", self.card), ("Cells", CellsTab(state=self.state)),
+                                  ("Probes", ProbesTab(state=self.state)),
                                   ("Ablation", AblationTab(state=self.state, x_range=x)),
                                   ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
                                   ("Match", self.match), ("Coloured text", self.coloured),
@@ -72,6 +80,51 @@ class Page(BasePage):
     def _on_cell_clicked(self, cell: int, step: int) -> None:
         self.explain.param.update(cell=cell, step=step)     # the Explain tab follows the click
         self.automaton.step = self.dynamics.step = step     # and the state after that character is lit
+        # the card opens on it, unless a tab that shows the click itself is open
+        self.open_card(cell, self.state.layer, step, switch=TOOLS[self.tools.active] not in SHOW_THE_CLICK)
+
+    def open_card(self, cell: int, layer: int, step: int | None = None, switch: bool = True) -> None:
+        """The cell card of ``cell`` of ``layer`` (the heatmap switches to that layer), shown in its tab."""
+        if layer != self.state.layer:
+            self.state.layer = layer
+        self.card.show(cell, step)
+        if switch:
+            self.tools.active = TOOLS.index("Cell card")
+
+    # --- the card's address: ?cell=7&layer=0&model=gru15-parens ----------------------------
+    def follow_address(self, location) -> None:
+        """Open the card the URL names (refused with the reason, nothing changed, when it names what this
+        page cannot show), then keep the URL naming the card shown."""
+        if "cell" in location.query_params:
+            try:
+                self.open_address(location.query_params)
+            except RnnscopeError as e:
+                self.state.refuse(f"the address asks for {e}")
+
+        def write(*events) -> None:
+            if self.card.cell is not None:
+                location.update_query(cell=self.card.cell, layer=self.state.layer,
+                                      model=Path(self.state.model_path).name)
+        self.card.param.watch(write, ["cell"])
+        self.state.param.watch(write, ["layer", "model_path"])
+        write()
+
+    def open_address(self, query: dict) -> None:
+        """``query``: cell, layer (default 0) and model (a checkpoint's name among the page's models; default
+        the one shown). Raises RnnscopeError, changing nothing, for any it cannot show."""
+        models = find_checkpoints(self.state.model_path)
+        name = str(query.get("model", Path(self.state.model_path).name))
+        if name not in models:
+            raise RnnscopeError(f"model {name!r}, which is not among this page's models ({', '.join(models)})")
+        cell, layer = _whole(query, "cell"), _whole(query, "layer", 0)
+        config = cache.load_model(models[name]).config
+        if not 0 <= layer < config.num_layers:
+            raise RnnscopeError(f"layer {layer}; {name} has layers 0 .. {config.num_layers - 1}")
+        if not 0 <= cell < config.hidden_size:
+            raise RnnscopeError(f"cell {cell}; {name} has cells 0 .. {config.hidden_size - 1}")
+        if models[name] != self.state.model_path:
+            self.state.model_path = models[name]
+        self.open_card(cell, layer)
 
     def current_frame(self) -> Frame:
         """The frame on screen, with the visible x range the browser last reported."""
@@ -79,16 +132,27 @@ class Page(BasePage):
         return Frame(**{**f.__dict__, "x_start": self.scope.x_range.start, "x_end": self.scope.x_range.end})
 
     def export_html(self) -> str:
-        """What is on screen; with the Coloured text tab open and colouring a cell, that text too."""
-        cell, span = None, None
+        """What is on screen; with the Coloured text tab open and colouring a cell, that text too; with the
+        cell card open on a cell, the card (its sections as they stand)."""
+        cell, span, card = None, None, ""
         if self.coloured.shown and self.tools.active == TOOLS.index("Coloured text"):
             cell, span = self.coloured.shown
-        return export.standalone_html(self.current_frame(), self.caption(), coloured_cell=cell, coloured_span=span)
+        if self.card.cell is not None and self.tools.active == TOOLS.index("Cell card"):
+            card = export.markdown_html(self.card.markdown())
+        return export.standalone_html(self.current_frame(), self.caption(), coloured_cell=cell, coloured_span=span,
+                                      extra_html=card)
 
     def caption(self) -> str:
         return f"{Path(self.state.model_path).name}: {self.state.sequence_note}"
 
     # --- layout --------------------------------------------------------------------------
+    def template(self):
+        tmpl = super().template()
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None and pn.state.location is not None:
+            self.follow_address(pn.state.location)      # served: the URL names the card
+        return tmpl
+
     def sidebar(self) -> list:
         p = self.state.param
         W = pn.widgets
@@ -136,3 +200,12 @@ class Page(BasePage):
         error, note = super().messages()
         model = pn.pane.Markdown(pn.bind(lambda n: f"**Model:** {n}", self.state.param.model_note), margin=(0, 10))
         return [error, model, note]
+
+
+def _whole(query: dict, key: str, default: int | None = None) -> int:
+    """``query[key]`` as a whole number (a URL's value arrives parsed, or as text)."""
+    value = query.get(key, default)
+    try:
+        return int(str(value))
+    except ValueError:
+        raise RnnscopeError(f"{key} {value!r}, which is not a whole number") from None

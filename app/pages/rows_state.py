@@ -39,6 +39,8 @@ class RowsState(param.Parameterized):
     error = param.String(default="", doc="why the last input was refused, as the page says it ('' when it was not)")
     refusal = param.String(default="", precedence=-1,
                            doc="the bare reason the last input was refused ('' when it was not)")
+    inspected = param.Parameter(default=None, precedence=-1,
+                                doc="(cell, layer) a click last asked about: a model's page opens its cell card")
 
     SHOWN = "sequence"                    # "The page still shows the last good <SHOWN>."
     CELLS_NAME = "the cells"              # how a row filter's refusal names the cells
@@ -75,6 +77,13 @@ class RowsState(param.Parameterized):
         a click never undoes what an earlier one showed (the sidebar's picker un-plots)."""
         if cell not in self.selected:
             self.selected = [*self.selected, cell]
+
+    def inspect(self, cell: int, layer: int = 0) -> None:
+        """A cell was clicked in a tab (a table row, a saturation point, a compare pair): ask about it, even if the
+        same cell was asked about before (the card may have been left for another tab since)."""
+        with param.discard_events(self):
+            self.inspected = (int(cell), int(layer))
+        self.param.trigger("inspected")
 
     # --- rows ------------------------------------------------------------------------------
     def row_filter(self) -> RowFilter:

@@ -82,7 +82,9 @@ class CellsTab(LazyTab):
                                  for name, means in profiles.items()]
 
     def _on_click(self, event) -> None:
-        self.state.plot_cell(int(self.table.value.iloc[event.row]["cell"]))
+        cell = int(self.table.value.iloc[event.row]["cell"])
+        self.state.plot_cell(cell)
+        self.state.inspect(cell, self.state.layer)
 
     def _layout(self):
         return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")

@@ -132,7 +132,9 @@ class CompareTab(LazyTab):
             self._restoring = False
 
     def _on_click(self, event) -> None:
-        self.state.plot_cell(int(self.table.value.iloc[event.row]["A cell"]))
+        cell = int(self.table.value.iloc[event.row]["A cell"])
+        self.state.plot_cell(cell)
+        self.state.inspect(cell, self.state.layer)
 
     def _layout(self):
         return pn.Column(pn.Row(pn.widgets.Select.from_param(self.param.other, width=320),

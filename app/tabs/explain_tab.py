@@ -35,12 +35,7 @@ class ExplainTab(Viewer):
             self.text.object = "Click a cell of the heatmap to see the terms that made its value."
             return
         try:
-            model = cache.load_model(s.model_path)
-            x, names = ((model.input_vectors(tr.text[self.step])[0], model.input_names()) if s.layer == 0 else
-                        (tr.hidden[s.layer - 1][self.step], [f"layer {s.layer - 1} cell {j}"
-                                                             for j in range(model.config.hidden_size)]))
-            r = explain(tr, model.layer_arrays(s.layer), x, names, s.layer, self.cell, self.step,
-                        model.config.nonlinearity)
+            r = explain_at(s, self.cell, self.step)
         except RnnscopeError as e:
             self.text.object = f"Cannot explain this value: {e}"
             return
@@ -48,6 +43,17 @@ class ExplainTab(Viewer):
 
     def __panel__(self):
         return self.text
+
+
+def explain_at(state: AppState, cell: int, step: int) -> dict:
+    """The terms that made ``cell``'s value at ``step`` of the shown trace, in the shown layer
+    (analysis/describe/explain.py): what the Explain tab and the cell card show."""
+    tr = state.trace
+    model = cache.load_model(state.model_path)
+    x, names = ((model.input_vectors(tr.text[step])[0], model.input_names()) if state.layer == 0 else
+                (tr.hidden[state.layer - 1][step], [f"layer {state.layer - 1} cell {j}"
+                                                    for j in range(model.config.hidden_size)]))
+    return explain(tr, model.layer_arrays(state.layer), x, names, state.layer, cell, step, model.config.nonlinearity)
 
 
 def explanation_markdown(r: dict, first_position: int = 0) -> str:

@@ -78,6 +78,7 @@ class SaturationTab(LazyTab):
     def _plot(self, layer: int, view: str, cell: int) -> None:
         selected = list(self.state.selected)
         self.state.param.update(layer=layer, view=view, selected=selected if cell in selected else [*selected, cell])
+        self.state.inspect(cell, layer)
 
     def _offer(self, layer: int, view: str, cells: list[int], data: dict, index: int) -> None:
         """Several cells on the point clicked: name them all, a button each to plot it."""
