@@ -58,12 +58,13 @@ class Page(BasePage):
         self.coloured = ColouredTextTab(state=self.state, x_range=x)
         # A heatmap column clicked is lit on the automaton and on the trajectory
         self.automaton, self.dynamics = AutomatonTab(state=self.state), DynamicsTab(state=self.state)
+        self.cells, self.saturation = CellsTab(state=self.state), SaturationTab(state=self.state)
         self.tools = dynamic_tabs(("Model", pn.panel(pn.bind(model_view, self.state.param.model_path),
                                                      sizing_mode="stretch_width")),
-                                  ("Cell card", self.card), ("Cells", CellsTab(state=self.state)),
+                                  ("Cell card", self.card), ("Cells", self.cells),
                                   ("Probes", ProbesTab(state=self.state)),
                                   ("Ablation", AblationTab(state=self.state, x_range=x)),
-                                  ("Explain", self.explain), ("Saturation", SaturationTab(state=self.state)),
+                                  ("Explain", self.explain), ("Saturation", self.saturation),
                                   ("Match", self.match), ("Coloured text", self.coloured),
                                   ("Compare", CompareTab(state=self.state, x_range=x)),
                                   ("Timeline", TimelineTab(state=self.state, x_range=x)),
