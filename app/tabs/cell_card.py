@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 COMPUTING = "*computing \u2026 (held-out statistics: seconds the first time for a model)*"
 PROMPT = ("Click a cell anywhere: a heatmap row, a row of the Cells table, a saturation point, a probe's curve, a "
           "compare pair, a match's on-cell. This card then gathers what the project knows about it.")
-CARD_STYLE = {"border": "1px solid #dee2e6", "border-radius": "6px", "padding": "0 10px", "flex": "1 1 420px",
+CARD_STYLE = {"border": "1px solid #dee2e6", "border-radius": "6px", "padding": "0 10px 8px", "flex": "1 1 420px",
               "min-width": "0"}
 WIDE = {**CARD_STYLE, "flex": "1 1 100%"}
 # (key, title, wide): the held-out sections, computed on the worker thread in this order (fastest first)

@@ -25,7 +25,7 @@ def profiles_md(f: dict) -> str:
         cats = " | ".join(str(r["category"]).replace("|", "\\|") for r in rows)
         means = " | ".join("\u2013" if r["mean"] is None else f"{r['mean']:+.3f}" for r in rows)
         counts = " | ".join(f"{r['n']:,}" for r in rows)
-        parts += [f"*{name.replace('_', ' ')}*", "", f"| | {cats} |", "|---" * (len(rows) + 1) + "|",
+        parts += [f"\n*{name.replace('_', ' ')}*", "", f"| | {cats} |", "|---" * (len(rows) + 1) + "|",
                   f"| mean | {means} |", f"| n chars | {counts} |", ""]
     return "\n".join(parts) + f"\nMeans over the first {f['chars']:,} held-out characters read in context."
 

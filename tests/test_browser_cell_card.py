@@ -1,0 +1,104 @@
+"""The cell card in a real browser, on the served shipped GRU: a heatmap click and a Cells table row each open
+it on their cell with every section filled (no "computing" left), its label the Cells table's; its address
+reopens it on a fresh page; screenshots at 1024x768 and 1400x900 with nothing wider than the viewport."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_fixtures import PAGE_TIMEOUT_MS, screenshot
+from browser_pages import SETTLED, TWO_FRAMES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TITLES = ["Explain at the clicked step", "Saturation point", "Label and runners-up", "Mean per category",
+          "Probe weight and rank", "Its line over the shown sequence", "Coloured text", "Strongest recurrent weights",
+          "Ablation cost", "Causal codes"]
+# The text of the open tab's card, through the shadow roots Panel draws in.
+CARD_TEXT = """() => {
+  let out = "";
+  const walk = root => root.querySelectorAll("*").forEach(el => {
+    if (!el.shadowRoot) return;
+    if (el.classList.contains("markdown") && el.offsetParent !== null)
+      for (const c of el.shadowRoot.children) if (c.tagName === "DIV") out += c.innerText + "\\n";
+    walk(el.shadowRoot);
+  });
+  walk(document);
+  return out;
+}"""
+# Elements wider than the viewport (their right edge past it), through the shadow roots.
+OVERFLOW = """() => {
+  const out = [];
+  const walk = root => root.querySelectorAll("*").forEach(el => {
+    if (el.shadowRoot) walk(el.shadowRoot);
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > innerWidth + 1 && el.offsetParent !== null) out.push(el.tagName + "." + el.className);
+  });
+  walk(document);
+  return out.slice(0, 5);
+}"""
+
+
+def card_text(page) -> str:
+    return page.evaluate(CARD_TEXT)
+
+
+def wait_for_card(page, cell: int | None = None) -> str:
+    """The card's text once its heading names ``cell`` (any cell: None) and no section is computing any more."""
+    name = r"\d+" if cell is None else str(cell)
+    page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
+        return /Cell {name}, layer 0/.test(t) && t.includes("Causal codes") && !t.includes("computing \u2026"); }}""",
+                           timeout=PAGE_TIMEOUT_MS * 3)
+    return card_text(page)
+
+
+def check_sections(text: str) -> None:
+    for title in TITLES:
+        assert title in text, title
+    assert re.search(r"Ranked \d+ of 15 cells by share explained", text)
+    assert re.search(r"depth_level\s+1\.000\s+\d+ of 15", text)
+    assert "Could not be computed" not in text and "Not available" not in text
+
+
+def settle(page) -> None:
+    page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
+    page.evaluate(TWO_FRAMES)
+
+
+def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reopens_it(app):
+    page = app.page
+    box = app.heatmap.bounding_box()
+    app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
+    text = wait_for_card(page)
+    check_sections(text)
+    clicked = int(re.search(r"Cell (\d+), layer 0", text).group(1))
+    label = re.search(r"Label and runners-up\s*\n+(.+)\n", text).group(1).strip()
+
+    # the Cells table: the same cell's label there is the card's; another row opens that cell's card
+    page.locator(".bk-tab").filter(has_text="Cells").click()
+    rows = page.locator(".tabulator-row")
+    rows.first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    row = rows.filter(has=page.locator(".tabulator-cell").first.filter(has_text=re.compile(rf"^{clicked}$")))
+    assert label in row.inner_text()
+    other = rows.filter(has_not=page.locator(f"text=/^{clicked}$/")).first
+    cell = int(other.locator(".tabulator-cell").first.inner_text())
+    app.click_table_cell(other.locator(".tabulator-cell").nth(1))
+    text = wait_for_card(page, cell)
+    assert "Explain at the clicked step" not in text and "Label and runners-up" in text   # no step: no breakdown
+    page.wait_for_function(f"() => location.search.includes('cell={cell}')", timeout=PAGE_TIMEOUT_MS)
+    url = page.url
+    assert re.search(r"[?&]layer=0", url) and "model=gru15-parens-snapshot" in url
+    app.check()
+
+    # the address on a fresh page: the card opens by itself
+    page2 = app.page.context.new_page()
+    page2.goto(url)
+    wait_for_card(page2, cell)
+    for size, name in [((1024, 768), "cell-card-1024x768"), ((1400, 900), "cell-card-1400x900")]:
+        page2.set_viewport_size({"width": size[0], "height": size[1]})
+        settle(page2)
+        assert page2.evaluate(OVERFLOW) == [], f"wider than {size}"
+        page2.locator(".bk-tab").filter(has_text="Cell card").evaluate("el => el.scrollIntoView({block: 'start'})")
+        settle(page2)
+        screenshot(page2, name)
+    page2.close()
