@@ -78,10 +78,12 @@ def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reo
     page.locator(".bk-tab").filter(has_text="Cells").click()
     rows = page.locator(".tabulator-row")
     rows.first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-    row = rows.filter(has=page.locator(".tabulator-cell").first.filter(has_text=re.compile(rf"^{clicked}$")))
-    assert label in row.inner_text()
-    other = rows.filter(has_not=page.locator(f"text=/^{clicked}$/")).first
-    cell = int(other.locator(".tabulator-cell").first.inner_text())
+
+    def number(row) -> int:
+        return int(row.locator(".tabulator-cell[tabulator-field='cell']").inner_text())   # the first is the index
+    assert clicked in [number(r) for r in rows.filter(has_text=label).all()]
+    other = next(r for r in rows.all() if number(r) != clicked)
+    cell = number(other)
     app.click_table_cell(other.locator(".tabulator-cell").nth(1))
     text = wait_for_card(page, cell)
     assert "Explain at the clicked step" not in text and "Label and runners-up" in text   # no step: no breakdown

@@ -4,11 +4,13 @@ tabs that explain it.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 from rnnscope.app.drawing import export
 from rnnscope.app.drawing.frame import Frame, make_frame
@@ -50,6 +52,7 @@ class Page(BasePage):
         # Built with the page, not the tab: it puts its span tool and highlight on the heatmap.
         self.match = HeldoutMatchTab(state=self.state, figure=self.scope.heatmap.figure, frame=lambda: self.frame)
         self.card = CellCard(state=self.state, x_range=self.scope.x_range)
+        self.card.shown = self._card_shown
         self.state.param.watch(lambda e: self.open_card(*e.new), ["inspected"])
         self._start()
         # The tools that explain the heatmap, below it; dynamic: a tab is sent to the browser when it is
@@ -72,6 +75,7 @@ class Page(BasePage):
                                   sizing_mode="stretch_width",
                                   # twelve tabs: their names wrap onto a second line rather than run off a narrow page
                                   stylesheets=[":host .bk-headers-wrapper { flex-wrap: wrap; }"])
+        self.tools.param.watch(lambda e: e.new == TOOLS.index("Cell card") and self.card.reveal(), "active")
 
     def _make_frame(self) -> Frame:
         s = self.state
@@ -84,13 +88,20 @@ class Page(BasePage):
         # the card opens on it, unless a tab that shows the click itself is open
         self.open_card(cell, self.state.layer, step, switch=TOOLS[self.tools.active] not in SHOW_THE_CLICK)
 
+    def _card_shown(self) -> bool:
+        return getattr(self, "tools", None) is not None and self.tools.active == TOOLS.index("Cell card")
+
     def open_card(self, cell: int, layer: int, step: int | None = None, switch: bool = True) -> None:
         """The cell card of ``cell`` of ``layer`` (the heatmap switches to that layer), shown in its tab."""
-        if layer != self.state.layer:
-            self.state.layer = layer
-        self.card.show(cell, step)
-        if switch:
-            self.tools.active = TOOLS.index("Cell card")
+        doc = self.scope.layout.document
+        # Under the page's document as Panel's current one: a table's click arrives without it, and the card's
+        # panes drawn then would name Panel's stylesheets on its CDN (the page asks nothing of the internet).
+        with set_curdoc(doc) if doc is not None else contextlib.nullcontext():
+            if layer != self.state.layer:
+                self.state.layer = layer
+            self.card.show(cell, step)
+            if switch:
+                self.tools.active = TOOLS.index("Cell card")        # painted now (reveal)
 
     # --- the card's address: ?cell=7&layer=0&model=gru15-parens ----------------------------
     def follow_address(self, location) -> None:

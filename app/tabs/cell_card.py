@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool, Range1d, Span
 from bokeh.plotting import figure
+from panel.io.state import set_curdoc
 
 from rnnscope.base.errors import RnnscopeError
 
@@ -66,6 +68,12 @@ class CellCard(pn.viewable.Viewer):
                                         visible=False)
                          for key, title, wide in FAST[:1] + SLOW[:4] + FAST[1:] + SLOW[4:]}
         self._request = 0
+        # What the card says, kept apart from its panes: a pane changed while its tab is not shown would be
+        # drawn, when shown again, with Panel's stylesheets from its CDN (a dynamic tab's models are detached
+        # from the page then). So the panes are painted only while shown (``shown``), and on ``reveal``.
+        self.shown = lambda: True            # the page says whether the card's tab is the one shown
+        self._heading = PROMPT
+        self._visible = {key: False for key in self.sections}
         self.state.param.watch(self._follow, ["trace", "view", "layer", "hide_separators"])
 
     @staticmethod
@@ -97,10 +105,8 @@ class CellCard(pn.viewable.Viewer):
             return
         if self.cell >= self.state.cell_count():
             self.param.update(cell=None, step=None)
-            self.heading.object = PROMPT
-            for s in self.sections.values():
-                s.visible = False
-            return
+            self._heading, self._visible, self.texts = PROMPT, dict.fromkeys(self.sections, False), {}
+            return self._paint()
         self.step = None
         self._render()
 
@@ -108,15 +114,15 @@ class CellCard(pn.viewable.Viewer):
         s, cell = self.state, self.cell
         self._request += 1
         self.texts = {}
-        self.heading.object = (f"### Cell {cell}, layer {s.layer} \u00b7 {Path(s.model_path).name}\n"
+        self._heading = (f"### Cell {cell}, layer {s.layer} \u00b7 {Path(s.model_path).name}\n"
                                f"Shown view **{s.view}**; every held-out number on the model's own held-out stream "
                                "read in context, with its statistic and sample size.")
-        for key, section in self.sections.items():
-            section.visible = key != "explain" or self.step is not None
+        self._visible = {key: key != "explain" or self.step is not None for key in self.sections}
         self._fast(cell)
         work = [(key, self._slow_job(key, s.model_path, s.view, s.layer, cell)) for key, _, _ in SLOW]
         for key, _ in work:
-            self._set(key, COMPUTING)
+            self.texts[key] = COMPUTING
+        self._paint()
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:      # plain Python: at once
             for key, job in work:
@@ -130,11 +136,32 @@ class CellCard(pn.viewable.Viewer):
             if request != self._request:      # a newer card: what is left is not wanted
                 return
             text = _run(job)
-            doc.add_next_tick_callback(lambda key=key, text=text: request == self._request and self._set(key, text))
+            doc.add_next_tick_callback(partial(self._arrive, doc, request, key, text))
+
+    def _arrive(self, doc, request: int, key: str, text: str) -> None:
+        """A section's result, on the document's tick. Under that document as Panel's current one: a pane
+        changed without it is drawn with Panel's stylesheets from its CDN, which the page never asks for."""
+        if request != self._request:
+            return
+        with set_curdoc(doc):
+            self._set(key, text)
 
     def _set(self, key: str, text: str) -> None:
         self.texts[key] = text
-        self.panes[key].object = text
+        if self.shown():
+            self.panes[key].object = text
+
+    def _paint(self) -> None:
+        if not self.shown():
+            return
+        self.heading.object = self._heading
+        for key, section in self.sections.items():
+            self.panes[key].object = self.texts.get(key, "")
+            section.visible = self._visible[key]
+
+    def reveal(self) -> None:
+        """The card's tab is shown now: paint what was found while it was not."""
+        self._paint()
 
     # --- the sections ----------------------------------------------------------------------
     def _slow_job(self, key: str, path: str, view: str, layer: int, cell: int):
@@ -185,8 +212,8 @@ class CellCard(pn.viewable.Viewer):
         if self.cell is None:
             return ""
         titles = {key: title for key, title, _ in SLOW + FAST}
-        return "\n\n".join([self.heading.object] + [f"#### {titles[k]}\n\n{self.texts[k]}" for k in self.sections
-                                                     if self.sections[k].visible and k in self.texts])
+        return "\n\n".join([self._heading] + [f"#### {titles[k]}\n\n{self.texts[k]}" for k in self.sections
+                                               if self._visible[k] and k in self.texts])
 
     def __panel__(self):
         return pn.Column(self.heading, pn.FlexBox(*self.sections.values(), sizing_mode="stretch_width"),
