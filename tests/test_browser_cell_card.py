@@ -103,4 +103,7 @@ def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reo
         page2.locator(".bk-tab").filter(has_text="Cell card").evaluate("el => el.scrollIntoView({block: 'start'})")
         settle(page2)
         screenshot(page2, name)
+        page2.get_by_text("Its line over the shown sequence").evaluate("el => el.scrollIntoView({block: 'start'})")
+        settle(page2)
+        screenshot(page2, name + "-lower")
     page2.close()

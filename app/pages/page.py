@@ -38,6 +38,8 @@ from rnnscope.app.tabs.timeline_tab import TimelineTab
 TOOLS = ["Model", "Cell card", "Cells", "Probes", "Ablation", "Explain", "Saturation", "Match", "Coloured text",
          "Compare", "Timeline", "Automaton", "Dynamics"]           # the tabs under the heatmap, in order
 SHOW_THE_CLICK = ("Explain", "Automaton", "Dynamics")     # a heatmap click stays in these tabs, which show it
+# Thirteen headers are wider than the main area at 1024 px: they wrap onto a second row instead of running off it.
+TAB_HEADERS_WRAP = ".bk-headers-wrapper, .bk-headers { flex-wrap: wrap; } .bk-tab { white-space: nowrap; }"
 
 
 class Page(BasePage):
@@ -72,9 +74,7 @@ class Page(BasePage):
                                   ("Compare", CompareTab(state=self.state, x_range=x)),
                                   ("Timeline", TimelineTab(state=self.state, x_range=x)),
                                   ("Automaton", self.automaton), ("Dynamics", self.dynamics),
-                                  sizing_mode="stretch_width",
-                                  # twelve tabs: their names wrap onto a second line rather than run off a narrow page
-                                  stylesheets=[":host .bk-headers-wrapper { flex-wrap: wrap; }"])
+                                  sizing_mode="stretch_width", stylesheets=[TAB_HEADERS_WRAP])
         self.tools.param.watch(lambda e: e.new == TOOLS.index("Cell card") and self.card.reveal(), "active")
 
     def _make_frame(self) -> Frame:
