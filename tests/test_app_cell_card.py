@@ -160,3 +160,18 @@ def test_the_card_gives_what_rnnscope_probe_json_gives(clicked, default_model):
     assert oracle["cells"] == numbers["causal_codes"][0]["cells"]
     swapped = next(c for c in cell_facts.causal_facts(path, 0, CELL) if c["method"] == "interchange")
     assert swapped["cells"] == numbers["interchange_codes"][0]["cells"]
+
+
+def test_a_probe_weight_and_a_match_on_cell_open_the_card(default_model):
+    page = Page(AppState(default_model))
+    page.tools.active = TOOLS.index("Probes")
+    probes = page.tools.objects[TOOLS.index("Probes")]
+    rows = probes.objects[1].objects[-1].objects[1:]           # the card buttons, a row per probe
+    first = cache.probes(str(default_model))[0]
+    button = rows[0].objects[2]                                # depth_level's second strongest weight
+    assert button.name == f"cell {first['cell_order'][1]}"
+    button.clicks += 1
+    assert TOOLS[page.tools.active] == "Cell card" and page.card.cell == first["cell_order"][1]
+    page.match._offer_cards(np.array([4, 12]), 0)              # a selection's on-cells
+    page.match.card_buttons.objects[1].clicks += 1
+    assert page.card.cell == 12

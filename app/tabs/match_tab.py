@@ -84,6 +84,9 @@ def matches_frame(found: list[Match], corpus: str | list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype(dtypes)
 
 
+MAX_CARD_BUTTONS = 16     # on-cells offered a card button (any other: click its heatmap row)
+
+
 class MatchTab(Viewer):
     state = param.ClassSelector(class_=RowsState)
     threshold = param.Number(default=0.5, allow_None=True, step=0.05, label="Threshold: h above it is on")
@@ -109,6 +112,7 @@ class MatchTab(Viewer):
         self._restoring = False
         self.error = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self.said = pn.pane.Markdown(HOW, sizing_mode="stretch_width")
+        self.card_buttons = pn.FlexBox(visible=False, sizing_mode="stretch_width")   # an on-cell's card, a button each
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(matches_frame([], ""), show_index=False, disabled=True, selectable=False,
                                           titles=COLUMNS, height=320, sizing_mode="stretch_width",
@@ -214,6 +218,7 @@ class MatchTab(Viewer):
         self.said.object = (f"**Selected:** {self._span_name(sel['start'], sel['end'])} ({sel['text']!r}) of layer "
                             f"{sel['layer']}; **on-cells** at h > {threshold:g}: **{[int(c) for c in cells]}** "
                             "(above the threshold throughout, not just before or after).")
+        self._offer_cards(cells, sel["layer"])
         self._request += 1
         request = self._request
         try:
@@ -295,6 +300,17 @@ class MatchTab(Viewer):
         doc = self.box.document
         return doc is not None and doc.session_context is not None
 
+    CARDS = False          # the page has a cell card: each on-cell gets a button that opens it
+
+    def _offer_cards(self, cells, layer: int) -> None:
+        buttons = []
+        for cell in [int(c) for c in cells][:MAX_CARD_BUTTONS] if self.CARDS else []:
+            button = pn.widgets.Button(name=f"cell {cell}", width=80)
+            button.on_click(lambda _, cell=cell: self.state.inspect(cell, layer))
+            buttons.append(button)
+        self.card_buttons.objects = buttons
+        self.card_buttons.visible = bool(buttons)
+
     def _later(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` now without a served page; in one, on the document's next tick (with its lock)."""
         if self._served():
@@ -305,12 +321,14 @@ class MatchTab(Viewer):
     def __panel__(self):
         return pn.Column(pn.Row(pn.widgets.FloatInput.from_param(self.param.threshold, width=220),
                                 pn.widgets.Button.from_param(self.param.plot_cells, align="end")),
-                         self.error, self.said, self.status, self.table, sizing_mode="stretch_width")
+                         self.error, self.said, self.card_buttons, self.status, self.table,
+                         sizing_mode="stretch_width")
 
 
 class HeldoutMatchTab(MatchTab):
     """Match over a model's whole held-out stream, read in context; a match loaded as a held-out window."""
     state = param.ClassSelector(class_=AppState)
+    CARDS = True
 
     def _corpus(self) -> tuple[str, Callable, str, str]:
         """The model's whole held-out stream, and its states from the model's state store."""

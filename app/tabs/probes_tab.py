@@ -23,6 +23,7 @@ from rnnscope.app.pages import cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
 
+CARD_CELLS = 5          # cells per probe offered a card button, largest weight first
 NGRAM_PENDING = "*n-gram baseline: computing\u2026 (a probe on the last k characters, k = {ks})*"
 
 
@@ -80,7 +81,22 @@ class ProbesTab(LazyTab):
         parts = [pn.pane.HTML(probe_table(results, self.state.grammar_spec is None), sizing_mode="stretch_width"),
                  pn.pane.Markdown(probe_notes(results, self.state.grammar_spec is None, self.ngram is None),
                                   sizing_mode="stretch_width")]
-        self.body.objects = [*parts, pn.FlexBox(*[pn.pane.Bokeh(probe_plot(p)) for p in results])]
+        self.body.objects = [*parts, pn.FlexBox(*[pn.pane.Bokeh(probe_plot(p)) for p in results]),
+                             pn.Column(*self._card_buttons(results), sizing_mode="stretch_width")]
+
+    def _card_buttons(self, results: list[dict]) -> list:
+        """Per probe, its CARD_CELLS cells of largest weight, a button each that opens the cell's card."""
+        rows = []
+        for p in results:
+            buttons = []
+            for cell in p["cell_order"][:CARD_CELLS]:
+                button = pn.widgets.Button(name=f"cell {cell}", width=75, margin=(0, 3))
+                button.on_click(lambda _, cell=cell, layer=p["layer"]: self.state.inspect(cell, layer))
+                buttons.append(button)
+            rows.append(pn.FlexBox(pn.pane.Markdown(f"{p['target']}, layer {p['layer']}: the largest weights",
+                                                    margin=(5, 10)), *buttons, sizing_mode="stretch_width"))
+        return [pn.pane.Markdown("*A cell's card (its weight and rank in each probe, and all else known about "
+                                 "it):*", margin=(0, 10))] + rows
 
     def _layout(self):
         return self.body
