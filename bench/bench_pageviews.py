@@ -22,7 +22,7 @@ import machine  # noqa: E402
 import rnnscope as rs  # noqa: E402
 from rnnscope.analysis.automaton.report import automaton_numbers  # noqa: E402
 from rnnscope.analysis.dynamics.run import dynamics_run  # noqa: E402
-from rnnscope.app.pages import cache  # noqa: E402
+from rnnscope.app.pages import network_cache  # noqa: E402
 
 
 def automaton(m, words: int, chars: int, ks) -> dict:
@@ -42,10 +42,10 @@ def main() -> None:
     rounds = 1 if args.quick else 2
     torch.set_num_threads(1)
     m = rs.load("gru15-parens")
-    tr, ann = m.heldout_trace(cache.DYNAMICS_CHARS)
-    page_auto = (cache.AUTOMATON_WORDS, cache.AUTOMATON_CHARS, cache.AUTOMATON_KS)
+    tr, ann = m.heldout_trace(network_cache.DYNAMICS_CHARS)
+    page_auto = (network_cache.AUTOMATON_WORDS, network_cache.AUTOMATON_CHARS, network_cache.AUTOMATON_KS)
     cli_auto = (3_000, 20_000, (4, 6, 8, 10, 11, 12, 14, 16, 20, 24, 32))
-    page_dyn, cli_dyn = cache.DYNAMICS_STARTS["grammar"], (256, 32)
+    page_dyn, cli_dyn = network_cache.DYNAMICS_STARTS["grammar"], (256, 32)
     automaton(m, *page_auto)                                # warm: imports, first calls
     t_page_auto = machine.best(lambda: automaton(m, *page_auto), rounds)
     t_cli_auto = machine.best(lambda: automaton(m, *cli_auto), rounds)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hand_built import dfa_network, rewire
 
-from rnnscope.app.pages import cache
+from rnnscope.app.pages import network_cache
 from rnnscope.app.pages.page import TOOLS, Page
 from rnnscope.app.pages.state import AppState
 from rnnscope.app.tabs.automaton_tab import AutomatonTab
@@ -60,7 +60,7 @@ def test_the_shipped_gru_is_drawn_as_the_grammars_automaton_and_the_window_walks
     assert set(zip(edges["start"], edges["end"])) == expected
     # the quantisation sweep, with the smallest equivalent k the command finds (docs: k = 10 for this model)
     sweep = tab.sweep.value
-    assert list(sweep["k"]) == list(cache.AUTOMATON_KS)
+    assert list(sweep["k"]) == list(network_cache.AUTOMATON_KS)
     assert sweep.loc[sweep["k"] == 10, "equivalent"].item() == "yes"
     assert "k = 4, 6, 8, 10, 11, 12, 16" in tab.method.object and "1,000 of the model's own words" in tab.method.object
 

@@ -10,7 +10,7 @@ import torch
 from bokeh.palettes import Viridis256
 
 from rnnscope.app.drawing.projection_plot import MAX_CLOUD
-from rnnscope.app.pages import cache
+from rnnscope.app.pages import network_cache
 from rnnscope.app.pages.page import TOOLS, Page
 from rnnscope.app.pages.state import AppState
 from rnnscope.app.tabs.dynamics_tab import DynamicsTab
@@ -61,14 +61,14 @@ def test_a_linear_rnns_fixed_points_are_drawn_where_i_minus_a_inverse_puts_them_
     assert np.allclose(np.abs(np.sum(proj * axes, axis=1)), 1, atol=1e-6)          # the same axes, up to sign
     # a text model: coloured by a text annotation, not depth; the table has a row per character searched
     assert tab.colour_by not in ("(none)", "depth", "char")
-    assert len(tab.table.value) == min(3, cache.TEXT_INPUTS)
+    assert len(tab.table.value) == min(3, network_cache.TEXT_INPUTS)
     assert "the 4 most frequent held-out characters" in tab.note.object
 
 
 def _states(model, tab):
     from rnnscope.models.data.heldout import heldout_of
     from rnnscope.models.reading.tracer import trace
-    held = heldout_of(tab.state.model_path).text[:cache.DYNAMICS_CHARS]
+    held = heldout_of(tab.state.model_path).text[:network_cache.DYNAMICS_CHARS]
     return trace(model, held).hidden[0].astype(np.float64)
 
 

@@ -19,7 +19,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.grammar.dfa import Dfa
 
 from rnnscope.app.drawing.automaton_graph import AutomatonGraph
-from rnnscope.app.pages import cache
+from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import COMPUTING, LazyTab
 from rnnscope.app.pages.state import AppState
 
@@ -73,7 +73,7 @@ class AutomatonTab(LazyTab):
 
         def work():
             try:
-                return cache.automaton(path), ""
+                return network_cache.automaton(path), ""
             except RnnscopeError as e:
                 return None, str(e)
         self.off_thread(work, lambda found: self._show(request, path, *found), "rnnscope-automaton")

@@ -19,7 +19,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.reading.update import Update
 
 from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, points_key
-from rnnscope.app.pages import cache
+from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
 
@@ -81,7 +81,7 @@ class DynamicsTab(LazyTab):
 
         def work():
             try:
-                return cache.fixed_points(path), ""
+                return network_cache.fixed_points(path), ""
             except RnnscopeError as e:
                 return None, str(e)
         self.off_thread(work, lambda found: self._show_points(request, *found), "rnnscope-fixed-points")
@@ -90,7 +90,7 @@ class DynamicsTab(LazyTab):
         """The shown layer's projection, its held-out states and the trajectory drawn; False (and why) if none."""
         s = self.state
         try:
-            self.projection, self.heldout_xy, self.annotations = cache.projection(s.model_path, s.layer)
+            self.projection, self.heldout_xy, self.annotations = network_cache.projection(s.model_path, s.layer)
         except RnnscopeError as e:
             self.body.objects = [pn.pane.Markdown(f"No dynamics view for this model: {e}", sizing_mode="stretch_width")]
             return False
@@ -161,8 +161,8 @@ def summary_frame(inputs: list[dict]) -> pd.DataFrame:
 
 def method_markdown(projection, layer: int, text: bool) -> str:
     explained = ", ".join(f"{100 * e:.1f}%" for e in projection.explained)
-    starts, random_starts = cache.DYNAMICS_STARTS["text" if text else "grammar"]
-    inputs = (f"the {cache.TEXT_INPUTS} most frequent held-out characters" if text else
+    starts, random_starts = network_cache.DYNAMICS_STARTS["text" if text else "grammar"]
+    inputs = (f"the {network_cache.TEXT_INPUTS} most frequent held-out characters" if text else
               "every character of the vocabulary")
     return (f"PCA of layer {layer}'s state fitted on the first {projection.fitted_on:,} held-out characters read in "
             f"context (the axes explain {explained} of its variance); grey: no value of the annotation there. "
