@@ -4,8 +4,9 @@ plain dict with its statistic and its sample size, read from the same caches the
 `rnnscope probe --json`'s numbers. The slow ones (labels, probes, ablation, causal codes) are called off the
 page's thread; ``recurrent_weights`` only reads the weights.
 
-Every held-out number is on the model's own held-out stream read in context: labels, probes, saturation and
-causal codes on its first ``cache.LABEL_CHARS`` characters, ablation on the first ``ABLATION_CHARS``.
+Every held-out number is on the held-out stream read in context -- the model's own, or the file given to the
+page (``stream``: its key, as the tabs take it): labels, probes, saturation and causal codes on its first
+``cache.LABEL_CHARS`` characters, ablation on the first ``ABLATION_CHARS``.
 """
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ TOP_WEIGHTS = 3             # incoming and outgoing recurrent weights shown per 
 GATES = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o"), "rnn": ("h",)}     # PyTorch's row blocks
 
 
-def label_facts(path: str, view: str, layer: int, cell: int) -> dict:
+def label_facts(path: str, view: str, layer: int, cell: int, stream: tuple | None = None) -> dict:
     """The cell's label and the findings after it (the Cells tab's), and its mean in each category of each
     profile (the Cells tab's profiles) with how many held-out characters fall in the category."""
-    labels, profiles, ann, low_high = cache.cell_labels(path, view, layer)
+    labels, profiles, ann, low_high = cache.cell_labels(path, view, layer, key=stream)
     lab = next(lab for lab in labels if lab.cell == cell)
     rank = [lab.cell for lab in labels].index(cell) + 1
     findings = [{"annotation": f.annotation, "value": f.value, "stat": f.stat, "score": round(f.score, 4),
@@ -53,15 +54,15 @@ def _categories(a) -> tuple[list[str], np.ndarray]:
     return names, np.bincount(values, minlength=len(a.categories))
 
 
-def probe_facts(path: str, layer: int, cell: int) -> list[dict]:
+def probe_facts(path: str, layer: int, cell: int, stream: tuple | None = None) -> list[dict]:
     """For each probe of the layer (the Probes tab's, `rnnscope probe --json`'s ``probes``): the cell's rank in
     the probe's ``cell_order``, whether it is among the cells needed for 99%, and its weight: the largest |weight|
     over classes on standardised states, the number the rank sorts by."""
     out = []
-    for p in cache.probes(path):
+    for p in cache.probes(path, key=stream):
         if p["layer"] != layer:
             continue
-        trained = cache.trained_probe(path, layer, p["target"])
+        trained = cache.trained_probe(path, layer, p["target"], key=stream)
         weight = None
         if trained.model is not None:           # one class in training: no weights
             coef = trained.model[-1].coef_
@@ -73,15 +74,15 @@ def probe_facts(path: str, layer: int, cell: int) -> list[dict]:
     return out
 
 
-def ablation_facts(path: str, layer: int, cell: int, chars: int = ABLATION_CHARS) -> dict:
+def ablation_facts(path: str, layer: int, cell: int, chars: int = ABLATION_CHARS, stream: tuple | None = None) -> dict:
     """The rise in held-out loss (nats/char) when the cell alone is replaced by its held-out mean (the Ablation
     tab's ranking, probe --json's ``ablation_delta_loss``) and by zero, after every step; for a grammar model
     also the grammatical share of samples with it mean-ablated beside intact (the Ablation tab's samples)."""
     from rnnscope.analysis.intervene.ablation import grammatical_shares
     from rnnscope.models.reading.ablation import Ablation, loss_of, run_ablated
-    model, held = cache.load_model(path), cache.held(path)
+    model, held = cache.load_model(path), cache.held(path, stream)
     text = held.text[:chars]
-    means = cache.held_out_means(path)
+    means = cache.held_out_means(path, key=stream)
     mean, zero = [Ablation(layer, (cell,), "mean")], [Ablation(layer, (cell,), "zero")]
     intact, by_mean, by_zero = loss_of(run_ablated(model, text, [[], mean, zero], means), model.vocab.encode(text))
     shares = grammatical_shares(model, held.spec, [[], mean], means) if held.spec is not None else None
@@ -90,10 +91,10 @@ def ablation_facts(path: str, layer: int, cell: int, chars: int = ABLATION_CHARS
             "zero_delta": round(float(by_zero - intact), 5), "shares": shares}
 
 
-def saturation_facts(path: str, layer: int, cell: int) -> list[dict]:
+def saturation_facts(path: str, layer: int, cell: int, stream: tuple | None = None) -> list[dict]:
     """The cell's point in each bounded view of its layer (the Saturation tab's, probe --json's ``saturation``)."""
     out = []
-    for s in cache.saturation(path):
+    for s in cache.saturation(path, key=stream):
         if s["layer"] == layer:
             point = next(c for c in s["cells"] if c["cell"] == cell)
             out.append({"view": s["view"], "range": s["range"], "left": point["left"], "right": point["right"],
@@ -101,11 +102,11 @@ def saturation_facts(path: str, layer: int, cell: int) -> list[dict]:
     return out
 
 
-def causal_facts(path: str, layer: int, cell: int) -> list[dict]:
+def causal_facts(path: str, layer: int, cell: int, stream: tuple | None = None) -> list[dict]:
     """The layer's causal codes (probe --json's ``causal_codes`` and ``interchange_codes``) and where the cell
     stands in each: the order it was added in (None: never), and whether it is in the complete code."""
     out = []
-    for code in cache.causal_codes(path, layer):
+    for code in cache.causal_codes(path, layer, key=stream):
         if "absent" in code:
             out.append(code)
             continue

@@ -165,13 +165,14 @@ class CellCard(pn.viewable.Viewer):
 
     # --- the sections ----------------------------------------------------------------------
     def _slow_job(self, key: str, path: str, view: str, layer: int, cell: int):
-        H = self.state.cell_count()
-        return {"saturation": lambda: md.saturation_md(cell_facts.saturation_facts(path, layer, cell)),
-                "label": lambda: md.label_md(cell_facts.label_facts(path, view, layer, cell)),
-                "profiles": lambda: md.profiles_md(cell_facts.label_facts(path, view, layer, cell)),
-                "probes": lambda: md.probes_md(cell_facts.probe_facts(path, layer, cell), H),
-                "ablation": lambda: md.ablation_md(cell_facts.ablation_facts(path, layer, cell), cell, layer),
-                "causal": lambda: md.causal_md(cell_facts.causal_facts(path, layer, cell), cell)}[key]
+        H, stream = self.state.cell_count(), self.state.heldout_key    # the held-out file given to the page, if any
+        return {"saturation": lambda: md.saturation_md(cell_facts.saturation_facts(path, layer, cell, stream)),
+                "label": lambda: md.label_md(cell_facts.label_facts(path, view, layer, cell, stream)),
+                "profiles": lambda: md.profiles_md(cell_facts.label_facts(path, view, layer, cell, stream)),
+                "probes": lambda: md.probes_md(cell_facts.probe_facts(path, layer, cell, stream), H),
+                "ablation": lambda: md.ablation_md(cell_facts.ablation_facts(path, layer, cell, stream=stream), cell,
+                                                   layer),
+                "causal": lambda: md.causal_md(cell_facts.causal_facts(path, layer, cell, stream), cell)}[key]
 
     def _fast(self, cell: int) -> None:
         s = self.state
