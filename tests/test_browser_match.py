@@ -34,6 +34,11 @@ _HIGHLIGHT = """() => {
 _SATURATION = """() => [...Bokeh.documents[0]._all_models.values()]
   .filter(m => m.type === "Figure" && m.title && m.title.text && /^layer \\d+: \\w$/.test(m.title.text))
   .map(f => [f.title.text, f.renderers.find(r => r.name === "cells").data_source.data.cell.length])"""
+# The four saturation plots drawn in the page (a view each): their tab is the one shown.
+_SATURATION_DRAWN = """() => { const doc = Bokeh.documents[0];
+  const figs = [...doc._all_models.values()].filter(m => m.type === "Figure" && m.title && m.title.text
+      && /^layer \\d+: \\w$/.test(m.title.text));
+  return figs.length === 4 && figs.every(m => doc.views_manager.find_one(m) !== null); }"""
 # The point of a saturation plot farthest from every other (so hovering and clicking it finds it alone).
 _LONELIEST_POINT = """title => {
   const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
@@ -133,6 +138,10 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     page.mouse.click(at["x"], at["y"])
     page.wait_for_function(f"() => ({_HEATMAP_TITLE})().startsWith('update gate z')", timeout=60_000)
     page.wait_for_function(f"() => ({_CELL_LINES})().labels.includes('cell {point[2]}')", timeout=60_000)
+    # The click opened that cell's card in its own tab; back to the Saturation tab, drawn again.
+    assert page.locator(".bk-tab.bk-active").inner_text().strip() == "Cell card"
+    page.locator(".bk-tab").filter(has_text="Saturation").click()
+    page.wait_for_function(_SATURATION_DRAWN, timeout=60_000)
     # Several cells on one point: a click lists them all, and a button plots the one picked.
     pile = next(p for p in (page.evaluate(_PILE, f"layer 0: {v}") for v in "hznr") if p is not None)
     view = next(v for v in "hznr" if page.evaluate(_PILE, f"layer 0: {v}") == pile)
