@@ -100,7 +100,7 @@ TABLES_REDRAWN_IN_VIEW = """() => [...Bokeh.documents[0].views_manager.all_views
     const r = v.tabulator.element.getBoundingClientRect();
     const inView = r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0
         && r.left < innerWidth;
-    return !inView || module.visible === true;
+    return !inView || (module.visible === true && !v._building && !v.is_drawing);   // and not being rebuilt
   })"""
 # Page coordinates of data point (x, y) of the figure whose title starts with `title` ('' = the
 # heatmap), scrolled into view, from Bokeh's own scales: drags and hovers land exactly on a column or a point.
@@ -202,10 +202,13 @@ class App:
         return self.page.locator(".tabulator-row")
 
     def click_table_cell(self, cell) -> None:
-        """Click a Tabulator cell (a locator): scrolled into view first, and pressed only once its table has
-        redrawn for coming into view (TABLES_REDRAWN_IN_VIEW), so the press and the release land on the
-        same row."""
-        cell.scroll_into_view_if_needed()
+        """Click a Tabulator cell (a locator) of the one table shown: the table scrolled into view first, and the
+        cell pressed only once the table has redrawn for coming into view (TABLES_REDRAWN_IN_VIEW), so the
+        press and the release land on the same row. The table, not the cell, is scrolled to: a redraw
+        replaces the row's cells, and a scroll aimed at a replaced one fails (seen in a fresh-clone run);
+        the click itself looks the cell up again. A table whose configuration changed with its first rows is
+        rebuilt by the browser a moment later: the wait covers that too (not building, not drawing)."""
+        self.page.locator(".tabulator:visible").evaluate("el => el.scrollIntoView({block: 'center'})")
         self.page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
         cell.click()
 
