@@ -6,7 +6,11 @@ each being the k-th pair, panning and zooming with the page's heatmap; the pairs
 
 A held-out window read in context is read in context by B too: B reads A's stream from its start
 (as `rnnscope compare` does). A model B that cannot read the text, or lacks the view or layer, is
-refused in one line and the comparison shown stays, as does the choice it was made with."""
+refused in one line and the comparison shown stays, as does the choice it was made with.
+
+Until a B is chosen, B is another training of the page's model when the list has one (app/pages/checkpoints.py
+``sibling_of``: same network and vocabulary, other weights, e.g. the shipped GRU-15 and its second seed), and
+follows the page's model; a B chosen by hand stays."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,6 +24,7 @@ from rnnscope.analysis.describe.compare import Comparison, check_readable
 from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.pages import cache
+from rnnscope.app.pages.checkpoints import sibling_of
 from rnnscope.app.drawing.compare import paired_frames
 from rnnscope.app.drawing.frame import Frame, make_frame, separator_columns, without_separators
 from rnnscope.app.drawing.heatmap import Heatmap, sequence_data
@@ -27,6 +32,7 @@ from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
 
 NONE = ""
+CHOOSE = "Choose a model B to compare the page's model with."
 REDRAW_ON = ["trace", "view", "layer", "hide_separators"]
 PAIR_COLUMNS = ["A cell", "B cell", "r"]
 
@@ -53,8 +59,7 @@ class CompareTab(LazyTab):
         self.plots = pn.Column(pn.pane.Bokeh(column(*(m.figure for m in self.maps), sizing_mode="stretch_width"),
                                              sizing_mode="stretch_width"), visible=False, sizing_mode="stretch_width")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self.note = pn.pane.Markdown("Choose a model B to compare the page's model with.", sizing_mode="stretch_width",
-                                     margin=(0, 10))
+        self.note = pn.pane.Markdown(CHOOSE, sizing_mode="stretch_width", margin=(0, 10))
         self.table = pn.widgets.Tabulator(pairs_frame(None), show_index=False, disabled=True, selectable=False,
                                           sizing_mode="stretch_width", height=300, visible=False)
         self.table.on_click(self._on_click)
@@ -62,18 +67,33 @@ class CompareTab(LazyTab):
         self.frames: tuple[Frame, Frame] | None = None      # A's and B's, rows in pair order
         self._good = (NONE, 0)          # the (other, other_layer) of the comparison shown
         self._restoring = False
+        self._auto = NONE               # the B picked for the page's model (not by hand): it follows the model
         self._models()
         self.state.param.watch(self._models, ["model_path"])
         self.state.param.watch(self._refresh, REDRAW_ON + ["model_path", "heldout_key"])
         self.param.watch(self._refresh, ["other", "other_layer"])
 
     def _models(self, *events) -> None:
-        """The page's model list (the same the model selector offers)."""
-        self.param.other.objects = {"(choose a model)": NONE, **self.state.param.model_path.objects}
+        """The page's model list (the same the model selector offers), and B picked anew for the page's model
+        unless B was chosen by hand."""
+        offered = self.state.param.model_path.objects
+        self.param.other.objects = {"(choose a model)": NONE, **offered}
+        if self.other not in (NONE, self._auto):
+            return
+        self._auto = sibling_of(self.state.model_path, offered.values()) or NONE
+        # Quietly: the page's model changing recomputes this tab next (its own watcher, registered after this
+        # one), and in __init__ nothing is computed yet.
+        self._restoring = True
+        try:
+            self.other = self._auto
+        finally:
+            self._restoring = False
 
     def _refresh(self, *events) -> None:
-        if not self.opened or self._restoring or self.other == NONE:
+        if not self.opened or self._restoring:
             return
+        if self.other == NONE:
+            return self._clear()
         s = self.state
         try:
             model_b = cache.load_model(self.other)
@@ -102,7 +122,15 @@ class CompareTab(LazyTab):
             f"{self.other_layer}) over the first {comparison.steps:,} characters of A's held-out stream, read from "
             f"its start (in context) by both; cells paired one to one by an optimal assignment on |r| (scipy's "
             f"linear_sum_assignment). Mean |r| of the {len(comparison.pairs)} pairs: **{mean}**. Below: A over B on "
-            f"the sequence shown ({how}), row k of each the k-th pair, best |r| first. Click a pair to plot A's cell.")
+            f"the sequence shown ({how}), row k of each the k-th pair, best |r| first. Click a pair to plot A's cell."
+            + (" B was picked as another training of A's network (same cells and vocabulary, other weights); "
+               "choose any other above." if self.other == self._auto else ""))
+
+    def _clear(self) -> None:
+        """No B: nothing compared is shown (not the comparison of a model the page has left)."""
+        self.comparison, self.frames, self._good = None, None, (NONE, 0)
+        self.plots.visible = self.table.visible = self.error.visible = False
+        self.note.object = CHOOSE
 
     def _layers_of(self, layers: int) -> None:
         """B's layers in the picker; another B without the chosen layer starts at its layer 0 (the picker shows it)."""
