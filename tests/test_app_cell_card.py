@@ -36,7 +36,7 @@ def test_a_heatmap_click_opens_the_card_with_every_section(clicked):
     page, card = clicked, clicked.card
     assert TOOLS[page.tools.active] == "Cell card" and card.cell == CELL and card.step == 5
     assert set(card.texts) == {"explain", "line", "coloured", "weights", "saturation", "label", "profiles", "probes",
-                               "ablation", "causal"}
+                               "ablation", "causal", "automaton", "dynamics"}
     assert not any(COMPUTING in t or "Could not" in t for t in card.texts.values())     # nothing left behind
     assert card.texts["explain"].startswith(f"**Cell {CELL}, layer 0, position 5**")
     # its line is the heatmap's row of that cell over the shown sequence

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TITLES = ["Explain at the clicked step", "Saturation point", "Label and runners-up", "Mean per category",
           "Probe weight and rank", "Its line over the shown sequence", "Coloured text", "Strongest recurrent weights",
-          "Ablation cost", "Causal codes"]
+          "Ablation cost", "Causal codes", "In the automaton", "In the dynamics"]
 # The text of the open tab's card, through the shadow roots Panel draws in.
 CARD_TEXT = """() => {
   let out = "";
@@ -47,7 +47,7 @@ def wait_for_card(page, cell: int | None = None) -> str:
     """The card's text once its heading names ``cell`` (any cell: None) and no section is computing any more."""
     name = r"\d+" if cell is None else str(cell)
     page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
-        return /Cell {name}, layer 0/.test(t) && t.includes("Causal codes") && !t.includes("computing \u2026"); }}""",
+        return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics") && !t.includes("computing \u2026"); }}""",
                            timeout=PAGE_TIMEOUT_MS * 3)
     return card_text(page)
 

@@ -4,6 +4,9 @@ plain dict with its statistic and its sample size, read from the same caches the
 `rnnscope probe --json`'s numbers. The slow ones (labels, probes, ablation, causal codes) are called off the
 page's thread; ``recurrent_weights`` only reads the weights.
 
+The Automaton and Dynamics tabs' computations (app/pages/network_cache.py) give two more: the cell's mean in each
+state of the extracted automaton, and its part in the dynamics (the projection's axes, the fixed points).
+
 Every held-out number is on the held-out stream read in context -- the model's own, or the file given to the
 page (``stream``: its key, as the tabs take it): labels, probes, saturation and causal codes on its first
 ``cache.LABEL_CHARS`` characters, ablation on the first ``ABLATION_CHARS``.
@@ -14,7 +17,7 @@ import numpy as np
 
 from rnnscope.analysis.describe.labels import threshold_groups
 
-from rnnscope.app.pages import cache
+from rnnscope.app.pages import cache, network_cache
 
 ABLATION_CHARS = 20_000     # as the Ablation tab's ranking and `rnnscope probe --ablation-chars`'s default
 RUNNERS_UP = 3              # findings shown after the label's own
@@ -138,3 +141,47 @@ def _strongest(weights: np.ndarray, top: int) -> list[dict]:
     """The ``top`` largest |weight|, largest first (ties by cell number), with their cells."""
     return [{"cell": int(j), "weight": round(float(weights[j]), 4)}
             for j in np.lexsort((np.arange(len(weights)), -np.abs(weights)))[:top]]
+
+
+def automaton_facts(path: str, view: str, layer: int, cell: int, stream: tuple | None = None) -> dict:
+    """The cell's mean in each state of the L* automaton (the Automaton tab's) that the held-out stream visits,
+    and eta², the share of its variance between those states, beside its shuffle null and the cell's rank by it
+    (analysis/automaton/cell_states.py). Raises RnnscopeError for a model with no automaton (text)."""
+    from rnnscope.analysis.automaton.report import access_strings
+    dfa, cs = network_cache.automaton_cells(path, view, layer, key=stream)
+    access = access_strings(dfa)
+    rows = [{"state": s, "name": dfa.names[s].split(" (after ")[0] if dfa.names else f"state {s}",
+             "access": access[s],
+             "mean": round(float(cs.means[cell, s]), 4), "n": int(cs.counts[s])}
+            for s in np.flatnonzero(cs.counts)]
+    return {"view": view, "eta2": round(float(cs.eta2[cell]), 4), "null_99": round(float(cs.null_99[cell]), 4),
+            "rank": int(list(cs.ranking()).index(cell)) + 1, "cells": len(cs.eta2), "chars": cs.chars,
+            "states": dfa.n_states, "rows": rows}
+
+
+def dynamics_facts(path: str, layer: int, cell: int, stream: tuple | None = None) -> dict:
+    """The cell's part in the dynamics (analysis/dynamics/cell_roles.py): its loadings on the Dynamics tab's
+    projection axes and its share of their plane (h, and c for an LSTM) with its rank among the layer's state
+    entries; at each fixed point, its h there and its share of the slowest mode (slow points: the Dynamics tab's).
+    A grammar model's fixed points are searched here if need be (seconds); a text model's only once the Dynamics
+    tab has searched them (minutes): until then ``points`` is None."""
+    from rnnscope.analysis.dynamics.cell_roles import plane_shares, ranked
+    projection, _, _ = network_cache.projection(path, layer, key=stream)
+    config = cache.load_model(path).config
+    H, parts = config.hidden_size, ("h", "c") if config.cell == "lstm" else ("h",)
+    shares, order = plane_shares(projection), ranked(plane_shares(projection))
+    entries = [{"part": part, "loadings": [round(float(v), 4) for v in projection.components[:, k * H + cell]],
+                "share": round(float(shares[k * H + cell]), 4), "rank": int(list(order).index(k * H + cell)) + 1}
+               for k, part in enumerate(parts)]
+    start = layer * len(parts) * H          # the layer's h in the whole network's flat state
+    points = [{"char": m["point"]["char"], "stability": m["point"]["stability"],
+               "largest_abs_eigenvalue": m["point"]["largest_abs_eigenvalue"],
+               "tau": m["point"]["slowest_time_constant"], "h": m["point"]["state"][start + cell],
+               "slow_share": round(float(m["shares"][start + cell]), 4)}
+              for m in network_cache.slowest_modes(path, key=stream)] \
+        if cache.held(path, stream).spec is not None or network_cache.searched(path, key=stream) else None
+    D = len(projection.mean)
+    full = config.num_layers * len(parts) * H
+    return {"fitted_on": projection.fitted_on, "explained": [round(float(e), 4) for e in projection.explained],
+            "entries": entries, "of": D, "equal_share": round(1 / D, 4), "points": points,
+            "equal_slow_share": round(1 / full, 4), "state_size": full}

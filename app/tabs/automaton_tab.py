@@ -22,6 +22,8 @@ from rnnscope.app.drawing.automaton_graph import AutomatonGraph
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import COMPUTING, LazyTab
 from rnnscope.app.pages.state import AppState
+from rnnscope.app.tabs.network_cells import (AUTOMATON_TITLES, automaton_cells_frame, automaton_cells_note,
+                                             cells_table)
 
 SWEEP_TITLES = {"k": "k", "states": "states", "determinism": "determinism", "purity": "purity",
                 "equivalent": "equivalent"}
@@ -48,9 +50,13 @@ class AutomatonTab(LazyTab):
                                           widths={"equivalent": 170},    # its title's header fits, not only its cells
                                           sortable=False)      # seven rows in k's order: no sort arrows to cut
         self.method = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.cells = cells_table(automaton_cells_frame(None, None), AUTOMATON_TITLES)
+        self.cells.on_click(self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self._request = 0
-        self.state.param.watch(self._refresh, ["model_path"])
+        self._request = self._cells_request = 0
+        self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
+        self.state.param.watch(self._refresh_cells, ["view", "layer"])
         self.state.param.watch(self._on_trace, ["trace"])
         self.param.watch(self._light, ["step"])
 
@@ -59,7 +65,7 @@ class AutomatonTab(LazyTab):
         if not self.opened:
             return
         self._request += 1
-        request, path = self._request, self.state.model_path
+        request, path, key = self._request, self.state.model_path, self.state.heldout_key
         self.numbers, self.dfa, self.path = None, None, []
         if self.state.grammar_spec is None:
             self.body.objects = [pn.pane.Markdown(
@@ -73,7 +79,7 @@ class AutomatonTab(LazyTab):
 
         def work():
             try:
-                return network_cache.automaton(path), ""
+                return network_cache.automaton(path, key=key), ""
             except RnnscopeError as e:
                 return None, str(e)
         self.off_thread(work, lambda found: self._show(request, path, *found), "rnnscope-automaton")
@@ -97,8 +103,38 @@ class AutomatonTab(LazyTab):
         self.body.objects = [self.verdict, self.trace_separating, self.where,
                              pn.pane.Bokeh(self.graph.figure, sizing_mode="stretch_width"),
                              pn.pane.Markdown(sweep_heading(numbers["quantise"]), sizing_mode="stretch_width"),
-                             self.sweep, self.method]
+                             self.sweep, self.cells_note, self.cells, self.method]
         self._on_trace()
+        self._refresh_cells()
+
+    # --- the cells and the states --------------------------------------------------------------------
+    def _refresh_cells(self, *events) -> None:
+        """Each cell's share of variance between the automaton's states, for the view and layer shown (off the
+        page's thread: the first time it reads the labels' held-out stream)."""
+        if self.dfa is None or self.drawn_for != self.state.model_path:
+            return
+        self._cells_request += 1
+        s, request = self.state, self._cells_request
+        path, view, layer, key = s.model_path, s.view, s.layer, s.heldout_key
+        self.cells_note.object = "*Computing each cell's mean in each state \u2026*"
+
+        def work():
+            try:
+                return network_cache.automaton_cells(path, view, layer, key=key)[1], ""
+            except RnnscopeError as e:
+                return None, str(e)
+
+        def apply(found):
+            if request != self._cells_request:
+                return
+            cs, why = found
+            self.cells.value = automaton_cells_frame(self.dfa, cs)
+            self.cells_note.object = automaton_cells_note(cs, view, layer) if cs is not None else \
+                f"No cells table: {why}"
+        self.off_thread(work, apply, "rnnscope-automaton-cells")
+
+    def _on_cell_row(self, event) -> None:
+        self.state.inspect(int(self.cells.value.iloc[event.row]["cell"]), self.state.layer)
 
     def trace_counterexample(self) -> None:
         """Load the shortest separating string as the typed sequence: the heatmap shows the model reading it,

@@ -2,8 +2,9 @@
 (a heatmap row, a Cells table row, a saturation point, a probe's curve, a compare pair, a match's on-cell)
 opens it: the label and the runners-up, the mean per category, the cell's line over the shown sequence and
 its coloured text, its probe weights and ranks, its ablation cost and samples with it ablated, its saturation
-point, its place in the causal codes, the recurrent weights into and out of it, and the Explain breakdown at
-the clicked step. Each number comes from the cache the tab that owns it reads (app/pages/cell_facts.py), so
+point, its place in the causal codes, its mean in each state of the extracted automaton and its part in the
+dynamics (loadings, fixed points, slowest modes), the recurrent weights into and out of it, and the Explain
+breakdown at the clicked step. Each number comes from the cache the tab that owns it reads (app/pages/cell_facts.py), so
 the card and the tabs agree.
 
 What the shown sequence gives (line, coloured text, explain, weights) is drawn at once. The held-out
@@ -45,7 +46,8 @@ WIDE = {**CARD_STYLE, "flex": "1 1 100%"}
 # (key, title, wide): the held-out sections, computed on the worker thread in this order (fastest first)
 SLOW = (("saturation", "Saturation point", False), ("label", "Label and runners-up", False),
         ("profiles", "Mean per category", False), ("probes", "Probe weight and rank", False),
-        ("ablation", "Ablation cost", True), ("causal", "Causal codes", True))
+        ("ablation", "Ablation cost", True), ("causal", "Causal codes", True),
+        ("automaton", "In the automaton", True), ("dynamics", "In the dynamics", True))
 FAST = (("explain", "Explain at the clicked step", True), ("line", "Its line over the shown sequence", True),
         ("coloured", "Coloured text", True), ("weights", "Strongest recurrent weights", True))
 
@@ -172,7 +174,9 @@ class CellCard(pn.viewable.Viewer):
                 "probes": lambda: md.probes_md(cell_facts.probe_facts(path, layer, cell, stream), H),
                 "ablation": lambda: md.ablation_md(cell_facts.ablation_facts(path, layer, cell, stream=stream), cell,
                                                    layer),
-                "causal": lambda: md.causal_md(cell_facts.causal_facts(path, layer, cell, stream), cell)}[key]
+                "causal": lambda: md.causal_md(cell_facts.causal_facts(path, layer, cell, stream), cell),
+                "automaton": lambda: md.automaton_md(cell_facts.automaton_facts(path, view, layer, cell, stream), cell),
+                "dynamics": lambda: md.dynamics_md(cell_facts.dynamics_facts(path, layer, cell, stream), cell)}[key]
 
     def _fast(self, cell: int) -> None:
         s = self.state

@@ -106,3 +106,45 @@ def weights_md(rows: list[dict], cell: int) -> str:
 
 def _nth(k: int) -> str:
     return "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+
+
+def automaton_md(f: dict, cell: int) -> str:
+    """The cell's mean in each automaton state, and how much of its variance the states account for."""
+    lines = [f"eta\u00b2 = **{f['eta2']:.4f}** of cell {cell}'s {f['view']} variance lies between the extracted "
+             f"automaton's states (shuffle null, 99th percentile: {f['null_99']:.4f}); ranked {f['rank']} of "
+             f"{f['cells']} cells by it.", "",
+             "| state | shortest string to it | mean | n chars |", "|---|---|---|---|"]
+    lines += [f"| {r['name']} | `{r['access']!r}` | {r['mean']:+.3f} | {r['n']:,} |" for r in f["rows"]]
+    return "\n".join(lines + [
+        "", f"The L* automaton of the Automaton tab ({f['states']} states, each named by the grammar state its "
+        f"shortest string reaches), run over the first {f['chars']:,} held-out characters from its start; each "
+        "character's state paired with the cell's value after it, read in context. States the stream never visits "
+        "are left out."])
+
+
+def dynamics_md(f: dict, cell: int) -> str:
+    """The cell's loadings on the projection, and its value and share of the slowest mode at each fixed point."""
+    axes = ", ".join(f"PC{k + 1} {100 * e:.1f}%" for k, e in enumerate(f["explained"]))
+    lines = [f"| entry | {' | '.join(f'PC{k + 1} loading' for k in range(len(f['explained'])))} | share of the plane "
+             f"| rank of {f['of']} |", "|---" * (len(f["explained"]) + 3) + "|"]
+    lines += [f"| {e['part']} {cell} | {' | '.join(f'{v:+.3f}' for v in e['loadings'])} | {e['share']:.3f} | "
+              f"{e['rank']} |" for e in f["entries"]]
+    lines += ["", f"The Dynamics tab's PCA of the layer's state, fitted on {f['fitted_on']:,} held-out states read in "
+              f"context (variance on its axes: {axes}). Share of the plane: the squared loadings averaged over the "
+              f"axes; an entry with an equal share would have {f['equal_share']:.3f}."]
+    if f["points"] is None:
+        return "\n".join(lines + ["", "Fixed points: not searched yet for this model (minutes for a text model): open "
+                                  "the Dynamics tab, then this card again."])
+    if not f["points"]:
+        return "\n".join(lines + ["", "No fixed point found (slow points: the Dynamics tab's)."])
+    lines += ["", f"| input | stability | largest \\|\u03bb\\| | slowest \u03c4 (chars) | h {cell} there | "
+              "its share of the slowest mode |", "|---|---|---|---|---|---|"]
+    for p in f["points"]:
+        tau = "\u2013" if p["tau"] is None else f"{p['tau']:,.1f}"
+        lines.append(f"| {p['char']!r} | {p['stability']} | {p['largest_abs_eigenvalue']:.5f} | {tau} | "
+                     f"{p['h']:+.3f} | {p['slow_share']:.3f} |")
+    return "\n".join(lines + ["", "The Dynamics tab's fixed points of the whole network's update with the input "
+                              "held (its slow points are left out here); the slowest mode: the Jacobian's eigenvector "
+                              "of largest |\u03bb| there (what a push off the point keeps longest), its squared "
+                              f"entries summing to 1 over the {f['state_size']} numbers of the state (an equal share: "
+                              f"{f['equal_slow_share']:.3f})."])

@@ -22,6 +22,8 @@ from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, 
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
+from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, cells_table, projection_cells_frame,
+                                             projection_cells_note)
 
 NOT_COLOURED = "(none)"
 PENDING = "*Fixed points: searching\u2026 (a minute at most for a grammar model; they appear on the plot when found)*"
@@ -47,9 +49,12 @@ class DynamicsTab(LazyTab):
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(summary_frame([]), show_index=False, disabled=True, selectable=False,
                                           titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_table")
+        self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES)
+        self.cells.on_click(self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")
         self._request = 0
-        self.state.param.watch(self._refresh, ["model_path"])
+        self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
         self.state.param.watch(self._on_layer, ["layer"])
         self.state.param.watch(self._on_trace, ["trace"])
         self.param.watch(self._colour, ["colour_by"])
@@ -60,7 +65,7 @@ class DynamicsTab(LazyTab):
         if not self.opened:
             return
         self._request += 1
-        request, path = self._request, self.state.model_path
+        request, path, key = self._request, self.state.model_path, self.state.heldout_key
         self.numbers = None
         self.plot.show_points([], np.zeros((0, 2)))     # the last model's points are not this one's
         if not self._project():
@@ -77,11 +82,11 @@ class DynamicsTab(LazyTab):
         self.table.value = summary_frame([])
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
                              self.points_key, pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
-                             self.note, self.status, self.table]
+                             self.note, self.status, self.table, self.cells_note, self.cells]
 
         def work():
             try:
-                return network_cache.fixed_points(path), ""
+                return network_cache.fixed_points(path, key=key), ""
             except RnnscopeError as e:
                 return None, str(e)
         self.off_thread(work, lambda found: self._show_points(request, *found), "rnnscope-fixed-points")
@@ -90,13 +95,21 @@ class DynamicsTab(LazyTab):
         """The shown layer's projection, its held-out states and the trajectory drawn; False (and why) if none."""
         s = self.state
         try:
-            self.projection, self.heldout_xy, self.annotations = network_cache.projection(s.model_path, s.layer)
+            self.projection, self.heldout_xy, self.annotations = network_cache.projection(s.model_path, s.layer,
+                                                                                          key=s.heldout_key)
         except RnnscopeError as e:
             self.body.objects = [pn.pane.Markdown(f"No dynamics view for this model: {e}", sizing_mode="stretch_width")]
             return False
         self.drawn_for = (s.model_path, s.layer)
         self.note.object = method_markdown(self.projection, s.layer, s.grammar_spec is None)
+        config = cache.load_model(s.model_path).config
+        self.cells.value = projection_cells_frame(self.projection, config.hidden_size,
+                                                  ("h", "c") if config.cell == "lstm" else ("h",))
+        self.cells_note.object = projection_cells_note(self.projection)
         return True
+
+    def _on_cell_row(self, event) -> None:
+        self.state.inspect(int(self.cells.value.iloc[event.row]["cell"]), self.state.layer)
 
     def _on_layer(self, *events) -> None:
         if self.opened and self.projection is not None and self._project():
