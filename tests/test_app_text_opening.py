@@ -80,6 +80,7 @@ def test_a_text_model_opens_on_2000_characters_coloured_by_the_cells_tabs_first_
     assert beside.shown == (1, (0, 2_000))
     np.testing.assert_allclose(span_values(beside.text.object), leaky_depth(s._stream)[:2_000], atol=5e-4)
     assert "Characters 0 .. 1,999 (2,000, the whole sequence) coloured by **cell 1**" in beside.note.object
+    assert "The heatmap holds all 2,000 columns, more than it has pixels across" in beside.note.object
 
 
 def test_the_text_is_shown_before_the_cell_is_chosen_and_a_late_choice_for_another_view_is_dropped(text_model,

@@ -98,6 +98,7 @@ class ColouredTextTab(LazyTab):
 
 BESIDE_PX = 420         # the coloured text's width beside the heatmap (1400 px wide: the heatmap keeps ~600)
 BESIDE_HEIGHT_PX = 640  # its scrolling height: on the first screen at 900 px, beside the heatmap's top
+CROWDED_COLUMNS = 600   # the heatmap beside the text is ~600 px across at 1400: more columns share pixels
 CHOOSING = ("*Choosing the cell to colour by: the labeller's first cell about the text (the Cells tab's labels of "
             f"the first {cache.LABEL_CHARS:,} held-out characters; the first time for a model takes a while). "
             "The text, meanwhile, uncoloured.*")
@@ -168,7 +169,13 @@ class ColouredBeside(ColouredTextTab):
         if not s.text_model or s.trace is None:
             return
         if not self._choosing:
-            return super()._refresh(*events)
+            super()._refresh(*events)
+            columns = len(self.frame().text)
+            if self.shown is not None and columns > CROWDED_COLUMNS:
+                self.note.object += (f" The heatmap holds all {columns:,} columns, more than it has pixels across: "
+                                     "some share a pixel, so zoom in (mouse wheel) to tell single ones apart; this "
+                                     "text follows the zoom.")
+            return
         try:
             self.text.object = plain_text_html(s.trace.text)
         except RnnscopeError as e:
