@@ -122,10 +122,18 @@ def test_the_window_follows_the_model_while_it_is_the_pages_own_choice(text_mode
     assert AppState(text_model, window=100).window == 100      # a window named by the caller is kept
 
 
-def test_a_grammar_model_opens_as_before_with_nothing_beside(default_model):
+def test_a_grammar_model_opens_as_before_with_nothing_beside_and_switching_to_text_chooses_its_cell(
+        default_model, text_model):
     page = Page(AppState(default_model))
-    assert page.state.window == 100 and len(page.state.trace) == 100 and not page.state.text_model
-    assert page.beside.chosen is None and page.beside.why.object == "" and page.beside.text.object == ""
+    s, beside = page.state, page.beside
+    assert s.window == 100 and len(s.trace) == 100 and not s.text_model
+    assert beside.chosen is None and beside.why.object == "" and beside.text.object == ""
+    grammar, text = str(default_model.resolve()), str(text_model.resolve())
+    s.param.model_path.objects = {"grammar": grammar, "text": text}
+    s.model_path = text
+    assert len(s.trace) == TEXT_WINDOW and beside.chosen.cell == beside.cell == 1
+    s.model_path = grammar                  # back: nothing beside, the window the grammar's again
+    assert len(s.trace) == GRAMMAR_WINDOW and beside.chosen is None and beside.why.object == ""
 
 
 @pytest.mark.slow

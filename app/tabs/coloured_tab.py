@@ -109,7 +109,8 @@ class ColouredBeside(ColouredTextTab):
     the labeller ranks first among those whose label is about the text beyond its input -- a string, brackets,
     indentation, the line (analysis/describe/labels.py ``first_about_the_text``) -- read from the Cells tab's
     cached labels, so the two agree. Labelling takes seconds the first time: the text is shown at once, and
-    the choice is made off the page's thread and applied when it arrives, with why that cell."""
+    the choice is made off the page's thread and applied when it arrives, with why that cell. Another model,
+    view, layer or held-out stream: the cell is chosen again (a cell picked here meanwhile gives way)."""
 
     def __init__(self, **params):
         super().__init__(**params)
