@@ -93,6 +93,11 @@ class CellLabel:
     def shows_beyond(self) -> bool:
         return self.plain_label is not None
 
+    @property
+    def shown(self) -> Finding | None:
+        """The finding ``label`` states: beyond the current character where that replaced the plain one."""
+        return self.beyond if self.shows_beyond else self.best
+
     def to_dict(self) -> dict:
         """The JSON row: the label (beyond the current character where it replaced the plain one), the
         plain label beside it, and what the cell carries beyond the character."""
@@ -102,6 +107,24 @@ class CellLabel:
         return {"cell": self.cell, **shown, "given": "char" if self.shows_beyond else None,
                 "mean": round(self.mean, 4), "std": round(self.std, 4), **{f"plain_{k}": v for k, v in plain.items()},
                 **{f"beyond_{k}": deeper[k] for k in ("label", "annotation", "score", "explained", "null_99")}}
+
+
+# A text's annotations of the input itself (the character, and its class: a function of it): every cell of a
+# text model goes with them. With what comes next (beyond.AHEAD), they say nothing of what the state carries.
+ABOUT_THE_INPUT = ("char", "char_class")
+
+
+def first_about_the_text(labels: list[CellLabel]) -> CellLabel | None:
+    """The first of ``labels`` (in the labeller's order) whose label states a finding that cleared its null
+    about what the text holds beyond its input -- a string, brackets, indentation, the position in the line --
+    not the character, its class or what comes next; None when no cell has one."""
+    for lab in labels:
+        f = lab.shown
+        if f is None or f.annotation in ABOUT_THE_INPUT or f.annotation.startswith(beyond.AHEAD):
+            continue
+        if lab.shows_beyond or lab.cleared:     # a finding beyond the character is only kept when it cleared
+            return lab
+    return None
 
 
 def _finding_dict(f: Finding | None, label: str, tested: float | None, null: float | None) -> dict:

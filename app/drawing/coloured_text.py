@@ -53,9 +53,7 @@ def coloured_text_html(text: str, values: np.ndarray, low: float, high: float, p
     (default 0, 1, ...), shown in its hover title."""
     if len(values) != len(text):
         raise RnnscopeError(f"one value per character: {len(text):,} characters, {len(values):,} values")
-    if len(text) > MAX_COLOURED_CHARS:
-        raise RnnscopeError(f"the coloured text shows at most {MAX_COLOURED_CHARS:,} characters; this span has "
-                            f"{len(text):,}: zoom in or choose a shorter window")
+    _check_length(text)
     positions = np.arange(len(text)) if positions is None else positions
     # Plain Python values (tolist): formatting NumPy scalars one by one is ~10x slower.
     values = np.asarray(values, dtype=np.float64)
@@ -66,6 +64,19 @@ def coloured_text_html(text: str, values: np.ndarray, low: float, high: float, p
         spans.append(f'<span style="background:{colour};color:{_ink(colour)}" title="{pos:,}: {value}">{shown}</span>'
                      + ("\n" if ch == "\n" else ""))
     return f'<pre class="coloured-text" style="{_STYLE}">{"".join(spans)}</pre>'
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_COLOURED_CHARS:
+        raise RnnscopeError(f"the coloured text shows at most {MAX_COLOURED_CHARS:,} characters; this span has "
+                            f"{len(text):,}: zoom in or choose a shorter window")
+
+
+def plain_text_html(text: str) -> str:
+    """``text`` laid out as the coloured text is, with no colours (a newline a ``↵`` then a line break)."""
+    _check_length(text)
+    shown = html.escape(text).replace("\n", "\u21b5\n")
+    return f'<pre class="coloured-text" style="{_STYLE}">{shown}</pre>'
 
 
 def frame_cell_html(frame, cell: int, span: tuple[int, int] | None = None) -> str:

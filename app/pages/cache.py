@@ -116,12 +116,18 @@ def _labels(path: str, mtime: float, view: str, layer: int, chars: int, key: tup
     return label_cells(values, ann, low_high), profiles, ann, low_high
 
 
+# One labelling at a time: a text model's page asks for its labels on a thread of its own as it opens (the
+# coloured text's cell), and the Cells tab opened meanwhile must wait for that result, not compute it again.
+_LABELLING = threading.Lock()
+
+
 def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHARS, key: tuple | None = None):
     """Labels of every cell of one view and layer on the model's held-out stream (``key``: the file given to
     the page; so for every function below) read in context, the per-category means (grammar: depth level,
     token kind; text: character class, strings, bracket level), the annotations and the view's range.
     Raises RnnscopeError for a model with no held-out data."""
-    return _labels(str(path), stamp(path), view, layer, chars, key)
+    with _LABELLING:
+        return _labels(str(path), stamp(path), view, layer, chars, key)
 
 
 # The version of the probes' numbers kept on disk (app/pages/stored.py): bump it when analysis/decode/probes.py

@@ -25,7 +25,7 @@ from rnnscope.app.tabs.ablation_tab import AblationTab
 from rnnscope.app.tabs.automaton_tab import AutomatonTab
 from rnnscope.app.tabs.cell_card import CellCard
 from rnnscope.app.tabs.cells import CellsTab
-from rnnscope.app.tabs.coloured_tab import ColouredTextTab
+from rnnscope.app.tabs.coloured_tab import ColouredBeside, ColouredTextTab
 from rnnscope.app.tabs.compare_tab import CompareTab
 from rnnscope.app.tabs.dynamics_tab import DynamicsTab
 from rnnscope.app.tabs.explain_tab import ExplainTab
@@ -61,6 +61,8 @@ class Page(BasePage):
         # first opened, and a LazyTab computes only then (app/pages/lazy_tab.py).
         x = self.scope.x_range
         self.coloured = ColouredTextTab(state=self.state, x_range=x)
+        # A model of text: its coloured text beside the heatmap, on a cell about the text (its first view)
+        self.beside = ColouredBeside(state=self.state, x_range=x)
         # A heatmap column clicked is lit on the automaton and on the trajectory
         self.automaton, self.dynamics = AutomatonTab(state=self.state), DynamicsTab(state=self.state)
         self.cells, self.saturation = CellsTab(state=self.state), SaturationTab(state=self.state)
@@ -158,6 +160,11 @@ class Page(BasePage):
         return f"{Path(self.state.model_path).name}: {self.state.sequence_note}"
 
     # --- layout --------------------------------------------------------------------------
+    def __panel__(self):
+        scope = pn.pane.Bokeh(self.scope.layout, sizing_mode="stretch_width")
+        return pn.Column(*self.messages(), pn.Row(scope, self.beside, sizing_mode="stretch_width"), self.tools,
+                         sizing_mode="stretch_width")
+
     def template(self):
         tmpl = super().template()
         doc = pn.state.curdoc

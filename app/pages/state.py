@@ -20,6 +20,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.reading.trace import VIEW_LABELS
 
 from rnnscope.app.pages import cache, sequences
+from rnnscope.app.pages.sequence_boxes import number_refusal, opening_window
 from rnnscope.app.pages.checkpoints import (  # noqa: F401  (imported from here)
     MODEL_ENV, MODELS_DIR, default_model, describe_model, find_checkpoints)
 from rnnscope.app.pages.rows_state import RowsState
@@ -34,18 +35,8 @@ SOURCES = ("held-out", "typed", "sampled")
 READINGS = {"in context (carried state)": "in context",
             "from the zero state": "from the zero state"}
 
-# What each number box accepts (the held-out index: 0 .. the stream's last character).
-# Not parameter bounds: a bounded parameter raises on a bad value, and the widget made from
-# it hands the bounds to the browser, which then ignores an entry outside them without a word
-# while the box goes on showing it. Checked in ``_number_refusal`` instead, so a bad number is
-# refused with its range and the box snaps back to the value in effect.
-LIMITS = {"window": (1, sequences.MAX_CHARS), "sample_chars": (1, sequences.MAX_SAMPLE_CHARS),
-          "temperature": (0.05, 5.0), "seed": (0, 2**32 - 1)}
 # Which rankings need a grammar (depth), and which the held-out stream (labels).
 NEEDS_DEPTH, NEEDS_HELDOUT = ("depth", "probe weight"), ("label score",)
-NUMBER_NAMES = {"index": ("held-out index", ""), "window": ("window", " characters"),
-                "sample_chars": ("sample length", " characters"), "temperature": ("temperature", ""),
-                "seed": ("sample seed", "")}
 
 READING_NOTES = {"in context": "in context (the state carried from the stream's start)",
                  "from the zero state": "from the zero state (a fresh start at the window's first character)"}
@@ -56,7 +47,7 @@ class AppState(RowsState):
     source = param.Selector(default="held-out", objects=list(SOURCES), label="Sequence from")
     # allow_None: an emptied box sends None, which is refused with the range like any bad number
     index = param.Integer(default=0, allow_None=True, label="Held-out index")
-    window = param.Integer(default=100, allow_None=True, label="Window (chars)")
+    window = param.Integer(default=opening_window(False), allow_None=True, label="Window (chars)")
     reading = param.Selector(default="in context", objects=READINGS, label="Read the window")
     random = param.Event(label="Random window")
     # A text file to read as the held-out stream instead of the model's own (empty: the model's own)
@@ -80,6 +71,8 @@ class AppState(RowsState):
                             doc="each layer's depth probe read on the trace (probe_track.py; None: a text model)")
     sequence_note = param.String(default="", doc="what the sequence is, and where it leaves the grammar")
     model_note = param.String(default="", doc="the loaded model in one line")
+    text_model = param.Boolean(default=False, precedence=-1,
+                               doc="the model shown reads text (no grammar, no task): a longer window, its text beside")
 
     CELLS_NAME = "this model's cells"
     COLUMNS_MOVE_WITH = ("trace", "hide_separators")
@@ -95,6 +88,9 @@ class AppState(RowsState):
         self._left_task = False       # the model shown before was a task model (sum3)
         self._restoring = False
         self._shown: dict = {}        # index and window of the held-out sequence on screen
+        # The window the page chose (None: the caller named one): while the window is still it, it follows
+        # the model shown to that model's own (sequence_boxes.opening_window); one chosen since stays.
+        self._opening_window = None if "window" in params else self.window
         # a held-out file named here is read now
         if (key := cache.stream_key(sequences.given_heldout(self.heldout_file, self.heldout_range))) is not None:
             sequences.heldout_stream(model_path, key)
@@ -129,10 +125,13 @@ class AppState(RowsState):
         self.param.view.objects = {f"{v}: {VIEW_LABELS[v]}": v for v in views}
         self.param.layer.objects = {f"layer {k}": k for k in range(cfg.num_layers)}
         self.param.selected.objects = {f"cell {c}": c for c in range(cfg.hidden_size)}
+        self.text_model = spec is None and not cfg.task
         with param.discard_events(self):
             self.view = self.view if self.view in views else "h"
             self.layer = self.layer if self.layer < cfg.num_layers else 0
             self.selected = [c for c in self.selected if c < cfg.hidden_size]
+            if self.window == self._opening_window:
+                self.window = self._opening_window = opening_window(self.text_model)
         dropped = self._resolve_stream()
         self._offer_orders_and_filters()
         if dropped:
@@ -304,12 +303,7 @@ class AppState(RowsState):
 
     def _number_refusal(self, name: str) -> str:
         """Why the number box ``name`` holds a value it cannot take ('' when it can)."""
-        value, (what, unit) = getattr(self, name), NUMBER_NAMES[name]
-        low, high = (0, len(self._stream) - 1) if name == "index" else LIMITS[name]
-        if value is not None and low <= value <= high:
-            return ""
-        got = "the box is empty" if value is None else f"got {_number(value)}"
-        return f"{what} must be {_number(low)} .. {_number(high)}{unit}; {got}"
+        return number_refusal(name, getattr(self, name), len(self._stream))
 
     def _load_from(self, source: str) -> None:
         """Load from ``source``; a refused sequence changes nothing: the source, index and
@@ -394,6 +388,3 @@ class AppState(RowsState):
         """The grammar the shown model was trained on (None: a model of other text)."""
         return self._spec
 
-
-def _number(x: float) -> str:
-    return f"{x:,}" if isinstance(x, int) else f"{x:,g}"

@@ -25,8 +25,7 @@ COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "s
 
 def labels_frame(labels: list[CellLabel]) -> pd.DataFrame:
     """One row per cell, best explained first (the labeller's order)."""
-    # The finding the label shows: beyond the current character where it replaced the plain one.
-    shown = [lab.beyond if lab.shows_beyond else lab.best for lab in labels]
+    shown = [lab.shown for lab in labels]      # beyond the current character where it replaced the plain one
     rows = [{"cell": lab.cell, "label": lab.label, "stat": f.stat if f else "",
              "score": round(f.score, 3) if f else None,
              "explained": round(f.explained, 3) if f else None} for lab, f in zip(labels, shown)]
