@@ -47,7 +47,8 @@ def wait_for_card(page, cell: int | None = None) -> str:
     """The card's text once its heading names ``cell`` (any cell: None) and no section is computing any more."""
     name = r"\d+" if cell is None else str(cell)
     page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
-        return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics") && !t.includes("computing \u2026"); }}""",
+        return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics")
+            && !t.includes("computing \u2026"); }}""",
                            timeout=PAGE_TIMEOUT_MS * 3)
     return card_text(page)
 
