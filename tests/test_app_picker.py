@@ -80,7 +80,8 @@ def test_on_the_page_a_word_picks_by_the_cells_tabs_labels(tmp_path):
     from rnnscope.models.network import checkpoint
     text = tmp_path / "code.py.txt"
     text.write_text(CODE * 3, encoding="utf-8")
-    checkpoint.save(depth_counter(sorted(set(CODE)), "["), tmp_path / "m", {"data": {"kind": "text", "path": str(text)}})
+    checkpoint.save(depth_counter(sorted(set(CODE)), "["), tmp_path / "m",
+                    {"data": {"kind": "text", "path": str(text)}})
     page = Page(state=AppState(tmp_path / "m"))
     s, box = page.state, page.picker.box
     labels = {lab.cell: lab.label for lab in page.cell_labels()}
