@@ -96,7 +96,8 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):
     box.fill("7, 12-15")
     box.press("Enter")
     picked = ["cell 7", "cell 12", "cell 13", "cell 14", "cell 15"]
-    page.wait_for_function(f"() => JSON.stringify(({CELL_LINES})().labels) === '{json.dumps(picked)}'",
+    want = json.dumps(picked, separators=(",", ":"))     # as JSON.stringify writes it
+    page.wait_for_function(f"() => JSON.stringify(({CELL_LINES})().labels) === '{want}'",
                            timeout=30_000)
     page.get_by_text("picked 5 cells: 7, 12-15").wait_for(state="visible", timeout=10_000)
     box.fill("7, 200")                                   # refused, named, and nothing changes
