@@ -11,7 +11,7 @@ import pytest
 
 from rnnscope.app.drawing.frame import STATES_ONLY, Frame, make_frame
 from rnnscope.app.drawing.row_filter import ALL, LISTED
-from rnnscope.app.pages.base_page import BasePage
+from rnnscope.app.pages.base_page import BUTTONS_MAX, BasePage
 from rnnscope.app.pages.rows_state import RowsState
 from rnnscope.app.tabs.match_tab import MatchTab
 from rnnscope.models.reading.trace import Trace
@@ -137,3 +137,61 @@ def test_a_subclass_must_say_how_many_cells_it_has():
 
     with pytest.raises(NotImplementedError, match="Nameless must say how many cells"):
         Nameless().rows = LISTED
+
+
+# --- the cell picker ----------------------------------------------------------------------------
+def test_the_picker_plots_the_listed_cells_and_says_which(page):
+    s, picker = page.state, page.picker
+    assert picker.note.object == "no cell picked"
+    picker.box.value = "0, 2-3"
+    assert s.selected == [0, 2, 3] and list(page.frame.selected) == [0, 2, 3]
+    assert page.scope.tracks.cells_source.data["label"] == ["cell 0", "cell 2", "cell 3"]
+    assert picker.note.object == "picked 3 cells: 0, 2, 3"
+    page._on_tap(SimpleNamespace(x=3.0, y=float(H - 2)))     # a click adds cell 1: the line says so too
+    assert picker.note.object == "picked 4 cells: 0, 2, 3, 1"
+    picker.box.value = "1-3"
+    assert s.selected == [1, 2, 3] and picker.note.object == "picked 3 cells: 1-3"
+    picker.box.value = " "                                   # an empty box: nothing plotted
+    assert s.selected == [] and not page.scope.tracks.cells.visible and s.error == ""
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("0, 9", "cells to plot: cell 9 does not exist; this model's cells are 0 .. 3"),
+    ("3-1", "cells to plot: the range '3-1' runs backwards (write 1-3)"),
+    ("1, 1", "cells to plot: cell 1 is listed twice"),
+    ("2, -", "cells to plot: '-' is not a cell number or a range like 0-31"),
+    ("in_string", "cells to plot: 'in_string' is not a cell number or a range like 12-15, and there are no cell "
+                  "labels here to look it up in")])
+def test_a_bad_pick_is_refused_changes_nothing_and_the_box_snaps_back(page, typed, said):
+    s, picker = page.state, page.picker
+    picker.box.value = "2"
+    before = page.frame
+    picker.box.value = typed
+    assert s.error == said + ". The page still shows the last good window." and s.refusal == said
+    assert s.selected == [2] and picker.box.value == "2" and page.frame is before
+    assert picker.note.object == "picked 1 cell: 2"
+    picker.box.value = "1"                                  # the next good pick clears its message
+    assert s.error == "" and s.selected == [1]
+
+
+def test_a_good_pick_leaves_another_inputs_refusal_and_a_good_filter_a_refused_pick(page):
+    s, picker = page.state, page.picker
+    picker.box.value = "7"
+    s.cell_list = "1"                                       # a good row filter: the pick's message stays
+    assert s.error.startswith("cells to plot: cell 7 does not exist")
+    s.refuse("start must be 0 .. 11")
+    picker.box.value = "1"                                  # a good pick: another input's message stays
+    assert s.error == "start must be 0 .. 11. The page still shows the last good window." and s.selected == [1]
+
+
+def test_the_toggle_buttons_show_only_while_the_cells_are_few(page):
+    s, picker = page.state, page.picker
+    assert picker.buttons.visible and list(picker.buttons.options.values()) == [0, 1, 2, 3]
+    picker.box.value = "1, 3"
+    assert picker.buttons.value == [1, 3]                  # the buttons follow the box, and the box's line them
+    picker.buttons.value = [1]
+    assert s.selected == [1] and picker.note.object == "picked 1 cell: 1"
+    s.param.selected.objects = list(range(BUTTONS_MAX + 1))   # states of 33 cells: the box alone
+    assert not picker.buttons.visible
+    s.param.selected.objects = list(range(BUTTONS_MAX))
+    assert picker.buttons.visible

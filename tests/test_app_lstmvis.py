@@ -170,6 +170,11 @@ def test_cells_are_labelled_against_the_meta_tracks_over_the_whole_file(chars_di
     assert table["cell"].iloc[0] == 2 and table["stat"].iloc[0] == "MI" and table["explained"].iloc[0] > 0.99
     page.state.param.update(order="label score")
     assert page.frame.cells[0] == 2
+    # the picker's label words look in the same labels: cell 2 is the part-of-speech track by construction
+    named = [lab.cell for lab in expected if "part of speech" in lab.label.lower()
+             or (lab.cleared and lab.best is not None and lab.best.annotation == "part_of_speech")]
+    page.picker.box.value = "part_of_speech, 0"
+    assert 2 in named and page.state.selected == [0, *sorted(c for c in named if c != 0)]
 
 
 def test_refusals_are_one_line_and_change_nothing(chars_dir, tmp_path, capsys):

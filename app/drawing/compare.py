@@ -1,6 +1,11 @@
 """Two models on the same sequence, their cells paired (analysis/describe/compare.py): model A's heatmap
 over model B's, sharing one x range, row k of each being the k-th pair (best |r| first), the
-unmatched cells of the larger model last. Drawn by the page's own Heatmap, so it reads like it."""
+unmatched cells of the larger model last. Drawn by the page's own Heatmap, so it reads like it.
+
+Both open on their top ``pair_rows`` rows: the pairs, as many as give every row room for its label (A 3 <-> B 7
+r=+0.91 on both sides), rows of the same height in both, so pair k of A stands level with pair k of B. The
+unmatched cells of the larger model (and pairs past the first screenful) are a pan or a zoom-out away on the cell
+axis, as the line under each heatmap says."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +20,7 @@ from rnnscope.analysis.decode.html import standalone
 from rnnscope.analysis.describe.labels import signed
 
 from rnnscope.app.drawing.frame import Frame
-from rnnscope.app.drawing.heatmap import Heatmap, sequence_data
+from rnnscope.app.drawing.heatmap import LABEL_PX, PLOT_PX, Heatmap, sequence_data
 
 
 def _r(r: float) -> str:
@@ -41,14 +46,20 @@ def paired_frames(frame_a: Frame, frame_b: Frame, comparison: Comparison,
             reorder(frame_b, rows_b, labels_b, f"{names[1]}: {frame_b.title}"))
 
 
-def comparison_layout(frame_a: Frame, frame_b: Frame):
-    """The two heatmaps, one over the other, panning and zooming together."""
+def pair_rows(comparison: Comparison) -> int:
+    """How many top rows each heatmap opens on: the pairs, at most as many as PLOT_PX holds LABEL_PX apart."""
+    return max(1, min(len(comparison.pairs), int(PLOT_PX // LABEL_PX)))
+
+
+def comparison_layout(frame_a: Frame, frame_b: Frame, view_rows: int | None = None):
+    """The two heatmaps, one over the other, panning and zooming together on the characters; each opens on
+    its top ``view_rows`` rows (None: as the page's heatmap would)."""
     seq = ColumnDataSource(sequence_data(frame_a))
     T = len(frame_a.text)
     x_range = Range1d(-0.5, T - 0.5, bounds=(-0.5, T - 0.5))
     maps = [Heatmap(seq, x_range) for _ in range(2)]
     for heatmap, frame in zip(maps, (frame_a, frame_b)):
-        heatmap.update(frame)
+        heatmap.update(frame, view_rows)
     return column(*(m.figure for m in maps), sizing_mode="stretch_width")
 
 
@@ -66,7 +77,8 @@ def pairs_table(comparison: Comparison, names: tuple[str, str]) -> str:
 def comparison_html(frame_a: Frame, frame_b: Frame, comparison: Comparison, names: tuple[str, str],
                     caption: str = "") -> str:
     a, b = paired_frames(frame_a, frame_b, comparison, names)
-    return standalone(comparison_layout(a, b), f"rnnscope compare: {names[0]} and {names[1]}", caption,
+    layout = comparison_layout(a, b, pair_rows(comparison))
+    return standalone(layout, f"rnnscope compare: {names[0]} and {names[1]}", caption,
                       body_html=pairs_table(comparison, names),
                       style="table.pairs{border-collapse:collapse}table.pairs td,table.pairs th"
                             "{border:1px solid #ccc;padding:2px 8px;text-align:right}")

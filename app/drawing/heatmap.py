@@ -5,11 +5,15 @@ character ticks use, so labels sit exactly under their columns. Displayed row r 
 is centred on y = H-1-r. The image glyph is tiled: Bokeh draws nothing for an image wider
 than 65,535 columns (bokeh#13645).
 
-Rows are 20 px while they fit in 900 px, then thinner down to 4 px, then the plot grows: a
-512-cell layer is 2,048 px tall, every row still visible. A row is labelled only when labels
-have room (LABEL_PX apart): every n-th row, recomputed in the browser as the cell axis is
-zoomed (``label_ticks`` is the same rule in Python). The cell axis zooms and pans within its
-bounds (toolbar: the y wheel zoom, box zoom, pan); Reset restores both axes.
+Rows are 20 px while they fit in PLOT_PX, then thinner: the heatmap is never taller than PLOT_PX, so
+with its character axis and the page's header it stays above the fold of a 1024 x 768 screen. Each row
+keeps at least MIN_ROW_PX (one pixel: thinner rows would be dropped by the drawing, nearest-neighbour,
+without a word), so a model of more than PLOT_PX cells opens on its top rows and says so under the plot;
+the cell axis pans and zooms to the rest. A row is labelled only when labels have room (LABEL_PX
+apart): every n-th row, recomputed in the browser as the cell axis is zoomed (``label_ticks`` is the same
+rule in Python), so every row in view is labelled once the reader has zoomed in far enough. The cell
+axis zooms and pans within its bounds (toolbar: the y wheel zoom, box zoom, pan); Reset restores both
+axes to the view the heatmap opened on.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import math
 
 from bokeh.models import (BasicTicker, BoxZoomTool, ColorBar, ColumnDataSource, CustomJSHover, CustomJSTicker,
                           CustomJSTickFormatter, HoverTool, LinearColorMapper, PanTool, Range1d, ResetTool, SaveTool,
-                          WheelZoomTool)
+                          Title, WheelZoomTool)
 from bokeh.palettes import RdBu11, interp_palette
 from bokeh.plotting import figure
 
@@ -27,10 +31,11 @@ from rnnscope.app.drawing.frame import Frame
 
 TILE = 50_000
 ROW_PX = 20           # a row's height while the rows fit in PLOT_PX
-MIN_ROW_PX = 4        # the thinnest row: below this, the plot grows instead
-PLOT_PX = 900
+MIN_ROW_PX = 1        # the thinnest row drawn: below a pixel, the image would drop rows
+PLOT_PX = 440         # the tallest the heatmap's rows get: with its frame, under the header of a 768 px screen
 LABEL_PX = 14         # room one row label needs (11 px text): closer labels would overlap
 FRAME_PX = 90         # the heatmap's title, toolbar and two x axes
+NOTE_PX = 18          # the line under the plot saying it opened on its top rows only
 BORDER_LEFT = 70      # every figure of the stack has the same borders, so their columns line up
 BORDER_RIGHT = 64     # room for the heatmap's colour bar (the tracks leave it empty)
 # Diverging, blue = negative, white = 0, red = positive; an odd length puts white exactly at 0.
@@ -145,6 +150,9 @@ class Heatmap:
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12, padding=4, label_standoff=4,
                                    major_label_text_font_size="11px")
         fig.add_layout(self.colour_bar, "right")
+        # Under the character axis, not in the title: at 1024 px the toolbar already covers the title's end.
+        self.in_view = Title(text="", text_font_size="11px", text_font_style="italic", visible=False)
+        fig.add_layout(self.in_view, "below")
         self.figure = fig
         self._shown = None
         self._rows = None          # the displayed cells, to keep a y zoom while only colours change
@@ -156,7 +164,9 @@ class Heatmap:
         return (values.shape == frame.values.shape and np.array_equal(cells, frame.cells)
                 and np.array_equal(values, frame.values))
 
-    def update(self, frame: Frame) -> None:
+    def update(self, frame: Frame, view_rows: int | None = None) -> None:
+        """Draw ``frame``. ``view_rows``: how many of its top rows the heatmap opens on (and Reset returns
+        to); None: all of them, or the top PLOT_PX where they would be thinner than MIN_ROW_PX."""
         H, T = frame.values.shape
         if not self._same_image(frame):      # e.g. only the selected cells changed: keep the image
             self.source.data = image_data(frame)
@@ -164,25 +174,41 @@ class Heatmap:
         labels = frame.row_labels
         self.rows.data = {"cell": [int(c) for c in frame.cells], "label": labels}
         fig = self.figure
-        if self._rows is None or not np.array_equal(self._rows, frame.cells):
+        in_view = rows_in_view(H) if view_rows is None else max(1, min(H, view_rows))
+        if self._rows is None or not np.array_equal(self._rows[0], frame.cells) or self._rows[1] != in_view:
             # bounds first: the browser clamps a new end to the old bounds (docs/architecture.md, Traps);
             # reset_*: what the Reset tool goes back to
             fig.y_range.bounds = (-0.5, H - 0.5)
-            fig.y_range.update(start=-0.5, end=H - 0.5, reset_start=-0.5, reset_end=H - 0.5)
-            self._rows = frame.cells
-        fig.height = plot_height(H) + FRAME_PX
+            start = H - 0.5 - in_view
+            fig.y_range.update(start=start, end=H - 0.5, reset_start=start, reset_end=H - 0.5)
+            self._rows = (frame.cells, in_view)
+        self.in_view.update(text=in_view_note(in_view, H), visible=in_view < H)
+        fig.height = plot_height(in_view) + FRAME_PX + (NOTE_PX if in_view < H else 0)
         self.mapper.update(low=frame.low, high=frame.high, palette=UPPER_HALF if frame.low == 0 else DIVERGING)
         fig.title.text = colour_title(frame)
 
 
+def rows_in_view(n_rows: int) -> int:
+    """How many rows (from the top) the heatmap opens on: all of them while each gets MIN_ROW_PX of PLOT_PX."""
+    return min(n_rows, int(PLOT_PX // MIN_ROW_PX))
+
+
+def in_view_note(in_view: int, n_rows: int) -> str:
+    """The line under the plot when the heatmap opened on its top rows only ('' when it shows them all)."""
+    if in_view >= n_rows:
+        return ""
+    return f"top {in_view:,} of {n_rows:,} rows in view: pan or zoom out the cell axis (y) for the rest"
+
+
 def row_px(n_rows: int) -> float:
-    """A row's height in pixels: ROW_PX while the rows fit in PLOT_PX, then thinner, never below MIN_ROW_PX."""
+    """A row's height in pixels with ``n_rows`` in view: ROW_PX while they fit in PLOT_PX, then thinner,
+    never below MIN_ROW_PX."""
     return min(ROW_PX, max(MIN_ROW_PX, PLOT_PX / max(n_rows, 1)))
 
 
 def plot_height(n_rows: int) -> int:
-    """The heatmap's inner height: grows with the rows once they are MIN_ROW_PX thin."""
-    return max(160, math.ceil(n_rows * row_px(n_rows)))
+    """The heatmap's inner height with ``n_rows`` rows: at most PLOT_PX, never a sliver."""
+    return max(160, math.ceil(rows_in_view(n_rows) * row_px(n_rows)))
 
 
 def label_ticks(n_rows: int, start: float, end: float, inner_px: float) -> list[float]:

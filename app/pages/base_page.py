@@ -24,12 +24,16 @@ from panel.viewable import Viewer
 from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.drawing.row_filter import cells_text
 from rnnscope.app.drawing.scope import Scope
 from rnnscope.app.pages.rows_state import RowsState
 
 # The page's own files live in the top-level static/. app/static links there, and Bokeh serves
 # an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
 STATIC = "app/static/"
+# Up to this many cells the picker also shows a toggle button per cell (the shipped models of 15, 24 and 28
+# cells: a click each, as before); more would fill the sidebar (128 cells: some 25 rows of buttons).
+BUTTONS_MAX = 32
 
 
 class BasePage(Viewer):
@@ -42,6 +46,7 @@ class BasePage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.scope = Scope()
+        self.picker = CellPicker(self.state, self.cell_labels)
         self.frame: Frame | None = None
         self._queued: Frame | None = None      # the newest frame waiting for the document's next tick
 
@@ -96,6 +101,10 @@ class BasePage(Viewer):
     def _on_cell_clicked(self, cell: int, step: int) -> None:
         """A click on ``cell`` at character ``step`` (its true position), before the cell is plotted."""
 
+    def cell_labels(self):
+        """The labels a word typed in the cell picker looks in: the state's (None: no labels here)."""
+        return self.state.cell_labels()
+
     # --- layout --------------------------------------------------------------------------
     def sidebar(self) -> list:
         raise NotImplementedError(f"{type(self).__name__} must say what its sidebar holds")
@@ -110,9 +119,7 @@ class BasePage(Viewer):
                 pn.Row(W.IntInput.from_param(p.top_k, width=70), W.TextInput.from_param(p.cell_list, width=220))]
 
     def picker_widgets(self) -> list:
-        p = self.state.param
-        return [pn.pane.Markdown(f"{p.selected.label} (or click a heatmap row)", margin=(0, 10, -10, 10)),
-                cell_picker(p.selected)]
+        return self.picker.widgets()
 
     def messages(self) -> list:
         """What is said above the heatmap: why the last input was refused, and what is shown."""
@@ -144,12 +151,51 @@ def static_url(name: str) -> str:
     return f"{request.path.rstrip('/') if request else '/app'}/static/{name}"
 
 
-def cell_picker(selected: param.ListSelector) -> pn.widgets.CheckButtonGroup:
-    """A toggle button per cell, wrapped into rows. Not a MultiChoice: its Choices.js logs an
-    "allowHTML" deprecation warning on every page load, and Bokeh exposes no option to set it."""
-    return pn.widgets.CheckButtonGroup.from_param(
-        selected, button_type="primary", button_style="outline",
-        sizing_mode="stretch_width", stylesheets=[":host .bk-btn-group { flex-wrap: wrap; }"])
+class CellPicker:
+    """Which cells are plotted under the heatmap: a box that takes "7, 12-15" (the row filter's own parser,
+    app/drawing/row_filter.py) or a label word ("in_string": the cells whose label, the Cells tab's, names
+    it), a line saying what is plotted, and for a model of at most BUTTONS_MAX cells a toggle button per
+    cell too. A refused entry says why above the heatmap, and the box snaps back: nothing changes.
+
+    Not a MultiChoice: its Choices.js logs an "allowHTML" deprecation warning on every page load, and Bokeh
+    exposes no option to set it."""
+
+    def __init__(self, state, labels):
+        self.state, self.labels = state, labels
+        self.box = pn.widgets.TextInput(placeholder="e.g. 7, 12-15 or a label word: in_string",
+                                        sizing_mode="stretch_width")
+        self.box.param.watch(self._pick, "value")
+        self.note = pn.pane.Markdown(pn.bind(picked_note, state.param.selected), margin=(-5, 10, 0, 10))
+        self.buttons = pn.widgets.CheckButtonGroup.from_param(
+            state.param.selected, button_type="primary", button_style="outline",
+            sizing_mode="stretch_width", stylesheets=[":host .bk-btn-group { flex-wrap: wrap; }"])
+        self._fit_buttons()
+        state.param.watch(self._fit_buttons, ["selected"], what="objects")    # another model: other cells
+        self._snapping_back = False
+
+    def _pick(self, event) -> None:
+        if self._snapping_back or self.state.pick(event.new, self.labels):
+            return
+        self._snapping_back = True
+        try:
+            self.box.value = event.old
+        finally:
+            self._snapping_back = False
+
+    def _fit_buttons(self, *events) -> None:
+        self.buttons.visible = len(self.state.param.selected.objects) <= BUTTONS_MAX
+
+    def widgets(self) -> list:
+        label = self.state.param.selected.label
+        return [pn.pane.Markdown(f"{label}: numbers, ranges or a label word (or click a heatmap row)",
+                                 margin=(0, 10, -10, 10)), self.box, self.note, self.buttons]
+
+
+def picked_note(selected: list[int]) -> str:
+    """e.g. "picked 5 cells: 7, 12-15" (at most MAX_PICKED from the box; clicks may add more)."""
+    if not selected:
+        return "no cell picked"
+    return f"picked {len(selected)} cell{'s' if len(selected) > 1 else ''}: {cells_text(list(selected))}"
 
 
 def heading(text: str) -> pn.pane.Markdown:

@@ -156,6 +156,12 @@ class Page(BasePage):
         return export.standalone_html(self.current_frame(), self.caption(), coloured_cell=cell, coloured_span=span,
                                       extra_html=card)
 
+    def cell_labels(self):
+        """The Cells tab's labels of the view and layer shown (app/pages/cache.py, the same cache): what a word
+        typed in the cell picker looks in. The first time labels the held-out stream: seconds."""
+        s = self.state
+        return cache.cell_labels(s.model_path, s.view, s.layer, cache.LABEL_CHARS, s.heldout_key)[0]
+
     def caption(self) -> str:
         return f"{Path(self.state.model_path).name}: {self.state.sequence_note}"
 

@@ -13,10 +13,13 @@ The tabs shared by both pages (the Match tab) read only this interface: ``trace`
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import param
+
+from rnnscope.analysis.describe.labels import CellLabel
+from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.drawing import row_filter
 from rnnscope.app.drawing.ordering import ORDERS
@@ -48,14 +51,19 @@ class RowsState(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        # Which message is on the page: a refused row filter's is cleared by the next good filter, and no
-        # other message is. Set by every refusal, so a later refusal of anything else takes it over.
-        self._filter_refused = False
+        # Which input's message is on the page ('' for any other): a refused row filter's is cleared by the next
+        # good filter, a refused pick's by the next good pick. Set by every refusal, so a later refusal of
+        # anything else takes the message over.
+        self._refused_by = ""
         self.param.watch(self._keep_row_filter, ROW_FILTER_PARAMETERS)
 
     # --- what a subclass says --------------------------------------------------------------
     def cell_count(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must say how many cells its states have")
+
+    def cell_labels(self) -> Sequence[CellLabel] | None:
+        """The labels of the cells shown (what a label word in the picker looks in); None: none here."""
+        return None
 
     def rankings(self) -> dict[str, np.ndarray]:
         """{ranking: cells best first} that the order and the row filter in use need."""
@@ -78,6 +86,20 @@ class RowsState(param.Parameterized):
         if cell not in self.selected:
             self.selected = [*self.selected, cell]
 
+    def pick(self, text: str, labels: Callable[[], Sequence[CellLabel] | None] | None = None) -> bool:
+        """Plot the cells ``text`` names ("7, 12-15", a label word looked up in ``labels()``; '' none) instead of
+        those plotted; refused, say why and change nothing. Whether it was taken."""
+        try:
+            cells = row_filter.pick_cells(text, self.cell_count(), labels)
+        except RnnscopeError as e:
+            self.refuse(str(e), by="picker")
+            return False
+        if self._refused_by == "picker":
+            self._refused_by = ""
+            self.param.update(error="", refusal="")
+        self.selected = cells
+        return True
+
     def inspect(self, cell: int, layer: int = 0) -> None:
         """A cell was clicked in a tab (a table row, a saturation point, a compare pair): ask about it, even if the
         same cell was asked about before (the card may have been left for another tab since)."""
@@ -98,18 +120,19 @@ class RowsState(param.Parameterized):
         still shown; a good filter clears the message a bad one left."""
         why = self._row_filter_refusal()
         if why:
-            self.refuse(why, row_filter=True)
+            self.refuse(why, by="row filter")
             with param.discard_events(self):
                 for event in events:
                     setattr(self, event.name, event.old)
-        elif self._filter_refused:
-            self._filter_refused = False
+        elif self._refused_by == "row filter":
+            self._refused_by = ""
             self.param.update(error="", refusal="")
 
     # --- refusals --------------------------------------------------------------------------
-    def refuse(self, why: str, row_filter: bool = False) -> None:
-        """Say why an input was refused: the bare reason, and the sentence the page shows."""
+    def refuse(self, why: str, by: str = "") -> None:
+        """Say why an input was refused: the bare reason, and the sentence the page shows. ``by``: the input
+        whose next good value clears the message ("row filter", "picker"; '' none)."""
         why = why.rstrip(".")
-        self._filter_refused = row_filter
+        self._refused_by = by
         kept = f" The page still shows the last good {self.SHOWN}." if self.trace is not None else ""
         self.param.update(refusal=why, error=why + "." + kept)

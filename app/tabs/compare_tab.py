@@ -25,7 +25,7 @@ from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.pages import cache
 from rnnscope.app.pages.checkpoints import sibling_of
-from rnnscope.app.drawing.compare import paired_frames
+from rnnscope.app.drawing.compare import pair_rows, paired_frames
 from rnnscope.app.drawing.frame import Frame, make_frame, separator_columns, without_separators
 from rnnscope.app.drawing.heatmap import Heatmap, sequence_data
 from rnnscope.app.pages.lazy_tab import LazyTab
@@ -111,8 +111,9 @@ class CompareTab(LazyTab):
         self.frames = paired_frames(frame_a, frame_b, comparison, ("A", "B"))
         self.comparison, self._good = comparison, (self.other, self.other_layer)
         self.seq.data = sequence_data(self.frames[0])
+        rows = pair_rows(comparison)
         for heatmap, frame in zip(self.maps, self.frames):
-            heatmap.update(frame)
+            heatmap.update(frame, rows)
         self.table.value = pairs_frame(comparison)
         self.plots.visible = self.table.visible = True
         self.error.visible = False
