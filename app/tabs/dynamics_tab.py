@@ -169,7 +169,19 @@ class DynamicsTab(LazyTab):
 
 
 def summary_frame(inputs: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame({k: [repr(i[k]) if k == "char" else i[k] for i in inputs] for k in TABLE_KEYS})
+    """One row per input character, typed as when it is full even when empty: the table keeps the column
+    formatters its first frame gave it (an untyped empty frame made every column a number, the characters NaN)."""
+    def shown(k: str, v):
+        if k == "char":
+            return repr(v)
+        if k in ("largest_abs_eigenvalue", "slowest_time_constant"):
+            return "\u2013" if v is None else f"{v:.6f}" if k == "largest_abs_eigenvalue" else f"{v:,.1f}"
+        return v
+    return pd.DataFrame({k: pd.Series([shown(k, i[k]) for i in inputs],
+                                      dtype=object if k in TEXT_COLUMNS else "int64") for k in TABLE_KEYS})
+
+
+TEXT_COLUMNS = ("char", "largest_abs_eigenvalue", "slowest_time_constant")
 
 
 def method_markdown(projection, layer: int, text: bool) -> str:
