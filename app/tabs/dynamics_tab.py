@@ -22,7 +22,7 @@ from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, 
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
-from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, cells_table, projection_cells_frame,
+from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, FreshTable, cells_table, projection_cells_frame,
                                              projection_cells_note)
 
 NOT_COLOURED = "(none)"
@@ -47,11 +47,10 @@ class DynamicsTab(LazyTab):
         self.points_key = pn.pane.HTML("", sizing_mode="stretch_width")
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.table = pn.widgets.Tabulator(summary_frame([]), show_index=False, disabled=True, selectable=False,
+        self.table = FreshTable(summary_frame([]), None, show_index=False, disabled=True, selectable=False,
                                           titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_table")
         self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES)
-        self.cells.on_click(self._on_cell_row)
+        self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES, self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")
         self._request = 0
         self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
@@ -79,10 +78,10 @@ class DynamicsTab(LazyTab):
         self._colour()
         self._on_trace()
         self.status.object, self.points_key.object = PENDING, ""
-        self.table.value = summary_frame([])
+        self.table.show(summary_frame([]))
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
                              self.points_key, pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
-                             self.note, self.status, self.table, self.cells_note, self.cells]
+                             self.note, self.status, self.table.box, self.cells_note, self.cells.box]
 
         def work():
             try:
@@ -103,8 +102,8 @@ class DynamicsTab(LazyTab):
         self.drawn_for = (s.model_path, s.layer)
         self.note.object = method_markdown(self.projection, s.layer, s.grammar_spec is None)
         config = cache.load_model(s.model_path).config
-        self.cells.value = projection_cells_frame(self.projection, config.hidden_size,
-                                                  ("h", "c") if config.cell == "lstm" else ("h",))
+        self.cells.show(projection_cells_frame(self.projection, config.hidden_size,
+                                               ("h", "c") if config.cell == "lstm" else ("h",)))
         self.cells_note.object = projection_cells_note(self.projection)
         return True
 
@@ -153,7 +152,7 @@ class DynamicsTab(LazyTab):
         chars = list(dict.fromkeys(p["char"] for i in numbers["inputs"] for p in i["points"]))
         self.status.object = points_markdown(numbers)
         self.points_key.object = f"<div style='font-size: 13px'>{points_key(chars)}</div>"
-        self.table.value = summary_frame(numbers["inputs"])
+        self.table.show(summary_frame(numbers["inputs"]))
         self._draw_points()
 
     def _draw_points(self) -> None:

@@ -17,16 +17,37 @@ AUTOMATON_TITLES = {"cell": "cell", "eta2": "eta\u00b2", "null_99": "null p99", 
 PROJECTION_TITLES = {"cell": "cell", "entry": "entry", "PC1": "PC1 loading", "PC2": "PC2 loading",
                      "share": "share of the plane"}
 PROJECTION_ROWS = 10        # the entries shown: a 128-cell LSTM's state has 256
-# The tables keep the column formatters of their first, empty frame: typed as when full, or the state names show
-# as NaN (an untyped empty column is a number).
+# Empty frames typed as when full: a table keeps the column formatters of the first frame it was given.
 AUTOMATON_TYPES = {"cell": "int64", "eta2": "float64", "null_99": "float64", "highest": object, "high_mean": "float64",
                    "lowest": object, "low_mean": "float64"}
 PROJECTION_TYPES = {"cell": "int64", "entry": object, "PC1": "float64", "PC2": "float64", "share": "float64"}
 
 
-def cells_table(frame: pd.DataFrame, titles: dict) -> pn.widgets.Tabulator:
-    return pn.widgets.Tabulator(frame, show_index=False, disabled=True, selectable=False, titles=titles,
-                                layout="fit_data_table", sortable=False)
+class FreshTable:
+    """A table drawn anew, whole, for each frame it shows (``box`` holds it in the page). A Tabulator drawn in the
+    browser with no rows and then given rows whose columns it already has shows none of them (seen in Chromium:
+    the header, no rows, for good); one whose columns change is rebuilt by the browser, so untyped empty frames
+    hid the bug while showing every text column as NaN (the first frame's number formatters kept)."""
+
+    def __init__(self, frame: pd.DataFrame, on_click=None, **options):
+        self.options, self.on_click = options, on_click
+        self.box = pn.Column(sizing_mode="stretch_width")
+        self.show(frame)
+
+    @property
+    def value(self) -> pd.DataFrame:
+        return self.table.value
+
+    def show(self, frame: pd.DataFrame) -> None:
+        self.table = pn.widgets.Tabulator(frame, **self.options)
+        if self.on_click is not None:
+            self.table.on_click(self.on_click)
+        self.box.objects = [self.table]
+
+
+def cells_table(frame: pd.DataFrame, titles: dict, on_click) -> FreshTable:
+    return FreshTable(frame, on_click, show_index=False, disabled=True, selectable=False, titles=titles,
+                      layout="fit_data_table", sortable=False)
 
 
 def automaton_cells_frame(dfa: Dfa | None, cs: CellStates | None) -> pd.DataFrame:
