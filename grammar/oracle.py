@@ -95,8 +95,9 @@ def empirical_floor(text: str, spec: GrammarSpec = GrammarSpec()) -> float:
     if len(text) < 2:
         raise GrammarError("the floor needs at least 2 characters: one to read, one to predict")
     probs = next_char_probs(text, spec)
-    idx = np.array([spec.alphabet.index(ch) for ch in text[1:]], dtype=np.int64)
-    p = probs[np.arange(len(idx)), idx]
-    if np.isnan(p).any():
+    position = {ch: i for i, ch in enumerate(spec.alphabet)}   # (spec.alphabet is rebuilt on every read)
+    idx = np.array([position.get(ch, -1) for ch in text[1:]], dtype=np.int64)
+    p = probs[np.arange(len(idx)), np.maximum(idx, 0)]
+    if (idx < 0).any() or np.isnan(p).any():     # a character outside the alphabet, or out of the rules
         raise GrammarError("text is not in the language; it has no oracle floor")
     return float(-np.log(p).mean())

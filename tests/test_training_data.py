@@ -96,3 +96,14 @@ def test_a_text_epoch_is_the_text_encoded_and_rotated(tmp_path):
         assert np.array_equal(rows, np.roll(ids, -offset)[: per_row * 8].reshape(8, per_row))
         rows[:] = 0    # a caller changing its rows changes nothing for the next epoch
     assert data.char_counts() == np.bincount(ids, minlength=len(data.vocab)).tolist()
+
+
+def test_the_floor_is_the_mean_surprisal_of_each_next_character():
+    text = grammar.generate(3_000, seed=9)
+    probs = grammar.next_char_probs(text)
+    alphabet = GrammarSpec().alphabet
+    by_hand = -np.mean([np.log(probs[t, alphabet.index(text[t + 1])]) for t in range(len(text) - 1)])
+    assert grammar.empirical_floor(text) == pytest.approx(by_hand, rel=1e-12)
+    for bad in (text[:-1] + "x", text[:100] + "x" + text[100:]):    # outside the alphabet, last or inside
+        with pytest.raises(grammar.GrammarError, match="not in the language"):
+            grammar.empirical_floor(bad)
