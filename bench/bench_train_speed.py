@@ -197,6 +197,10 @@ def main() -> None:
             if m["losses"] != o["losses"]:
                 line += " (training losses differ from the baseline's!)"
         rows.append(line)
+    if args.baseline_python:
+        same = all(best(c, "ours")["losses"] == best(c, "baseline")["losses"] for c in cases)
+        rows.append("\nThe training losses at both evaluations (5 decimals) are the baseline's in every shape: "
+                    + ("yes." if same else "**no** (marked above)."))
     body = (f"`python bench/bench_train_speed.py{' --baseline-python ...' if args.baseline_python else ''} "
             f"--rounds {rounds}`, {datetime.date.today()}, on {machine.describe()}; each figure the best of "
             f"{rounds} alternating rounds, each measurement a fresh process, in CPU seconds of that process "
