@@ -1,9 +1,8 @@
 """Generate a stream of the language in linear time.
 
 The published generator grew a Python string one token at a time (97 s for 2M chars).
-Here the depth walk is split into blocks; each block is simulated from every possible
-starting depth at once (vectorised over blocks), then the blocks are chained by looking
-up each block's end depth from its actual start depth. Cost: O(n * (max_depth + 1)).
+Here the uniforms are drawn at once and the depth walk over them is one compiled loop
+(grammar/walk.py): a few comparisons a token.
 """
 from __future__ import annotations
 
@@ -43,22 +42,11 @@ def _token_codes(n_tokens: int, rng: np.random.Generator, spec: GrammarSpec, sta
         code[d, : len(options)] = [ord(tok) for tok, _, _ in options]
         step[d, : len(options)] = [s for _, s, _ in options]
 
+    # The uniforms drawn are those of the earlier vectorised walk (blocks of sqrt(n) tokens, each
+    # simulated from every depth), so a seed's stream is the same one as before, to the character.
     block = max(64, int(np.sqrt(n_tokens)))
-    n_blocks = -(-n_tokens // block)
-    u = rng.random(n_blocks * block).reshape(n_blocks, block)
-
-    depth = np.broadcast_to(np.arange(n_depths, dtype=np.int8), (n_blocks, n_depths)).copy()
-    choices = np.empty((block, n_blocks, n_depths), dtype=np.uint8)
-    for j in range(block):
-        # option index = number of cumulative thresholds below u
-        k = (u[:, j, None, None] >= cum[depth]).sum(axis=-1)
-        choices[j] = code[depth, k]
-        depth += step[depth, k]
-
-    starts = np.empty(n_blocks, dtype=np.int64)
-    d = start_depth
-    for b in range(n_blocks):
-        starts[b] = d
-        d = depth[b, d]
-    tokens = choices[:, np.arange(n_blocks), starts]  # [block, n_blocks]
-    return np.ascontiguousarray(tokens.T).reshape(-1)[:n_tokens]
+    u = rng.random(-(-n_tokens // block) * block)
+    out = np.empty(n_tokens, dtype=np.uint8)
+    from .walk import walk     # numba: imported on first use
+    walk(u, cum, code, step, start_depth, out)
+    return out

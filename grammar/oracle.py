@@ -38,18 +38,23 @@ def _depth_distributions(spec: GrammarSpec) -> np.ndarray:
 
 
 def next_char_probs(text: str, spec: GrammarSpec = GrammarSpec(), start_depth: int = 0,
-                    trusted: bool = False) -> np.ndarray:
+                    trusted: bool = False, dtype=np.float64) -> np.ndarray:
     """[T, V] over ``spec.alphabet``: row t is the exact distribution of character t+1 given
     text[:t+1]. Rows from the first ungrammatical character on are NaN (no truth exists).
     ``trusted``: the text came from ``generate`` with this spec, so skip the validation pass
-    (a per-character Python loop, the slow part when labelling training data)."""
+    (a per-character Python loop, the slow part when labelling training data). ``dtype``: of the
+    result, float32 for training targets (the float64 rows rounded, made without a float64 copy)."""
     ann = annotate(text, spec, start_depth)
-    dist = _depth_distributions(spec)
-    out = dist[np.clip(ann["depth"], 0, spec.max_depth)]
+    # Every row is one of a few: the next-token distribution at a depth, or (after a token, when
+    # tokens are separated) certainly the separator. Pick the row's index, then gather once.
+    rows = _depth_distributions(spec)
+    index = np.clip(ann["depth"], 0, spec.max_depth)
     if spec.separator:
-        after_token = ann["kind"] != SEPARATOR
-        out[after_token] = 0.0
-        out[after_token, spec.alphabet.index(spec.separator)] = 1.0
+        separator_next = np.zeros((1, rows.shape[1]))
+        separator_next[0, spec.alphabet.index(spec.separator)] = 1.0
+        rows = np.vstack([rows, separator_next])
+        index = np.where(ann["kind"] != SEPARATOR, len(rows) - 1, index)
+    out = rows.astype(dtype)[index]
     if not trusted:
         verdict = validate(text, spec, start_depth)
         if not verdict.ok:
@@ -90,8 +95,9 @@ def empirical_floor(text: str, spec: GrammarSpec = GrammarSpec()) -> float:
     if len(text) < 2:
         raise GrammarError("the floor needs at least 2 characters: one to read, one to predict")
     probs = next_char_probs(text, spec)
-    idx = np.array([spec.alphabet.index(ch) for ch in text[1:]], dtype=np.int64)
-    p = probs[np.arange(len(idx)), idx]
-    if np.isnan(p).any():
+    position = {ch: i for i, ch in enumerate(spec.alphabet)}   # (spec.alphabet is rebuilt on every read)
+    idx = np.array([position.get(ch, -1) for ch in text[1:]], dtype=np.int64)
+    p = probs[np.arange(len(idx)), np.maximum(idx, 0)]
+    if (idx < 0).any() or np.isnan(p).any():     # a character outside the alphabet, or out of the rules
         raise GrammarError("text is not in the language; it has no oracle floor")
     return float(-np.log(p).mean())

@@ -70,7 +70,12 @@ class GrammarData:
         ids = np.stack([vocab.encode(row) for row in rows])
         if not self.soft_targets:
             return ids, None
-        return ids, np.stack([grammar.next_char_probs(row, self.spec, trusted=True) for row in rows]).astype(np.float32)
+        # filled row by row into one float32 array: stacking float64 rows and casting after made
+        # two more copies of the epoch's largest array (the same values either way)
+        soft = np.empty((len(rows), self.row_chars + 1, len(self.spec.alphabet)), dtype=np.float32)
+        for i, row in enumerate(rows):
+            soft[i] = grammar.next_char_probs(row, self.spec, trusted=True, dtype=np.float32)
+        return ids, soft
 
     def heldout(self) -> tuple[np.ndarray, float]:
         """[eval_streams, n] ids never seen in training, and the oracle's floor on exactly them."""
@@ -146,13 +151,21 @@ class TextData:
 
     def epoch(self, epoch: int, batch_size: int, rows: range | None = None) -> tuple[np.ndarray, None]:
         """ids [batch_size, per_row]; ``rows``: only those rows of the batch (as GrammarData.epoch)."""
-        ids = self._vocab.encode(self.train_text)
+        ids = self._train_ids()
         per_row = len(ids) // batch_size
         if per_row < 2:
             raise RnnscopeError(f"{self.path}: too short for a batch of {batch_size} rows")
         offset = int(np.random.default_rng((self.seed, 4, epoch)).integers(len(ids)))
         whole = np.roll(ids, -offset)[: per_row * batch_size].reshape(batch_size, per_row)
         return (whole if rows is None else whole[rows.start:rows.stop]), None
+
+    def _train_ids(self) -> np.ndarray:
+        """The training text encoded once: every epoch reads it again, and encoding a few million
+        characters each time cost about as much as a few training steps."""
+        if getattr(self, "_ids", None) is None:
+            self._ids = self._vocab.encode(self.train_text)
+            self._ids.flags.writeable = False    # shared by every epoch: nothing may change it
+        return self._ids
 
     def heldout(self) -> tuple[np.ndarray, None]:
         ids = self._vocab.encode(self.val_text)
@@ -163,7 +176,7 @@ class TextData:
         """How often each vocabulary character occurs in the training text, in vocabulary order: a
         sample's first character is drawn from these (models/reading/sample.py), because a model trained on
         windows read mid-text never learned what comes first from the zero state."""
-        counts = np.bincount(self._vocab.encode(self.train_text), minlength=len(self._vocab))
+        counts = np.bincount(self._train_ids(), minlength=len(self._vocab))
         return counts.tolist()
 
     def describe(self) -> dict:
