@@ -169,7 +169,8 @@ def dynamics_facts(path: str, layer: int, cell: int, stream: tuple | None = None
     projection, _, _ = network_cache.projection(path, layer, key=stream)
     config = cache.load_model(path).config
     H, parts = config.hidden_size, ("h", "c") if config.cell == "lstm" else ("h",)
-    shares, order = plane_shares(projection), ranked(plane_shares(projection))
+    shares = plane_shares(projection)
+    order = ranked(shares)
     entries = [{"part": part, "loadings": [round(float(v), 4) for v in projection.components[:, k * H + cell]],
                 "share": round(float(shares[k * H + cell]), 4), "rank": int(list(order).index(k * H + cell)) + 1}
                for k, part in enumerate(parts)]
