@@ -11,7 +11,7 @@ from rnnscope import grammar
 from rnnscope.analysis.intervene.ablation import held_out_means, rank_by_ablation
 from rnnscope.models.network import checkpoint, reference
 from rnnscope.models.reading import tracer
-from rnnscope.models.reading.ablation import Ablation, loss_of, run_ablated
+from rnnscope.models.reading.ablation import Ablation, ablated_losses, loss_of, run_ablated
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.network.model import CharRNN, ModelConfig
@@ -106,3 +106,13 @@ def test_the_shipped_gru_needs_its_depth_cells_not_its_constant_ones(default_mod
     assert effects[0].delta > 0.3                            # the most needed cell costs > 0.3 nats/char
     constant = [c for c in range(15) if tr.hidden[0][:, c].std() < 0.02]
     assert constant and all(abs(e.delta) < 0.01 for e in effects if e.cell in constant)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_ablated_losses_equal_the_losses_of_the_kept_probabilities(cell):
+    """The memory-bounded losses (what ranking every cell reads) are loss_of(run_ablated(...)), for any chunk."""
+    model = tiny(cell)
+    variants = [[], [Ablation(0, (1,), "zero")], [Ablation(0, (0, 2), "clamp", 0.7)]]
+    want = loss_of(run_ablated(model, TEXT, variants), model.vocab.encode(TEXT))
+    for chunk in (1, 3, len(TEXT), 4096):
+        np.testing.assert_allclose(ablated_losses(model, TEXT, variants, chunk=chunk), want, rtol=1e-5)

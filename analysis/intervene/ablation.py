@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnscope import grammar
-from rnnscope.models.reading.ablation import Ablation, loss_of, run_ablated, sample_ablated
+from rnnscope.models.reading.ablation import Ablation, ablated_losses, sample_ablated
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ def rank_by_ablation(model, text: str, means: dict, mode: str = "mean", state: s
     """The intact loss on ``text`` and every cell's effect, largest rise first."""
     H, layers = model.config.hidden_size, model.config.num_layers
     variants = [[]] + [[Ablation(k, (c,), mode, value, state)] for k in range(layers) for c in range(H)]
-    probs = run_ablated(model, text, variants, means)
-    losses = loss_of(probs, model.vocab.encode(text))
+    losses = ablated_losses(model, text, variants, means)
     effects = [CellEffect(k, c, float(losses[1 + k * H + c]), float(losses[1 + k * H + c] - losses[0]))
                for k in range(layers) for c in range(H)]
     return float(losses[0]), sorted(effects, key=lambda e: (-e.delta, e.layer, e.cell))

@@ -125,6 +125,34 @@ def run_ablated(model: CharRNN, text: str, variants: list[list[Ablation]],
 
 
 @torch.no_grad()
+def ablated_losses(model: CharRNN, text: str, variants: list[list[Ablation]],
+                   means: dict[tuple[int, str], np.ndarray] | None = None, chunk: int = 256) -> np.ndarray:
+    """[B] mean next-character loss (nats/char) of each variant on ``text``: ``loss_of(run_ablated(...))``
+    without keeping every step's probabilities. Ranking a 512-cell model's cells on 20,000 characters holds
+    [T, 513, 512] states and [T, 513, V] probabilities that way (over 20 GB); here the decoder reads the
+    top layer ``chunk`` steps at a time, and only the probability of the character that came next is kept."""
+    model.eval()
+    plan = _plan(model, variants, means)
+    B, H = len(variants), model.config.hidden_size
+    cells = step_cells(model)
+    ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
+    x_all = model.inputs(ids[None])[0]                                  # [T, D]
+    h = [torch.zeros(B, H, device=model.device) for _ in cells]
+    c = [torch.zeros(B, H, device=model.device) for _ in cells]
+    total = torch.zeros(B, dtype=torch.float64, device=model.device)
+    tops = torch.empty(chunk, B, H, device=model.device)
+    for start in range(0, len(text) - 1, chunk):                       # the last character predicts nothing
+        n = min(chunk, len(text) - 1 - start)
+        for i in range(n):
+            tops[i] = _step(model, cells, plan, x_all[start + i].expand(B, -1), h, c)
+        p = F.softmax(model.decoder(tops[:n]), dim=-1)                  # [n, B, V]
+        nxt = ids[start + 1:start + 1 + n]
+        picked = p.gather(2, nxt[:, None, None].expand(n, B, 1))[..., 0].double()
+        total -= torch.log(torch.clamp(picked, min=1e-30)).sum(dim=0)
+    return (total / max(len(text) - 1, 1)).cpu().numpy()
+
+
+@torch.no_grad()
 def sample_ablated(model: CharRNN, variants: list[list[Ablation]], n_samples: int, n_chars: int,
                    temperature: float = 1.0, seed: int = 0, prime: str = "(",
                    means: dict[tuple[int, str], np.ndarray] | None = None) -> list[list[str]]:
