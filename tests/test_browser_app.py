@@ -497,3 +497,24 @@ def test_the_model_tab_shows_the_equations_with_the_models_sizes_and_a_sum3_mode
     assert "typed text (3 characters)" in app.note()
     full_page_shot(app, "16-sum3-model-tab")
     app.check()
+
+
+def test_a_hidden_tab_changed_by_a_model_switch_asks_nothing_from_outside(app):
+    """A dynamic tab's models leave the document while another tab is shown. The model switch recomputes the
+    hidden Dynamics tab (its note is new text): Panel redrew such a pane with its stylesheets rewritten to its
+    CDN, on the stylesheet objects every model of the page shares, and the whole page asked the internet for
+    loading.css and markdown.css (app/pages/detached_models.py). Seen every time before the fix."""
+    page = app.page
+
+    def show(tab: str) -> None:
+        page.locator(".bk-tab").filter(has_text=re.compile(rf"^{tab}$")).click()
+
+    show("Dynamics")
+    page.get_by_text("Colour held-out states by").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    show("Model")
+    model = page.locator("select").filter(has=page.locator("option", has_text="gru15-parens-seed1"))
+    app.changes_heatmap(lambda: model.select_option(label="gru15-parens-seed1"), "the seed-1 GRU")
+    show("Dynamics")         # its models back in the document, with the stylesheets they now name
+    page.get_by_text("Colour held-out states by").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle")
+    app.check()

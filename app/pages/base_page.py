@@ -27,6 +27,7 @@ from rnnscope.app.drawing.frame import Frame
 from rnnscope.app.drawing.row_filter import cells_text
 from rnnscope.app.drawing.scope import Scope
 from rnnscope.app.pages.rows_state import RowsState
+from rnnscope.app.pages import detached_models
 
 # The page's own files live in the top-level static/. app/static links there, and Bokeh serves
 # an app's static folder at <app>/static/, so `panel serve app` and serve.py both serve them.
@@ -45,6 +46,7 @@ class BasePage(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        detached_models.install()       # a hidden tab's pane changed must not send the page to Panel's CDN
         self.scope = Scope()
         self.picker = CellPicker(self.state, self.cell_labels)
         self.frame: Frame | None = None
