@@ -13,8 +13,10 @@ note reaches the browser first and says why the tab is empty.
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import panel as pn
+from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 COMPUTING = "*Computing\u2026 (the first time this tab is shown for a model takes a moment)*"
@@ -46,7 +48,7 @@ class LazyTab(Viewer):
             return
         self._opening = True
         self.computing.visible = True
-        doc.add_next_tick_callback(self._first_refresh)
+        doc.add_next_tick_callback(partial(_under, doc, self._first_refresh))
 
     def _first_refresh(self) -> None:
         # Opened only now: a change watched while the note was up is computed here, not twice.
@@ -67,11 +69,19 @@ class LazyTab(Viewer):
 
         def run() -> None:
             result = work()
-            doc.add_next_tick_callback(lambda: apply(result))
+            doc.add_next_tick_callback(partial(_under, doc, apply, result))
         threading.Thread(target=run, name=name, daemon=True).start()
 
     def __panel__(self):
         return pn.Column(self.computing, self._layout(), sizing_mode="stretch_width")
+
+
+def _under(doc, fn, *args) -> None:
+    """``fn(*args)`` on the document's tick, under that document as Panel's current one: a pane made or changed
+    without it is drawn with Panel's stylesheets from its CDN (loading.css, markdown.css), which the page must
+    never ask for."""
+    with set_curdoc(doc):
+        fn(*args)
 
 
 def dynamic_tabs(*tabs: tuple[str, object], **params) -> pn.Tabs:
