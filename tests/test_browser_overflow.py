@@ -45,6 +45,13 @@ SAYS = """busy => {
   return found;
 }"""
 
+# The page's models whose stylesheets name a URL not on this machine (a pane made outside the page's document
+# names Panel's CDN): "type: its text or name", to say which pane asked.
+FROM_OUTSIDE = """() => [...Bokeh.documents[0]._all_models.values()]
+  .filter(m => Array.isArray(m.stylesheets) && m.stylesheets.some(
+    s => s && /^https?:/.test(s.url || "") && !/^https?:\\/\\/(127\\.0\\.0\\.1|localhost)[:/]/.test(s.url)))
+  .map(m => m.type + ": " + String(m.text || m.object || m.name || m.id).slice(0, 80))"""
+
 
 @pytest.fixture(scope="module", params=["gru15-parens", "lstm128-pystdlib"])
 def shipped_server(request, tmp_path_factory):
@@ -92,5 +99,6 @@ def test_every_tab_fits_both_sizes(chromium, shipped_server):
                 fetched.append(f"{tab}: {app.watched.outside[asked:]}")
         print(f"{model}: seconds per tab {times}")
         assert cut == [], f"{model}: wider than the viewport:\n" + "\n".join(cut)
-        assert fetched == [], f"{model}: tabs that asked for something from outside:\n" + "\n".join(fetched)
+        assert fetched == [], (f"{model}: tabs that asked for something from outside:\n" + "\n".join(fetched)
+                               + f"\nthe models naming those stylesheets: {page.evaluate(FROM_OUTSIDE)}")
         app.check()
