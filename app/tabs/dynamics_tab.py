@@ -49,9 +49,9 @@ class DynamicsTab(LazyTab):
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(summary_frame([]), show_index=False, disabled=True, selectable=False,
                                           titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_stretch",
-                                          # as wide as the tab, scrolling sideways (its columns are wider than the
-                                          # tab at 1024 px); shown once it has rows: headers alone would be cut
-                                          sizing_mode="stretch_width", visible=False)
+                                          # as wide as the tab, scrolling sideways: its columns are wider than the
+                                          # tab at 1024 px (laid out to its data, it ran past the page's edge)
+                                          sizing_mode="stretch_width")
         self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES)
         self.cells.on_click(self._on_cell_row)
@@ -82,7 +82,7 @@ class DynamicsTab(LazyTab):
         self._colour()
         self._on_trace()
         self.status.object, self.points_key.object = PENDING, ""
-        self.table.value, self.table.visible = summary_frame([]), False
+        self.table.value = summary_frame([])
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
                              self.points_key, pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
                              self.note, self.status, self.table, self.cells_note, self.cells]
@@ -156,7 +156,7 @@ class DynamicsTab(LazyTab):
         chars = list(dict.fromkeys(p["char"] for i in numbers["inputs"] for p in i["points"]))
         self.status.object = points_markdown(numbers)
         self.points_key.object = f"<div style='font-size: 13px'>{points_key(chars)}</div>"
-        self.table.value, self.table.visible = summary_frame(numbers["inputs"]), True
+        self.table.value = summary_frame(numbers["inputs"])
         self._draw_points()
 
     def _draw_points(self) -> None:

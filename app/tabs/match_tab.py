@@ -116,8 +116,7 @@ class MatchTab(Viewer):
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(matches_frame([], ""), show_index=False, disabled=True, selectable=False,
                                           titles=COLUMNS, height=320, sizing_mode="stretch_width",
-                                          layout="fit_data_stretch", header_filters=False,
-                                          visible=False)     # no rows yet: its headers alone are wider than 1024 px
+                                          layout="fit_data_stretch", header_filters=False)
         self.table.on_click(self._on_click)
         self.param.watch(self._on_threshold, ["threshold"])
         # After the page's own redraw (precedence 0): the highlight is placed on the new frame.
@@ -252,14 +251,14 @@ class MatchTab(Viewer):
             return
         if result is None:
             self.matches = []
-            self.table.value, self.table.visible = matches_frame([], ""), False
+            self.table.value = matches_frame([], "")
             self.status.object = ""
             self.error.object, self.error.visible = why, True
             return
         found, corpus, scanned = result
         length = self.selection["end"] - self.selection["start"] + 1
         self.matches = found
-        self.table.value, self.table.visible = matches_frame(found, corpus), bool(found)
+        self.table.value = matches_frame(found, corpus)
         self.status.object = (
             f"The {len(found)} best of every run in the {scanned} where all on-cells are above "
             f"{self.threshold:g}. Ranked by the fewest *other* cells also on throughout the run (the pattern's "
