@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import _copy_checkpoint
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
@@ -38,6 +39,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL = re.compile(r"^(?:(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$)|data:|blob:|file:|about:)")
 PAGE_TIMEOUT_MS = 120_000        # two cores, and a training run may be sharing them
+# Playwright's assertions wait for their condition as long as its actions do: by default they give up after
+# 5 s, less than a tab takes to compute under load (seen: the Coloured text tab's spans, 0 of 100 after 5 s).
+expect.set_options(timeout=PAGE_TIMEOUT_MS)
 # Every table shown, and the header titles it cuts short (e.g. "s…"): none, when it fits its tab.
 TABLES_FIT = """() => {
   const out = [];

@@ -79,3 +79,42 @@ def test_building_the_model_page_computes_no_lazy_tab_and_opening_one_computes_e
     computed.clear()
     page.tools.active = TOOLS.index("Cells")   # opened before: shown again, not computed again
     assert computed == []
+
+
+def test_a_worker_hands_its_result_to_a_live_session_and_drops_it_for_an_ended_one_leaving_curdoc_alone():
+    """A worker thread's result reaches the document only through the server's loop, and only while the session
+    lives: handed to a torn-down document, Bokeh's own add_next_tick_callback raises inside its curdoc patch and
+    leaves the dead document patched in for the whole process (every later export failed so)."""
+    import asyncio
+    import threading
+    import weakref
+
+    from bokeh.document import Document
+    from bokeh.io import doc as bokeh_doc
+    from tornado.ioloop import IOLoop
+
+    from rnnscope.app.pages.lazy_tab import session_ended, to_document
+
+    class Session:
+        pass
+    session = Session()
+    live, ended = Document(), Document()
+    for doc in (live, ended):
+        doc._session_context = weakref.ref(session)      # as a served session's document (Bokeh keeps a weakref)
+    called = []
+
+    async def scenario() -> None:
+        hands = to_document(live), to_document(ended)       # made on the session's (the loop's) thread
+        ended._session_context = None                        # the session ends, as Document.destroy does ...
+        ended.callbacks.destroy()                            # ... its callback lists gone
+        assert session_ended(ended) and not session_ended(live)
+        workers = [threading.Thread(target=hand, args=(lambda: called.append(1),)) for hand in hands]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        await asyncio.sleep(0.05)                          # the loop runs the hand-overs
+
+    IOLoop.current().run_sync(scenario)
+    assert len(live.session_callbacks) == 1 and called == []      # queued for the live document's next tick
+    assert bokeh_doc._PATCHED_CURDOCS == []                       # nothing left patched in

@@ -98,3 +98,21 @@ def test_a_text_models_card_reads_fixed_points_only_once_searched_and_its_slowes
                       page.card.texts["dynamics"], flags=re.M)
     assert sorted(c for c, _ in rows) == ["a", "b", "c"]
     assert all(float(s) == pytest.approx(share, abs=1e-3) for _, s in rows)
+
+
+def test_the_tables_first_empty_frames_give_text_columns_a_text_formatter():
+    """A Tabulator keeps the formatters of its first frame; empty and untyped, every column was a number, and the
+    state names and input characters showed as NaN in the browser."""
+    from bokeh.document import Document
+    from bokeh.models import NumberFormatter, StringFormatter
+
+    from rnnscope.app.tabs.dynamics_tab import summary_frame
+    from rnnscope.app.tabs.network_cells import automaton_cells_frame, projection_cells_frame
+    import panel as pn
+    text = {"highest", "lowest", "entry", "char", "largest_abs_eigenvalue", "slowest_time_constant"}
+    for frame in (automaton_cells_frame(None, None), projection_cells_frame(None, 0, ()), summary_frame([])):
+        columns = pn.widgets.Tabulator(frame).get_root(Document()).columns
+        for c in columns:
+            assert isinstance(c.formatter, StringFormatter if c.field in text else NumberFormatter), c.field
+        ints = [c for c in columns if c.field in ("cell", "fixed_points")]
+        assert all(c.formatter.format == "0,0" for c in ints)       # a cell number reads 13, not 13.0

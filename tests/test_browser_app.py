@@ -301,7 +301,7 @@ def test_page_logs_no_warning(unchanged_app):
 def test_hide_separators_shows_tokens_side_by_side_with_true_positions(app):
     full = app.text()
     assert full.count(" ") == 50                                    # the grammar: every other character
-    hide = app.page.locator("input[type=checkbox]")                 # the page's one checkbox
+    hide = app.page.locator("#sidebar input[type=checkbox]")       # the sidebar's one checkbox (hide separators)
     app.changes_heatmap(lambda: hide.check(), "hide separators")
     assert app.image().startswith("15x50/") and app.text() == full.replace(" ", "")
     assert "separators \u2423 hidden: 50 of 100 columns" in app.page.evaluate(COLOUR_BAR)["title"]

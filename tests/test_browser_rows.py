@@ -104,7 +104,7 @@ def test_a_128_cell_heatmap_zooms_on_its_cells_and_shows_the_top_k(app):
     box.fill("7, 200")                                   # refused, named, and nothing changes
     box.press("Enter")
     page.get_by_text("cells to plot: cell 200 does not exist").wait_for(state="visible", timeout=10_000)
-    expect(box).to_have_value("7, 12-15", timeout=10_000)           # the box snapped back
+    expect(box).to_have_value("7, 12-15")                           # the box snapped back
     assert page.evaluate(CELL_LINES)["labels"] == picked
 
     # top 10 by label score (the Cells tab's labels, on held-out text read in context)

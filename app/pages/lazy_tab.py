@@ -13,11 +13,13 @@ note reaches the browser first and says why the tab is empty.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import partial
 
 import panel as pn
 from panel.io.state import set_curdoc
 from panel.viewable import Viewer
+from tornado.ioloop import IOLoop
 
 COMPUTING = "*Computing\u2026 (the first time this tab is shown for a model takes a moment)*"
 
@@ -67,13 +69,40 @@ class LazyTab(Viewer):
             apply(work())
             return
 
+        hand = to_document(doc)
+
         def run() -> None:
             result = work()
-            doc.add_next_tick_callback(partial(_under, doc, apply, result))
+            hand(lambda: apply(result))
         threading.Thread(target=run, name=name, daemon=True).start()
 
     def __panel__(self):
         return pn.Column(self.computing, self._layout(), sizing_mode="stretch_width")
+
+
+def to_document(doc) -> Callable[[Callable[[], None]], None]:
+    """Called on a served session's own thread: a function that a worker thread calls with ``fn``, to run ``fn``
+    on the document's next tick (with its lock), or never if the session has ended by then.
+
+    Not ``doc.add_next_tick_callback`` from the worker: once the session is torn down, Bokeh's document has
+    lost its callback lists, and the call raises inside Bokeh's curdoc patch, which then never pops the dead
+    document -- every later ``curdoc()`` in the process (an export, any session's) raises "Patched curdoc has
+    been previously destroyed". The hand-over goes through the server's IOLoop instead (thread-safe), and
+    the check runs there, on the thread that tears sessions down, so it cannot be overtaken. ``fn`` runs under
+    the document as Panel's current one (``_under``)."""
+    loop = IOLoop.current()
+
+    def hand(fn: Callable[[], None]) -> None:
+        def on_loop() -> None:
+            if doc.session_context is not None:
+                doc.add_next_tick_callback(partial(_under, doc, fn))
+        loop.add_callback(on_loop)
+    return hand
+
+
+def session_ended(doc) -> bool:
+    """Whether the served session of ``doc`` has ended (a worker thread stops computing for it)."""
+    return doc.session_context is None
 
 
 def _under(doc, fn, *args) -> None:

@@ -51,8 +51,7 @@ class AutomatonTab(LazyTab):
                                           sortable=False)      # seven rows in k's order: no sort arrows to cut
         self.method = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.cells = cells_table(automaton_cells_frame(None, None), AUTOMATON_TITLES)
-        self.cells.on_click(self._on_cell_row)
+        self.cells = cells_table(automaton_cells_frame(None, None), AUTOMATON_TITLES, self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")
         self._request = self._cells_request = 0
         self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
@@ -103,7 +102,7 @@ class AutomatonTab(LazyTab):
         self.body.objects = [self.verdict, self.trace_separating, self.where,
                              pn.pane.Bokeh(self.graph.figure, sizing_mode="stretch_width"),
                              pn.pane.Markdown(sweep_heading(numbers["quantise"]), sizing_mode="stretch_width"),
-                             self.sweep, self.cells_note, self.cells, self.method]
+                             self.sweep, self.cells_note, self.cells.box, self.method]
         self._on_trace()
         self._refresh_cells()
 
@@ -128,7 +127,7 @@ class AutomatonTab(LazyTab):
             if request != self._cells_request:
                 return
             cs, why = found
-            self.cells.value = automaton_cells_frame(self.dfa, cs)
+            self.cells.show(automaton_cells_frame(self.dfa, cs))
             self.cells_note.object = automaton_cells_note(cs, view, layer) if cs is not None else \
                 f"No cells table: {why}"
         self.off_thread(work, apply, "rnnscope-automaton-cells")

@@ -32,6 +32,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.app.drawing.coloured_text import MAX_COLOURED_CHARS, frame_cell_html, visible_columns
 from rnnscope.app.drawing.frame import make_frame
 from rnnscope.app.pages import cache, cell_facts
+from rnnscope.app.pages.lazy_tab import session_ended, to_document
 from rnnscope.app.pages.state import AppState
 from rnnscope.app.tabs import cell_sections as md
 from rnnscope.app.tabs.explain_tab import explain_at, explanation_markdown
@@ -131,14 +132,15 @@ class CellCard(pn.viewable.Viewer):
                 self._set(key, _run(job))
             return
         request = self._request
-        threading.Thread(target=self._work, args=(doc, request, work), name="rnnscope-cell-card", daemon=True).start()
+        threading.Thread(target=self._work, args=(doc, to_document(doc), request, work), name="rnnscope-cell-card",
+                         daemon=True).start()
 
-    def _work(self, doc, request: int, work: list) -> None:
+    def _work(self, doc, hand, request: int, work: list) -> None:
         for key, job in work:
-            if request != self._request:      # a newer card: what is left is not wanted
+            if request != self._request or session_ended(doc):    # a newer card, or the page closed: not wanted
                 return
             text = _run(job)
-            doc.add_next_tick_callback(partial(self._arrive, doc, request, key, text))
+            hand(partial(self._arrive, doc, request, key, text))
 
     def _arrive(self, doc, request: int, key: str, text: str) -> None:
         """A section's result, on the document's tick. Under that document as Panel's current one: a pane

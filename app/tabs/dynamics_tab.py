@@ -22,7 +22,7 @@ from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, 
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
-from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, cells_table, projection_cells_frame,
+from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, FreshTable, cells_table, projection_cells_frame,
                                              projection_cells_note)
 
 NOT_COLOURED = "(none)"
@@ -47,14 +47,13 @@ class DynamicsTab(LazyTab):
         self.points_key = pn.pane.HTML("", sizing_mode="stretch_width")
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.table = pn.widgets.Tabulator(summary_frame([]), show_index=False, disabled=True, selectable=False,
-                                          titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_stretch",
-                                          # as wide as the tab, scrolling sideways: its columns are wider than the
-                                          # tab at 1024 px (laid out to its data, it ran past the page's edge)
-                                          sizing_mode="stretch_width")
+        self.table = FreshTable(summary_frame([]), None, show_index=False, disabled=True, selectable=False,
+                                titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_stretch",
+                                # as wide as the tab, scrolling sideways: its columns are wider than the tab at
+                                # 1024 px (laid out to its data, it ran past the page's edge)
+                                sizing_mode="stretch_width")
         self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES)
-        self.cells.on_click(self._on_cell_row)
+        self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES, self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")
         self._request = 0
         self.state.param.watch(self._refresh, ["model_path", "heldout_key"])
@@ -82,10 +81,10 @@ class DynamicsTab(LazyTab):
         self._colour()
         self._on_trace()
         self.status.object, self.points_key.object = PENDING, ""
-        self.table.value = summary_frame([])
+        self.table.show(summary_frame([]))
         self.body.objects = [pn.widgets.Select.from_param(self.param.colour_by, width=260), self.key,
                              self.points_key, pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
-                             self.note, self.status, self.table, self.cells_note, self.cells]
+                             self.note, self.status, self.table.box, self.cells_note, self.cells.box]
 
         def work():
             try:
@@ -106,8 +105,8 @@ class DynamicsTab(LazyTab):
         self.drawn_for = (s.model_path, s.layer)
         self.note.object = method_markdown(self.projection, s.layer, s.grammar_spec is None)
         config = cache.load_model(s.model_path).config
-        self.cells.value = projection_cells_frame(self.projection, config.hidden_size,
-                                                  ("h", "c") if config.cell == "lstm" else ("h",))
+        self.cells.show(projection_cells_frame(self.projection, config.hidden_size,
+                                               ("h", "c") if config.cell == "lstm" else ("h",)))
         self.cells_note.object = projection_cells_note(self.projection)
         return True
 
@@ -156,7 +155,7 @@ class DynamicsTab(LazyTab):
         chars = list(dict.fromkeys(p["char"] for i in numbers["inputs"] for p in i["points"]))
         self.status.object = points_markdown(numbers)
         self.points_key.object = f"<div style='font-size: 13px'>{points_key(chars)}</div>"
-        self.table.value = summary_frame(numbers["inputs"])
+        self.table.show(summary_frame(numbers["inputs"]))
         self._draw_points()
 
     def _draw_points(self) -> None:
@@ -172,7 +171,19 @@ class DynamicsTab(LazyTab):
 
 
 def summary_frame(inputs: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame({k: [repr(i[k]) if k == "char" else i[k] for i in inputs] for k in TABLE_KEYS})
+    """One row per input character, typed as when it is full even when empty: the table keeps the column
+    formatters its first frame gave it (an untyped empty frame made every column a number, the characters NaN)."""
+    def shown(k: str, v):
+        if k == "char":
+            return repr(v)
+        if k in ("largest_abs_eigenvalue", "slowest_time_constant"):
+            return "\u2013" if v is None else f"{v:.6f}" if k == "largest_abs_eigenvalue" else f"{v:,.1f}"
+        return v
+    return pd.DataFrame({k: pd.Series([shown(k, i[k]) for i in inputs],
+                                      dtype=object if k in TEXT_COLUMNS else "int64") for k in TABLE_KEYS})
+
+
+TEXT_COLUMNS = ("char", "largest_abs_eigenvalue", "slowest_time_constant")
 
 
 def method_markdown(projection, layer: int, text: bool) -> str:

@@ -36,6 +36,7 @@ from rnnscope.models.reading.trace import value_range
 
 from rnnscope.app.pages import cache, sequences
 from rnnscope.app.drawing.frame import Frame
+from rnnscope.app.pages.lazy_tab import to_document
 from rnnscope.app.pages.rows_state import RowsState
 from rnnscope.app.pages.state import AppState
 
@@ -226,6 +227,8 @@ class MatchTab(Viewer):
         except (RnnscopeError, OSError) as e:
             return self._show_matches(request, None, f"nothing to match against: {e}")
         self.status.object = reading
+        # from the worker thread, the result goes through the server's loop (to_document), never to the document
+        later = to_document(self.box.document) if self._served() else self._later
 
         def work() -> None:
             try:
@@ -233,7 +236,7 @@ class MatchTab(Viewer):
                 result, why = (found, corpus, scanned), ""
             except (RnnscopeError, OSError) as e:
                 result, why = None, f"cannot match: {e}"
-            self._later(lambda: self._show_matches(request, result, why))
+            later(lambda: self._show_matches(request, result, why))
 
         if self._served():
             threading.Thread(target=work, name="rnnscope-match", daemon=True).start()
@@ -312,7 +315,8 @@ class MatchTab(Viewer):
         self.card_buttons.visible = bool(buttons)
 
     def _later(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` now without a served page; in one, on the document's next tick (with its lock)."""
+        """Run ``fn`` now without a served page; in one, on the document's next tick (with its lock). On the
+        session's own thread only (a worker thread hands over with lazy_tab.to_document)."""
         if self._served():
             self.box.document.add_next_tick_callback(fn)
         else:

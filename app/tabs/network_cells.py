@@ -17,18 +17,44 @@ AUTOMATON_TITLES = {"cell": "cell", "eta2": "eta\u00b2", "null_99": "null p99", 
 PROJECTION_TITLES = {"cell": "cell", "entry": "entry", "PC1": "PC1 loading", "PC2": "PC2 loading",
                      "share": "share of the plane"}
 PROJECTION_ROWS = 10        # the entries shown: a 128-cell LSTM's state has 256
+# Empty frames typed as when full: a table keeps the column formatters of the first frame it was given.
+AUTOMATON_TYPES = {"cell": "int64", "eta2": "float64", "null_99": "float64", "highest": object, "high_mean": "float64",
+                   "lowest": object, "low_mean": "float64"}
+PROJECTION_TYPES = {"cell": "int64", "entry": object, "PC1": "float64", "PC2": "float64", "share": "float64"}
 
 
-def cells_table(frame: pd.DataFrame, titles: dict) -> pn.widgets.Tabulator:
-    return pn.widgets.Tabulator(frame, show_index=False, disabled=True, selectable=False, titles=titles,
-                                layout="fit_data_table", sortable=False)
+class FreshTable:
+    """A table drawn anew, whole, for each frame it shows (``box`` holds it in the page). A Tabulator drawn in the
+    browser with no rows and then given rows whose columns it already has shows none of them (seen in Chromium:
+    the header, no rows, for good); one whose columns change is rebuilt by the browser, so untyped empty frames
+    hid the bug while showing every text column as NaN (the first frame's number formatters kept)."""
+
+    def __init__(self, frame: pd.DataFrame, on_click=None, **options):
+        self.options, self.on_click = options, on_click
+        self.box = pn.Column(sizing_mode="stretch_width")
+        self.show(frame)
+
+    @property
+    def value(self) -> pd.DataFrame:
+        return self.table.value
+
+    def show(self, frame: pd.DataFrame) -> None:
+        self.table = pn.widgets.Tabulator(frame, **self.options)
+        if self.on_click is not None:
+            self.table.on_click(self.on_click)
+        self.box.objects = [self.table]
+
+
+def cells_table(frame: pd.DataFrame, titles: dict, on_click) -> FreshTable:
+    return FreshTable(frame, on_click, show_index=False, disabled=True, selectable=False, titles=titles,
+                      layout="fit_data_table", sortable=False)
 
 
 def automaton_cells_frame(dfa: Dfa | None, cs: CellStates | None) -> pd.DataFrame:
     """Every cell by eta² (highest first), with its null and the visited states where its mean is highest and
     lowest (named by the grammar state they stand for)."""
     if dfa is None or cs is None:
-        return pd.DataFrame({k: [] for k in AUTOMATON_TITLES})
+        return typed([], AUTOMATON_TYPES)
     visited = np.flatnonzero(cs.counts)
     names = [dfa.names[s].split(" (after ")[0] if dfa.names else f"state {s}" for s in range(dfa.n_states)]
     rows = []
@@ -39,13 +65,13 @@ def automaton_cells_frame(dfa: Dfa | None, cs: CellStates | None) -> pd.DataFram
                      "null_99": round(float(cs.null_99[cell]), 4),
                      "highest": names[hi], "high_mean": round(float(cs.means[cell, hi]), 3),
                      "lowest": names[lo], "low_mean": round(float(cs.means[cell, lo]), 3)})
-    return pd.DataFrame(rows, columns=list(AUTOMATON_TITLES))
+    return typed(rows, AUTOMATON_TYPES)
 
 
 def projection_cells_frame(projection: Projection | None, hidden_size: int, parts: tuple[str, ...]) -> pd.DataFrame:
     """The PROJECTION_ROWS state entries (a cell's h, or c) with the largest share of the projection's plane."""
     if projection is None:
-        return pd.DataFrame({k: [] for k in PROJECTION_TITLES})
+        return typed([], PROJECTION_TYPES)
     shares = plane_shares(projection)
     rows = []
     for i in ranked(shares)[:PROJECTION_ROWS]:
@@ -53,7 +79,11 @@ def projection_cells_frame(projection: Projection | None, hidden_size: int, part
         loads = projection.components[:, i]
         rows.append({"cell": cell, "entry": f"{part} {cell}", "PC1": round(float(loads[0]), 3),
                      "PC2": round(float(loads[1]), 3), "share": round(float(shares[i]), 4)})
-    return pd.DataFrame(rows, columns=list(PROJECTION_TITLES))
+    return typed(rows, PROJECTION_TYPES)
+
+
+def typed(rows: list[dict], types: dict) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series([r[k] for r in rows], dtype=t) for k, t in types.items()})
 
 
 def automaton_cells_note(cs: CellStates, view: str, layer: int) -> str:

@@ -20,7 +20,7 @@ from rnnscope.analysis.decode.report import probe_plot
 from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.pages import cache
-from rnnscope.app.pages.lazy_tab import LazyTab
+from rnnscope.app.pages.lazy_tab import LazyTab, to_document
 from rnnscope.app.pages.state import AppState
 
 CARD_CELLS = 5          # cells per probe offered a card button, largest weight first
@@ -69,11 +69,12 @@ class ProbesTab(LazyTab):
                 found = cache.ngram_baselines(path, key=key)
             except RnnscopeError:
                 found = {}
-            doc.add_next_tick_callback(lambda: apply(found))
+            hand(lambda: apply(found))
 
         if doc is None or doc.session_context is None:       # plain Python (tests, a notebook): at once
             apply(cache.ngram_baselines(path, key=key))
         else:
+            hand = to_document(doc)
             threading.Thread(target=work, name="rnnscope-ngram", daemon=True).start()
 
     def _show(self) -> None:
