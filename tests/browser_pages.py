@@ -84,6 +84,30 @@ CANVAS_COLOURS = """el => {
   }
   return best;
 }"""
+# What shows past the viewport's right edge, through the shadow roots: "TAG.class (right px)" of each element whose
+# box runs past it, and of each element holding text of its own that runs out of its box past it (a line of
+# preformatted text past its pane) where that box does not scroll. A box scrolled sideways or clipped by a parent
+# (overflow other than visible: Bokeh's frame clips a glyph's layer, a table's holder scrolls its rows), a parent
+# that ends inside the viewport, counts only as far as that parent shows it.
+OVERFLOW = """() => {
+  const out = [];
+  const walk = (el, clip) => {
+    const r = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (el.offsetParent !== null && r.width > 0) {
+      const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      const scrolls = style.overflowX !== "visible";
+      const right = Math.min(clip, Math.max(r.right, text && !scrolls ? r.left + el.scrollWidth : 0));
+      if (right > innerWidth + 1) out.push(el.tagName + "." + el.className + " (right " + Math.round(right) + ")");
+    }
+    // the template's own scrolling areas reach the viewport's edge: what they hide past it is what is looked for
+    const clips = style.overflowX !== "visible" && r.right < innerWidth - 1;
+    const inner = clips ? Math.min(clip, r.right) : clip;
+    for (const c of el.children) walk(c, inner);
+    if (el.shadowRoot) for (const c of el.shadowRoot.children) walk(c, inner);
+  };
+  walk(document.documentElement, Infinity);
+  return out.slice(0, 8);
+}"""
 # True once every Bokeh view on the page (connected to the document's DOM) has finished drawing: what a
 # screenshot waits for after a resize or a redraw (not a fixed time). A view that never finishes fails the
 # wait at its timeout rather than hanging the test (a promise awaited by `evaluate` has no timeout).

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from browser_fixtures import PAGE_TIMEOUT_MS, screenshot
-from browser_pages import SETTLED, TWO_FRAMES
+from browser_pages import OVERFLOW, SETTLED, TWO_FRAMES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,17 +26,7 @@ CARD_TEXT = """() => {
   walk(document);
   return out;
 }"""
-# Elements wider than the viewport (their right edge past it), through the shadow roots.
-OVERFLOW = """() => {
-  const out = [];
-  const walk = root => root.querySelectorAll("*").forEach(el => {
-    if (el.shadowRoot) walk(el.shadowRoot);
-    const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.right > innerWidth + 1 && el.offsetParent !== null) out.push(el.tagName + "." + el.className);
-  });
-  walk(document);
-  return out.slice(0, 5);
-}"""
+
 
 
 def card_text(page) -> str:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import panel as pn
+from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 from tornado.ioloop import IOLoop
 
@@ -48,7 +50,7 @@ class LazyTab(Viewer):
             return
         self._opening = True
         self.computing.visible = True
-        doc.add_next_tick_callback(self._first_refresh)
+        doc.add_next_tick_callback(partial(_under, doc, self._first_refresh))
 
     def _first_refresh(self) -> None:
         # Opened only now: a change watched while the note was up is computed here, not twice.
@@ -86,13 +88,14 @@ def to_document(doc) -> Callable[[Callable[[], None]], None]:
     lost its callback lists, and the call raises inside Bokeh's curdoc patch, which then never pops the dead
     document -- every later ``curdoc()`` in the process (an export, any session's) raises "Patched curdoc has
     been previously destroyed". The hand-over goes through the server's IOLoop instead (thread-safe), and
-    the check runs there, on the thread that tears sessions down, so it cannot be overtaken."""
+    the check runs there, on the thread that tears sessions down, so it cannot be overtaken. ``fn`` runs under
+    the document as Panel's current one (``_under``)."""
     loop = IOLoop.current()
 
     def hand(fn: Callable[[], None]) -> None:
         def on_loop() -> None:
             if doc.session_context is not None:
-                doc.add_next_tick_callback(fn)
+                doc.add_next_tick_callback(partial(_under, doc, fn))
         loop.add_callback(on_loop)
     return hand
 
@@ -100,6 +103,14 @@ def to_document(doc) -> Callable[[Callable[[], None]], None]:
 def session_ended(doc) -> bool:
     """Whether the served session of ``doc`` has ended (a worker thread stops computing for it)."""
     return doc.session_context is None
+
+
+def _under(doc, fn, *args) -> None:
+    """``fn(*args)`` on the document's tick, under that document as Panel's current one: a pane made or changed
+    without it is drawn with Panel's stylesheets from its CDN (loading.css, markdown.css), which the page must
+    never ask for."""
+    with set_curdoc(doc):
+        fn(*args)
 
 
 def dynamic_tabs(*tabs: tuple[str, object], **params) -> pn.Tabs:

@@ -124,10 +124,12 @@ class AblationTab(Viewer):
                                  f"(intact loss {intact:.4f} nats/char), largest rise first.")
 
     def __panel__(self):
-        return pn.Column(pn.Row(pn.widgets.Select.from_param(self.param.mode, width=200),
-                                pn.widgets.FloatInput.from_param(self.param.value, width=120),
-                                pn.widgets.Button.from_param(self.param.run, button_type="primary"),
-                                pn.widgets.Button.from_param(self.param.rank)),
+        # a FlexBox: the buttons wrap under the inputs where the tab is narrow (1024 px), not past its edge
+        return pn.Column(pn.FlexBox(pn.widgets.Select.from_param(self.param.mode, width=200),
+                                    pn.widgets.FloatInput.from_param(self.param.value, width=120),
+                                    pn.widgets.Button.from_param(self.param.run, button_type="primary", align="end"),
+                                    pn.widgets.Button.from_param(self.param.rank, align="end"),
+                                    sizing_mode="stretch_width"),
                          self.picked_panel, self.rank_panel, sizing_mode="stretch_width")
 
 

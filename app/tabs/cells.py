@@ -56,7 +56,7 @@ class CellsTab(LazyTab):
         self.table = labels_table(height=360)
         self.table.on_click(self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
-        self.profiles = pn.Row()
+        self.profiles = pn.FlexBox(sizing_mode="stretch_width")      # side by side where they fit, else wrapped
         self.state.param.watch(self._refresh, ["model_path", "view", "layer", "heldout_key"])
 
     def _refresh(self, *events) -> None:

@@ -187,8 +187,9 @@ class ColouredBeside(ColouredTextTab):
         # Not a LazyTab's column (stretching, with a "Computing" note): a fixed width beside the heatmap,
         # shown only while the model shown reads text.
         # The text high on the first screen: what chose the cell above it, the choice and the span's note under it
-        controls = pn.Row(pn.widgets.Select.from_param(self.param.cell, width=200),
-                          pn.widgets.Checkbox.from_param(self.param.visible_only, margin=(28, 10, 0, 10)))
+        # (the choice over the checkbox: side by side, the checkbox's label ran past the column's edge)
+        controls = pn.Column(pn.widgets.Select.from_param(self.param.cell, width=200),
+                             pn.widgets.Checkbox.from_param(self.param.visible_only, margin=(0, 10, 5, 10)))
         return pn.Column(pn.pane.Markdown("#### Coloured text", margin=(0, 10)), self.why, self.text, controls,
                          self.note, width=BESIDE_PX, visible=pn.bind(bool, self.state.param.text_model))
 

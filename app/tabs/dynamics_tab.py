@@ -48,7 +48,10 @@ class DynamicsTab(LazyTab):
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.table = FreshTable(summary_frame([]), None, show_index=False, disabled=True, selectable=False,
-                                          titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_table")
+                                titles={k: TITLES.get(k, k) for k in TABLE_KEYS}, layout="fit_data_stretch",
+                                # as wide as the tab, scrolling sideways: its columns are wider than the tab at
+                                # 1024 px (laid out to its data, it ran past the page's edge)
+                                sizing_mode="stretch_width")
         self.cells_note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.cells = cells_table(projection_cells_frame(None, 0, ()), PROJECTION_TITLES, self._on_cell_row)
         self.body = pn.Column(sizing_mode="stretch_width")

@@ -14,15 +14,22 @@ from rnnscope.models.network.summary import summary
 from rnnscope.app.pages import cache
 
 PREDICTED_TRIPLES = 10
+# The equations' lines are longer than the tab is wide at 1024 px: the text scrolls sideways in its own box rather
+# than running past the page's edge (wrapped, an equation's line would break mid-term).
+SCROLLS = [":host { width: 100%; } pre { overflow-x: auto; max-width: 100%; }"]
 
 
 def model_view(path: str) -> pn.Column:
     model = cache.load_model(path)
-    parts = [pn.pane.Markdown("#### Summary and equations"), pn.pane.Str(summary(model))]
+    parts = [pn.pane.Markdown("#### Summary and equations"), text(summary(model))]
     if is_sum3(model):
         parts += [pn.pane.Markdown("#### Weights: what the sum3 model learned (seed 000)"),
-                  pn.pane.Str(weights_view(model))]
+                  text(weights_view(model))]
     return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+def text(lines: str) -> pn.pane.Str:
+    return pn.pane.Str(lines, sizing_mode="stretch_width", stylesheets=SCROLLS)
 
 
 def weights_view(model) -> str:
