@@ -158,10 +158,13 @@ class CellCard(pn.viewable.Viewer):
     def _paint(self) -> None:
         if not self.shown():
             return
-        self.heading.object = self._heading
-        for key, section in self.sections.items():
-            self.panes[key].object = self.texts.get(key, "")
-            section.visible = self._visible[key]
+        # One message to the browser, the heading last: a heading naming the new cell over the last card's
+        # sections (its Explain breakdown among them) was seen for a moment between two messages.
+        with pn.io.hold():
+            for key, section in self.sections.items():
+                self.panes[key].object = self.texts.get(key, "")
+                section.visible = self._visible[key]
+            self.heading.object = self._heading
 
     def reveal(self) -> None:
         """The card's tab is shown now: paint what was found while it was not."""
