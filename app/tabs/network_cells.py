@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import panel as pn
 
 from rnnscope.analysis.automaton.cell_states import CellStates
 from rnnscope.analysis.dynamics.cell_roles import plane_shares, ranked
 from rnnscope.analysis.dynamics.projection import Projection
 from rnnscope.grammar.dfa import Dfa
+
+from rnnscope.app.tabs.fresh_table import FreshTable
 
 AUTOMATON_TITLES = {"cell": "cell", "eta2": "eta\u00b2", "null_99": "null p99", "highest": "highest in",
                     "high_mean": "mean", "lowest": "lowest in", "low_mean": "mean "}
@@ -21,28 +22,6 @@ PROJECTION_ROWS = 10        # the entries shown: a 128-cell LSTM's state has 256
 AUTOMATON_TYPES = {"cell": "int64", "eta2": "float64", "null_99": "float64", "highest": object, "high_mean": "float64",
                    "lowest": object, "low_mean": "float64"}
 PROJECTION_TYPES = {"cell": "int64", "entry": object, "PC1": "float64", "PC2": "float64", "share": "float64"}
-
-
-class FreshTable:
-    """A table drawn anew, whole, for each frame it shows (``box`` holds it in the page). A Tabulator drawn in the
-    browser with no rows and then given rows whose columns it already has shows none of them (seen in Chromium:
-    the header, no rows, for good); one whose columns change is rebuilt by the browser, so untyped empty frames
-    hid the bug while showing every text column as NaN (the first frame's number formatters kept)."""
-
-    def __init__(self, frame: pd.DataFrame, on_click=None, **options):
-        self.options, self.on_click = options, on_click
-        self.box = pn.Column(sizing_mode="stretch_width")
-        self.show(frame)
-
-    @property
-    def value(self) -> pd.DataFrame:
-        return self.table.value
-
-    def show(self, frame: pd.DataFrame) -> None:
-        self.table = pn.widgets.Tabulator(frame, **self.options)
-        if self.on_click is not None:
-            self.table.on_click(self.on_click)
-        self.box.objects = [self.table]
 
 
 def cells_table(frame: pd.DataFrame, titles: dict, on_click) -> FreshTable:
