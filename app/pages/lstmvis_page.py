@@ -75,8 +75,7 @@ class LstmvisCellsTab(LazyTab):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = labels_table(height=320)
-        self.table.on_click(self._on_click)
+        self.table = labels_table(320, self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.state.param.watch(self._refresh, ["states"])
 
@@ -87,7 +86,7 @@ class LstmvisCellsTab(LazyTab):
         if not s.source.data.annotations:
             self.note.object = "No meta tracks in this directory: nothing to label the cells against."
             return
-        self.table.value = labels_table_frame(s.cell_labels())
+        self.table.show(labels_table_frame(s.cell_labels()))
         self.note.object = (
             f"Each cell of **{s.states[0]}, layer {s.states[1]}** against the meta tracks "
             f"({', '.join(s.source.data.annotations)}), over all {len(s.source):,} steps of the file. Statistic: "
@@ -98,7 +97,7 @@ class LstmvisCellsTab(LazyTab):
         self.state.plot_cell(int(self.table.value.iloc[event.row]["cell"]))
 
     def _layout(self):
-        return pn.Column(self.note, self.table, sizing_mode="stretch_width")
+        return pn.Column(self.note, self.table.box, sizing_mode="stretch_width")
 
 
 class MetaTracks:

@@ -18,6 +18,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.app.pages import cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
+from rnnscope.app.tabs.fresh_table import FreshTable
 
 COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "score": "score",
            "explained": "share explained"}
@@ -39,13 +40,15 @@ def labels_table_frame(labels: list[CellLabel]) -> pd.DataFrame:
     return frame[[c for c in frame.columns if c != "label"] + ["label"]]
 
 
-def labels_table(height: int) -> pn.widgets.Tabulator:
-    """The empty labels table both pages' Cells tabs fill. Fixed widths cut the titles ("stati…", "share e…")
-    and cannot hold a label longer than the tab (a meta track's categories named in full): laid out by
-    labels_table_frame, the numbers take their width and the label column what is left, wrapping (textarea)."""
-    return pn.widgets.Tabulator(labels_table_frame([]), show_index=False, disabled=True, selectable=False,
-                                titles=COLUMNS, sizing_mode="stretch_width", height=height, header_filters=False,
-                                layout="fit_data_stretch", formatters={"label": {"type": "textarea"}})
+def labels_table(height: int, on_click) -> FreshTable:
+    """The empty labels table both pages' Cells tabs fill (``show``), drawn anew with its rows: they arrive after
+    the tab is on screen, and a Tabulator drawn empty showed none of them (seen in Chromium, on a loaded
+    machine). Fixed widths cut the titles ("stati…", "share e…") and cannot hold a label longer than the tab (a
+    meta track's categories named in full): laid out by labels_table_frame, the numbers take their width and the
+    label column what is left, wrapping (textarea)."""
+    return FreshTable(labels_table_frame([]), on_click, show_index=False, disabled=True, selectable=False,
+                      titles=COLUMNS, sizing_mode="stretch_width", height=height, header_filters=False,
+                      layout="fit_data_stretch", formatters={"label": {"type": "textarea"}})
 
 
 class CellsTab(LazyTab):
@@ -53,8 +56,7 @@ class CellsTab(LazyTab):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = labels_table(height=360)
-        self.table.on_click(self._on_click)
+        self.table = labels_table(360, self._on_click)
         self.note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.profiles = pn.FlexBox(sizing_mode="stretch_width")      # side by side where they fit, else wrapped
         self.state.param.watch(self._refresh, ["model_path", "view", "layer", "heldout_key"])
@@ -66,11 +68,11 @@ class CellsTab(LazyTab):
         try:
             labels, profiles, ann, low_high = cache.cell_labels(s.model_path, s.view, s.layer, key=s.heldout_key)
         except RnnscopeError as e:
-            self.table.value = labels_table_frame([])
+            self.table.show(labels_table_frame([]))
             self.profiles.objects = []
             self.note.object = f"No labels for this model: {e}"
             return
-        self.table.value = labels_table_frame(labels)
+        self.table.show(labels_table_frame(labels))
         self.note.object = (
             f"Each cell of **{s.view}**, layer {s.layer}, on the first {cache.LABEL_CHARS:,} characters of the "
             "held-out stream read in context. Statistic: **r** = Pearson correlation, **MI** = mutual information "
@@ -86,4 +88,4 @@ class CellsTab(LazyTab):
         self.state.inspect(cell, self.state.layer)
 
     def _layout(self):
-        return pn.Column(self.note, self.table, self.profiles, sizing_mode="stretch_width")
+        return pn.Column(self.note, self.table.box, self.profiles, sizing_mode="stretch_width")
