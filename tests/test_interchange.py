@@ -4,16 +4,19 @@ model's code is found exactly, nothing extra, in either layer; and on the shippe
 with the oracle's (analysis/intervene/causal.py): the same 8 cells."""
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from hand_built import CODE, depth_reader
 
-from rnnscope.analysis.decode.probing import interchange_code
+from rnnscope.analysis.decode.probing import interchange_code, pairing
 from rnnscope.analysis.describe.text_annotations import text_annotations
 from rnnscope.analysis.intervene.causal import Readout
 from rnnscope.analysis.intervene.interchange import (COMPLETE_SHARE, _Patcher, annotation_codes, interchange_pairs,
-                                                    search)
+                                                    search, strata)
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.reading.tracer import trace
 
@@ -80,7 +83,8 @@ def test_a_hand_built_models_depth_code_is_found_exactly(layers, layer):
     assert code.score[2] == pytest.approx(1.0, abs=1e-9) and 0 < code.score[1] < COMPLETE_SHARE
     assert code.null_mean[2] < 0.5 and code.gap_nats > 0.01
     d = code.to_dict()
-    assert d["cells"] == code.cells and len(d["score"]) == len(d["null_p99"]) == 3 and d["matched_on"] == "char"
+    assert d["cells"] == code.cells and len(d["score"]) == len(d["null_p99"]) == 3
+    assert d["matched_on"] == "char and the 2 before it"      # text: the last three characters shared
 
 
 def test_an_annotation_the_model_does_not_read_cannot_be_closed():
@@ -121,3 +125,27 @@ def test_on_the_shipped_gru_it_finds_the_oracle_searchs_8_cells(default_model):
     assert oracle.complete_size == swapped.complete_size == 8
     assert sorted(swapped.cells) == sorted(oracle.cells[:8])
     assert swapped.score[8] > swapped.null_p99[8] and swapped.score[7] < COMPLETE_SHARE
+
+
+def test_strata_pair_positions_that_share_the_characters_and_the_held_values():
+    chars = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 1])
+    held = np.array([5, 5, 5, 5, 5, 5, 6, 6, 6, -1])
+    s = strata(chars, 1, (held,))
+    assert s[0] == -1 and s[9] == -1              # no character before the first; no held value at the last
+    # (current, previous, held): 1 = (1, 0, 5) at 1 and 4; 2 = (2, 1, 5) at 2 and 5; at 7 and 8 held is 6
+    assert s[1] == s[4] and s[2] == s[5] and s[7] != s[1] and s[8] != s[2] and len(set(s[1:9])) == 6
+    np.testing.assert_array_equal(strata(chars), chars)    # the current character alone: its own codes' order
+
+
+def test_text_pairs_share_the_last_three_characters_and_the_other_variables():
+    text = Path(textwrap.__file__).read_text(encoding="utf-8")[:30_000]     # Python source nobody here wrote
+    ann = text_annotations(text)
+    st, said = pairing(ann, "bracket_depth")
+    assert said == "char and the 2 before it, in_string, indentation"
+    base, source = interchange_pairs(annotation_codes(ann["bracket_depth"]), st, 10_000)
+    assert len(base) > 100
+    for b, s in zip(base, source):
+        assert text[b - 2:b + 1] == text[s - 2:s + 1]
+        assert ann["bracket_depth"].values[b] != ann["bracket_depth"].values[s]
+        for held in ("in_string", "indentation"):
+            assert ann[held].values[b] == ann[held].values[s]

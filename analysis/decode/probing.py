@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.data.heldout import HeldOut
 from rnnscope.models.reading.trace import Trace, value_range
@@ -40,6 +42,8 @@ TEXT_PROBE_TARGETS = ("in_string", "bracket_level", "next_char_class")
 # the state must carry past the current character -- a string, brackets and indentation left open.
 CAUSAL_TARGETS = ("depth",)
 TEXT_CAUSAL_TARGETS = ("in_string", "bracket_depth", "indentation")
+# Text pairs share the last TEXT_CONTEXT + 1 characters and the other TEXT_CAUSAL_TARGETS (interchange.py says why)
+TEXT_CONTEXT = 2
 NO_ORACLE = "a text has no exact oracle (only the grammar's next-character distribution is known)"
 SCHEMA_VERSION = 1
 
@@ -89,14 +93,29 @@ def depth_code(model, tr: Trace, ann: Annotations, held: HeldOut, layer: int | N
 def interchange_code(model, tr: Trace, ann: Annotations, name: str, layer: int | None = None,
                      max_pairs: int = 500, max_cells: int = 32, seed: int = 0) -> interchange.InterchangeCode:
     """The causal code of annotation ``name`` in ``layer`` (default the top one) by interchange between
-    contexts that read the same character (analysis/intervene/interchange.py)."""
+    contexts that read the same character -- for text, the same last TEXT_CONTEXT + 1 characters with the other
+    TEXT_CAUSAL_TARGETS equal too (analysis/intervene/interchange.py)."""
     if name not in ann.names():
         raise RnnscopeError(f"no annotation {name!r} for this data; it has {ann.names()}")
     layer = tr.num_layers - 1 if layer is None else layer
     cell_states = [g["c"] for g in tr.gates] if tr.cell == "lstm" else None
     readout = layer_readout(model, tr.hidden, cell_states, layer)
-    return interchange.search(tr.hidden[layer], interchange.annotation_codes(ann[name]), ann["char"].values, readout,
-                              name, layer, max_pairs, max_cells, seed)
+    strata, matched_on = pairing(ann, name)
+    return interchange.search(tr.hidden[layer], interchange.annotation_codes(ann[name]), strata, readout,
+                              name, layer, max_pairs, max_cells, seed, matched_on)
+
+
+def pairing(ann: Annotations, name: str) -> tuple[np.ndarray, str]:
+    """Which positions may pair when ``name`` is interchanged, and in words: the grammar's (one state variable,
+    depth) share the current character; text contexts also the TEXT_CONTEXT characters before it, and when
+    ``name`` is one of the TEXT_CAUSAL_TARGETS the values of the other two (another annotation may be part of
+    one of them, as paren_depth is of bracket_depth: it could not differ with them held)."""
+    chars = ann["char"].values
+    if not set(TEXT_CAUSAL_TARGETS) <= set(ann.names()):
+        return np.asarray(chars, np.int64), "char"
+    held = [t for t in TEXT_CAUSAL_TARGETS if t != name] if name in TEXT_CAUSAL_TARGETS else []
+    strata = interchange.strata(chars, TEXT_CONTEXT, tuple(interchange.annotation_codes(ann[t]) for t in held))
+    return strata, ", ".join([f"char and the {TEXT_CONTEXT} before it", *held])
 
 
 def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int = 20_000,

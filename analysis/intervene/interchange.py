@@ -4,7 +4,12 @@ docs/methods.md, Causal codes).
 causal.py sets a variable to a value and compares the model with the grammar's oracle. Text has no
 oracle, but it has contexts: take pairs of held-out positions, a *base* and a *source*, that read the
 same character and differ in the annotation A -- the input gives nothing away, so whatever moves the
-prediction came from the state. Patch a set S of one layer's cells from the source's state into the
+prediction came from the state. Which positions may pair is a *stratum* per position (``strata``): the
+current character, and for text also the characters just before it and the other annotated variables, held
+equal. Two text contexts that share only their last character differ in everything else, and the cells that
+carry the most of it (the line position, the word being written) were found first for every annotation alike;
+with the last three characters and the other variables equal, the search finds the annotation's own cells.
+Patch a set S of one layer's cells from the source's state into the
 base's, read the next-character distribution (causal.py's Readout: the decoder, and the layers above
 stepped once from the base's own state one step earlier), and score the share of the KL gap closed:
 
@@ -44,10 +49,11 @@ class InterchangeCode:
     complete_size: int | None         # the smallest k with score[k] >= COMPLETE_SHARE (None: not within the search)
     pairs: int
     gap_nats: float                   # mean KL(p_source || p_base) over the pairs: what there is to close
+    matched_on: str = "char"          # what base and source share (``strata``'s description)
 
     def to_dict(self) -> dict:
         r = lambda xs: [round(float(x), 5) for x in xs]     # noqa: E731
-        return {"annotation": self.annotation, "layer": self.layer, "matched_on": "char", "pairs": self.pairs,
+        return {"annotation": self.annotation, "layer": self.layer, "matched_on": self.matched_on, "pairs": self.pairs,
                 "gap_nats": round(self.gap_nats, 5), "cells": self.cells, "score": r(self.score),
                 "null_mean": r(self.null_mean), "null_p99": r(self.null_p99), "null_draws": NULL_DRAWS,
                 "complete_size": self.complete_size, "complete_share": COMPLETE_SHARE}
@@ -64,9 +70,25 @@ def annotation_codes(ann) -> np.ndarray:
     return codes
 
 
-def interchange_pairs(codes: np.ndarray, chars: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def strata(chars: np.ndarray, before: int = 0, held: tuple[np.ndarray, ...] = ()) -> np.ndarray:
+    """[T] one int per position, equal where the current character, the ``before`` characters before it and
+    every code of ``held`` (annotation_codes of the variables held equal) are all equal; -1 where one is missing
+    (the stream's first ``before`` positions, an annotation without a value): such positions do not pair."""
+    chars = np.asarray(chars, np.int64)
+    columns = [np.concatenate([np.full(k, -1, np.int64), chars[:len(chars) - k]]) for k in range(before + 1)]
+    columns += [np.asarray(h, np.int64) for h in held]
+    table = np.stack(columns, axis=1)
+    ok = (table >= 0).all(axis=1)
+    out = np.full(len(chars), -1, np.int64)
+    out[ok] = np.unique(table[ok], axis=0, return_inverse=True)[1].ravel()
+    return out
+
+
+def interchange_pairs(codes: np.ndarray, chars: np.ndarray, count: int, seed: int = 0,
+                      matched_on: str = "char") -> tuple[np.ndarray, np.ndarray]:
     """(base, source) positions, at most ``count`` pairs: each base drawn without replacement among the
-    positions whose character also occurs with another code, its source uniformly among those."""
+    positions whose character (or stratum: ``strata``) also occurs with another code, its source uniformly
+    among those."""
     codes, chars = np.asarray(codes, np.int64), np.asarray(chars, np.int64)
     ok = np.flatnonzero((codes >= 0) & (chars >= 0))
     order = ok[np.lexsort((codes[ok], chars[ok]))]                 # by character, then code within it
@@ -76,8 +98,8 @@ def interchange_pairs(codes: np.ndarray, chars: np.ndarray, count: int, seed: in
     others = (ch_hi - ch_lo) - (same_hi - same_lo)                 # same character, another code
     eligible = np.flatnonzero(others > 0)
     if len(eligible) == 0:
-        raise RnnscopeError("no two positions read the same character with different values of the annotation: "
-                            "nothing to interchange (read more characters)")
+        raise RnnscopeError(f"no two positions that share what a pair must share ({matched_on}) have different "
+                            "values of the annotation: nothing to interchange (read more characters)")
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(eligible, min(count, len(eligible)), replace=False))
     k = ch_lo[pick] + (rng.random(len(pick)) * others[pick]).astype(np.int64)
@@ -86,11 +108,12 @@ def interchange_pairs(codes: np.ndarray, chars: np.ndarray, count: int, seed: in
 
 
 def search(states: np.ndarray, codes: np.ndarray, chars: np.ndarray, readout: Readout, name: str, layer: int = 0,
-           max_pairs: int = 500, max_cells: int = 32, seed: int = 0) -> InterchangeCode:
+           max_pairs: int = 500, max_cells: int = 32, seed: int = 0, matched_on: str = "char") -> InterchangeCode:
     """``states`` [T, H] of the intervened layer (read in context); ``codes`` [T] the annotation's codes
-    (annotation_codes); ``chars`` [T] the current character's codes; ``readout``: from that layer's
-    state to logits (causal.layer_readout). The greedy search stops at the complete code or ``max_cells``."""
-    base, source = interchange_pairs(codes, chars, max_pairs, seed)
+    (annotation_codes); ``chars`` [T] the current character's codes, or the strata that pair (``strata``,
+    described by ``matched_on``); ``readout``: from that layer's state to logits (causal.layer_readout). The
+    greedy search stops at the complete code or ``max_cells``."""
+    base, source = interchange_pairs(codes, chars, max_pairs, seed, matched_on)
     patch = _Patcher(readout, states, base, source)
     if patch.gap < MIN_GAP:
         raise RnnscopeError(f"pairs that differ in {name} predict the same next character (mean KL "
@@ -109,7 +132,7 @@ def search(states: np.ndarray, codes: np.ndarray, chars: np.ndarray, readout: Re
     orders = np.stack([rng.permutation(H)[:len(chosen)] for _ in range(NULL_DRAWS)])
     null = np.concatenate([np.zeros((NULL_DRAWS, 1)), patch.prefix_scores(orders)], axis=1)   # [draws, k + 1]
     return InterchangeCode(name, layer, chosen, scores, null.mean(axis=0).tolist(),
-                           np.quantile(null, 0.99, axis=0).tolist(), complete, len(base), patch.gap)
+                           np.quantile(null, 0.99, axis=0).tolist(), complete, len(base), patch.gap, matched_on)
 
 
 class _Patcher:

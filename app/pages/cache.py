@@ -130,9 +130,10 @@ def cell_labels(path: str | Path, view: str, layer: int, chars: int = LABEL_CHAR
         return _labels(str(path), stamp(path), view, layer, chars, key)
 
 
-# The version of the probes' numbers kept on disk (app/pages/stored.py): bump it when analysis/decode/probes.py
-# or ngram.py changes what they compute, so results of the old method are not read back.
-PROBES_VERSION = 2
+# The version of the probes' and causal codes' numbers kept on disk (app/pages/stored.py): bump it when
+# analysis/decode/probes.py, ngram.py or the interchange pairing changes what they compute, so results of the
+# old method are not read back. 3: text interchange pairs share their last three characters.
+PROBES_VERSION = 3
 
 
 def _result_key(path: str, mtime: float, chars: int, key: tuple | None = None) -> tuple:
