@@ -131,3 +131,25 @@ def test_probes_are_kept_on_disk_and_read_back_by_the_next_server(default_model,
     monkeypatch.undo()
     assert cache.probes(path) == first and stored.json.loads(kept[0].read_text())["result"] == first
     assert stored.result_path("probes", 1, 2) != stored.result_path("probes", 1, 3)    # the key decides the file
+
+
+def test_the_probes_show_before_their_curves_and_the_curves_join_them(default_model, monkeypatch):
+    """The tab's first view is the probes and their references (three fits per target); the accuracy-vs-k
+    curves (a refit per k) join it when measured: what the tab shows while ``cache.probes`` runs is recorded."""
+    tab = ProbesTab(state=AppState(default_model))
+    seen = {}
+    measure = cache.probes
+
+    def recording(*args, **kw):
+        seen["table"], seen["notes"] = tab.body.objects[0].object, tab.body.objects[1].object
+        seen["plots"] = len(tab.body.objects[2].objects)
+        return measure(*args, **kw)
+    monkeypatch.setattr(cache, "probes", recording)
+    tab.open()
+    heads, whole = cache.probe_heads(tab.state.model_path), measure(tab.state.model_path)
+    assert seen["plots"] == 0 and "computing\u2026" in seen["notes"] and "<td>\u2026</td>" in seen["table"]
+    for head, p in zip(heads, whole):
+        assert f"<b>{p['accuracy']:.3f}</b>" in seen["table"]           # the headline numbers at once
+        assert {k: v for k, v in head.items() if k != "exact_accuracy"} == p | {"accuracy_by_k": None,
+                                                                               "cells_needed_99": None}
+    assert len(tab.body.objects[2].objects) == len(whole) and "computing\u2026" not in tab.body.objects[1].object

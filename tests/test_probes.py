@@ -10,7 +10,7 @@ import torch
 
 from rnnscope import grammar
 from rnnscope.analysis.describe.annotations import grammar_annotations
-from rnnscope.analysis.decode.probes import control_labels, probe, train_probe
+from rnnscope.analysis.decode.probes import accuracy_curve, control_labels, probe, train_probe
 from rnnscope.models.network import checkpoint
 from rnnscope.models.data.heldout import heldout_of
 from rnnscope.models.network.model import CharRNN
@@ -43,6 +43,22 @@ def test_a_state_holding_depth_in_one_cell_is_read_perfectly_from_that_cell():
     assert result.accuracy > 0.99
     assert result.cell_order[0] == 3 and result.cells_needed_99 == 1
     assert result.accuracy_by_k[0] > 0.99 and len(result.accuracy_by_k) == 6
+
+
+def test_the_probe_without_its_curve_then_the_curve_is_the_whole_probe():
+    """What the page shows first (the probe and its references) and what joins it (the curve) are ``probe``'s."""
+    rng = np.random.default_rng(5)
+    states = rng.normal(size=(len(TEXT), 40))
+    states[:, 7] = DEPTH + 0.3 * rng.normal(size=len(TEXT))
+    target = DEPTH.copy()
+    target[::17] = -1                                           # MISSING positions: left out by both
+    whole = probe(states, target, CHARS, "depth")
+    head = probe(states, target, CHARS, "depth", curve=False)
+    assert head.accuracy_by_k is None and head.cells_needed_99 is None
+    assert head.to_dict() | {"accuracy_by_k": None, "cells_needed_99": None} == whole.to_dict() | {
+        "accuracy_by_k": None, "cells_needed_99": None}
+    by_k, needed = accuracy_curve(states, target, head.cell_order, head.accuracy, "depth")
+    assert by_k == whole.accuracy_by_k and needed == whole.cells_needed_99 and len(by_k) == 40
 
 
 def test_noise_states_score_about_the_majority_rate():

@@ -57,8 +57,8 @@ class ProbeResult:
     input_baseline_accuracy: float
     control_accuracy: float
     cell_order: list[int]                       # best first, by |weight|
-    accuracy_by_k: list[float]                  # [k-1]: the probe on the k best cells
-    cells_needed_99: int
+    accuracy_by_k: list[float] | None           # [k-1]: the probe on the k best cells (None: not measured yet)
+    cells_needed_99: int | None
     train_chars: int
     test_chars: int
     classes: list[str] = field(default_factory=list)
@@ -75,8 +75,9 @@ class ProbeResult:
                                            "accuracy_by_k", "train_chars", "test_chars", "classes", "char_types")}
         ngram = (None if self.ngram_accuracy is None else
                  [{"k": g["k"], "accuracy": round(g["accuracy"], 4)} for g in self.ngram_accuracy])
+        by_k = None if self.accuracy_by_k is None else [round(a, 4) for a in self.accuracy_by_k]
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} | {
-            "accuracy_by_k": [round(a, 4) for a in self.accuracy_by_k], "ngram_accuracy": ngram}
+            "accuracy_by_k": by_k, "ngram_accuracy": ngram}
 
 
 def fit(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0, centre: bool = True):
@@ -169,21 +170,22 @@ def control_labels(char_codes: np.ndarray, target: np.ndarray, seed: int = 0) ->
 
 def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: str = "target",
           classes: tuple[str, ...] = (), seed: int = 0, ks: list[int] | None = None,
-          ngram_ks: tuple[int, ...] | None = None) -> ProbeResult:
+          ngram_ks: tuple[int, ...] | None = None, curve: bool = True) -> ProbeResult:
     """Probe ``states`` [T, D] for ``target`` [T] (class codes; MISSING positions are left out),
     with the references beside it. ``char_codes`` [T]: the current character's code (any ints),
     for the input-only baseline and the control task. ``ks``: the cell counts of the
     accuracy-vs-k curve (default ``curve_ks``). ``ngram_ks``: the windows of the n-gram baseline
-    (analysis/decode/ngram.py; None: none, as for the grammar)."""
+    (analysis/decode/ngram.py; None: none, as for the grammar). ``curve=False``: the probe and its
+    references only (``accuracy_by_k`` and ``cells_needed_99`` None), the curve left to ``accuracy_curve``
+    -- what the page shows first."""
     from rnnscope.analysis.decode.ngram import last_chars_onehot, ngram_jobs
 
     states, target, char_codes = np.asarray(states), np.asarray(target), np.asarray(char_codes)
     ngram = ngram_jobs(target, char_codes, ngram_ks or (), seed)      # windows over every character
     keep = target != MISSING
+    all_states, all_target = states, target
     states, target, char_codes = states[keep], target[keep], char_codes[keep]
-    split = int(len(target) * TRAIN_SHARE)
-    if split < 2 or len(target) - split < 1:
-        raise ValueError(f"{name}: {len(target)} annotated characters are too few to train and test a probe")
+    split = _split(target, name)
     tr, te = slice(0, split), slice(split, None)
     # The current character's one-hot, sparse: the n-gram baseline's k = 1 (ngram.py says why it is not centred)
     onehot = last_chars_onehot(char_codes, 1)
@@ -198,17 +200,41 @@ def probe(states: np.ndarray, target: np.ndarray, char_codes: np.ndarray, name: 
     majority = float((target[te] == classes_tr[np.argmax(counts)]).mean())
 
     # ... then the curve, which needs the full probe's ranking of the cells.
-    order = rank_cells(coef)
+    order = [int(c) for c in rank_cells(coef)]
+    by_k_full, needed = None, None
+    if curve:
+        by_k_full, needed = accuracy_curve(all_states, all_target, order, accuracy, name, seed, ks)
+    return ProbeResult(name, accuracy, majority, input_only, control_accuracy, order, by_k_full,
+                       needed, split, len(target) - split, list(classes), len(np.unique(char_codes)),
+                       [{"k": k, "accuracy": a} for k, a in zip(ngram_ks, windows)] if ngram_ks else None)
+
+
+def accuracy_curve(states: np.ndarray, target: np.ndarray, order: list[int], accuracy: float, name: str = "target",
+                   seed: int = 0, ks: list[int] | None = None) -> tuple[list[float], int]:
+    """``probe``'s accuracy-vs-k curve for every k = 1..D and ``cells_needed_99``: probes on the k best cells of
+    ``order`` (the full probe's ranking), fitted and scored on the same split as it; ``accuracy`` the full
+    probe's (k = D is not fitted again). Arguments as ``probe``'s."""
+    states, target = np.asarray(states), np.asarray(target)
+    keep = target != MISSING
+    states, target = states[keep], target[keep]
+    split = _split(target, name)
+    tr, te = slice(0, split), slice(split, None)
     D = states.shape[1]
     ks = sorted(set(ks) | {D}) if ks else curve_ks(D)
-    refits = run_all([on(states[:, order[:k]], target) for k in ks if k != D])
+    refits = run_all([(lambda x: lambda: fit_score(x[tr], target[tr], x[te], target[te], seed))(states[:, order[:k]])
+                      for k in ks if k != D])
     measured = iter(refits)
     by_k = [accuracy if k == D else next(measured)[0] for k in ks]
     by_k_full = _step_curve(ks, by_k, D)
-    needed = next(k for k in range(1, D + 1) if by_k_full[k - 1] >= 0.99 * accuracy)
-    return ProbeResult(name, accuracy, majority, input_only, control_accuracy, [int(c) for c in order], by_k_full,
-                       needed, split, len(target) - split, list(classes), len(np.unique(char_codes)),
-                       [{"k": k, "accuracy": a} for k, a in zip(ngram_ks, windows)] if ngram_ks else None)
+    return by_k_full, next(k for k in range(1, D + 1) if by_k_full[k - 1] >= 0.99 * accuracy)
+
+
+def _split(target: np.ndarray, name: str) -> int:
+    """Where the training part ends (TRAIN_SHARE of the annotated characters), or why there is too little."""
+    split = int(len(target) * TRAIN_SHARE)
+    if split < 2 or len(target) - split < 1:
+        raise ValueError(f"{name}: {len(target)} annotated characters are too few to train and test a probe")
+    return split
 
 
 def rank_cells(coef: np.ndarray) -> np.ndarray:

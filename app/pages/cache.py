@@ -149,20 +149,46 @@ def _result_key(path: str, mtime: float, chars: int, key: tuple | None = None) -
 
 
 @pn.cache(max_items=4)
-def _probes(path: str, mtime: float, chars: int, key: tuple | None = None):
+def _probe_heads(path: str, mtime: float, chars: int, key: tuple | None = None):
     def compute() -> list[dict]:          # imports scikit-learn: only when not read back from disk
         from rnnscope.analysis.decode.probes import probe
         from rnnscope.analysis.decode.probing import probe_targets
         tr, ann = _heldout_trace(path, mtime, chars, key)
-        return [{"layer": k, **probe(tr.hidden[k], ann[t].values, ann["char"].values, t,
-                                     ann[t].categories).to_dict()}
-                for k in range(tr.num_layers) for t in probe_targets(held(path, key))]
+        found = []
+        for k in range(tr.num_layers):
+            for t in probe_targets(held(path, key)):
+                result = probe(tr.hidden[k], ann[t].values, ann["char"].values, t, ann[t].categories, curve=False)
+                # unrounded: the curve's "99% of the full probe" must compare with what `probe` compares with
+                found.append({"layer": k, **result.to_dict(), "exact_accuracy": result.accuracy})
+        return found
+    return stored("probe-heads", _result_key(path, mtime, chars, key), compute)
+
+
+def probe_heads(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
+    """``probes`` without the accuracy-vs-k curves (``accuracy_by_k`` and ``cells_needed_99`` None): the probes
+    and their references, three fits per target where the curve takes eleven on a 128-cell layer. The Probes tab
+    shows these first."""
+    return _probe_heads(str(path), stamp(path), chars, key)
+
+
+@pn.cache(max_items=4)
+def _probes(path: str, mtime: float, chars: int, key: tuple | None = None):
+    def compute() -> list[dict]:          # imports scikit-learn: only when not read back from disk
+        from rnnscope.analysis.decode.probes import accuracy_curve
+        tr, ann = _heldout_trace(path, mtime, chars, key)
+        found = []
+        for head in _probe_heads(path, mtime, chars, key):
+            head, t = dict(head), head["target"]
+            by_k, needed = accuracy_curve(tr.hidden[head["layer"]], ann[t].values, head["cell_order"],
+                                          head.pop("exact_accuracy"), t)
+            found.append(head | {"accuracy_by_k": [round(a, 4) for a in by_k], "cells_needed_99": needed})
+        return found
     return stored("probes", _result_key(path, mtime, chars, key), compute)
 
 
 def probes(path: str | Path, chars: int = LABEL_CHARS, key: tuple | None = None) -> list[dict]:
     """Linear probes of every layer for the data's targets (grammar: depth and the next token's kind;
-    text: analysis.probing.TEXT_PROBE_TARGETS), with their references
+    text: analysis.probing.TEXT_PROBE_TARGETS), with their references and accuracy-vs-k curves
     (analysis/decode/probes.py), on the held-out stream read in context; as `rnnscope probe --json` gives them,
     less the n-gram baseline (``ngram_baselines``: the tab shows the probes before it is done)."""
     return _probes(str(path), stamp(path), chars, key)

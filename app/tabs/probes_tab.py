@@ -4,9 +4,10 @@ how few cells? Each probe's accuracy beside its references (majority, input only
 for text, the n-gram baseline) and the accuracy-vs-k curve (analysis/decode/probes.py, drawn as in the
 `rnnscope probe` report), with a sentence wherever a number needs one to be read right.
 
-Computed when the tab is first opened, then shared by every session. The n-gram baseline of a text
-model (a probe per window and target, on sparse one-hots: the slowest part) comes second: the probes
-are shown first, and the baseline joins them when it is done (off the event loop in a served page)."""
+Computed when the tab is first opened, then shared by every session, in three parts shown as each is done:
+the probes with their references first (three fits per target), then the accuracy-vs-k curves (a refit per k
+measured: eleven on a 128-cell layer), then for a text model the n-gram baseline (a probe per window and
+target, on sparse one-hots); the last two off the event loop in a served page."""
 from __future__ import annotations
 
 import html
@@ -24,6 +25,8 @@ from rnnscope.app.pages.lazy_tab import LazyTab, to_document
 from rnnscope.app.pages.state import AppState
 
 CARD_CELLS = 5          # cells per probe offered a card button, largest weight first
+CURVES_PENDING = ("*Accuracy against the number of cells (and cells for 99%): computing\u2026 (a probe refitted "
+                  "on the k best cells for each k measured)*")
 NGRAM_PENDING = "*n-gram baseline: computing\u2026 (a probe on the last k characters, k = {ks})*"
 
 
@@ -44,7 +47,7 @@ class ProbesTab(LazyTab):
         self._request += 1
         path, key, request = self.state.model_path, self.state.heldout_key, self._request
         try:
-            self.results = cache.probes(path, key=key)
+            self.results = cache.probe_heads(path, key=key)
         except RnnscopeError as e:
             self.results, self.ngram = [], {}
             self.body.objects = [pn.pane.Markdown(f"No probes for this model: {e}")]
@@ -52,37 +55,56 @@ class ProbesTab(LazyTab):
         text_model = self.state.grammar_spec is None
         self.ngram = None if text_model else {}
         self._show()
-        if text_model:
-            self._baselines(path, key, request)
+        self._rest(path, key, request, text_model)
 
-    def _baselines(self, path: str, key: tuple | None, request: int) -> None:
-        """The n-gram baseline, then the tab again with it; a newer model's request wins."""
+    def _rest(self, path: str, key: tuple | None, request: int, text_model: bool) -> None:
+        """The accuracy-vs-k curves, then (text) the n-gram baseline, each joining the tab when it is done; a
+        newer model's request wins."""
         doc = pn.state.curdoc
 
-        def apply(found: dict) -> None:
+        def with_curves(found: list[dict]) -> None:
+            if request == self._request and found:
+                self.results = found
+                self._show()
+
+        def with_ngram(found: dict) -> None:
             if request == self._request:
                 self.ngram = found
                 self._show()
 
-        def work() -> None:
+        def curves() -> list[dict]:
             try:
-                found = cache.ngram_baselines(path, key=key)
+                return cache.probes(path, key=key)
+            except RnnscopeError:       # the heads were found: not expected; the tab keeps them
+                return []
+
+        def ngram() -> dict:
+            try:
+                return cache.ngram_baselines(path, key=key) if text_model else {}
             except RnnscopeError:
-                found = {}
-            hand(lambda: apply(found))
+                return {}
 
         if doc is None or doc.session_context is None:       # plain Python (tests, a notebook): at once
-            apply(cache.ngram_baselines(path, key=key))
-        else:
-            hand = to_document(doc)
-            threading.Thread(target=work, name="rnnscope-ngram", daemon=True).start()
+            with_curves(curves())
+            with_ngram(ngram())
+            return
+        hand = to_document(doc)
+
+        def work() -> None:
+            found = curves()
+            hand(lambda: with_curves(found))
+            if text_model:
+                baselines = ngram()
+                hand(lambda: with_ngram(baselines))
+        threading.Thread(target=work, name="rnnscope-probe-curves", daemon=True).start()
 
     def _show(self) -> None:
         results = [r | {"ngram_accuracy": (self.ngram or {}).get(r["target"])} for r in self.results]
         parts = [pn.pane.HTML(probe_table(results, self.state.grammar_spec is None), sizing_mode="stretch_width"),
                  pn.pane.Markdown(probe_notes(results, self.state.grammar_spec is None, self.ngram is None),
                                   sizing_mode="stretch_width")]
-        self.body.objects = [*parts, pn.FlexBox(*[pn.pane.Bokeh(probe_plot(p)) for p in results]),
+        plots = [pn.pane.Bokeh(probe_plot(p)) for p in results if p["accuracy_by_k"] is not None]
+        self.body.objects = [*parts, pn.FlexBox(*plots),
                              pn.Column(*self._card_buttons(results), sizing_mode="stretch_width")]
 
     def _card_buttons(self, results: list[dict]) -> list:
@@ -111,7 +133,12 @@ def probe_table(results: list[dict], text: bool) -> str:
     rows = []
     for p in results:
         needed = p["cells_needed_99"]
-        cells = ", ".join(map(str, p["cell_order"][:needed]))
+        if needed is None:          # the curve is being measured
+            count = "\u2026"
+        else:
+            cells = ", ".join(map(str, p["cell_order"][:needed]))
+            count = (f"<span class='cells-needed' title='cells, best first: {cells}' style='border-bottom: 1px "
+                     f"dotted'>{needed} of {len(p['cell_order'])}</span>")
         best = ""
         if text and p["ngram_accuracy"]:
             g = max(p["ngram_accuracy"], key=lambda g: g["accuracy"])
@@ -122,8 +149,7 @@ def probe_table(results: list[dict], text: bool) -> str:
             f"<tr><td>{p['layer']}</td><td>{html.escape(p['target'])}</td><td><b>{p['accuracy']:.3f}</b></td>"
             f"<td>{p['majority_accuracy']:.3f}</td><td>{p['input_baseline_accuracy']:.3f}</td>{best}"
             f"<td>{p['control_accuracy']:.3f}</td><td>{p['selectivity']:+.3f}</td>"
-            f"<td><span class='cells-needed' title='cells, best first: {cells}' style='border-bottom: 1px dotted'>"
-            f"{needed} of {len(p['cell_order'])}</span></td></tr>")
+            f"<td>{count}</td></tr>")
     head = "".join(f"<th>{h}</th>" for h in heads)
     return (f"<table class='probes' style='border-collapse: collapse; font-size: 14px' cellpadding='4'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -150,6 +176,8 @@ def probe_notes(results: list[dict], text: bool, pending: bool) -> str:
                 f"({p['control_accuracy']:.3f}). Selectivity then says little about what the state holds"
                 + ("; the n-gram baseline below does." if text else
                    "; the input-only baseline and the accuracy-vs-k curve do."))
+    if any(p["accuracy_by_k"] is None for p in results):
+        notes.append(CURVES_PENDING)
     if text and pending and results:
         notes.append(NGRAM_PENDING.format(ks=", ".join(map(str, NGRAM_KS))))
     for p in results:
