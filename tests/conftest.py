@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app_fixtures import corrupt_model, default_model, gru2_model, lstm_model, run_model  # noqa: F401
+from browser_card import reference_card  # noqa: F401
 from browser_fixtures import app_server, browser_model, chromium  # noqa: F401
 from browser_pages import _page_as_opened, app, unchanged_app  # noqa: F401
 

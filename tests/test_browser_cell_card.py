@@ -6,42 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_card import TITLES, wait_for_card
 from browser_fixtures import PAGE_TIMEOUT_MS, screenshot
 from browser_pages import OVERFLOW, SETTLED, TWO_FRAMES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-TITLES = ["Explain at the clicked step", "Saturation point", "Label and runners-up", "Mean per category",
-          "Probe weight and rank", "Its line over the shown sequence", "Coloured text", "Strongest recurrent weights",
-          "Ablation cost", "Causal codes", "In the automaton", "In the dynamics"]
-# The text of the open tab's card, through the shadow roots Panel draws in.
-CARD_TEXT = """() => {
-  let out = "";
-  const walk = root => root.querySelectorAll("*").forEach(el => {
-    if (!el.shadowRoot) return;
-    if (el.classList.contains("markdown") && el.offsetParent !== null)
-      for (const c of el.shadowRoot.children) if (c.tagName === "DIV") out += c.innerText + "\\n";
-    walk(el.shadowRoot);
-  });
-  walk(document);
-  return out;
-}"""
-
-
-
-def card_text(page) -> str:
-    return page.evaluate(CARD_TEXT)
-
-
-def wait_for_card(page, cell: int | None = None) -> str:
-    """The card's text once its heading names ``cell`` (any cell: None) and no section is computing any more."""
-    name = r"\d+" if cell is None else str(cell)
-    page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
-        return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics")
-            && !t.includes("computing \u2026"); }}""",
-                           timeout=PAGE_TIMEOUT_MS * 3)
-    return card_text(page)
-
 
 def check_sections(text: str) -> None:
     for title in TITLES:

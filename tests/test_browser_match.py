@@ -1,6 +1,7 @@
 """The Match and Saturation tabs in a real browser: drag a span across the
 heatmap with the span tool, read its on-cells and the ranked matches of the whole held-out stream,
-click one and see the heatmap load that window with the span highlighted; then the saturation
+click one and see the heatmap load that window with the span highlighted, an on-cell's button opening its
+card with the numbers computed here (tests/browser_card.py); then the saturation
 plots, one point per cell, hover naming the cell and a click showing that gate. One page load."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 import pytest
 from browser_pages import CELL_LINES as _CELL_LINES, DATA_AT as _AT, TEXT as _TEXT, TOOLTIP_TEXT as _TOOLTIP_TEXT
+from browser_card import check_against_reference, wait_for_card
 from browser_pages import full_page_shot
 
 from rnnscope.app.tabs.match_tab import SPAN_TOOL
@@ -73,7 +75,8 @@ _HEATMAP_TITLE = """() => [...Bokeh.documents[0]._all_models.values()].find(
   m => m.type === "Figure" && m.renderers.some(r => r.glyph && r.glyph.type === "Image")).title.text"""
 
 
-def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plots_every_cell(app, browser_model):
+def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plots_every_cell(app, browser_model,
+                                                                                            reference_card):
     page = app.page
     page.locator(".bk-tab").filter(has_text="Match").click()
     page.get_by_text("Pick the span tool").wait_for(state="visible")
@@ -89,7 +92,8 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     page.mouse.up()
     said = page.get_by_text(re.compile(r"Selected: characters 48 \.\. 50"))
     said.wait_for(state="visible")
-    assert re.search(r"on-cells at h > 0.5: \[\d+(, \d+)*\]", said.inner_text()), said.inner_text()
+    said_cells = said.inner_text()
+    assert re.search(r"on-cells at h > 0.5: \[\d+(, \d+)*\]", said_cells), said_cells
     page.wait_for_function(f"() => ({_HIGHLIGHT})().visible", timeout=10_000)
     assert page.evaluate(_HIGHLIGHT) == {"left": 47.5, "right": 50.5, "visible": True}
 
@@ -124,6 +128,11 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     positions = page.evaluate(_POSITIONS)               # the axis counts from the stream's start, not the window's
     assert positions[start - index] == start and positions[end - index] == end and positions[0] == index
     full_page_shot(app, "15-match-tab")
+
+    # An on-cell's button opens its card, with the numbers of the card computed in this process
+    on_cells = [int(c) for c in re.search(r"on-cells at h > 0.5: \[([\d, ]+)\]", said_cells).group(1).split(", ")]
+    page.get_by_role("button", name=f"cell {on_cells[0]}", exact=True).last.click()   # the sidebar's comes first
+    assert check_against_reference(wait_for_card(page, on_cells[0]), reference_card) == on_cells[0]
 
     # Saturation: a plot per view of layer 0, a point per cell; hover names it, a click shows that gate.
     page.locator(".bk-tab").filter(has_text="Saturation").click()

@@ -1,0 +1,96 @@
+"""The cell card opened from each of its entry points in a real browser, on the served shipped GRU: a probe's
+largest-weight button, a saturation point, a Compare pair, an Automaton row and a Dynamics row (the heatmap and
+the Cells table: test_browser_cell_card.py; a Match on-cell: test_browser_match.py). Each opens the card of its
+own cell, and every held-out section shows the numbers of the same card computed in this process from the same
+functions (tests/test_app_cell_card.py holds those to `rnnscope probe --json`'s)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_card import check_against_reference, wait_for_card
+from browser_fixtures import PAGE_TIMEOUT_MS
+from browser_pages import DATA_AT, TABLES_REDRAWN_IN_VIEW
+
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# [left, right, cell] of the saturation point farthest from any other in the figure titled ``title``: a click
+# there takes that one cell (coinciding points offer a choice instead).
+LONELIEST_POINT = """title => {
+  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
+      && m.title.text === title);
+  const d = f.renderers.find(r => r.name === "cells").data_source.data;
+  let best = -1, far = -1;
+  for (let i = 0; i < d.cell.length; i++) {
+    let near = Infinity;
+    for (let j = 0; j < d.cell.length; j++)
+      if (j !== i) near = Math.min(near, Math.hypot(d.left[i] - d.left[j], d.right[i] - d.right[j]));
+    if (near > far) { far = near; best = i; }
+  }
+  return [d.left[best], d.right[best], d.cell[best]];
+}"""
+
+
+def show(page, tab: str) -> None:
+    page.locator(".bk-tab").filter(has_text=re.compile(rf"^{tab}$")).click()
+
+
+def click_row(page, table, row: int = 0) -> int:
+    """Click the ``row``-th row of ``table`` (a locator of one Tabulator) on its cell column; returns that cell."""
+    table.wait_for(timeout=PAGE_TIMEOUT_MS)
+    table.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
+    cell = table.locator(".tabulator-row").nth(row).locator('.tabulator-cell[tabulator-field="cell"]')
+    number = int(cell.inner_text())
+    cell.click()
+    return number
+
+
+def test_every_entry_point_opens_the_card_of_its_cell_with_the_numbers_computed_here(app, reference_card):
+    page = app.page
+    opened = {}
+
+    # the first probe's cell of largest weight: the first "cell N" button after the sidebar's cell picker's
+    buttons = page.get_by_role("button", name=re.compile(r"^cell \d+$"))
+    picker = buttons.count()
+    show(page, "Probes")
+    button = buttons.nth(picker)
+    button.wait_for(timeout=PAGE_TIMEOUT_MS)
+    cell = int(button.inner_text().split()[1])
+    button.click()
+    opened["probe weight"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))
+
+    show(page, "Automaton")                # the cells by eta²: the second row
+    table = page.locator(".tabulator").filter(has=page.locator('[tabulator-field="eta2"]'))
+    cell = click_row(page, table, 1)
+    opened["automaton row"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))
+
+    show(page, "Dynamics")                 # the entries of the largest share of the plane: the first row
+    table = page.locator(".tabulator").filter(has=page.locator('[tabulator-field="share"]'))
+    cell = click_row(page, table, 0)
+    opened["dynamics row"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))
+
+    show(page, "Compare")                  # model B: the shipped GRU's second seed; the first pair
+    table = page.locator(".tabulator").filter(has=page.locator('[tabulator-field="A cell"]'))
+    table.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
+    table.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
+    first = table.locator(".tabulator-row").first.locator('.tabulator-cell[tabulator-field="A cell"]')
+    cell = int(first.inner_text())
+    first.click()
+    opened["compare pair"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))
+
+    show(page, "Saturation")               # the update gate's loneliest point: one cell, the view z
+    page.wait_for_function("""() => [...Bokeh.documents[0]._all_models.values()].some(
+        m => m.type === "Figure" && m.title && m.title.text === "layer 0: z")""", timeout=PAGE_TIMEOUT_MS * 3)
+    app.settle()
+    left, right, cell = page.evaluate(LONELIEST_POINT, "layer 0: z")
+    at = page.evaluate(DATA_AT, ["layer 0: z", left, right])
+    page.mouse.click(at["x"], at["y"])
+    text = wait_for_card(page, cell)
+    assert "Shown view z" in text.replace("\n", " ")
+    opened["saturation point"] = (cell, check_against_reference(text, reference_card))
+
+    assert all(asked == got for asked, got in opened.values()), opened
+    app.check()
