@@ -362,3 +362,21 @@ def test_the_shipped_text_model_is_offered_and_reads_its_held_out_stream():
     n = len(ids) // 4
     assert heldout_loss(model, ids[: 4 * n].reshape(4, n)) == pytest.approx(best["heldout_loss"], abs=1e-4)
     assert set(sample(model, 300, seed=0)[0]) <= set(model.config.vocab)
+
+
+def test_the_shipped_512_cell_text_model_reads_its_rebuilt_held_out_text_below_1_25_nats():
+    """lstm512-pystdlib (models/train_text512.sh): its record's best held-out loss and, independently, its loss on
+    the first 20,000 characters of its held-out stream -- rebuilt from this Python's standard library when the
+    corpus file it was trained on is not here, as on a fresh machine -- both under 1.25 nats/char."""
+    from rnnscope.base.paths import CHECKPOINTS_DIR
+    from rnnscope.models.training.evaluate import heldout_loss
+    shipped = CHECKPOINTS_DIR / "lstm512-pystdlib"
+    model = checkpoint.load(shipped)
+    assert model.config.hidden_size == 512 and model.config.cell == "lstm"
+    record = model.training_record
+    assert record["data"]["corpus"]["max_chars"] == 12_000_000 and record["best"]["heldout_loss"] <= 1.25
+    held = heldout_of(shipped)
+    assert len(held.text) == record["data"]["val"]["chars"]
+    torch.set_num_threads(1)
+    ids = model.vocab.encode(held.text[:20_000])
+    assert heldout_loss(model, ids.reshape(1, -1)) < 1.25
