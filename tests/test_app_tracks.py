@@ -73,7 +73,7 @@ def test_the_depth_probe_track_reads_depth_from_the_states(default_model):
     held, ann = cache._heldout_trace(str(default_model), cache.stamp(default_model), cache.LABEL_CHARS)  # shared
     hits = kept.predict(held.hidden[0][50_000:]) == ann["depth_level"].values[50_000:]
     track = page.scope.tracks.probe
-    assert track.visible and f"held-out accuracy {hits.mean():.3f} on 50,000 characters" in track.title.text
+    assert track.visible and f"held-out accuracy {hits.mean():.3f}, n = 50,000" in track.title.text
     state.hide_separators = True                       # the track keeps the shown columns only
     np.testing.assert_array_equal(page.frame.probe_depth, predicted[page.frame.positions])
 
@@ -84,9 +84,9 @@ def test_each_layer_has_its_own_probe_and_text_models_none(gru2_model, tmp_path)
     from rnnscope.models.network import checkpoint
     from rnnscope.models.network.model import CharRNN, ModelConfig
     page = Page(AppState(gru2_model))
-    assert "layer 0's states" in page.scope.tracks.probe.title.text
+    assert "probe of layer 0 " in page.scope.tracks.probe.title.text
     page.state.layer = 1
-    assert "layer 1's states" in page.scope.tracks.probe.title.text
+    assert "probe of layer 1 " in page.scope.tracks.probe.title.text
     np.testing.assert_array_equal(page.scope.seq.data["probe_depth"], page.state.probe.predicted[1])
     text = tmp_path / "t.txt"
     text.write_text("hello world, hello rnnscope\n" * 100, encoding="utf-8")

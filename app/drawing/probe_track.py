@@ -17,9 +17,10 @@ class ProbeTrack:
     test_chars: int
 
     def title(self, layer: int) -> str:
-        return (f"depth read by a linear probe from layer {layer}'s states (orange; held-out accuracy "
-                f"{self.accuracy[layer]:.3f} on {self.test_chars:,} characters) against the grammar's depth "
-                "(grey, under the orange where they agree)")
+        # One line that fits the track at 1024 px (a Bokeh title is cut at the canvas' edge without a word):
+        # 111 characters fitted there; the grey line is the grammar's depth, under the orange where they agree.
+        return (f"depth read by a linear probe of layer {layer} (orange; held-out accuracy "
+                f"{self.accuracy[layer]:.3f}, n = {self.test_chars:,}); grammar's: grey")
 
 
 def probe_track_of(probes: list, trace) -> ProbeTrack:
