@@ -3,10 +3,10 @@
 directory (serve.py --lstmvis), on its states."""
 import os
 
-from rnnscope.app.pages.lstmvis_state import LSTMVIS_ENV
+from rnnscope.app.pages.lstmvis.lstmvis_state import LSTMVIS_ENV
 
 if os.environ.get(LSTMVIS_ENV):
-    from rnnscope.app.pages.lstmvis_page import lstmvis_template
+    from rnnscope.app.pages.lstmvis.lstmvis_page import lstmvis_template
     lstmvis_template(os.environ[LSTMVIS_ENV]).servable(title="rnnscope")
 else:
     from rnnscope.app.pages.page import Page

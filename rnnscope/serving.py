@@ -48,7 +48,7 @@ def serve(model: str | Path | None = None, lstmvis: str | Path | None = None, po
     try:       # a checkpoint or directory that cannot load is refused here, not in every session's log
         checkpoint_dir = DEFAULT_CHECKPOINT if model is None else find_checkpoint(model)
         if lstmvis:
-            from rnnscope.app.pages.lstmvis_source import open_source
+            from rnnscope.app.pages.lstmvis.lstmvis_source import open_source
             open_source(Path(lstmvis))
         else:
             from rnnscope.models.network import checkpoint

@@ -10,7 +10,7 @@ from rnnscope.app.tabs.cells import CellsTab
 from rnnscope.app.tabs.coloured_tab import ColouredTextTab
 from rnnscope.app.tabs.compare_tab import CompareTab
 from rnnscope.app.pages.lazy_tab import LazyTab
-from rnnscope.app.pages.lstmvis_page import LstmvisCellsTab
+from rnnscope.app.pages.lstmvis.lstmvis_page import LstmvisCellsTab
 from rnnscope.app.pages.page import TOOLS, Page
 from rnnscope.app.tabs.probes_tab import ProbesTab
 from rnnscope.app.tabs.saturation_tab import SaturationTab

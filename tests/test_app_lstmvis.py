@@ -19,9 +19,9 @@ import yaml
 from rnnscope.analysis.describe.annotations import Annotation, Annotations
 from rnnscope.analysis.describe.labels import label_cells
 from rnnscope.analysis.describe.match import match
-from rnnscope.app.pages.lstmvis_page import LstmvisPage, lstmvis_template
-from rnnscope.app.pages.lstmvis_source import MAX_WINDOW
-from rnnscope.app.pages.lstmvis_state import LstmvisState
+from rnnscope.app.pages.lstmvis.lstmvis_page import LstmvisPage, lstmvis_template
+from rnnscope.app.pages.lstmvis.lstmvis_source import MAX_WINDOW
+from rnnscope.app.pages.lstmvis.lstmvis_state import LstmvisState
 from rnnscope.models.reading import tracer
 from rnnscope.base.errors import RnnscopeError
 from rnnscope.models.interop.lstmvis import write_lstmvis

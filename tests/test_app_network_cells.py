@@ -107,7 +107,7 @@ def test_the_tables_first_empty_frames_give_text_columns_a_text_formatter():
     from bokeh.models import NumberFormatter, StringFormatter
 
     from rnnscope.app.tabs.dynamics_tab import summary_frame
-    from rnnscope.app.tabs.network_cells import automaton_cells_frame, projection_cells_frame
+    from rnnscope.app.tabs.tables.network_cells import automaton_cells_frame, projection_cells_frame
     import panel as pn
     text = {"highest", "lowest", "entry", "char", "largest_abs_eigenvalue", "slowest_time_constant"}
     for frame in (automaton_cells_frame(None, None), projection_cells_frame(None, 0, ()), summary_frame([])):

@@ -2,7 +2,7 @@
 tracks) redrawn in place from a Frame whenever its state changes, a click on a heatmap row plotting that
 cell, the refusal and the sequence note above the heatmap, the tabs under it, and the template around it
 all. Page (a model's, app/pages/page.py) and LstmvisPage (an LSTMVis directory's,
-app/pages/lstmvis_page.py) derive from it.
+app/pages/lstmvis/lstmvis_page.py) derive from it.
 
 Every redraw goes through ``_show``. In a served session a parameter may change outside Bokeh's
 document lock (a widget's value sent when it loses focus, say), and changing a Bokeh source there

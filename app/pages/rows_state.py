@@ -1,7 +1,7 @@
 """What every page that draws a heatmap of cells holds, whatever made the states: the sequence shown
 (``trace``), how its rows are ordered and filtered, which cells are plotted under it, and the message
 saying why the last input was refused. AppState (a model's page, app/pages/state.py) and LstmvisState
-(an LSTMVis directory's, app/pages/lstmvis_state.py) derive from it.
+(an LSTMVis directory's, app/pages/lstmvis/lstmvis_state.py) derive from it.
 
 A subclass says how many cells its states have (``cell_count``), what they are called in a message
 (``CELLS_NAME``), what the page goes on showing when an input is refused (``SHOWN``) and which rankings

@@ -22,7 +22,7 @@ from rnnscope.app.drawing.automaton_graph import AutomatonGraph
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import COMPUTING, LazyTab
 from rnnscope.app.pages.state import AppState
-from rnnscope.app.tabs.network_cells import (AUTOMATON_TITLES, automaton_cells_frame, automaton_cells_note,
+from rnnscope.app.tabs.tables.network_cells import (AUTOMATON_TITLES, automaton_cells_frame, automaton_cells_note,
                                              cells_table)
 
 SWEEP_TITLES = {"k": "k", "states": "states", "determinism": "determinism", "purity": "purity",

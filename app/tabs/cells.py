@@ -18,7 +18,7 @@ from rnnscope.base.errors import RnnscopeError
 from rnnscope.app.pages import cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
-from rnnscope.app.tabs.fresh_table import FreshTable
+from rnnscope.app.tabs.tables.fresh_table import FreshTable
 
 COLUMNS = {"cell": "cell", "label": "what it goes with", "stat": "statistic", "score": "score",
            "explained": "share explained"}

@@ -22,8 +22,8 @@ from rnnscope.app.drawing.projection_plot import ProjectionPlot, cloud_colours, 
 from rnnscope.app.pages import cache, network_cache
 from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
-from rnnscope.app.tabs.fresh_table import FreshTable
-from rnnscope.app.tabs.network_cells import (PROJECTION_TITLES, cells_table, projection_cells_frame,
+from rnnscope.app.tabs.tables.fresh_table import FreshTable
+from rnnscope.app.tabs.tables.network_cells import (PROJECTION_TITLES, cells_table, projection_cells_frame,
                                              projection_cells_note)
 
 NOT_COLOURED = "(none)"

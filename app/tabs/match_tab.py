@@ -7,7 +7,7 @@ MatchTab reads its page's state only through RowsState's interface (app/pages/ro
 and layer on screen, the cells plotted, and the parameters that move the heatmap's columns. What is
 matched against (``_corpus``), how a match is loaded (``load``) and how a span is quoted (``_span_text``,
 ``_span_name``) are each page's: HeldoutMatchTab here scans a model's whole held-out stream;
-app/pages/lstmvis_page.py's every step of an LSTMVis states file, whose steps may be words.
+app/pages/lstmvis/lstmvis_page.py's every step of an LSTMVis states file, whose steps may be words.
 
 A model's corpus states are read in context from its Zarr store (models/store/zarr_store.py), written on
 first use -- the page says so while it is written -- and shared by every session (app/pages/cache.py).

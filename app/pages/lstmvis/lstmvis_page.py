@@ -19,7 +19,7 @@ from rnnscope.app.drawing.axes import char_axis
 from rnnscope.app.tabs.cells import labels_table, labels_table_frame
 from rnnscope.app.drawing.frame import Frame, make_frame
 from rnnscope.app.pages.lazy_tab import LazyTab, dynamic_tabs
-from rnnscope.app.pages.lstmvis_state import LstmvisState
+from rnnscope.app.pages.lstmvis.lstmvis_state import LstmvisState
 from rnnscope.app.tabs.match_tab import MatchTab, around
 from rnnscope.app.pages.base_page import BasePage, heading, static_url
 from rnnscope.app.drawing.tracks import _track

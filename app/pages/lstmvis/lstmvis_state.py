@@ -1,4 +1,4 @@
-"""The state of a page opened on an LSTMVis directory (app/pages/lstmvis_source.py), in one Parameterized as
+"""The state of a page opened on an LSTMVis directory (app/pages/lstmvis/lstmvis_source.py), in one Parameterized as
 app/pages/state.py holds a model's page: which states, which window, which rows. Every bad input leaves a
 one-line message in ``error`` and keeps the window shown; the boxes snap back to it.
 
@@ -15,7 +15,7 @@ import param
 
 from rnnscope.base.errors import RnnscopeError
 
-from rnnscope.app.pages.lstmvis_source import MAX_WINDOW, open_source
+from rnnscope.app.pages.lstmvis.lstmvis_source import MAX_WINDOW, open_source
 from rnnscope.app.drawing.ordering import label_score_ranking
 from rnnscope.app.drawing.row_filter import ALL, LISTED, TOP_K
 from rnnscope.app.pages.rows_state import RowsState

@@ -11,7 +11,7 @@ from rnnscope.analysis.dynamics.cell_roles import plane_shares, ranked
 from rnnscope.analysis.dynamics.projection import Projection
 from rnnscope.grammar.dfa import Dfa
 
-from rnnscope.app.tabs.fresh_table import FreshTable
+from rnnscope.app.tabs.tables.fresh_table import FreshTable
 
 AUTOMATON_TITLES = {"cell": "cell", "eta2": "eta\u00b2", "null_99": "null p99", "highest": "highest in",
                     "high_mean": "mean", "lowest": "lowest in", "low_mean": "mean "}
