@@ -117,6 +117,21 @@ TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnima
 # ResizeTable module, which records whether the table is visible before it redraws, in the same callback).
 # A press whose row is redrawn before the release is no click in Chromium, so a row is clicked only once
 # every table standing in the viewport has had that redraw.
+# [left, right, cell] of the saturation point farthest from any other in the figure titled ``title``: a click
+# there takes that one cell (coinciding points offer a choice instead).
+LONELIEST_POINT = """title => {
+  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
+      && m.title.text === title);
+  const d = f.renderers.find(r => r.name === "cells").data_source.data;
+  let best = -1, far = -1;
+  for (let i = 0; i < d.cell.length; i++) {
+    let near = Infinity;
+    for (let j = 0; j < d.cell.length; j++)
+      if (j !== i) near = Math.min(near, Math.hypot(d.left[i] - d.left[j], d.right[i] - d.right[j]));
+    if (near > far) { far = near; best = i; }
+  }
+  return [d.left[best], d.right[best], d.cell[best]];
+}"""
 TABLES_REDRAWN_IN_VIEW = """() => [...Bokeh.documents[0].views_manager.all_views()]
   .filter(v => v.tabulator && v.el && v.el.isConnected).every(v => {
     const module = v.tabulator.modules.resizeTable;

@@ -10,26 +10,12 @@ import re
 import pytest
 from browser_card import check_against_reference, wait_for_card
 from browser_fixtures import PAGE_TIMEOUT_MS
-from browser_pages import DATA_AT, TABLES_REDRAWN_IN_VIEW
+from browser_pages import DATA_AT, LONELIEST_POINT, TABLES_REDRAWN_IN_VIEW
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# [left, right, cell] of the saturation point farthest from any other in the figure titled ``title``: a click
-# there takes that one cell (coinciding points offer a choice instead).
-LONELIEST_POINT = """title => {
-  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
-      && m.title.text === title);
-  const d = f.renderers.find(r => r.name === "cells").data_source.data;
-  let best = -1, far = -1;
-  for (let i = 0; i < d.cell.length; i++) {
-    let near = Infinity;
-    for (let j = 0; j < d.cell.length; j++)
-      if (j !== i) near = Math.min(near, Math.hypot(d.left[i] - d.left[j], d.right[i] - d.right[j]));
-    if (near > far) { far = near; best = i; }
-  }
-  return [d.left[best], d.right[best], d.cell[best]];
-}"""
+
 
 
 def show(page, tab: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_pages import LONELIEST_POINT
 from browser_pages import CELL_LINES as _CELL_LINES, DATA_AT as _AT, TEXT as _TEXT, TOOLTIP_TEXT as _TOOLTIP_TEXT
 from browser_card import check_against_reference, wait_for_card
 from browser_pages import full_page_shot
@@ -41,20 +42,6 @@ _SATURATION_DRAWN = """() => { const doc = Bokeh.documents[0];
   const figs = [...doc._all_models.values()].filter(m => m.type === "Figure" && m.title && m.title.text
       && /^layer \\d+: \\w$/.test(m.title.text));
   return figs.length === 4 && figs.every(m => doc.views_manager.find_one(m) !== null); }"""
-# The point of a saturation plot farthest from every other (so hovering and clicking it finds it alone).
-_LONELIEST_POINT = """title => {
-  const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
-      && m.title.text === title);
-  const d = f.renderers.find(r => r.name === "cells").data_source.data;
-  let best = -1, far = -1;
-  for (let i = 0; i < d.cell.length; i++) {
-    let near = Infinity;
-    for (let j = 0; j < d.cell.length; j++)
-      if (j !== i) near = Math.min(near, Math.hypot(d.left[i] - d.left[j], d.right[i] - d.right[j]));
-    if (near > far) { far = near; best = i; }
-  }
-  return [d.left[best], d.right[best], d.cell[best]];
-}"""
 # A point of a saturation plot where several cells sit (within 0.005 on both axes): its shares and its cells.
 _PILE = """title => {
   const f = [...Bokeh.documents[0]._all_models.values()].find(m => m.type === "Figure" && m.title
@@ -139,7 +126,7 @@ def test_a_dragged_span_is_matched_across_the_held_out_stream_and_saturation_plo
     page.wait_for_function(f"() => ({_SATURATION})().length === 4", timeout=180_000)
     assert sorted(page.evaluate(_SATURATION)) == [["layer 0: h", 15], ["layer 0: n", 15], ["layer 0: r", 15],
                                                   ["layer 0: z", 15]]
-    point = page.evaluate(_LONELIEST_POINT, "layer 0: z")
+    point = page.evaluate(LONELIEST_POINT, "layer 0: z")
     at = page.evaluate(_AT, ["layer 0: z", point[0], point[1]])
     page.mouse.move(at["x"], at["y"])
     page.wait_for_function(f"() => ({_TOOLTIP_TEXT})().includes('share > 0.9')", timeout=10_000)

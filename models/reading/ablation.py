@@ -110,18 +110,29 @@ def run_ablated(model: CharRNN, text: str, variants: list[list[Ablation]],
     """[B, T, V] next-character probabilities of ``text`` read from the zero state, one row per
     variant (a list of Ablations; [] is the intact model). ``means[(layer, state)]`` [H]: the
     held-out means that mode "mean" puts in."""
-    model.eval()
-    plan = _plan(model, variants, means)
-    B, H = len(variants), model.config.hidden_size
-    cells = step_cells(model)
-    ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
-    x_all = model.inputs(ids[None])[0]                                  # [T, D]
-    h = [torch.zeros(B, H, device=model.device) for _ in cells]
-    c = [torch.zeros(B, H, device=model.device) for _ in cells]
-    tops = torch.empty(len(text), B, H, device=model.device)
+    run = _Run(model, text, variants, means)
+    tops = torch.empty(len(text), run.B, run.H, device=model.device)
     for t in range(len(text)):
-        tops[t] = _step(model, cells, plan, x_all[t].expand(B, -1), h, c)
+        tops[t] = run.step(t)
     return F.softmax(model.decoder(tops), dim=-1).permute(1, 0, 2).float().cpu().numpy()
+
+
+class _Run:
+    """The variants of ``text`` stepped side by side from the zero state: ``step(t)`` reads character t and
+    returns the top layer's h of every variant [B, H]."""
+
+    def __init__(self, model: CharRNN, text: str, variants: list[list[Ablation]], means: dict | None):
+        model.eval()
+        self.model, self.plan = model, _plan(model, variants, means)
+        self.B, self.H = len(variants), model.config.hidden_size
+        self.cells = step_cells(model)
+        self.ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
+        self.x_all = model.inputs(self.ids[None])[0]                      # [T, D]
+        self.h = [torch.zeros(self.B, self.H, device=model.device) for _ in self.cells]
+        self.c = [torch.zeros(self.B, self.H, device=model.device) for _ in self.cells]
+
+    def step(self, t: int) -> torch.Tensor:
+        return _step(self.model, self.cells, self.plan, self.x_all[t].expand(self.B, -1), self.h, self.c)
 
 
 @torch.no_grad()
@@ -131,22 +142,16 @@ def ablated_losses(model: CharRNN, text: str, variants: list[list[Ablation]],
     without keeping every step's probabilities. Ranking a 512-cell model's cells on 20,000 characters holds
     [T, 513, 512] states and [T, 513, V] probabilities that way (over 20 GB); here the decoder reads the
     top layer ``chunk`` steps at a time, and only the probability of the character that came next is kept."""
-    model.eval()
-    plan = _plan(model, variants, means)
-    B, H = len(variants), model.config.hidden_size
-    cells = step_cells(model)
-    ids = torch.as_tensor(model.vocab.encode(text), device=model.device)
-    x_all = model.inputs(ids[None])[0]                                  # [T, D]
-    h = [torch.zeros(B, H, device=model.device) for _ in cells]
-    c = [torch.zeros(B, H, device=model.device) for _ in cells]
+    run = _Run(model, text, variants, means)
+    B = run.B
     total = torch.zeros(B, dtype=torch.float64, device=model.device)
-    tops = torch.empty(chunk, B, H, device=model.device)
+    tops = torch.empty(chunk, B, run.H, device=model.device)
     for start in range(0, len(text) - 1, chunk):                       # the last character predicts nothing
         n = min(chunk, len(text) - 1 - start)
         for i in range(n):
-            tops[i] = _step(model, cells, plan, x_all[start + i].expand(B, -1), h, c)
+            tops[i] = run.step(start + i)
         p = F.softmax(model.decoder(tops[:n]), dim=-1)                  # [n, B, V]
-        nxt = ids[start + 1:start + 1 + n]
+        nxt = run.ids[start + 1:start + 1 + n]
         picked = p.gather(2, nxt[:, None, None].expand(n, B, 1))[..., 0].double()
         total -= torch.log(torch.clamp(picked, min=1e-30)).sum(dim=0)
     return (total / max(len(text) - 1, 1)).cpu().numpy()
