@@ -11,6 +11,9 @@ import pytest
 from browser_card import check_against_reference, wait_for_card
 from browser_fixtures import PAGE_TIMEOUT_MS
 from browser_pages import DATA_AT, LONELIEST_POINT, TABLES_REDRAWN_IN_VIEW
+from playwright.sync_api import expect
+
+from rnnscope.models.network import checkpoint
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,11 +40,13 @@ def test_every_entry_point_opens_the_card_of_its_cell_with_the_numbers_computed_
     page = app.page
     opened = {}
 
-    # the first probe's cell of largest weight: the first "cell N" button after the sidebar's cell picker's
+    # the first probe's cell of largest weight: the first "cell N" button after the sidebar's cell picker's, one
+    # per cell, all drawn before the tab's are counted (counted while the sidebar drew, a picker's was clicked)
     buttons = page.get_by_role("button", name=re.compile(r"^cell \d+$"))
-    picker = buttons.count()
+    cells = checkpoint.read_config(reference_card.model)["model"]["hidden_size"]
+    expect(buttons).to_have_count(cells, timeout=PAGE_TIMEOUT_MS)
     show(page, "Probes")
-    button = buttons.nth(picker)
+    button = buttons.nth(cells)
     button.wait_for(timeout=PAGE_TIMEOUT_MS)
     cell = int(button.inner_text().split()[1])
     button.click()
