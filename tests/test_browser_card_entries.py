@@ -25,12 +25,15 @@ def show(page, tab: str) -> None:
     page.locator(".bk-tab").filter(has_text=re.compile(rf"^{tab}$")).click()
 
 
-def click_row(page, table, row: int = 0) -> int:
-    """Click the ``row``-th row of ``table`` (a locator of one Tabulator) on its cell column; returns that cell."""
-    table.wait_for(timeout=PAGE_TIMEOUT_MS)
+def click_row(page, table, row: int = 0, field: str = "cell") -> int:
+    """Click the ``row``-th row of ``table`` (a locator of one Tabulator) on its ``field`` column, the cell's
+    number; returns it. The row is waited for first: the tables are drawn anew when their rows come (an empty
+    one stands before), and a click during that redraw would reach no row. Then the table is scrolled into view
+    and the click waits for the redraw that brings (click_table_cell in browser_pages.py says why)."""
+    cell = table.locator(".tabulator-row").nth(row).locator(f'.tabulator-cell[tabulator-field="{field}"]')
+    cell.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
     table.evaluate("el => el.scrollIntoView({block: 'center'})")
     page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
-    cell = table.locator(".tabulator-row").nth(row).locator('.tabulator-cell[tabulator-field="cell"]')
     number = int(cell.inner_text())
     cell.click()
     return number
@@ -64,12 +67,7 @@ def test_every_entry_point_opens_the_card_of_its_cell_with_the_numbers_computed_
 
     show(page, "Compare")                  # model B: the shipped GRU's second seed; the first pair
     table = page.locator(".tabulator").filter(has=page.locator('[tabulator-field="A cell"]'))
-    table.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
-    table.evaluate("el => el.scrollIntoView({block: 'center'})")
-    page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
-    first = table.locator(".tabulator-row").first.locator('.tabulator-cell[tabulator-field="A cell"]')
-    cell = int(first.inner_text())
-    first.click()
+    cell = click_row(page, table, 0, "A cell")
     opened["compare pair"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))
 
     show(page, "Saturation")               # the update gate's loneliest point: one cell, the view z
