@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import panel as pn
 import pytest
 import torch
 
@@ -112,10 +113,11 @@ def test_the_window_follows_the_model_while_it_is_the_pages_own_choice(text_mode
     assert (s.text_model, s.window) == (True, TEXT_WINDOW)
     text, grammar = str(text_model.resolve()), str(default_model.resolve())
     s.param.model_path.objects = {"text": text, "grammar": grammar}
+    box = pn.widgets.IntInput.from_param(s.param.window)          # the sidebar's box follows it too
     s.model_path = grammar
-    assert (s.text_model, s.window, len(s.trace)) == (False, GRAMMAR_WINDOW, GRAMMAR_WINDOW)
+    assert (s.text_model, s.window, len(s.trace), box.value) == (False, GRAMMAR_WINDOW, GRAMMAR_WINDOW, GRAMMAR_WINDOW)
     s.model_path = text
-    assert (s.text_model, s.window, len(s.trace)) == (True, TEXT_WINDOW, TEXT_WINDOW)
+    assert (s.text_model, s.window, len(s.trace), box.value) == (True, TEXT_WINDOW, TEXT_WINDOW, TEXT_WINDOW)
     s.window = 500                      # chosen: it stays with the next model
     s.model_path = grammar
     assert (s.window, len(s.trace)) == (500, 500)

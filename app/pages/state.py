@@ -130,8 +130,14 @@ class AppState(RowsState):
             self.view = self.view if self.view in views else "h"
             self.layer = self.layer if self.layer < cfg.num_layers else 0
             self.selected = [c for c in self.selected if c < cfg.hidden_size]
-            if self.window == self._opening_window:
+        if self.window == self._opening_window:
+            # Not under discard_events: the sidebar's box follows the window only through its event (it kept
+            # showing 100 over a 2,000-character text window). _restoring: no load yet, the one below does.
+            self._restoring = True
+            try:
                 self.window = self._opening_window = opening_window(self.text_model)
+            finally:
+                self._restoring = False
         dropped = self._resolve_stream()
         self._offer_orders_and_filters()
         if dropped:
