@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool, Range1d, Span
-from bokeh.plotting import figure
+from bokeh.models import ColumnDataSource, Range1d
 from panel.io.state import set_curdoc
 
 from rnnscope.base.errors import RnnscopeError
 
+from rnnscope.app.drawing.cell_line import cell_line_figure
 from rnnscope.app.drawing.coloured_text import MAX_COLOURED_CHARS, frame_cell_html, visible_columns
 from rnnscope.app.drawing.frame import make_frame
 from rnnscope.app.pages import cache, cell_facts
@@ -64,7 +64,7 @@ class CellCard(pn.viewable.Viewer):
         self.texts: dict[str, str] = {}            # key -> the Markdown shown now (the export's content)
         self.panes = {key: pn.pane.Markdown("", sizing_mode="stretch_width") for key, _, _ in SLOW + FAST}
         self.source = ColumnDataSource({"x": [], "y": [], "position": [], "char": []})
-        self.line = self._line_figure(x_range, self.source)
+        self.line = cell_line_figure(x_range, self.source)
         self.sections = {key: pn.Column(pn.pane.Markdown(f"#### {title}", margin=(4, 5, 0, 5)), self.panes[key],
                                         *([self.line] if key == "line" else []),
                                         styles=WIDE if wide else CARD_STYLE, sizing_mode="stretch_width",
@@ -78,18 +78,6 @@ class CellCard(pn.viewable.Viewer):
         self._heading = PROMPT
         self._visible = {key: False for key in self.sections}
         self.state.param.watch(self._follow, ["trace", "view", "layer", "hide_separators"])
-
-    @staticmethod
-    def _line_figure(x_range, source: ColumnDataSource):
-        fig = figure(height=150, sizing_mode="stretch_width", x_range=x_range or Range1d(-0.5, 0.5),
-                     y_range=Range1d(-1, 1), tools="xpan,xwheel_zoom", toolbar_location=None, min_border_left=40)
-        fig.line("x", "y", source=source, color="#3182bd", line_width=1.3)
-        fig.add_tools(HoverTool(tooltips=[("position", "@position{0,0}"), ("char", "@char"), ("value", "@y{0.000}")],
-                                mode="vline"))
-        fig.add_layout(Span(location=0, dimension="height", line_color="#444", line_dash="dashed", visible=False,
-                            name="clicked"))
-        fig.name = "cell-card-line"
-        return fig
 
     # --- opening ---------------------------------------------------------------------------
     def show(self, cell: int, step: int | None = None) -> None:
