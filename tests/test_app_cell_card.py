@@ -135,6 +135,13 @@ def test_the_address_reopens_the_card_and_a_bad_one_changes_nothing(default_mode
 def test_the_export_carries_the_card(clicked):
     html = clicked.export_html()
     assert "<h3>Cell 7, layer 0" in html and "<h4>Probe weight and rank</h4>" in html and "<table>" in html
+    # below the plots, as on the page (the plots' root is the div that components() gives; its script comes last)
+    assert html.index('<div id="') < html.index("<h3>Cell 7, layer 0") < html.rindex("<script")
+    # its line is drawn, on the heatmap's x range, with the clicked step dashed; the section that describes the
+    # page's plot beside it is not repeated
+    assert '"cell-card-line"' in html
+    assert "cell 7 of hidden state h: the line of the cell card, dashed at the clicked step" in html
+    assert "Its line over the shown sequence" not in html
     clicked.tools.active = TOOLS.index("Cells")
     try:
         assert "Probe weight and rank" not in clicked.export_html()      # the card is exported only while shown

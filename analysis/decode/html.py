@@ -27,6 +27,7 @@ _PAGE = """<!DOCTYPE html>
 <p class="caption">{caption}</p>
 {body}
 {div}
+{after}
 {script}
 </body>
 </html>
@@ -43,9 +44,10 @@ def bokehjs(*parts: str) -> str:
 
 
 def standalone(layout, title: str, caption: str = "", body_html: str = "", style: str = "",
-               parts: tuple[str, ...] = ("bokeh",), heading: str | None = None) -> str:
+               parts: tuple[str, ...] = ("bokeh",), heading: str | None = None, after_html: str = "") -> str:
     """The page: ``title``, ``heading`` (default: the title) and ``caption`` are escaped;
-    ``body_html`` is trusted HTML put above the plots."""
+    ``body_html`` and ``after_html`` are trusted HTML put above and below the plots."""
     script, div = components(layout)
     return _PAGE.format(title=html.escape(title), heading=html.escape(heading or title), caption=html.escape(caption),
-                        style=style, scripts=bokehjs(*parts), body=body_html, div=div, script=script)
+                        style=style, scripts=bokehjs(*parts), body=body_html, div=div, after=after_html,
+                        script=script)

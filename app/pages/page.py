@@ -148,13 +148,13 @@ class Page(BasePage):
     def export_html(self) -> str:
         """What is on screen; with the Coloured text tab open and colouring a cell, that text too; with the
         cell card open on a cell, the card (its sections as they stand)."""
-        cell, span, card = None, None, ""
+        cell, span, card = None, None, None
         if self.coloured.shown and self.tools.active == TOOLS.index("Coloured text"):
             cell, span = self.coloured.shown
-        if self.card.cell is not None and self.tools.active == TOOLS.index("Cell card"):
-            card = export.markdown_html(self.card.markdown())
+        if self.tools.active == TOOLS.index("Cell card"):
+            card = self.card.export()
         return export.standalone_html(self.current_frame(), self.caption(), coloured_cell=cell, coloured_span=span,
-                                      extra_html=card)
+                                      card=card)
 
     def cell_labels(self):
         """The Cells tab's labels of the view and layer shown (app/pages/cache.py, the same cache): what a word

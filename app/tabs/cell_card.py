@@ -30,6 +30,7 @@ from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.drawing.cell_line import cell_line_figure
 from rnnscope.app.drawing.coloured_text import MAX_COLOURED_CHARS, frame_cell_html, visible_columns
+from rnnscope.app.drawing.export import CardExport
 from rnnscope.app.drawing.frame import make_frame
 from rnnscope.app.pages import cache, cell_facts
 from rnnscope.app.pages.lazy_tab import session_ended, to_document
@@ -206,12 +207,29 @@ class CellCard(pn.viewable.Viewer):
                 f"({frame.low:g} \u2026 {frame.high:g}, white = 0):\n\n" + frame_cell_html(frame, cell, (lo, hi)))
 
     def markdown(self) -> str:
-        """The card as shown now, section by section (the export's content)."""
+        """The card as shown now, section by section, as one Markdown text."""
         if self.cell is None:
             return ""
+        return "\n\n".join([self._heading] + [f"#### {title}\n\n{text}" for _, title, text, _ in self._shown()])
+
+    def export(self) -> CardExport | None:
+        """The card as shown now, for the export: its sections, and its line as a plot of its own (under the
+        heatmap there, so the line's section, which describes the plot beside it, is left out)."""
+        if self.cell is None:
+            return None
+        span = self.line.select_one({"name": "clicked"})
+        return CardExport(self._heading, [(title, text, wide) for key, title, text, wide in self._shown()
+                                          if key != "line"],
+                          f"{self.line.title.text}: the line of the cell card" + (", dashed at the clicked step"
+                                                                              if span.visible else ""),
+                          {k: list(v) for k, v in self.source.data.items()}, self.line.y_range.start,
+                          self.line.y_range.end, span.location if span.visible else None)
+
+    def _shown(self) -> list[tuple[str, str, str, bool]]:
+        """(key, title, text, wide) of the sections shown, in the card's order."""
         titles = {key: title for key, title, _ in SLOW + FAST}
-        return "\n\n".join([self._heading] + [f"#### {titles[k]}\n\n{self.texts[k]}" for k in self.sections
-                                               if self._visible[k] and k in self.texts])
+        wide = {key: is_wide for key, _, is_wide in SLOW + FAST}
+        return [(k, titles[k], self.texts[k], wide[k]) for k in self.sections if self._visible[k] and k in self.texts]
 
     def __panel__(self):
         return pn.Column(self.heading, pn.FlexBox(*self.sections.values(), sizing_mode="stretch_width"),
