@@ -13,6 +13,13 @@ same session, alternating with this one, so both see the same machine.
     python bench/bench_probes_tab.py --baseline-python /path/to/other/.venv/bin/python [--rounds 2]
 
 Writes the "App: Probes tab, 128-cell text LSTM" section of bench/RESULTS.md (``--no-write``: print it).
+
+``--first-view`` measures instead what the tab shows first (the probes and their references, ``cache.probe_heads``)
+against the whole ``probe()`` of every layer and target with its curve and n-gram baseline, as ``rnnscope probe``
+computes it: both in one fresh process, on the same held-out states (traced once, before either), the order of
+the two alternating between rounds. No baseline checkout is needed; it writes "App: Probes tab's first view".
+
+    python bench/bench_probes_tab.py --first-view [--rounds 3]
 """
 from __future__ import annotations
 
@@ -53,6 +60,72 @@ print(json.dumps({"first": probes + time.perf_counter() - start, "ngram": ngram}
 """
 
 
+# The first view against the whole probe, on the states both read; prints one JSON line.
+FIRST_VIEW_CHILD = """
+import json, sys, time
+from rnnscope.app.pages.state import AppState
+from rnnscope.app.pages import cache
+from rnnscope.analysis.decode.ngram import NGRAM_KS
+from rnnscope.analysis.decode.probes import probe
+from rnnscope.analysis.decode.probing import probe_targets
+state, heads_first = AppState(sys.argv[1]), sys.argv[2] == "heads-first"
+path = state.model_path
+start = time.perf_counter()
+tr, ann = cache._heldout_trace(str(path), cache.stamp(path), cache.LABEL_CHARS)   # what the side view reads first
+trace = time.perf_counter() - start
+
+
+def first_view():
+    start = time.perf_counter()
+    cache.probe_heads(path)
+    return time.perf_counter() - start
+
+
+def whole():                                # rnnscope probe's computation: curves and n-gram baseline included
+    start = time.perf_counter()
+    for layer in range(tr.num_layers):
+        for t in probe_targets(cache.held(path)):
+            probe(tr.hidden[layer], ann[t].values, ann["char"].values, t, ann[t].categories, ngram_ks=NGRAM_KS)
+    return time.perf_counter() - start
+
+
+if heads_first:
+    seconds = {"first_view": first_view(), "whole": whole()}
+else:
+    seconds = {"whole": whole(), "first_view": first_view()}
+print(json.dumps({"trace": trace, "layers": tr.num_layers, "chars": len(tr), **seconds}))
+"""
+
+
+def run_first_view(cache_home: str, heads_first: bool) -> dict:
+    env = {**os.environ, "PYTHONPATH": "", "XDG_CACHE_HOME": cache_home}
+    done = subprocess.run([sys.executable, "-c", FIRST_VIEW_CHILD, str(ROOT / MODEL),
+                           "heads-first" if heads_first else "whole-first"], cwd="/tmp", env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def first_view_section(rounds: int) -> str:
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = [run_first_view(f"{scratch}/round{k}", heads_first=k % 2 == 0) for k in range(rounds)]
+    ratios = [r["first_view"] / r["whole"] for r in runs]
+    best = min(range(rounds), key=lambda k: runs[k]["first_view"] + runs[k]["whole"])
+    return (f"`python bench/bench_probes_tab.py --first-view --rounds {rounds}`, {datetime.date.today()}, "
+            f"on {machine.describe()}; model {MODEL}; each round a fresh process with an empty cache folder; "
+            f"the held-out states ({runs[0]['chars']:,} characters, {runs[0]['layers']} layers) traced once before "
+            f"both; the first view and the "
+            f"whole probe in alternating order; {machine.load_note()}.\n\n"
+            "| what (least disturbed round: the smallest sum) | seconds |\n|---|---|\n"
+            f"| the held-out trace, read by both (not in the ratio) | {runs[best]['trace']:.1f} |\n"
+            f"| whole `probe()` of every layer and target: probe, references, accuracy-vs-k curve, n-gram "
+            f"baseline (`rnnscope probe`) | {runs[best]['whole']:.1f} |\n"
+            f"| the Probes tab's first view: probe and references (`cache.probe_heads`, stored on disk) | "
+            f"**{runs[best]['first_view']:.1f}** ({ratios[best]:.2f} x the whole) |\n"
+            f"\nEvery round, first view / whole: {[round(r, 2) for r in ratios]} "
+            f"(seconds: first view {[round(r['first_view'], 1) for r in runs]}, "
+            f"whole {[round(r['whole'], 1) for r in runs]}).")
+
+
 def run(python: str, checkout: Path, cache_home: str) -> dict:
     env = {**os.environ, "PYTHONPATH": "", "XDG_CACHE_HOME": cache_home}
     done = subprocess.run([python, "-c", CHILD, str(checkout / MODEL)], cwd="/tmp", env=env, capture_output=True,
@@ -62,12 +135,21 @@ def run(python: str, checkout: Path, cache_home: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--baseline-python", required=True)
-    ap.add_argument("--baseline-checkout", required=True, help="the checkout the baseline Python has installed")
+    ap.add_argument("--first-view", action="store_true", help="the tab's first view against the whole probe")
+    ap.add_argument("--baseline-python")
+    ap.add_argument("--baseline-checkout", help="the checkout the baseline Python has installed")
     ap.add_argument("--baseline-name", default="", help="how the results name the baseline (default: its path)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    if args.first_view:
+        body = first_view_section(args.rounds)
+        print(body)
+        if not args.no_write:
+            machine.write_section("App: Probes tab's first view, 128-cell text LSTM", body)
+        return
+    if not (args.baseline_python and args.baseline_checkout):
+        ap.error("give --baseline-python and --baseline-checkout, or --first-view")
     ours, theirs = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for k in range(args.rounds):
