@@ -8,12 +8,13 @@ import re
 import pytest
 from browser_card import TITLES, wait_for_card
 from browser_fixtures import PAGE_TIMEOUT_MS, screenshot
-from browser_pages import OVERFLOW, SETTLED, TWO_FRAMES
+from browser_pages import CANVAS_COLOURS, IMAGE_SIG, OVERFLOW, SETTLED, TWO_FRAMES, offline_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-def check_sections(text: str) -> None:
-    for title in TITLES:
+def check_sections(text: str, skip: tuple[str, ...] = ()) -> None:
+    """Every section's title but ``skip``'s, and their numbers filled."""
+    for title in [t for t in TITLES if t not in skip]:
         assert title in text, title
     assert re.search(r"Ranked \d+ of 15 cells by share explained", text)
     assert re.search(r"depth_level\s+1\.000\s+\d+ of 15", text)
@@ -25,7 +26,7 @@ def settle(page) -> None:
     page.evaluate(TWO_FRAMES)
 
 
-def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reopens_it(app):
+def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reopens_it(app, chromium, tmp_path):
     page = app.page
     box = app.heatmap.bounding_box()
     app.heatmap.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
@@ -66,4 +67,39 @@ def test_the_card_opens_from_the_heatmap_and_the_cells_table_and_its_address_reo
         page2.get_by_text("Its line over the shown sequence").evaluate("el => el.scrollIntoView({block: 'start'})")
         settle(page2)
         screenshot(page2, name + "-lower")
+    exported_card_opens_offline(page2, chromium, tmp_path, cell)
     page2.close()
+
+
+def exported_card_opens_offline(page, chromium, tmp_path, cell: int) -> None:
+    """The export, made while the card shows ``cell``: offline, the card below the plots with every section,
+    its line drawn among the plots, nothing wider than the window; screenshots at both sizes."""
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Export this view (HTML)").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    with offline_file(chromium, path) as (opened, watched, refused):
+        opened.wait_for_function(f"() => ({IMAGE_SIG})() !== null", timeout=60_000)
+        text = opened.locator(".rnnscope-card").inner_text()
+        assert f"Cell {cell}, layer 0" in text
+        check_sections(text, skip=("Explain at the clicked step", "Its line over the shown sequence"))
+        boxes = opened.evaluate(CARD_LINE_AND_HEATMAP)
+        assert boxes["line"]["top"] >= boxes["heatmap"]["bottom"] and boxes["line"]["height"] >= 100, boxes
+        assert opened.evaluate_handle(CARD_LINE_ELEMENT).evaluate(CANVAS_COLOURS) >= 2, "the card's line is blank"
+        assert opened.locator(".rnnscope-card").bounding_box()["y"] >= boxes["line"]["bottom"]  # the card, below
+        for size, name in [((1024, 768), "cell-card-export-1024x768"), ((1400, 900), "cell-card-export-1400x900")]:
+            opened.set_viewport_size({"width": size[0], "height": size[1]})
+            opened.evaluate(TWO_FRAMES)
+            assert opened.evaluate(OVERFLOW) == [], f"the export is wider than {size}"
+            screenshot(opened, name, full_page=True)
+        watched.assert_clean()
+        assert refused == [], refused
+
+
+# In the export: where the heatmap and the card's line are drawn (the heatmap is the first figure of the plots).
+CARD_LINE_AND_HEATMAP = """() => {
+  const doc = Bokeh.documents[0];
+  const box = model => Bokeh.index.find_one(model).el.getBoundingClientRect().toJSON();
+  return {line: box(doc.get_model_by_name("cell-card-line")), heatmap: box(doc.roots()[0].children[0])};
+}"""
+CARD_LINE_ELEMENT = """() => Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name("cell-card-line")).el"""
