@@ -141,6 +141,18 @@ TABLES_REDRAWN_IN_VIEW = """() => [...Bokeh.documents[0].views_manager.all_views
         && r.left < innerWidth;
     return !inView || (module.visible === true && !v._building && !v.is_drawing);   // and not being rebuilt
   })"""
+# The one table shown (in the document, with a size) is in view; scrolled to until it is. Checked on every frame,
+# so a table drawn anew meanwhile is the one scrolled to.
+SHOWN_TABLE_IN_VIEW = """() => {
+  const sized = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const shown = [...Bokeh.documents[0].views_manager.all_views()].filter(v => v.tabulator && v.el && v.el.isConnected)
+    .map(v => v.tabulator.element).filter(sized);
+  if (shown.length !== 1) return false;
+  const r = shown[0].getBoundingClientRect();
+  if (r.bottom > 0 && r.top < innerHeight) return true;
+  shown[0].scrollIntoView({block: "center"});
+  return false;
+}"""
 # Page coordinates of data point (x, y) of the figure whose title starts with `title` ('' = the
 # heatmap), scrolled into view, from Bokeh's own scales: drags and hovers land exactly on a column or a point.
 DATA_AT = """([title, x, y]) => {
@@ -234,9 +246,11 @@ class App:
         table drawn while hidden (a tab's table before its numbers came) and standing below the fold has its
         rows in its data but none in the page: Tabulator's virtual renderer puts them in when the table comes
         into view (seen: 6 rows in the data, none in the page, for 20 s)."""
-        table = self.page.locator(".tabulator:visible")
-        table.wait_for(timeout=PAGE_TIMEOUT_MS)
-        table.scroll_into_view_if_needed()
+        self.page.locator(".tabulator:visible").wait_for(timeout=PAGE_TIMEOUT_MS)
+        # Scrolled to from the page, whichever table element stands then: a table is drawn anew when its rows
+        # come, and a scroll through Playwright's handle on the one replaced fails ("Element is not attached to
+        # the DOM", seen in a fresh-clone run).
+        self.page.wait_for_function(SHOWN_TABLE_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
         self.page.wait_for_function(TABLES_REDRAWN_IN_VIEW, timeout=PAGE_TIMEOUT_MS)
         return self.page.locator(".tabulator-row")
 
