@@ -109,11 +109,12 @@ def first_view_section(rounds: int) -> str:
     with tempfile.TemporaryDirectory() as scratch:
         runs = [run_first_view(f"{scratch}/round{k}", heads_first=k % 2 == 0) for k in range(rounds)]
     ratios = [r["first_view"] / r["whole"] for r in runs]
+    layers = f"{runs[0]['layers']} layer" + ("s" if runs[0]["layers"] != 1 else "")
     best = min(range(rounds), key=lambda k: runs[k]["first_view"] + runs[k]["whole"])
     return (f"`python bench/bench_probes_tab.py --first-view --rounds {rounds}`, {datetime.date.today()}, "
             f"on {machine.describe()}; model {MODEL}; each round a fresh process with an empty cache folder; "
-            f"the held-out states ({runs[0]['chars']:,} characters, {runs[0]['layers']} layers) traced once before "
-            f"both; the first view and the "
+            f"the held-out states ({runs[0]['chars']:,} characters, {layers}) traced once "
+            f"before both; the first view and the "
             f"whole probe in alternating order; {machine.load_note()}.\n\n"
             "| what (least disturbed round: the smallest sum) | seconds |\n|---|---|\n"
             f"| the held-out trace, read by both (not in the ratio) | {runs[best]['trace']:.1f} |\n"
