@@ -118,3 +118,42 @@ def test_a_worker_hands_its_result_to_a_live_session_and_drops_it_for_an_ended_o
     IOLoop.current().run_sync(scenario)
     assert len(live.session_callbacks) == 1 and called == []      # queued for the live document's next tick
     assert bokeh_doc._PATCHED_CURDOCS == []                       # nothing left patched in
+
+
+def test_steps_off_thread_join_in_order_and_stop_once_the_session_has_ended(monkeypatch):
+    """``off_thread_steps`` in a served page: each result handed to the document as its work is done, and the
+    thread stops before the next work once the page's session has ended (a session stands in for Bokeh's)."""
+    import threading
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from rnnscope.app.pages import lazy_tab
+
+    class Session:
+        pass
+    doc, session, handed, worked = Document(), Session(), [], []
+    doc._session_context = lambda: session
+    monkeypatch.setattr(lazy_tab, "to_document", lambda d: lambda fn: handed.append(fn))
+
+    def first():
+        worked.append("first")
+        doc._session_context = lambda: None           # the page closes while the first result is computed
+        return 1
+
+    def second():
+        worked.append("second")
+        return 2
+    tab = CountingTab()
+    with set_curdoc(doc):
+        tab.off_thread_steps([(first, lambda r: None), (second, lambda r: None)], "test-steps")
+    for thread in threading.enumerate():
+        if thread.name == "test-steps":
+            thread.join(timeout=60)
+    assert worked == ["first"] and len(handed) == 1     # its result handed over (the hand drops it), no second
+
+
+def test_steps_in_plain_python_apply_each_result_in_order():
+    applied = []
+    CountingTab().off_thread_steps([(lambda: 1, applied.append), (lambda: 2, applied.append)], "plain")
+    assert applied == [1, 2]

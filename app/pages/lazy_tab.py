@@ -64,16 +64,26 @@ class LazyTab(Viewer):
         """``apply(work())``. In a served page ``work`` (seconds of computing) runs on a thread of its own, so
         the page goes on answering, and ``apply`` on the document's next tick, with its lock; in plain Python
         (tests, a notebook) both at once. ``work`` catches what it expects and returns it as a value."""
+        self.off_thread_steps([(work, apply)], name)
+
+    def off_thread_steps(self, steps: list[tuple[Callable[[], object], Callable[[object], None]]], name: str) -> None:
+        """``off_thread`` for several results that join the tab one after another: each ``(work, apply)`` in
+        order on one thread, each ``apply`` handed to the document as soon as its ``work`` is done. The thread
+        stops between steps once the page's session has ended: nobody is left to see the rest."""
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
-            apply(work())
+            for work, apply in steps:
+                apply(work())
             return
 
         hand = to_document(doc)
 
         def run() -> None:
-            result = work()
-            hand(lambda: apply(result))
+            for work, apply in steps:
+                if session_ended(doc):
+                    return
+                result = work()
+                hand(partial(apply, result))
         threading.Thread(target=run, name=name, daemon=True).start()
 
     def __panel__(self):

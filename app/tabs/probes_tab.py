@@ -11,7 +11,6 @@ target, on sparse one-hots); the last two off the event loop in a served page.""
 from __future__ import annotations
 
 import html
-import threading
 
 import panel as pn
 import param
@@ -21,7 +20,7 @@ from rnnscope.analysis.decode.report import probe_plot
 from rnnscope.base.errors import RnnscopeError
 
 from rnnscope.app.pages import cache
-from rnnscope.app.pages.lazy_tab import LazyTab, to_document
+from rnnscope.app.pages.lazy_tab import LazyTab
 from rnnscope.app.pages.state import AppState
 
 CARD_CELLS = 5          # cells per probe offered a card button, largest weight first
@@ -60,7 +59,6 @@ class ProbesTab(LazyTab):
     def _rest(self, path: str, key: tuple | None, request: int, text_model: bool) -> None:
         """The accuracy-vs-k curves, then (text) the n-gram baseline, each joining the tab when it is done; a
         newer model's request wins."""
-        doc = pn.state.curdoc
 
         def with_curves(found: list[dict]) -> None:
             if request == self._request and found:
@@ -80,23 +78,12 @@ class ProbesTab(LazyTab):
 
         def ngram() -> dict:
             try:
-                return cache.ngram_baselines(path, key=key) if text_model else {}
+                return cache.ngram_baselines(path, key=key)
             except RnnscopeError:
                 return {}
 
-        if doc is None or doc.session_context is None:       # plain Python (tests, a notebook): at once
-            with_curves(curves())
-            with_ngram(ngram())
-            return
-        hand = to_document(doc)
-
-        def work() -> None:
-            found = curves()
-            hand(lambda: with_curves(found))
-            if text_model:
-                baselines = ngram()
-                hand(lambda: with_ngram(baselines))
-        threading.Thread(target=work, name="rnnscope-probe-curves", daemon=True).start()
+        steps = [(curves, with_curves)] + ([(ngram, with_ngram)] if text_model else [])
+        self.off_thread_steps(steps, "rnnscope-probe-curves")
 
     def _show(self) -> None:
         results = [r | {"ngram_accuracy": (self.ngram or {}).get(r["target"])} for r in self.results]
