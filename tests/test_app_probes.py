@@ -143,6 +143,7 @@ def test_the_probes_show_before_their_curves_and_the_curves_join_them(default_mo
     def recording(*args, **kw):
         seen["table"], seen["notes"] = tab.body.objects[0].object, tab.body.objects[1].object
         seen["plots"] = len(tab.body.objects[2].objects)
+        seen["buttons"] = [row.objects for row in tab.body.objects[3].objects[1:]]
         return measure(*args, **kw)
     monkeypatch.setattr(cache, "probes", recording)
     tab.open()
@@ -153,3 +154,7 @@ def test_the_probes_show_before_their_curves_and_the_curves_join_them(default_mo
         assert {k: v for k, v in head.items() if k != "exact_accuracy"} == p | {"accuracy_by_k": None,
                                                                                "cells_needed_99": None}
     assert len(tab.body.objects[2].objects) == len(whole) and "computing\u2026" not in tab.body.objects[1].object
+    # the card buttons are the same objects: a click on one while the curves join is not lost to its replacement
+    after = [row.objects for row in tab.body.objects[3].objects[1:]]
+    assert len(after) == len(seen["buttons"]) == len(whole)
+    assert all(a is b for row, was in zip(after, seen["buttons"]) for a, b in zip(row, was))

@@ -51,6 +51,10 @@ def test_every_entry_point_opens_the_card_of_its_cell_with_the_numbers_computed_
     show(page, "Probes")
     button = buttons.nth(cells)
     button.wait_for(timeout=PAGE_TIMEOUT_MS)
+    # the curves joined: they come above the buttons, and one coming between the click's aim and its press would
+    # take the click
+    expect(page.get_by_text("Accuracy against the number of cells (and cells for 99%): computing")).to_have_count(
+        0, timeout=PAGE_TIMEOUT_MS)
     cell = int(button.inner_text().split()[1])
     button.click()
     opened["probe weight"] = (cell, check_against_reference(wait_for_card(page, cell), reference_card))

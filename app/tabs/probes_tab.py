@@ -34,6 +34,13 @@ class ProbesTab(LazyTab):
 
     def __init__(self, **params):
         super().__init__(**params)
+        # The parts stay and take new content as results join, so a button is never replaced by its like
+        # while a reader clicks it (a click on a button being replaced is lost).
+        self.table = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.notes = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.plots = pn.FlexBox()
+        self.buttons = pn.Column(sizing_mode="stretch_width")
+        self._buttons_for: list[tuple] | None = None      # the probes and cells the buttons stand for
         self.body = pn.Column(sizing_mode="stretch_width")
         self.results: list[dict] = []
         self.ngram: dict[str, list[dict]] | None = None     # None: not computed yet for this model
@@ -87,12 +94,16 @@ class ProbesTab(LazyTab):
 
     def _show(self) -> None:
         results = [r | {"ngram_accuracy": (self.ngram or {}).get(r["target"])} for r in self.results]
-        parts = [pn.pane.HTML(probe_table(results, self.state.grammar_spec is None), sizing_mode="stretch_width"),
-                 pn.pane.Markdown(probe_notes(results, self.state.grammar_spec is None, self.ngram is None),
-                                  sizing_mode="stretch_width")]
-        plots = [pn.pane.Bokeh(probe_plot(p)) for p in results if p["accuracy_by_k"] is not None]
-        self.body.objects = [*parts, pn.FlexBox(*plots),
-                             pn.Column(*self._card_buttons(results), sizing_mode="stretch_width")]
+        text = self.state.grammar_spec is None
+        self.table.object = probe_table(results, text)
+        self.notes.object = probe_notes(results, text, self.ngram is None)
+        self.plots.objects = [pn.pane.Bokeh(probe_plot(p)) for p in results if p["accuracy_by_k"] is not None]
+        wanted = [(p["target"], p["layer"], tuple(p["cell_order"][:CARD_CELLS])) for p in results]
+        if wanted != self._buttons_for:      # the curves and the n-gram baseline joining change none of them
+            self.buttons.objects, self._buttons_for = self._card_buttons(results), wanted
+        parts = [self.table, self.notes, self.plots, self.buttons]
+        if self.body.objects != parts:       # after a refusal, or the first time
+            self.body.objects = parts
 
     def _card_buttons(self, results: list[dict]) -> list:
         """Per probe, its CARD_CELLS cells of largest weight, a button each that opens the cell's card."""
