@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_fixtures import PAGE_TIMEOUT_MS
+from browser_fixtures import PAGE_TIMEOUT_MS, screenshot
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from rnnscope.app.pages.page import Page
 from rnnscope.app.pages.state import AppState
@@ -41,10 +42,18 @@ def card_text(page) -> str:
 def wait_for_card(page, cell: int | None = None) -> str:
     """The card's text once its heading names ``cell`` (any cell: None) and no section is computing any more."""
     name = r"\d+" if cell is None else str(cell)
-    page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
-        return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics")
-            && !t.includes("computing \u2026"); }}""",
-                           timeout=PAGE_TIMEOUT_MS * 3)
+    try:
+        page.wait_for_function(f"""() => {{ const t = ({CARD_TEXT})();
+            return /Cell {name}, layer 0/.test(t) && t.includes("In the dynamics")
+                && !t.includes("computing \u2026"); }}""",
+                               timeout=PAGE_TIMEOUT_MS * 3)
+    except PlaywrightTimeout:      # say what the page showed instead: no card, another cell's, or a section stuck
+        shown = card_text(page)
+        stuck = [title for title, text in sections(shown).items() if "computing \u2026" in text]
+        screenshot(page, f"card-not-complete-cell-{cell}", full_page=True)
+        pytest.fail(f"the card of cell {cell} was not complete after {PAGE_TIMEOUT_MS * 3 // 1000} s; sections "
+                    f"still computing: {stuck}; the card's text (the active tab's, empty if not shown):\n"
+                    f"{shown[:3000]}", pytrace=False)
     return card_text(page)
 
 
