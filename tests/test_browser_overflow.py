@@ -47,6 +47,11 @@ SAYS = """busy => {
   return found;
 }"""
 
+# Whether the tab titled ``title`` is the active one and the server has filled it (dynamic Tabs keep a Spacer in
+# place of every hidden tab's content).
+TAB_FILLED = """title => [...Bokeh.documents[0]._all_models.values()].some(m => m.type.endsWith("Tabs")
+  && m.tabs[m.active] && m.tabs[m.active].title === title && m.tabs[m.active].child.type !== "Spacer")"""
+
 # The page's models whose stylesheets name a URL not on this machine (a pane made outside the page's document
 # names Panel's CDN): "type: its text or name", to say which pane asked.
 FROM_OUTSIDE = """() => [...Bokeh.documents[0]._all_models.values()]
@@ -71,7 +76,10 @@ def wait_until_done(page, model: str, tab: str) -> None:
     busy = "|".join(b for b in BUSY if b != NOT_WAITED_FOR.get((model, tab)))
     if tab == "Dynamics" and (model, tab) in NOT_WAITED_FOR:     # the projection drawn: its colour picker is up
         page.get_by_text("Colour held-out states by").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_timeout(500)      # the click's round trip: the tab's own "Computing…" note comes first
+    # The click's round trip first: the server fills the tab (a hidden tab of dynamic Tabs is a Spacer in the
+    # page) and, the same moment, shows its "Computing…" note. A fixed wait of 500 ms for it once let a loaded
+    # machine's check run on an empty tab, its table not yet built (3,575 px wide).
+    page.wait_for_function(TAB_FILLED, arg=tab, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function(f"() => !({SAYS})({json.dumps(busy)})", timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
     page.evaluate(TWO_FRAMES)
