@@ -99,6 +99,35 @@ def test_probe_on_a_heldout_file_from_the_cli_is_the_source_models_own_loss(impo
     assert len(numbers["cells"]) > 0 and numbers["probes"]
 
 
+def test_a_text_shorter_than_the_defaults_is_read_whole_and_more_than_it_holds_is_refused(imported, tmp_path,
+                                                                                          capsys):
+    """A researcher's own held-out text is often shorter than the 100,000 characters probe reads by default
+    (20,000 for compare, automaton, dynamics): with no --chars all of it is read, and stderr says so; a
+    number beyond it is refused naming both, with nothing written."""
+    folder, _, _ = imported
+    short = len(TEXT) - SPLIT
+    assert 1_000 <= short < 20_000
+    given = ["--model", str(folder / "ck"), "--heldout", str(folder / "source.py"), "--heldout-range", f"{SPLIT}:"]
+    out = tmp_path / "probe.json"
+    assert main(["probe", *given, "--ablation-chars", "300", "--causal", "", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["data"]["held_out_chars"] == short
+    assert (f"reading the whole held-out stream (the held-out text {folder / 'source.py'} characters {SPLIT}:): "
+            f"{short:,} characters, fewer than the default 100,000") in capsys.readouterr().err
+    assert main(["probe", *given, "--chars", str(short + 1), "-o", str(tmp_path / "no.json")]) == 2
+    assert f"asked for {short + 1:,} held-out characters" in capsys.readouterr().err
+    assert not (tmp_path / "no.json").exists()
+    # the API: the same defaults, and a number beyond the stream is refused, never cut to it
+    m = rs.load(folder / "ck", heldout=folder / "source.py", heldout_range=f"{SPLIT}:")
+    whole = m.label_cells(views=["h"], layers=[1])
+    assert whole.equals(m.label_cells(chars=short, views=["h"], layers=[1]))
+    with pytest.raises(RnnscopeError, match=f"asked for {short + 1:,} held-out characters; .* has {short:,}"):
+        m.label_cells(chars=short + 1)
+    window = m.trace(index=0, window=50)
+    assert f"the first {short:,} characters" in m.compare(m, window).numbers["matched_on"]
+    with pytest.raises(RnnscopeError, match=f"2 to {short:,} held-out characters .* got {short + 1:,}"):
+        m.compare(m, window, chars=short + 1)
+
+
 def test_the_api_reads_the_range_and_a_window_in_context_is_the_source_models_states(imported):
     folder, net, vocab = imported
     m = rs.load(folder / "ck", heldout=folder / "source.py", heldout_range=(SPLIT, SPLIT + 1500))

@@ -125,7 +125,8 @@ def probing_run(model, held: HeldOut, chars: int = 100_000, ablation_chars: int 
     if chars < 1_000:
         raise RnnscopeError(f"probing needs at least 1,000 held-out characters, got {chars:,}")
     if chars > len(held.text):
-        raise RnnscopeError(f"the held-out stream has {len(held.text):,} characters; asked for {chars:,}")
+        raise RnnscopeError(f"asked for {chars:,} held-out characters; the held-out stream ({held.origin}) has "
+                            f"{len(held.text):,}: ask for fewer (--chars), or give a longer text")
     targets = probe_targets(held) if targets is None else targets
     asked = causal is not None
     causal_targets = tuple(causal) if asked else CAUSAL_TARGETS if held.spec is not None else TEXT_CAUSAL_TARGETS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rnnscope.api.reports import Report
 from rnnscope.base.errors import RnnscopeError
+from rnnscope.base.heldout_defaults import COMPARE_CHARS
 
 
 class Analysis:
@@ -23,10 +24,11 @@ class Analysis:
         result = explain(tr, model.layer_arrays(layer), x, names, layer, cell, step, self.config.nonlinearity)
         return Report(result, f"cell {cell} at step {step}", explain_text)
 
-    def causal_code(self, annotation: str, layer: int | None = None, chars: int = 100_000, pairs: int = 500,
+    def causal_code(self, annotation: str, layer: int | None = None, chars: int | None = None, pairs: int = 500,
                     max_cells: int = 32, seed: int = 0) -> Report:
         """The cells ``layer`` (default the top one) carries ``annotation`` in, as the model reads them: pairs
-        of held-out contexts (the first ``chars`` characters read in context) that read the same character
+        of held-out contexts (the first ``chars`` characters read in context; None: 100,000, or the whole
+        stream when it is shorter) that read the same character
         and differ in the annotation; cells copied from one into the other, greedily, until the next-character
         distribution has moved 99% of the way to the other's (share of the KL gap closed), beside random
         sets of as many cells (analysis/intervene/interchange.py; `rnnscope probe --causal`). Its numbers are
@@ -64,9 +66,10 @@ class Analysis:
         return Report(result, f"matches of steps {start} .. {end}", _match_text)
 
     def compare(self, other, trace, view: str = "h", layer: int = 0, other_layer: int = 0,
-                match_on: str = "held-out", chars: int = 20_000, note: str = "") -> Report:
+                match_on: str = "held-out", chars: int | None = None, note: str = "") -> Report:
         """This model's cells (A) paired with ``other``'s (B, a Model) by Pearson r over the first ``chars``
-        of A's held-out stream read in context by both (``match_on="sequence"``: over ``trace``, a Trace of
+        of A's held-out stream read in context by both (None: 20,000, or the whole stream when it is shorter;
+        more than it holds are refused) (``match_on="sequence"``: over ``trace``, a Trace of
         this model, which B reads the same way), then an optimal one-to-one assignment on |r|
         (analysis/describe/compare.py). ``.to_html()`` draws both heatmaps of ``trace`` in pair order,
         ``note`` added to its caption after the character count."""
@@ -84,6 +87,10 @@ class Analysis:
             comparison = match_cells(tr_a.values(view, layer), tr_b.values(view, other_layer))
             basis = "the sequence shown"
         else:
+            chars = a.heldout_chars(chars, COMPARE_CHARS)
+            if not 2 <= chars <= len(a.heldout.text):
+                raise RnnscopeError(f"pairing needs 2 to {len(a.heldout.text):,} held-out characters (the held-out "
+                                    f"stream of model A: {a.heldout.origin}), got {chars:,}")
             text = a.heldout.text[:chars]
             comparison = compare_models(a.module, b.module, text, view, layer, other_layer)
             basis = f"the first {len(text):,} characters of model A's held-out stream, read in context by both"

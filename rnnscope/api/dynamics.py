@@ -10,8 +10,8 @@ import numpy as np
 
 from rnnscope.api.reports import Report
 from rnnscope.base.errors import RnnscopeError
+from rnnscope.base.heldout_defaults import DYNAMICS_CHARS
 
-DYNAMICS_CHARS = 20_000       # held-out characters the starts and the projection are drawn from by default
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,13 @@ class ProjectionView:
 
 class Dynamics:
     def fixed_points(self, inputs: str | list[str] | None = None, starts: int = 256, random_starts: int = 32,
-                     chars: int = DYNAMICS_CHARS, seed: int = 0, q_tol: float = 1e-12, slow_q: float = 1e-6,
+                     chars: int | None = None, seed: int = 0, q_tol: float = 1e-12, slow_q: float = 1e-6,
                      dedupe_tol: float = 1e-3, max_iter: int = 200) -> Report:
         """The fixed points of the network's update for each character of ``inputs`` (default: the whole
         vocabulary of a grammar model, the 16 most frequent held-out characters of a text model): minima
         of q(s) = 1/2 ||F(s, x) - s||^2 (F one step of the whole network, x held) reached from ``starts`` states
-        drawn from the first ``chars`` held-out characters read in context and ``random_starts`` random ones;
+        drawn from the first ``chars`` held-out characters read in context (None: 20,000, or the whole stream
+        when it is shorter) and ``random_starts`` random ones;
         q <= ``q_tol`` is a fixed point, up to ``slow_q`` a slow point; points closer than ``dedupe_tol`` are
         one. Each with its Jacobian's eigenvalues, stability and time constants (docs/dynamics-json.md).
         ``.to_html()`` draws them on the projection of layer 0 (``dynamics_html`` for another layer)."""
@@ -48,23 +49,23 @@ class Dynamics:
         from rnnscope.analysis.dynamics.run import dynamics_run
         from rnnscope.analysis.dynamics.summary import summary_text
         options = Options(q_tol=q_tol, slow_q=slow_q, dedupe_tol=dedupe_tol, max_iter=max_iter)
-        tr, ann = self.heldout_trace(_check_chars(chars))
+        tr, ann = self.heldout_trace(_check_chars(self.heldout_chars(chars, DYNAMICS_CHARS)))
         run = dynamics_run(self.module, tr, ann, inputs, starts, random_starts, seed, options)
         numbers = {"schema_version": 1, "model": self.ref, **run.numbers}
         return Report(numbers, f"fixed points of {self.name}", summary_text,
                       lambda numbers: self.dynamics_html(numbers, chars=chars))
 
-    def projection(self, trace=None, layer: int = 0, dims: int = 2, chars: int = DYNAMICS_CHARS,
+    def projection(self, trace=None, layer: int = 0, dims: int = 2, chars: int | None = None,
                    colour_by: str | None = "default", fixed_points=None) -> ProjectionView:
         """A PCA (``dims`` 2 or 3) of layer ``layer``'s state (h, and c for an LSTM) fitted on the first ``chars``
-        held-out characters read in context, with ``trace``'s trajectory (a Trace of this model, or None) and
-        ``fixed_points`` (a ``fixed_points()`` Report or its numbers, or None) projected onto it; the held-out
-        states coloured by the annotation ``colour_by`` ("default": depth for a grammar model, none for text;
-        None: none)."""
+        held-out characters read in context (None: as ``fixed_points``), with ``trace``'s trajectory (a Trace of
+        this model, or None) and ``fixed_points`` (a ``fixed_points()`` Report or its numbers, or None) projected
+        onto it; the held-out states coloured by the annotation ``colour_by`` ("default": depth for a grammar
+        model, none for text; None: none)."""
         from rnnscope.analysis.dynamics.projection import fit_projection
         from rnnscope.models.reading.update import Update
         self.check_layer(layer)
-        tr, ann = self.heldout_trace(_check_chars(chars))
+        tr, ann = self.heldout_trace(_check_chars(self.heldout_chars(chars, DYNAMICS_CHARS)))
         update = Update(self.module)
         part = update.layer_slice(layer)
         states = update.flat_states(tr)[:, part]
@@ -79,7 +80,7 @@ class Dynamics:
         return ProjectionView(proj, layer, proj(states), name, colour, categories, traj,
                               "" if trace is None else trace.text, points, info)
 
-    def dynamics_html(self, fixed_points, layer: int = 0, trace=None, chars: int = DYNAMICS_CHARS,
+    def dynamics_html(self, fixed_points, layer: int = 0, trace=None, chars: int | None = None,
                       colour_by: str | None = "default") -> str:
         """The fixed-point report (a ``fixed_points()`` Report or its numbers) as one offline HTML page: a table
         per input character, and the 2-D projection of layer ``layer`` with the points (and ``trace``'s

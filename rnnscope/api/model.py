@@ -12,8 +12,7 @@ from rnnscope.api.dynamics import Dynamics
 from rnnscope.api.evaluation import Evaluation
 from rnnscope.api.store import Storing
 from rnnscope.base.errors import RnnscopeError
-
-LABEL_CHARS = 100_000     # held-out characters labels and probes are computed on by default
+from rnnscope.base.heldout_defaults import LABEL_CHARS
 
 
 class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
@@ -117,17 +116,30 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
         from rnnscope.models.reading.context import StreamReader
         return StreamReader(self.module, self.heldout.text, self.heldout.annotations)
 
+    def heldout_chars(self, chars: int | None, default: int = LABEL_CHARS) -> int:
+        """How many held-out characters a method reads: ``chars`` as given; None, ``default`` or the whole
+        held-out stream when it is shorter (a researcher's own text is often shorter than the defaults, and
+        all of it is what they mean). A number given is checked where it is used, never cut."""
+        return min(default, len(self.heldout.text)) if chars is None else chars
+
+    def heldout_trace(self, chars: int | None = None):
+        """The first ``chars`` of the held-out stream (None: see ``heldout_chars``) read from its start (so in
+        context), and its annotations (analysis/describe/annotations.py ``Annotations``): what labels and probes
+        are computed on. More characters than the stream holds are refused."""
+        n = self.heldout_chars(chars)
+        if not 1 <= n <= len(self.heldout.text):
+            raise RnnscopeError(f"asked for {n:,} held-out characters; the held-out stream ({self.heldout.origin}) "
+                                f"has {len(self.heldout.text):,}: ask for fewer, or give a longer text")
+        return self._first_of_heldout(n)
+
     @functools.lru_cache(maxsize=2)     # noqa: B019  (one Model per load; the cache dies with it)
-    def heldout_trace(self, chars: int = LABEL_CHARS):
-        """The first ``chars`` of the held-out stream read from its start (so in context), and its
-        annotations (analysis/describe/annotations.py ``Annotations``): what labels and probes are computed on."""
+    def _first_of_heldout(self, n: int):
         from rnnscope.analysis.decode.probing import annotations_of
         from rnnscope.models.reading.tracer import trace
-        n = min(chars, len(self.heldout.text))
         return trace(self.module, self.heldout.text[:n]), annotations_of(self.heldout, n)
 
     @functools.lru_cache(maxsize=2)     # noqa: B019
-    def depth_probes(self, chars: int = LABEL_CHARS) -> list:
+    def depth_probes(self, chars: int | None = None) -> list:
         """Per layer, the linear probe of depth on h (analysis/decode/probes.train_probe), trained and scored
         on the held-out stream read in context: the probe track under a grammar model's heatmap."""
         from rnnscope.analysis.decode.probes import train_probe
@@ -154,8 +166,9 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
         return Trace(tr, self, window_note(index, len(tr), window, not from_zero_state), index=index,
                      in_context=not from_zero_state)
 
-    def label_cells(self, chars: int = LABEL_CHARS, views: list[str] | None = None, layers: list[int] | None = None):
-        """A label for every cell, on the first ``chars`` held-out characters read in context: a pandas
+    def label_cells(self, chars: int | None = None, views: list[str] | None = None, layers: list[int] | None = None):
+        """A label for every cell, on the first ``chars`` held-out characters read in context (None: 100,000, or
+        the whole stream when it is shorter): a pandas
         DataFrame, one row per (layer, view, cell), best explained first within each layer and view, with
         columns layer, view, cell, label, annotation, value, stat ("r": Pearson; "MI": mutual information
         in bits; "CMI": conditional MI given the current character), score, explained (r squared, or MI /
@@ -177,16 +190,17 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
                    "tested_mi", "null_99", "plain_label", "mean", "std"]
         return pd.DataFrame(rows, columns=columns)
 
-    def probe(self, chars: int = LABEL_CHARS, ablation_chars: int = 20_000, causal: list[str] | None = None):
+    def probe(self, chars: int | None = None, ablation_chars: int = 20_000, causal: list[str] | None = None):
         """Everything ``rnnscope probe`` computes (labels, ablation, best cells, linear probes beside their
         references, oracle divergence, saturation, causal codes) on the first ``chars`` held-out characters
-        read in context; the ablation re-runs the first ``ablation_chars``; ``causal``: the annotations to
-        find causal codes of by interchange (default: depth for a grammar model; in_string, bracket_depth
-        and indentation for text; [] for none). Returns a :class:`ProbeReport`."""
+        read in context (None: 100,000, or the whole stream when it is shorter); the ablation re-runs the first
+        ``ablation_chars``; ``causal``: the annotations to find causal codes of by interchange (default: depth
+        for a grammar model; in_string, bracket_depth and indentation for text; [] for none). Returns a
+        :class:`ProbeReport`."""
         from rnnscope.analysis.decode.probing import probing_run
         from rnnscope.api.reports import ProbeReport
-        return ProbeReport(probing_run(self.module, self.heldout, chars=chars, ablation_chars=ablation_chars,
-                                       causal=None if causal is None else tuple(causal)),
+        return ProbeReport(probing_run(self.module, self.heldout, chars=self.heldout_chars(chars),
+                                       ablation_chars=ablation_chars, causal=None if causal is None else tuple(causal)),
                            f"rnnscope probe: {self.name}")
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import (at_least, check_out, emit, heldout_args, load_model, model_arg, output_args,
-                                 read_file, runtime, runtime_args, sequence_args, sequence_trace)
+from rnnscope.base.heldout_defaults import COMPARE_CHARS, LABEL_CHARS
+from rnnscope.cli.common import (at_least, check_out, emit, held_chars_arg, heldout_args, load_model, model_arg,
+                                 output_args, read_file, runtime, runtime_args, say_whole_stream, sequence_args,
+                                 sequence_trace)
 
 
 def cmd_explain(args) -> None:
@@ -42,6 +44,8 @@ def cmd_compare(args) -> None:
     a.check_layer(args.layer, "--layer", "that")
     b.check_layer(args.other_layer, "--other-layer", "that")
     t_a, what = sequence_trace(a, args)
+    if args.match_on == "held-out":
+        say_whole_stream(a, args.chars, COMPARE_CHARS)
     report = a.compare(b, t_a, args.view, args.layer, args.other_layer, args.match_on, args.chars, note=what)
     emit(args, {"text": "the pairs", "json": "the numbers", "html": "the comparison"}, report.to_text,
          report.to_json, report.to_html)
@@ -51,7 +55,9 @@ def cmd_probe(args) -> None:
     """Label, probe and ablate every cell on the model's held-out stream read in context."""
     check_out(args, has_html=True)
     causal = None if args.causal is None else [n for n in args.causal.split(",") if n]
-    report = load_model(args).probe(chars=args.chars, ablation_chars=args.ablation_chars, causal=causal)
+    m = load_model(args)
+    say_whole_stream(m, args.chars, LABEL_CHARS)
+    report = m.probe(chars=args.chars, ablation_chars=args.ablation_chars, causal=causal)
     emit(args, {"text": "the summary", "json": "the numbers", "html": "the report"}, report.to_text,
          report.to_json, report.to_html)
 
@@ -116,8 +122,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--other-layer", type=int, default=0, help="model B's layer (default 0)")
     p.add_argument("--match-on", choices=["held-out", "sequence"], default="held-out",
                    help="the text the correlations run over (default held-out)")
-    p.add_argument("--chars", type=at_least(2), default=20_000,
-                   help="held-out characters to pair the cells on (default 20000)")
+    held_chars_arg(p, 2, COMPARE_CHARS, "to pair the cells on")
     output_args(p, "the pairs", html="the two heatmaps (one offline file)")
     runtime_args(p)
     p.set_defaults(func=cmd_compare)
@@ -134,8 +139,7 @@ def add_parsers(sub) -> None:
                     "comments, brackets, column, line length, indentation). "
                     "The schema of --json is in docs/probe-json.md.")
     model_arg(p)
-    p.add_argument("--chars", type=at_least(1_000), default=100_000,
-                   help="held-out characters to label and probe on (default 100000)")
+    held_chars_arg(p, 1_000, LABEL_CHARS, "to label and probe on")
     p.add_argument("--ablation-chars", type=at_least(100), default=20_000,
                    help="of those, how many the ablation re-runs step by step (default 20000)")
     heldout_args(p)

@@ -3,7 +3,9 @@ grammar's own minimal DFA), a thin shell over rnnscope.api's Model.automaton."""
 from __future__ import annotations
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import at_least, check_out, emit, load_model, model_arg, output_args, runtime_args
+from rnnscope.base.heldout_defaults import AUTOMATON_CHARS
+from rnnscope.cli.common import (at_least, check_out, emit, held_chars_arg, load_model, model_arg, output_args,
+                                 runtime_args, say_whole_stream)
 
 
 def cmd_automaton(args) -> None:
@@ -12,6 +14,7 @@ def cmd_automaton(args) -> None:
     if args.theta is not None and not 0 < args.theta < 1:        # before the model loads
         raise RnnscopeError(f"--theta must be a probability strictly between 0 and 1, got {args.theta}")
     m = load_model(args)
+    say_whole_stream(m, args.chars, AUTOMATON_CHARS)
     report = m.automaton(args.theta, args.seed, args.words, args.max_length, args.chars, args.k)
     emit(args, {"text": "the automaton", "json": "the numbers", "html": "the report"}, report.to_text,
          report.to_json, report.to_html)
@@ -37,8 +40,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--words", type=at_least(1), default=3_000, help="oracle words per round (default 3000)")
     p.add_argument("--max-length", type=at_least(1), default=60,
                    help="longest own word before its random last character (default 60)")
-    p.add_argument("--chars", type=at_least(2), default=20_000,
-                   help="held-out characters whose states are clustered (default 20000)")
+    held_chars_arg(p, 2, AUTOMATON_CHARS, "whose states are clustered")
     p.add_argument("--k", type=at_least(1), nargs="+", default=[4, 6, 8, 10, 11, 12, 14, 16, 20, 24, 32],
                    help="the numbers of clusters to try (default 4 6 8 10 11 12 14 16 20 24 32)")
     output_args(p, "the numbers", html="the report (one offline file)")

@@ -67,6 +67,24 @@ def load_model(args, path=None, device=None):
                 heldout_range=chars)
 
 
+def held_chars_arg(p: argparse.ArgumentParser, least: int, default: int, what: str) -> None:
+    """--chars for a command that reads the first N held-out characters: None when not given, so that a
+    held-out stream shorter than ``default`` is read whole (Model.heldout_chars)."""
+    p.add_argument("--chars", type=at_least(least), default=None,
+                   help=f"held-out characters {what} (default {default}, or the whole held-out stream when it is "
+                        "shorter)")
+
+
+def say_whole_stream(model, chars: int | None, default: int) -> None:
+    """On stderr, when --chars was left out and the held-out stream is shorter than ``default``: that all of
+    it is read, so a number in the result smaller than the default is not a surprise."""
+    import sys
+    n = len(model.heldout.text)
+    if chars is None and n < default:
+        print(f"reading the whole held-out stream ({model.heldout.origin}): {n:,} characters, fewer than the "
+              f"default {default:,}", file=sys.stderr)
+
+
 # --- the sequence ----------------------------------------------------------------------------------------
 
 def read_file(path: Path) -> str:

@@ -4,7 +4,9 @@ and the report page drawing them on a PCA of held-out states with a sequence's t
 from __future__ import annotations
 
 from rnnscope.base.errors import RnnscopeError
-from rnnscope.cli.common import at_least, check_out, emit, load_model, model_arg, output_args, runtime_args
+from rnnscope.base.heldout_defaults import DYNAMICS_CHARS
+from rnnscope.cli.common import (at_least, check_out, emit, held_chars_arg, load_model, model_arg, output_args,
+                                 runtime_args, say_whole_stream)
 
 
 def cmd_dynamics(args) -> None:
@@ -13,6 +15,7 @@ def cmd_dynamics(args) -> None:
     m.check_layer(args.layer, "--layer")
     if args.window < 1:
         raise RnnscopeError(f"--window must be at least 1, got {args.window}")
+    say_whole_stream(m, args.chars, DYNAMICS_CHARS)
     shown = m.trace(args.text) if args.text is not None else m.trace(index=args.index, window=args.window)
     report = m.fixed_points(args.inputs, args.starts, args.random_starts, args.chars, args.seed, args.q_tol,
                             args.slow_q, args.dedupe_tol, args.max_iter)
@@ -40,8 +43,7 @@ def add_parsers(sub) -> None:
                    help="starting states drawn from the held-out states read in context (default 256)")
     p.add_argument("--random-starts", type=at_least(0), default=32,
                    help="starting states drawn uniformly from the box the held-out states span (default 32)")
-    p.add_argument("--chars", type=at_least(10), default=20_000,
-                   help="held-out characters read in context for the starts and the projection (default 20000)")
+    held_chars_arg(p, 10, DYNAMICS_CHARS, "read in context for the starts and the projection")
     p.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     p.add_argument("--q-tol", type=float, default=1e-12, help="q at most this is a fixed point (default 1e-12)")
     p.add_argument("--slow-q", type=float, default=1e-6, help="q at most this is a slow point (default 1e-6)")
