@@ -117,9 +117,9 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
         return StreamReader(self.module, self.heldout.text, self.heldout.annotations)
 
     def heldout_chars(self, chars: int | None, default: int = LABEL_CHARS) -> int:
-        """How many held-out characters a method reads: ``chars`` as given; None, ``default`` or the whole
-        held-out stream when it is shorter (a researcher's own text is often shorter than the defaults, and
-        all of it is what they mean). A number given is checked where it is used, never cut."""
+        """How many held-out characters a method reads: ``chars`` as given, checked where it is used and never
+        cut; for None, ``default`` -- or the whole held-out stream when it is shorter: a researcher's own text
+        often is, and all of it is what they mean."""
         return min(default, len(self.heldout.text)) if chars is None else chars
 
     def heldout_trace(self, chars: int | None = None):
@@ -127,7 +127,9 @@ class Model(Evaluation, Analysis, Storing, Automata, Dynamics):
         context), and its annotations (analysis/describe/annotations.py ``Annotations``): what labels and probes
         are computed on. More characters than the stream holds are refused."""
         n = self.heldout_chars(chars)
-        if not 1 <= n <= len(self.heldout.text):
+        if n < 1:
+            raise RnnscopeError(f"read at least 1 held-out character, got {n}")
+        if n > len(self.heldout.text):
             raise RnnscopeError(f"asked for {n:,} held-out characters; the held-out stream ({self.heldout.origin}) "
                                 f"has {len(self.heldout.text):,}: ask for fewer, or give a longer text")
         return self._first_of_heldout(n)
