@@ -2,8 +2,9 @@
 once, whatever started it (serve.py, ``panel serve app``, any other launcher)."""
 from tornado.ioloop import IOLoop
 
-from rnnscope.app import shutdown
+from rnnscope.app import in_turn, shutdown
 
 
 def on_server_loaded(server_context) -> None:
     shutdown.on_server_loaded(IOLoop.current())
+    in_turn.install()

@@ -137,19 +137,25 @@ def app_server(browser_model, tmp_path_factory):
 def serve(model: Path, cache_dir: Path, log_dir: Path, log_name: str = "browser-server.log"):
     """serve.py on a free port showing ``model``, stopped on exit; its log is written in ``log_dir`` (the
     session's own) and copied to test-results/``log_name`` at the end."""
-    log_path = log_dir / log_name
+    cmd = [sys.executable, "serve.py", "--address", "127.0.0.1", "--model", str(model)]
+    with served(cmd, log_dir / log_name, {**os.environ, "XDG_CACHE_HOME": str(cache_dir)}, "app") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def served(cmd: list[str], log_path: Path, env: dict, path: str):
+    """``cmd --port <free>`` (a server of Panel pages) started in its own process group, once it answers at
+    /``path``; stopped on exit (SIGTERM, then SIGKILL after 20 s), its log copied to test-results/."""
     port = free_port()
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache_dir)}
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1",
-                                 "--model", str(model)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, env=env)
-    server = Server(f"http://127.0.0.1:{port}/app", log_path, proc)
+    server, what = Server(f"http://127.0.0.1:{port}/{path}", log_path, proc), " ".join(cmd[1:])
     try:
         deadline = time.time() + 120
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"serve.py exited with {proc.returncode}:\n{server.log()}")
+                pytest.fail(f"{what} exited with {proc.returncode}:\n{server.log()}")
             try:
                 with urllib.request.urlopen(server.url, timeout=30) as r:
                     if r.status == 200:
@@ -157,7 +163,7 @@ def serve(model: Path, cache_dir: Path, log_dir: Path, log_name: str = "browser-
             except OSError:
                 pass
             if time.time() > deadline:
-                pytest.fail(f"serve.py did not answer at {server.url} within 120 s:\n{server.log()}")
+                pytest.fail(f"{what} did not answer at {server.url} within 120 s:\n{server.log()}")
             time.sleep(0.5)
         yield server
     finally:
@@ -169,7 +175,7 @@ def serve(model: Path, cache_dir: Path, log_dir: Path, log_name: str = "browser-
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         RESULTS.mkdir(exist_ok=True)
-        shutil.copyfile(log_path, RESULTS / log_name)
+        shutil.copyfile(log_path, RESULTS / log_path.name)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,32 @@
+"""A page made to catch messages written out of turn: one click makes, in a single callback, a change to a
+Bokeh model (a plot given a new data source: Bokeh's session sends it, once the callback returns) and then a
+change to a Panel object that refers to that source (a second plot of it added to a column: Panel sends it).
+The source goes whole into the first message made and by its id alone into the second; if the second is
+written first, the browser is told of a source it has never been given. Served by test_browser_in_turn.py,
+with rnnscope.app.in_turn installed when RNNSCOPE_IN_TURN=1 (the real app installs it in app_hooks.py)."""
+import os
+
+import panel as pn
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+if os.environ.get("RNNSCOPE_IN_TURN") == "1":
+    from rnnscope.app import in_turn
+    in_turn.install()
+
+first = figure(height=160, width=260, title="first")
+dots = first.scatter("x", "y", source=ColumnDataSource({"x": [0], "y": [0]}))
+plots = pn.Column(pn.pane.Bokeh(first))
+button = pn.widgets.Button(label="redraw")
+
+
+def redraw(event) -> None:
+    source = ColumnDataSource({"x": [1, 2, 3], "y": [1, 4, 9]})
+    dots.data_source = source
+    second = figure(height=160, width=260, title="second")
+    second.scatter("x", "y", source=source)
+    plots.append(pn.pane.Bokeh(second))
+
+
+button.on_click(redraw)
+pn.Column(button, plots).servable()
