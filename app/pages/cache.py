@@ -13,6 +13,8 @@ from pathlib import Path
 import panel as pn
 
 from rnnscope import grammar
+# LABEL_CHARS: the held-out characters the Cells tab labels on, the API's default (>= 100k, read in context)
+from rnnscope.base.heldout_defaults import LABEL_CHARS
 from rnnscope.models.network import checkpoint
 from rnnscope.models.reading.context import StreamReader
 from rnnscope.models.data.heldout import heldout_of
@@ -89,9 +91,6 @@ def trace_in_context(path: str | Path, index: int, length: int, key: tuple | Non
     the states it holds there, not those of a fresh start. ``key``: the stream a file given to the page
     makes (``stream_key``), else the model's own. Shared across sessions."""
     return _window(str(path), stamp(path), index, length, key)
-
-
-LABEL_CHARS = 100_000       # held-out characters the Cells tab labels on (docs/methods.md: >= 100k, read in context)
 
 
 @pn.cache(max_items=3)     # LABEL_CHARS and DYNAMICS_CHARS of one model, and one more

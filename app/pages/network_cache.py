@@ -7,12 +7,14 @@ from pathlib import Path
 
 import panel as pn
 
-from rnnscope.app.pages.cache import LABEL_CHARS, _heldout_trace, _load, held, stamp
+from rnnscope.base.heldout_defaults import DYNAMICS_CHARS, LABEL_CHARS
+
+from rnnscope.app.pages.cache import _heldout_trace, _load, held, stamp
 
 # L*'s equivalence oracle draws this many of the model's own words a round (the CLI's default is 3,000);
 # the quantisation sweep clusters this many held-out states, at these k.
 AUTOMATON_WORDS, AUTOMATON_CHARS, AUTOMATON_KS = 1_000, 10_000, (4, 6, 8, 10, 11, 12, 16)
-DYNAMICS_CHARS = 20_000     # held-out characters the projection is fitted on and the starts drawn from
+# DYNAMICS_CHARS (the API's default): held-out characters the projection is fitted on and the starts drawn from
 # Fixed-point starts per input character: (in context, random). A text model searches only its most frequent
 # characters, from fewer starts: a 128-cell LSTM's Jacobian is 256 x 256 at every iteration of every start.
 DYNAMICS_STARTS = {"grammar": (64, 8), "text": (16, 4)}
