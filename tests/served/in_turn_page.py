@@ -2,8 +2,9 @@
 Bokeh model (a plot given a new data source: Bokeh's session sends it, once the callback returns) and then a
 change to a Panel object that refers to that source (a second plot of it added to a column: Panel sends it).
 The source goes whole into the first message made and by its id alone into the second; if the second is
-written first, the browser is told of a source it has never been given. Served by test_browser_in_turn.py,
-with rnnscope.app.in_turn installed when RNNSCOPE_IN_TURN=1 (the real app installs it in app_hooks.py)."""
+written first, the browser is told of a source it has never been given. A second button changes two texts inside
+``pn.io.hold()``, which Panel sends as one message. Served by test_browser_in_turn.py, with
+rnnscope.app.in_turn installed when RNNSCOPE_IN_TURN=1 (the real app installs it in app_hooks.py)."""
 import os
 
 import panel as pn
@@ -18,6 +19,8 @@ first = figure(height=160, width=260, title="first")
 dots = first.scatter("x", "y", source=ColumnDataSource({"x": [0], "y": [0]}))
 plots = pn.Column(pn.pane.Bokeh(first))
 button = pn.widgets.Button(label="redraw")
+held = pn.widgets.Button(label="both texts")
+texts = [pn.pane.Markdown("first text: old"), pn.pane.Markdown("second text: old")]
 
 
 def redraw(event) -> None:
@@ -28,5 +31,12 @@ def redraw(event) -> None:
     plots.append(pn.pane.Bokeh(second))
 
 
+def both_texts(event) -> None:
+    with pn.io.hold():
+        for text in texts:
+            text.object = text.object.replace("old", "new")
+
+
 button.on_click(redraw)
-pn.Column(button, plots).servable()
+held.on_click(both_texts)
+pn.Column(button, plots, held, *texts).servable()
