@@ -37,12 +37,13 @@ SHAPE = ["--steps", "30", "--batch", "8", "--bptt", "20", "--row-chars", "200", 
 # 200-character rows in 20-character windows: an epoch is 10 steps, so 30 steps cross two epoch starts
 
 
-def torchrun(*args: str, log: Path | None = None, program: tuple[str, ...] = ("-m", "rnnscope")
-             ) -> subprocess.CompletedProcess:
+def torchrun(*args: str, log: Path | None = None, program: tuple[str, ...] = ("-m", "rnnscope"),
+             env_more: dict | None = None) -> subprocess.CompletedProcess:
     """``torchrun --standalone --nproc-per-node 2 -m rnnscope ...`` (standalone: a free port, so
-    parallel test runs do not meet on torchrun's default one); ``program``: another script to start."""
+    parallel test runs do not meet on torchrun's default one); ``program``: another script to start,
+    ``env_more``: what else its environment holds."""
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    env |= {"OMP_NUM_THREADS": "1", "RNNSCOPE_DIST_TIMEOUT_S": "120"}
+    env |= {"OMP_NUM_THREADS": "1", "RNNSCOPE_DIST_TIMEOUT_S": "120", **(env_more or {})}
     if log is not None:
         env["RNNSCOPE_WRITE_LOG"] = str(log)
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
@@ -144,13 +145,14 @@ def test_a_run_leaves_no_gloo_worker_thread_to_outlive_python(tmp_path):
     alive can still be letting go of the last collective's tensors while the interpreter exits, which
     aborts the process (SIGABRT, "terminate called without an active exception"): by chance, about one
     run in 20 here. This checks the cause, which is certain, not the abort, which is not."""
-    child = Path(__file__).with_name("ddp_threads_child.py")
-    done = torchrun("-o", str(tmp_path / "ck"), *SHAPE, program=(str(child),))
+    child, reports = Path(__file__).with_name("ddp_threads_child.py"), tmp_path / "reports"
+    reports.mkdir()
+    done = torchrun("-o", str(tmp_path / "ck"), *SHAPE, program=(str(child),),
+                    env_more={"RNNSCOPE_TEST_REPORTS": str(reports)})
     assert done.returncode == 0, done.stderr[-3000:]
-    reports = sorted((json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"rank"')),
-                     key=lambda r: r["rank"])
-    assert reports == [{"rank": 0, "code": 0, "gloo_workers_left": []},
-                       {"rank": 1, "code": 0, "gloo_workers_left": []}], done.stdout[-3000:]
+    assert sorted(p.name for p in reports.iterdir()) == ["rank0.json", "rank1.json"], done.stdout[-3000:]
+    assert [json.loads((reports / f"rank{r}.json").read_text()) for r in (0, 1)] == [
+        {"rank": 0, "code": 0, "gloo_workers_left": []}, {"rank": 1, "code": 0, "gloo_workers_left": []}]
 
 
 def test_a_run_begun_on_one_process_resumes_on_two_and_finishes_on_one(tmp_path, capsys):
