@@ -4,13 +4,19 @@ change to a Panel object that refers to that source (a second plot of it added t
 The source goes whole into the first message made and by its id alone into the second; if the second is
 written first, the browser is told of a source it has never been given. A second button changes two texts inside
 ``pn.io.hold()``, which Panel sends as one message. Served by test_browser_in_turn.py, with
-rnnscope.app.in_turn installed when RNNSCOPE_IN_TURN=1 (the real app installs it in app_hooks.py)."""
+rnnscope.app.in_turn installed when RNNSCOPE_IN_TURN=1 (the real app installs it in app_hooks.py), and
+rnnscope.app.event_lock always."""
 import os
 
 import panel as pn
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
+from rnnscope.app import event_lock
+
+# Always, as in the real app: a click landing behind a change the browser sent (a chance on a loaded machine)
+# would otherwise run without the document lock and fail for that reason, not for the order of the writes.
+event_lock.install()
 if os.environ.get("RNNSCOPE_IN_TURN") == "1":
     from rnnscope.app import in_turn
     in_turn.install()
