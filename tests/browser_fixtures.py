@@ -145,7 +145,25 @@ def serve(model: Path, cache_dir: Path, log_dir: Path, log_name: str = "browser-
 @contextlib.contextmanager
 def served(cmd: list[str], log_path: Path, env: dict, path: str):
     """``cmd --port <free>`` (a server of Panel pages) started in its own process group, once it answers at
-    /``path``; stopped on exit (SIGTERM, then SIGKILL after 20 s), its log copied to test-results/."""
+    /``path``; stopped on exit (SIGTERM, then SIGKILL after 20 s), its log copied to test-results/. A port taken
+    between free_port() and the server's bind (another server beside it, any client's connection): started
+    again on another, up to five times."""
+    for _ in range(5):
+        server = _start(cmd, log_path, env, path)
+        if server is not None:
+            break
+    else:
+        pytest.fail(f"five free ports in a row were taken before {' '.join(cmd[1:])} could bind one")
+    try:
+        yield server
+    finally:
+        _stop(server.proc)
+        RESULTS.mkdir(exist_ok=True)
+        shutil.copyfile(log_path, RESULTS / log_path.name)
+
+
+def _start(cmd: list[str], log_path: Path, env: dict, path: str) -> Server | None:
+    """The server once it answers at /``path``; None if it exited because its port was taken."""
     port = free_port()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -155,27 +173,33 @@ def served(cmd: list[str], log_path: Path, env: dict, path: str):
         deadline = time.time() + 120
         while True:
             if proc.poll() is not None:
+                if f"port {port} is already in use" in server.log():
+                    return None
                 pytest.fail(f"{what} exited with {proc.returncode}:\n{server.log()}")
             try:
                 with urllib.request.urlopen(server.url, timeout=30) as r:
                     if r.status == 200:
-                        break
+                        return server
             except OSError:
                 pass
             if time.time() > deadline:
                 pytest.fail(f"{what} did not answer at {server.url} within 120 s:\n{server.log()}")
             time.sleep(0.5)
-        yield server
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    except BaseException:
+        _stop(proc)
         RESULTS.mkdir(exist_ok=True)
         shutil.copyfile(log_path, RESULTS / log_path.name)
+        raise
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

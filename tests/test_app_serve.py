@@ -24,19 +24,62 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(Exception):
+    """The server exited because its port was taken: free_port() only finds a port free at that moment, and
+    another process (a server of a test beside it, any client's connection) can take it before the server,
+    seconds later on a loaded machine, binds it."""
+
+
 def fetch_page(port: int, proc: subprocess.Popen, timeout: float = 60, path: str = "/app") -> str:
     """``path`` once the server answers it. "/app" builds a page session (a trace, the probe track); a
-    static file only needs the server up."""
+    static file only needs the server up. A server that exits first fails the test with what it said
+    (``proc``'s output piped), or raises PortTaken."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            break
+            said = proc.communicate()[0] or ""
+            if f"port {port} is already in use" in said:
+                raise PortTaken(said)
+            pytest.fail(f"the server exited with {proc.returncode} before answering; it said:\n{said[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
                 return r.read().decode()
         except OSError:
             time.sleep(0.5)
-    pytest.fail("the server did not answer")
+    pytest.fail(f"the server did not answer {path} within {timeout} s")
+
+
+def start_answering(launch, path: str, timeout: float = 60) -> tuple[subprocess.Popen, int, str]:
+    """``launch(port)`` (a Popen, output piped) on a free port, once it answers ``path``: (the process, its port,
+    the body). A port taken before the server bound it: again on another, up to five times. A server that fails
+    otherwise is ended (its process group) before the test fails."""
+    for _ in range(5):
+        port = free_port()
+        proc = launch(port)
+        try:
+            return proc, port, fetch_page(port, proc, timeout, path)
+        except PortTaken:
+            continue
+        except BaseException:
+            _end(proc)
+            raise
+    pytest.fail("five free ports in a row were taken before the server could bind one")
+
+
+def serve_py(model: Path):
+    """A launcher (port -> Popen) of serve.py showing ``model``, output piped, in its own process group (to look
+    for leftovers)."""
+    return lambda port: subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--model", str(model)],
+                                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                         start_new_session=True)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def fetch(port: int, path: str) -> bytes:
@@ -58,15 +101,16 @@ def stop(proc: subprocess.Popen) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["panel serve app", "serve.py"])
 def test_server_starts_and_builds_the_page_without_error(default_model, how):
-    port = free_port()
     env = {**os.environ, "RNNSCOPE_MODEL": str(default_model)}
-    cmd = ([sys.executable, "-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"]
-           if how == "panel serve app" else
-           [sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)])
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+
+    def launch(port: int) -> subprocess.Popen:
+        cmd = ([sys.executable, "-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"]
+               if how == "panel serve app" else
+               [sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)])
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+    proc, port, html = start_answering(launch, "/app")
     try:
-        html = fetch_page(port, proc)
         own = {name: fetch(port, f"/app/static/{name}") for name in ("rnnscope.css", "favicon.svg")}
     finally:
         log = stop(proc)
@@ -104,14 +148,10 @@ def answers(port: int) -> bool:
 def test_a_signal_to_serve_py_stops_the_server(default_model, sig):
     """serve.py used to start `panel serve` as a child: SIGTERM to serve.py's PID (what a user
     or a supervisor has) left the server running, orphaned."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--model", str(default_model)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)      # its own process group, to look for leftovers
+    # The server is up once it serves a static file; building a page would only add its cost
+    # (the page itself is test_server_starts_and_builds_the_page_without_error's).
+    proc, port, _ = start_answering(serve_py(default_model), "/app/static/rnnscope.css")
     try:
-        # The server is up once it serves a static file; building a page would only add its cost
-        # (the page itself is test_server_starts_and_builds_the_page_without_error's).
-        fetch_page(port, proc, path="/app/static/rnnscope.css")
         os.kill(proc.pid, sig)
         proc.communicate(timeout=30)      # a loaded machine (the suite's other servers) slows the exit, not stops it
         deadline = time.time() + 5
@@ -121,11 +161,7 @@ def test_a_signal_to_serve_py_stops_the_server(default_model, sig):
         with pytest.raises(ProcessLookupError):
             os.killpg(proc.pid, 0)                          # no process left in serve.py's group
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.communicate()
+        _end(proc)
 
 
 def test_a_shipped_checkpoint_is_found_by_name_and_a_path_wins_over_a_name(tmp_path, monkeypatch):
@@ -166,12 +202,19 @@ def _takes_sigint(pid: int) -> bool:
 
 def _stops(default_model, how: str, moment: str, sig: signal.Signals) -> str:
     """Start a server ``how``, send ``sig`` at ``moment``; '' when it stopped within the bounds, else why not."""
-    port = free_port()
-    cmd = (["serve.py", "--port", str(port), "--model", str(default_model)] if how == "serve.py" else
-           ["-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"])
-    proc = subprocess.Popen([sys.executable, "-c", _IGNORING_SIGINT, *cmd], cwd=ROOT,
-                            env={**os.environ, "RNNSCOPE_MODEL": str(default_model)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    def launch(port: int) -> subprocess.Popen:
+        cmd = (["serve.py", "--port", str(port), "--model", str(default_model)] if how == "serve.py" else
+               ["-m", "panel", "serve", "app", "--port", str(port), "--address", "127.0.0.1"])
+        return subprocess.Popen([sys.executable, "-c", _IGNORING_SIGINT, *cmd], cwd=ROOT,
+                                env={**os.environ, "RNNSCOPE_MODEL": str(default_model)}, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    # Signalled during start-up, the server has not bound its port yet: a port taken meanwhile is no matter.
+    if moment.startswith("start-up"):
+        port = free_port()
+        proc = launch(port)
+    else:
+        proc, port, _ = start_answering(launch, "/app/static/rnnscope.css", timeout=120)
     building = None
     try:
         if moment.startswith("start-up"):              # while serve.py loads the checkpoint or panel imports
@@ -182,7 +225,6 @@ def _stops(default_model, how: str, moment: str, sig: signal.Signals) -> str:
                 time.sleep(0.01)
             time.sleep(float(moment.split()[1]))
         else:
-            fetch_page(port, proc, timeout=120, path="/app/static/rnnscope.css")
             if moment == "page session":               # a session built and held by the server
                 fetch_page(port, proc, timeout=120)
             elif moment == "page build":               # the loop busy building a page when the signal lands
@@ -284,3 +326,37 @@ def test_a_signal_stops_the_loop_after_a_computation_and_a_second_ends_the_proce
         assert (proc.returncode, out, "SIGINT received" in err) == (0, "stopped\n", True), err
     else:                 # ended by the second signal long before the computation's 120 s
         assert proc.returncode == -signal.SIGINT and out == "", err
+
+
+def _taken_first(monkeypatch, module_globals: dict, taken: socket.socket) -> None:
+    """free_port() in ``module_globals`` answers ``taken``'s port once, then free ones: the race made certain."""
+    ports, free = iter([taken.getsockname()[1]]), module_globals["free_port"]
+    monkeypatch.setitem(module_globals, "free_port", lambda: next(ports, None) or free())
+
+
+@pytest.mark.slow
+def test_a_port_taken_before_the_server_binds_it_is_left_for_another(default_model, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        _taken_first(monkeypatch, globals(), taken)
+        proc, port, css = start_answering(serve_py(default_model), "/app/static/rnnscope.css")
+        try:
+            assert port != taken.getsockname()[1]
+            assert css == (ROOT / "static" / "rnnscope.css").read_text(encoding="utf-8")
+        finally:
+            _end(proc)
+
+
+@pytest.mark.slow
+def test_the_browser_tests_server_is_started_again_when_its_port_was_taken(default_model, monkeypatch, tmp_path):
+    import browser_fixtures
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        _taken_first(monkeypatch, vars(browser_fixtures), taken)
+        cmd = [sys.executable, "serve.py", "--address", "127.0.0.1", "--model", str(default_model)]
+        log = tmp_path / "server.log"
+        with browser_fixtures.served(cmd, log, dict(os.environ), "app/static/favicon.svg") as server:
+            assert f":{taken.getsockname()[1]}/" not in server.url
+            assert server.proc.poll() is None
