@@ -6,18 +6,13 @@ checks on it."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
-from browser_fixtures import ROOT, assert_one_table_fits, free_port, log_problems, new_context, screenshot, watch
+from browser_fixtures import assert_one_table_fits, log_problems, new_context, screenshot, served, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,30 +69,8 @@ def lstmvis_server(tmp_path_factory):
                  "aside": {"file": "s", "path": "aside", "dict": "aside_dict",
                            "vis": {"type": "discrete", "range": "dict"}}}}))
     log_path = tmp_path_factory.mktemp("lv-log") / "browser-lstmvis-server.log"
-    port = free_port()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--lstmvis", str(d)], cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/app"
-    try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, f"serve.py exited with {proc.returncode}:\n{log_path.read_text()}"
-            try:
-                with urllib.request.urlopen(url, timeout=30) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.time() < deadline, f"serve.py did not answer at {url}:\n{log_path.read_text()}"
-            time.sleep(0.5)
-        yield url, states, log_path
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        (ROOT / "test-results").mkdir(exist_ok=True)
-        (ROOT / "test-results" / log_path.name).write_bytes(Path(log_path).read_bytes())
+    with served([sys.executable, "serve.py", "--lstmvis", str(d)], log_path, dict(os.environ), "app") as server:
+        yield server.url, states, log_path
 
 
 def test_an_lstmvis_directory_opens_with_its_heatmap_and_meta_track(lstmvis_server, chromium):  # noqa: F811
