@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rnnscope.base.errors import RnnscopeError
+from rnnscope.base.stopping import sigterm_unwinds
 from rnnscope.cli.common import at_least, runtime, runtime_args
 
 
@@ -111,6 +112,12 @@ def _fill_train_defaults(args) -> None:
 
 
 def cmd_train(args) -> int | None:
+    # torchrun ends a run's other processes with SIGTERM when one dies: rank 0 may be writing a checkpoint
+    with sigterm_unwinds():
+        return _train_command(args)
+
+
+def _train_command(args) -> int | None:
     args.given = _given(args)
     _fill_defaults(args, [dest for dest in args.train_defaults if dest not in RUN_FLAGS])
     if args.task or args.given & set(TASK_FLAGS):
