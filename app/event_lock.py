@@ -21,6 +21,3 @@ def install() -> None:
     for coroutine in _SCHEDULED:
         coroutine.lock = True
 
-
-def installed() -> bool:
-    return all(getattr(coroutine, "lock", False) for coroutine in _SCHEDULED)
